@@ -1,0 +1,385 @@
+/* main.c: the skiff command line: parse (as QEMU spells it), build the machine, run, tear down */
+#define LOG_PREFIX ""
+#include "chardev/chardev.h"
+#include "hw/device.h"
+#include "hw/machine.h"
+#include "hw/pc.h"
+#include "hw/qtest.h"
+#include "target-x86/cpu.h"
+#include "target-x86/cpuid.h"
+#include "target-x86/kvm.h"
+#include "util/log.h"
+#include "util/main-loop.h"
+#include "util/opts.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct option_def {
+    const char *name;
+    bool has_arg;
+    const char *arg_name;
+    const char *help;
+};
+
+/* Every option skiff takes; anything else is refused by name. */
+static const struct option_def options[] = {
+    { "h", false, NULL, "show this help" },
+    { "help", false, NULL, "show this help" },
+    { "version", false, NULL, "show the version" },
+    { "m", true, "SIZE", "guest RAM, in MiB or with a suffix (512, 2G); default 128M" },
+    { "smp", true, "N[,sockets=S,cores=C,threads=T]", "virtual CPUs and their topology" },
+    { "cpu", true, "MODEL[,+feat,-feat]", "CPU model: host (default), qemu64; -cpu help lists features" },
+    { "kernel", true, "FILE", "boot a Linux bzImage, ELF vmlinux (PVH) or multiboot image directly" },
+    { "initrd", true, "FILE", "initial ramdisk (multiboot: modules, \"file args,file args\")" },
+    { "append", true, "CMDLINE", "kernel command line" },
+    { "serial", true, "DEV", "next serial port: stdio, mon:stdio, pty, file:F, pipe:P, unix:S[,server=on,wait=off], tcp:H:P[,...], null, none, chardev:ID" },
+    { "chardev", true, "BACKEND,id=ID,...", "a character device: stdio, file, pipe, pty, socket, null" },
+    { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them" },
+    { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)" },
+    { "display", true, "none", "display backend (only none for now)" },
+    { "vga", true, "none", "VGA card (only none for now)" },
+    { "nodefaults", false, NULL, "no default devices (serial port)" },
+    { "no-reboot", false, NULL, "exit instead of rebooting" },
+    { "no-shutdown", false, NULL, "stay when the guest powers off" },
+    { "S", false, NULL, "do not start the CPUs" },
+    { "accel", true, "kvm|qtest", "accelerator (kvm; qtest for device tests without a guest)" },
+    { "enable-kvm", false, NULL, "use KVM (always the case)" },
+    { "machine", true, "pc[,accel=kvm]", "machine type (pc)" },
+    { "M", true, "pc", "machine type (pc)" },
+    { "qtest", true, "DEV", "serve the qtest protocol on a chardev (with -accel qtest)" },
+    { "name", true, "NAME", "the guest's name" },
+    { "pidfile", true, "FILE", "write the process id to FILE" },
+    { "kernel-cache", true, "DIR|off", "where host-unpacked kernels are cached (default ~/.cache/skiff)" },
+    { "no-kernel-unpack", false, NULL, "let a compressed kernel unpack itself in the guest" },
+    { "d", true, "debug", "log more (debug)" },
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: skiff [options]\n"
+                 "skiff is a lightweight KVM hypervisor; its options are spelled as QEMU's.\n\n");
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+        const struct option_def *o = &options[i];
+        char left[64];
+
+        snprintf(left, sizeof(left), "-%s%s%s", o->name, o->has_arg ? " " : "",
+                 o->has_arg ? o->arg_name : "");
+        if (strlen(left) > 28)
+            fprintf(out, "  %s\n  %-28s %s\n", left, "", o->help);
+        else
+            fprintf(out, "  %-28s %s\n", left, o->help);
+    }
+    fprintf(out, "\nExample:\n  skiff -m 512 -smp 2 -kernel bzImage -initrd initrd.img "
+                 "-append console=ttyS0 -nographic\n"
+                 "With -nographic, Ctrl-A x quits and Ctrl-A h lists the other keys.\n"
+                 "The manual is in docs/ (docs/options.md).\n");
+}
+
+static const struct option_def *find_option(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+        if (!strcmp(options[i].name, name))
+            return &options[i];
+    return NULL;
+}
+
+#define MAX_LIST 32
+
+static struct {
+    const char *serial[MAX_LIST];
+    int nserial;
+    const char *chardev[MAX_LIST];
+    int nchardev;
+    const char *device[MAX_LIST];
+    int ndevice;
+    const char *qtest;
+    const char *pidfile;
+    const char *kernel_cache;
+    bool nographic;
+    bool nodefaults;
+    bool no_unpack;
+} args;
+
+static void parse_machine(const char *s)
+{
+    struct opts *o;
+    char *err = NULL;
+    const char *type, *acc, *unused;
+
+    o = opts_parse(s, "type", &err);
+    if (!o)
+        die("-machine: %s", err);
+    type = opts_get(o, "type");
+    if (type && strcmp(type, "pc") && strcmp(type, "pc-i440fx") && strcmp(type, "help"))
+        die("-machine %s: skiff emulates the pc machine only", type);
+    if (type && !strcmp(type, "help")) {
+        printf("Supported machines:\npc     Standard PC (i440FX + PIIX) (default)\n");
+        exit(0);
+    }
+    acc = opts_get(o, "accel");
+    if (acc) {
+        if (!strcmp(acc, "qtest"))
+            machine_cfg.qtest = true;
+        else if (strcmp(acc, "kvm"))
+            die("-machine accel=%s: skiff runs guests on kvm only", acc);
+    }
+    unused = opts_first_unused(o);
+    if (unused)
+        die("-machine: unknown parameter '%s'", unused);
+    opts_free(o);
+}
+
+static void parse_args(int argc, char **argv)
+{
+    machine_cfg.ram_size = 128 * MiB;
+    machine_cfg.topo = (struct cpu_topology){ 1, 1, 1, 1 };
+    machine_cfg.cpu_model = "host";
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *name, *val = NULL;
+        const struct option_def *o;
+        char *err = NULL;
+
+        if (a[0] != '-')
+            die("'%s': skiff takes disk images with -hda or -drive (coming with the block "
+                "layer); see skiff --help", a);
+        name = a + 1 + (a[1] == '-');
+        o = find_option(name);
+        if (!o)
+            die("%s: unknown option (see skiff --help)", a);
+        if (o->has_arg) {
+            if (i + 1 >= argc)
+                die("%s needs an argument: %s", a, o->arg_name);
+            val = argv[++i];
+        }
+        if (!strcmp(name, "h") || !strcmp(name, "help")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(name, "version")) {
+            printf("skiff version %s\n", SKIFF_VERSION);
+            exit(0);
+        } else if (!strcmp(name, "m")) {
+            uint64_t sz;
+            const char *v = !strncmp(val, "size=", 5) ? val + 5 : val;
+
+            if (parse_size(v, MiB, &sz) < 0 || sz < 2 * MiB)
+                die("-m %s: give the RAM size in MiB or with a suffix, at least 2M (e.g. 512 or 2G)", val);
+            machine_cfg.ram_size = ALIGN_UP(sz, 2 * MiB);
+        } else if (!strcmp(name, "smp")) {
+            if (cpu_topology_parse(val, &machine_cfg.topo, &err) < 0)
+                die("%s", err);
+        } else if (!strcmp(name, "cpu")) {
+            if (!strcmp(val, "help") || !strcmp(val, "?")) {
+                cpuid_print_help(stdout);
+                exit(0);
+            }
+            if (cpuid_configure(val, &err) < 0)
+                die("%s", err);
+            machine_cfg.cpu_model = val;
+        } else if (!strcmp(name, "kernel")) {
+            machine_cfg.kernel = val;
+        } else if (!strcmp(name, "initrd")) {
+            machine_cfg.initrd = val;
+        } else if (!strcmp(name, "append")) {
+            machine_cfg.append = val;
+        } else if (!strcmp(name, "serial")) {
+            if (args.nserial == PC_MAX_SERIAL)
+                die("-serial: at most %d serial ports", PC_MAX_SERIAL);
+            args.serial[args.nserial++] = val;
+        } else if (!strcmp(name, "chardev")) {
+            if (args.nchardev == MAX_LIST)
+                die("-chardev: too many");
+            args.chardev[args.nchardev++] = val;
+        } else if (!strcmp(name, "device")) {
+            if (!strcmp(val, "help") || !strcmp(val, "?")) {
+                device_print_types(stdout);
+                exit(0);
+            }
+            {
+                const char *comma = strchr(val, ',');
+
+                if (comma && (!strcmp(comma, ",help") || !strcmp(comma, ",?"))) {
+                    char *n = xstrndup(val, comma - val);
+
+                    if (device_print_props(stdout, n) < 0)
+                        die("-device %s: no such device (see -device help)", n);
+                    free(n);
+                    exit(0);
+                }
+            }
+            if (args.ndevice == MAX_LIST)
+                die("-device: too many");
+            args.device[args.ndevice++] = val;
+        } else if (!strcmp(name, "nographic")) {
+            args.nographic = true;
+        } else if (!strcmp(name, "display")) {
+            if (strcmp(val, "none"))
+                die("-display %s: skiff has no display yet; use -display none or -nographic", val);
+        } else if (!strcmp(name, "vga")) {
+            if (strcmp(val, "none"))
+                die("-vga %s: skiff has no VGA card yet; use -vga none", val);
+        } else if (!strcmp(name, "nodefaults")) {
+            args.nodefaults = true;
+        } else if (!strcmp(name, "no-reboot")) {
+            machine_cfg.no_reboot = true;
+        } else if (!strcmp(name, "no-shutdown")) {
+            machine_cfg.no_shutdown = true;
+        } else if (!strcmp(name, "S")) {
+            machine_cfg.start_paused = true;
+        } else if (!strcmp(name, "accel")) {
+            const char *comma = strchr(val, ',');
+            size_t n = comma ? (size_t)(comma - val) : strlen(val);
+
+            if (n == 5 && !strncmp(val, "qtest", 5))
+                machine_cfg.qtest = true;
+            else if (!(n == 3 && !strncmp(val, "kvm", 3)))
+                die("-accel %s: skiff runs guests on kvm (or qtest for device tests)", val);
+        } else if (!strcmp(name, "enable-kvm")) {
+            /* always */
+        } else if (!strcmp(name, "machine") || !strcmp(name, "M")) {
+            parse_machine(val);
+        } else if (!strcmp(name, "qtest")) {
+            args.qtest = val;
+        } else if (!strcmp(name, "name")) {
+            machine_cfg.name = val;
+        } else if (!strcmp(name, "pidfile")) {
+            args.pidfile = val;
+        } else if (!strcmp(name, "kernel-cache")) {
+            args.kernel_cache = val;
+        } else if (!strcmp(name, "no-kernel-unpack")) {
+            args.no_unpack = true;
+        } else if (!strcmp(name, "d")) {
+            log_level_max = LOG_DEBUG;
+        }
+    }
+    if (machine_cfg.qtest && !args.qtest)
+        die("-accel qtest needs -qtest DEV to talk to the test");
+    if (args.qtest && !machine_cfg.qtest)
+        die("-qtest needs -accel qtest");
+    if (!machine_cfg.kernel && !machine_cfg.qtest)
+        die("nothing to boot: give a kernel with -kernel (see skiff --help)");
+    if (machine_cfg.initrd && !machine_cfg.kernel)
+        die("-initrd needs -kernel");
+    if (machine_cfg.append && !machine_cfg.kernel)
+        die("-append needs -kernel");
+}
+
+static void on_signal(void *opaque, int signo)
+{
+    fprintf(stderr, "skiff: terminating on signal %d\n", signo);
+    loop_quit(0);
+}
+
+static char *default_cache_dir(void)
+{
+    const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+    if (x && *x)
+        return xasprintf("%s/skiff/kernels", x);
+    if (home && *home)
+        return xasprintf("%s/.cache/skiff/kernels", home);
+    return NULL;
+}
+
+static void write_pidfile(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    char buf[32];
+
+    if (fd < 0)
+        die("-pidfile %s: %s", path, strerror(errno));
+    snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+    if (write_full(fd, buf, strlen(buf)) < 0)
+        die("-pidfile %s: %s", path, strerror(errno));
+    close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    struct pc_options pco = { 0 };
+    char *cache_dir = NULL, *err = NULL;
+    int status;
+
+    parse_args(argc, argv);
+    loop_init();
+    devlock_lock();
+    machine_init_requests();
+    loop_add_signal(SIGINT, on_signal, NULL);
+    loop_add_signal(SIGTERM, on_signal, NULL);
+    loop_add_signal(SIGHUP, on_signal, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    for (int i = 0; i < args.nchardev; i++)
+        if (!chardev_new(args.chardev[i], &err))
+            die("-chardev %s: %s", args.chardev[i], err);
+    if (args.nserial == 0 && !args.nodefaults && !machine_cfg.qtest)
+        args.serial[args.nserial++] = "mon:stdio";
+    for (int i = 0; i < args.nserial; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "serial%d", i);
+        pco.serial[i] = chardev_new_legacy(args.serial[i], id, &err);
+        if (!pco.serial[i] && err)
+            die("-serial %s: %s", args.serial[i], err);
+    }
+
+    if (machine_cfg.qtest) {
+        clock_virtual_set_manual();
+        qtest_accel_install();
+    } else {
+        kvm_init(machine_cfg.topo.cpus);
+        kvm_accel_install();
+    }
+    pco.kernel_unpack = !args.no_unpack;
+    if (!args.kernel_cache)
+        cache_dir = default_cache_dir();
+    else if (strcmp(args.kernel_cache, "off"))
+        cache_dir = xstrdup(args.kernel_cache);
+    pco.kernel_cache_dir = cache_dir;
+
+    pc_init(&pco);
+    for (int i = 0; i < args.ndevice; i++) {
+        struct opts *o = opts_parse(args.device[i], "driver", &err);
+
+        if (!o || !device_create_from_opts(o, &err))
+            die("-device %s: %s", args.device[i], err);
+        opts_free(o);
+    }
+    if (!machine_cfg.qtest) {
+        cpus_create(&machine_cfg.topo);
+        if (pc_boot(&err) < 0)
+            die("%s", err);
+    } else {
+        qtest_server_init(args.qtest);
+        if (machine_cfg.kernel && pc_boot(&err) < 0)
+            die("%s", err);
+    }
+    if (args.pidfile)
+        write_pidfile(args.pidfile);
+    if (chardev_wait_clients(&err) < 0)
+        die("%s", err);
+    if (!machine_cfg.qtest)
+        cpus_start(machine_cfg.start_paused);
+
+    status = loop_run();
+
+    if (!machine_cfg.qtest)
+        cpus_destroy();
+    if (machine_cfg.qtest)
+        qtest_server_cleanup();
+    device_destroy_all();
+    chardev_cleanup_all();
+    pc_cleanup();
+    machine_cleanup_requests();
+    if (!machine_cfg.qtest)
+        kvm_cleanup();
+    loop_cleanup();
+    devlock_unlock();
+    if (args.pidfile)
+        unlink(args.pidfile);
+    free(cache_dir);
+    return status;
+}

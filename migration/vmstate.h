@@ -1,0 +1,129 @@
+/* vmstate.h: device state described as data, and the one engine that saves, loads and validates it */
+#ifndef MIGRATION_VMSTATE_H
+#define MIGRATION_VMSTATE_H
+
+#include "util/osdep.h"
+
+/* A growable byte buffer that state is saved into and loaded from (big-endian fields). */
+struct vmbuf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    size_t pos;         /* read position */
+    bool overrun;       /* a read went past the end */
+};
+
+void vmbuf_init(struct vmbuf *b);
+void vmbuf_free(struct vmbuf *b);
+void vmbuf_put(struct vmbuf *b, const void *p, size_t n);
+void vmbuf_put_u8(struct vmbuf *b, uint8_t v);
+void vmbuf_put_be16(struct vmbuf *b, uint16_t v);
+void vmbuf_put_be32(struct vmbuf *b, uint32_t v);
+void vmbuf_put_be64(struct vmbuf *b, uint64_t v);
+/* Readers return 0 past the end and set b->overrun. */
+void vmbuf_get(struct vmbuf *b, void *p, size_t n);
+uint8_t vmbuf_get_u8(struct vmbuf *b);
+uint16_t vmbuf_get_be16(struct vmbuf *b);
+uint32_t vmbuf_get_be32(struct vmbuf *b);
+uint64_t vmbuf_get_be64(struct vmbuf *b);
+
+enum vmstate_type {
+    VMS_END = 0,
+    VMS_BOOL,
+    VMS_U8,
+    VMS_U16,
+    VMS_U32,
+    VMS_U64,
+    VMS_I32,
+    VMS_I64,
+    VMS_BUFFER,     /* `size` raw bytes */
+    VMS_STRUCT,     /* a nested description at `offset` */
+};
+
+struct vmstate_desc;
+
+struct vmstate_field {
+    const char *name;
+    enum vmstate_type type;
+    size_t offset;
+    size_t size;            /* element size in memory (for VMS_BUFFER: the byte count) */
+    unsigned count;         /* >1 for fixed arrays */
+    int version;            /* the field exists in streams of this version and later */
+    uint64_t max;           /* load rejects values above this (unsigned types); 0 = no bound */
+    const struct vmstate_desc *sub;     /* for VMS_STRUCT */
+};
+
+struct vmstate_desc {
+    const char *name;
+    int version;            /* what we save */
+    int min_version;        /* the oldest stream we can load */
+    const struct vmstate_field *fields;
+    /* Optional hooks: pre_save prepares fields; post_load checks the whole state
+     * (a state the guest could not have produced is -EINVAL) and recomputes what is
+     * derived from it. */
+    int (*pre_save)(void *opaque);
+    int (*post_load)(void *opaque, int version);
+};
+
+/* Save `opaque` as described; returns 0 or -errno from pre_save. */
+int vmstate_save(const struct vmstate_desc *d, void *opaque, struct vmbuf *b);
+/*
+ * Load into `opaque`. On error returns -EINVAL and sets *err to a message
+ * naming the section and field ("serial: field 'lcr' ... "), to free.
+ * On error `opaque` may be partially overwritten: load into a scratch copy
+ * where the running device must not change.
+ */
+int vmstate_load(const struct vmstate_desc *d, void *opaque, struct vmbuf *b, char **err);
+
+/* Convenience: save, load into a fresh copy, and report whether the saved bytes round-trip. */
+int vmstate_roundtrip(const struct vmstate_desc *d, void *src, void *dst, char **err);
+
+#define VMS_SIZEOF(st, f) sizeof(((st *)0)->f)
+#define VMS_ELEM_SIZEOF(st, f) sizeof(((st *)0)->f[0])
+#define VMS_CHECK(st, f, ctype) \
+    (offsetof(st, f) + 0 * sizeof((ctype *){ &((st *)0)->f }))
+#define VMS_CHECK_ARRAY(st, f, ctype, n) \
+    (offsetof(st, f) + 0 * sizeof((ctype(*)[n]){ &((st *)0)->f }))
+
+#define VMSTATE_FIELD_(st, f, t, ctype, v, m) \
+    { .name = #f, .type = t, .offset = VMS_CHECK(st, f, ctype), .size = sizeof(ctype), \
+      .count = 1, .version = v, .max = m }
+#define VMSTATE_ARRAY_(st, f, t, ctype, n, v) \
+    { .name = #f, .type = t, .offset = VMS_CHECK_ARRAY(st, f, ctype, n), .size = sizeof(ctype), \
+      .count = n, .version = v }
+
+#define VMSTATE_BOOL(f, st)         VMSTATE_FIELD_(st, f, VMS_BOOL, bool, 0, 0)
+#define VMSTATE_U8(f, st)           VMSTATE_FIELD_(st, f, VMS_U8, uint8_t, 0, 0)
+#define VMSTATE_U16(f, st)          VMSTATE_FIELD_(st, f, VMS_U16, uint16_t, 0, 0)
+#define VMSTATE_U32(f, st)          VMSTATE_FIELD_(st, f, VMS_U32, uint32_t, 0, 0)
+#define VMSTATE_U64(f, st)          VMSTATE_FIELD_(st, f, VMS_U64, uint64_t, 0, 0)
+#define VMSTATE_I32(f, st)          VMSTATE_FIELD_(st, f, VMS_I32, int32_t, 0, 0)
+#define VMSTATE_I64(f, st)          VMSTATE_FIELD_(st, f, VMS_I64, int64_t, 0, 0)
+/* bounded: a loaded value above max is rejected */
+#define VMSTATE_U8_MAX(f, st, m)    VMSTATE_FIELD_(st, f, VMS_U8, uint8_t, 0, m)
+#define VMSTATE_U16_MAX(f, st, m)   VMSTATE_FIELD_(st, f, VMS_U16, uint16_t, 0, m)
+#define VMSTATE_U32_MAX(f, st, m)   VMSTATE_FIELD_(st, f, VMS_U32, uint32_t, 0, m)
+#define VMSTATE_U64_MAX(f, st, m)   VMSTATE_FIELD_(st, f, VMS_U64, uint64_t, 0, m)
+/* added in a later version of the description */
+#define VMSTATE_U8_V(f, st, v)      VMSTATE_FIELD_(st, f, VMS_U8, uint8_t, v, 0)
+#define VMSTATE_U32_V(f, st, v)     VMSTATE_FIELD_(st, f, VMS_U32, uint32_t, v, 0)
+#define VMSTATE_U64_V(f, st, v)     VMSTATE_FIELD_(st, f, VMS_U64, uint64_t, v, 0)
+
+#define VMSTATE_U8_ARRAY(f, st, n)  VMSTATE_ARRAY_(st, f, VMS_U8, uint8_t, n, 0)
+#define VMSTATE_U16_ARRAY(f, st, n) VMSTATE_ARRAY_(st, f, VMS_U16, uint16_t, n, 0)
+#define VMSTATE_U32_ARRAY(f, st, n) VMSTATE_ARRAY_(st, f, VMS_U32, uint32_t, n, 0)
+#define VMSTATE_U64_ARRAY(f, st, n) VMSTATE_ARRAY_(st, f, VMS_U64, uint64_t, n, 0)
+#define VMSTATE_BOOL_ARRAY(f, st, n) VMSTATE_ARRAY_(st, f, VMS_BOOL, bool, n, 0)
+#define VMSTATE_I64_ARRAY(f, st, n) VMSTATE_ARRAY_(st, f, VMS_I64, int64_t, n, 0)
+
+#define VMSTATE_BUFFER(f, st) \
+    { .name = #f, .type = VMS_BUFFER, .offset = offsetof(st, f), .size = VMS_SIZEOF(st, f), .count = 1 }
+#define VMSTATE_STRUCT(f, st, desc, ctype) \
+    { .name = #f, .type = VMS_STRUCT, .offset = VMS_CHECK(st, f, ctype), .size = sizeof(ctype), \
+      .count = 1, .sub = &(desc) }
+#define VMSTATE_STRUCT_ARRAY(f, st, n, desc, ctype) \
+    { .name = #f, .type = VMS_STRUCT, .offset = VMS_CHECK_ARRAY(st, f, ctype, n), \
+      .size = sizeof(ctype), .count = n, .sub = &(desc) }
+#define VMSTATE_END_OF_LIST { .name = NULL, .type = VMS_END }
+
+#endif

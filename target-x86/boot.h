@@ -1,0 +1,83 @@
+/* boot.h: direct kernel boot: where things go in low memory, and the loaders (bzImage, PVH ELF, multiboot) */
+#ifndef TARGET_X86_BOOT_H
+#define TARGET_X86_BOOT_H
+
+#include "util/osdep.h"
+#include "target-x86/cpu.h"
+#include "target-x86/e820.h"
+
+/* Low-memory layout of a direct boot (all below the EBDA, in RAM the e820 map gives the guest). */
+#define BOOT_GDT_ADDR       0x0500ULL   /* 4 descriptors */
+#define BOOT_PML4_ADDR      0x1000ULL   /* identity page tables: PML4, PDPT, 4 page directories */
+#define BOOT_PDPT_ADDR      0x2000ULL
+#define BOOT_PD_ADDR        0x3000ULL
+#define BOOT_ZEROPAGE_ADDR  0x7000ULL   /* Linux boot_params */
+#define BOOT_INFO_ADDR      0x8000ULL   /* PVH start_info or multiboot info, with their tables */
+#define BOOT_INFO_SIZE      0x8000ULL
+#define BOOT_CMDLINE_ADDR   0x20000ULL
+#define BOOT_CMDLINE_MAX    0x10000ULL
+#define BOOT_STACK_ADDR     0x8ff0ULL
+#define BOOT_EBDA_ADDR      0x9fc00ULL
+#define BOOT_BIOS_AREA      0xe0000ULL  /* reserved: ACPI tables and the MP table live here */
+#define BOOT_ACPI_ADDR      0xe0000ULL
+#define BOOT_ACPI_SIZE      0x10000ULL
+#define BOOT_MPTABLE_ADDR   0xf0000ULL
+#define BOOT_KERNEL_ADDR    0x100000ULL /* where a bzImage's protected-mode part is loaded */
+
+struct boot_request {
+    const char *kernel;
+    const char *initrd;
+    const char *cmdline;
+    const struct e820_table *e820;
+    uint64_t ram_below_4g;      /* initrds go below this */
+    uint64_t rsdp_addr;         /* 0 when there are no ACPI tables */
+    bool unpack;                /* unpack compressed kernels on the host */
+    const char *cache_dir;      /* where unpacked kernels are kept, NULL for no cache */
+};
+
+/*
+ * Load -kernel (a bzImage, an ELF vmlinux with a PVH note, or a multiboot image), its
+ * initrd or modules and its command line into guest memory, and describe how the boot
+ * processor enters it. 0, or -errno with *err set to one line for the user.
+ */
+int boot_load_kernel(const struct boot_request *req, struct cpu_entry *entry, char **err);
+
+/* Loaders tried in order by boot_load_kernel; each returns -ENOEXEC when the file is not its kind. */
+int bzimage_load(const struct boot_request *req, const uint8_t *img, size_t len,
+                 struct cpu_entry *entry, char **err);
+int pvh_load(const struct boot_request *req, const uint8_t *img, size_t len,
+             struct cpu_entry *entry, char **err);
+int multiboot_load(const struct boot_request *req, const uint8_t *img, size_t len,
+                   struct cpu_entry *entry, char **err);
+
+/* Shared helpers */
+/* Read a whole file, with errors phrased for the user ("initrd 'x': No such file"). */
+int boot_read_file(const char *what, const char *path, uint8_t **data, size_t *len, char **err);
+/* Write flat-segment GDT and, for long mode, identity page tables over the first 4 GiB. */
+void boot_setup_gdt(struct cpu_entry *e);
+void boot_setup_pagetables(struct cpu_entry *e);
+/* Place `len` bytes as high as possible below `limit` (page aligned), avoiding [avoid_lo, avoid_hi). */
+int boot_place_high(const struct boot_request *req, uint64_t len, uint64_t limit,
+                    uint64_t avoid_lo, uint64_t avoid_hi, uint64_t *addr);
+
+/*
+ * Host-side unpacking of a bzImage's compressed payload into the vmlinux ELF it holds
+ * (gzip, xz, lz4, zstd), through a cache keyed by the bzImage's SHA-256.
+ * 0 with *elf (to free) or -errno (-ENOTSUP: format not built in).
+ */
+int kernel_unpack(const uint8_t *payload, size_t len, const char *cache_dir, const char *key,
+                  uint8_t **elf, size_t *elf_len, char **err);
+
+
+/* ELF images (elf.c) */
+struct elf_info {
+    bool is64;
+    uint64_t entry;
+    uint64_t lo, hi;        /* physical range the loadable segments cover */
+    uint64_t pvh_entry;     /* XEN_ELFNOTE_PHYS32_ENTRY, or 0 */
+};
+/* Check an ELF image and find its PT_LOAD range and notes; -ENOEXEC when not ELF. */
+int elf_probe(const uint8_t *img, size_t len, struct elf_info *info, char **err);
+/* Copy the PT_LOAD segments to their physical addresses and zero their bss. */
+int elf_load(const uint8_t *img, size_t len, const struct elf_info *info, char **err);
+#endif

@@ -1,0 +1,195 @@
+/* bzimage.c: the Linux x86 boot protocol (Documentation/arch/x86/boot.rst), 2.06 and later, 64-bit entry */
+#define LOG_PREFIX "bzimage: "
+#include "target-x86/boot.h"
+#include "hw/guest-mem.h"
+#include "util/log.h"
+#include "util/sha256.h"
+
+/* setup header fields, as offsets into the image and into boot_params (boot.rst "The real-mode kernel header") */
+#define HDR_SETUP_SECTS     0x1f1
+#define HDR_BOOT_FLAG       0x1fe
+#define HDR_JUMP            0x200
+#define HDR_MAGIC           0x202   /* "HdrS" */
+#define HDR_VERSION         0x206
+#define HDR_TYPE_OF_LOADER  0x210
+#define HDR_LOADFLAGS       0x211
+#define HDR_CODE32_START    0x214
+#define HDR_RAMDISK_IMAGE   0x218
+#define HDR_RAMDISK_SIZE    0x21c
+#define HDR_HEAP_END_PTR    0x224
+#define HDR_CMD_LINE_PTR    0x228
+#define HDR_INITRD_ADDR_MAX 0x22c
+#define HDR_KERNEL_ALIGN    0x230
+#define HDR_RELOCATABLE     0x234
+#define HDR_XLOADFLAGS      0x236
+#define HDR_CMDLINE_SIZE    0x238
+#define HDR_PAYLOAD_OFFSET  0x248
+#define HDR_PAYLOAD_LENGTH  0x24c
+#define HDR_PREF_ADDRESS    0x258
+#define HDR_INIT_SIZE       0x260
+
+/* boot_params ("zero page") fields outside the header (Documentation/arch/x86/zero-page.rst) */
+#define BP_ACPI_RSDP_ADDR   0x070
+#define BP_EXT_RAMDISK_IMAGE 0x0c0
+#define BP_EXT_RAMDISK_SIZE 0x0c4
+#define BP_EXT_CMD_LINE_PTR 0x0c8
+#define BP_E820_ENTRIES     0x1e8
+#define BP_E820_TABLE       0x2d0
+#define BP_E820_MAX         128
+
+#define LOADFLAG_LOADED_HIGH 0x01
+#define LOADFLAG_CAN_USE_HEAP 0x80
+#define XLF_KERNEL_64       0x01
+
+static const char *cache_key(const uint8_t *img, size_t len, char buf[65])
+{
+    sha256_hex(img, len, buf);
+    return buf;
+}
+
+/* Try the fast path: unpack the payload on the host and enter the vmlinux through PVH. */
+static int try_unpacked(const struct boot_request *req, const uint8_t *img, size_t len,
+                        size_t setup_size, struct cpu_entry *entry)
+{
+    uint32_t off = ldl_le(img + HDR_PAYLOAD_OFFSET), plen = ldl_le(img + HDR_PAYLOAD_LENGTH);
+    uint8_t *elf = NULL;
+    size_t elf_len = 0;
+    char key[65], *err = NULL;
+    int r;
+
+    if (!plen || setup_size + (uint64_t)off + plen > len)
+        return -ENOEXEC;
+    r = kernel_unpack(img + setup_size + off, plen, req->cache_dir, cache_key(img, len, key), &elf,
+                      &elf_len, &err);
+    if (r < 0) {
+        log_debug("unpacking on the host failed (%s); the kernel will unpack itself",
+                  err ? err : strerror(-r));
+        free(err);
+        return r;
+    }
+    r = pvh_load(req, elf, elf_len, entry, &err);
+    if (r < 0) {
+        log_debug("the unpacked kernel cannot boot through PVH (%s); the kernel will unpack "
+                  "itself", err ? err : strerror(-r));
+        free(err);
+    }
+    free(elf);
+    return r;
+}
+
+int bzimage_load(const struct boot_request *req, const uint8_t *img, size_t len,
+                 struct cpu_entry *entry, char **err)
+{
+    uint8_t bp[4096];
+    uint16_t version, xlf;
+    size_t setup_size, hdr_end, cmdlen;
+    uint32_t initrd_max, init_size, cmdline_max;
+    uint64_t kend, pref;
+    int r;
+
+    if (len < 0x270 || memcmp(img + HDR_MAGIC, "HdrS", 4))
+        return -ENOEXEC;
+    version = lduw_le(img + HDR_VERSION);
+    if (version < 0x206) {
+        *err = xasprintf("kernel '%s' uses boot protocol %u.%02u; skiff needs 2.06 or later",
+                         req->kernel, version >> 8, version & 0xff);
+        return -EINVAL;
+    }
+    setup_size = ((img[HDR_SETUP_SECTS] ? img[HDR_SETUP_SECTS] : 4) + 1) * 512;
+    if (setup_size >= len) {
+        *err = xasprintf("kernel '%s' is truncated: its setup code claims %zu of %zu bytes",
+                         req->kernel, setup_size, len);
+        return -EINVAL;
+    }
+    xlf = lduw_le(img + HDR_XLOADFLAGS);
+    cmdlen = req->cmdline ? strlen(req->cmdline) : 0;
+    cmdline_max = ldl_le(img + HDR_CMDLINE_SIZE);
+    if (cmdlen > cmdline_max || cmdlen >= BOOT_CMDLINE_MAX) {
+        *err = xasprintf("the kernel command line is %zu bytes; this kernel takes at most %u",
+                         cmdlen, cmdline_max);
+        return -EINVAL;
+    }
+
+    if (req->unpack && version >= 0x208 && (xlf & XLF_KERNEL_64) &&
+        try_unpacked(req, img, len, setup_size, entry) == 0)
+        return 0;
+
+    /* the kernel decompresses itself: it needs init_size bytes from its (aligned) address */
+    init_size = ldl_le(img + HDR_INIT_SIZE);
+    pref = ldq_le(img + HDR_PREF_ADDRESS);
+    kend = MAX(pref, BOOT_KERNEL_ADDR) + MAX((uint64_t)init_size, len - setup_size);
+    if (kend > req->ram_below_4g) {
+        *err = xasprintf("kernel '%s' needs %" PRIu64 " MiB of RAM to start; give it more with -m",
+                         req->kernel, DIV_ROUND_UP(kend, MiB) + 16);
+        return -ENOMEM;
+    }
+    memset(bp, 0, sizeof(bp));
+    hdr_end = 0x202 + img[0x201];
+    if (hdr_end > 0x280 || hdr_end > len)
+        hdr_end = 0x280;
+    memcpy(bp + HDR_SETUP_SECTS, img + HDR_SETUP_SECTS, hdr_end - HDR_SETUP_SECTS);
+    bp[HDR_TYPE_OF_LOADER] = 0xff;  /* "undefined" boot loader */
+    bp[HDR_LOADFLAGS] |= LOADFLAG_CAN_USE_HEAP | LOADFLAG_LOADED_HIGH;
+    stw_le(bp + HDR_HEAP_END_PTR, 0xfe00);
+    stl_le(bp + HDR_CMD_LINE_PTR, BOOT_CMDLINE_ADDR);
+    stl_le(bp + HDR_CODE32_START, BOOT_KERNEL_ADDR);
+    if (version >= 0x20e)
+        stq_le(bp + BP_ACPI_RSDP_ADDR, req->rsdp_addr);
+
+    if (gmem_write(BOOT_KERNEL_ADDR, img + setup_size, len - setup_size) < 0) {
+        *err = xasprintf("kernel '%s' does not fit in guest RAM", req->kernel);
+        return -ENOMEM;
+    }
+    if (req->initrd) {
+        uint8_t *rd;
+        size_t rdlen;
+        uint64_t addr;
+
+        r = boot_read_file("initrd", req->initrd, &rd, &rdlen, err);
+        if (r < 0)
+            return r;
+        initrd_max = ldl_le(img + HDR_INITRD_ADDR_MAX);
+        if (!initrd_max)
+            initrd_max = 0x37ffffff;
+        r = boot_place_high(req, rdlen, (uint64_t)initrd_max + 1, BOOT_KERNEL_ADDR, kend, &addr);
+        if (r < 0) {
+            *err = xasprintf("initrd '%s' (%zu MiB) does not fit in guest RAM beside the kernel; "
+                             "give it more with -m", req->initrd, DIV_ROUND_UP(rdlen, MiB));
+            free(rd);
+            return -ENOMEM;
+        }
+        gmem_write(addr, rd, rdlen);
+        free(rd);
+        stl_le(bp + HDR_RAMDISK_IMAGE, addr);
+        stl_le(bp + HDR_RAMDISK_SIZE, rdlen);
+    }
+    {
+        int n = MIN(req->e820->n, BP_E820_MAX);
+
+        bp[BP_E820_ENTRIES] = n;
+        memcpy(bp + BP_E820_TABLE, req->e820->e, n * sizeof(struct e820_entry));
+    }
+    gmem_write(BOOT_ZEROPAGE_ADDR, bp, sizeof(bp));
+    {
+        char *cl = xzalloc(cmdlen + 1);
+
+        if (cmdlen)
+            memcpy(cl, req->cmdline, cmdlen);
+        gmem_write(BOOT_CMDLINE_ADDR, cl, cmdlen + 1);
+        free(cl);
+    }
+
+    memset(entry, 0, sizeof(*entry));
+    if (xlf & XLF_KERNEL_64) {
+        entry->mode = CPU_ENTRY_LONG64;
+        entry->rip = BOOT_KERNEL_ADDR + 0x200;  /* startup_64 */
+        boot_setup_pagetables(entry);
+    } else {
+        entry->mode = CPU_ENTRY_PROT32;
+        entry->rip = BOOT_KERNEL_ADDR;          /* startup_32 */
+    }
+    entry->rsi = BOOT_ZEROPAGE_ADDR;
+    entry->rsp = BOOT_STACK_ADDR;
+    boot_setup_gdt(entry);
+    return 0;
+}

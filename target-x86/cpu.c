@@ -1,0 +1,497 @@
+/* cpu.c: vCPU threads, the KVM_RUN loop and its exits, entry state and reset */
+#define LOG_PREFIX "cpu: "
+#include "target-x86/cpu.h"
+#include "target-x86/kvm.h"
+#include "hw/guest-mem.h"
+#include "hw/ioregion.h"
+#include "hw/machine.h"
+#include "util/log.h"
+#include "util/main-loop.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define SIG_IPI SIGUSR1
+/* the ring fills one page after its header (linux/kvm.h uses the kernel's PAGE_SIZE) */
+#define COALESCED_MMIO_MAX \
+    ((4096 - sizeof(struct kvm_coalesced_mmio_ring)) / sizeof(struct kvm_coalesced_mmio))
+
+/* MSRs (Intel SDM vol. 4; KVM's paravirtual ones from Documentation/virt/kvm/x86/msr.rst)
+ * cleared on reset, so that kvmclock and friends stop writing into a rebooting guest. */
+static const uint32_t reset_msrs[] = {
+    0x174, 0x175, 0x176,                    /* SYSENTER_CS/ESP/EIP */
+    0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, FMASK */
+    0xc0000102,                             /* KERNEL_GS_BASE */
+    0x4b564d00, 0x4b564d01,                 /* KVM wall clock / system time (new) */
+    0x11, 0x12,                             /* KVM wall clock / system time (old) */
+    0x4b564d02, 0x4b564d03, 0x4b564d04,     /* async PF, steal time, PV EOI */
+    0x4b564d06,                             /* async PF interrupt vector */
+};
+
+static struct {
+    struct vcpu *v;
+    int n;
+    bool running;
+    pthread_cond_t paused_cond;
+    pthread_cond_t resume_cond;
+} C = { .paused_cond = PTHREAD_COND_INITIALIZER, .resume_cond = PTHREAD_COND_INITIALIZER };
+
+int cpus_count(void)
+{
+    return C.n;
+}
+
+struct vcpu *cpu_get(int index)
+{
+    return index >= 0 && index < C.n ? &C.v[index] : NULL;
+}
+
+bool cpus_running(void)
+{
+    return C.running;
+}
+
+static void sig_ipi_handler(int sig)
+{
+    /* only here to make KVM_RUN return with EINTR */
+}
+
+static void vcpu_ioctl_or_die(struct vcpu *v, unsigned long req, void *arg, const char *what)
+{
+    if (ioctl(v->fd, req, arg) < 0)
+        die("vCPU %d: %s failed: %s", v->index, what, strerror(errno));
+}
+
+static void vcpu_set_msrs_zero(struct vcpu *v)
+{
+    size_t n = ARRAY_SIZE(reset_msrs);
+    struct kvm_msrs *m = xzalloc(sizeof(*m) + n * sizeof(struct kvm_msr_entry));
+    int r;
+
+    /* set one at a time: a host that lacks one must not stop the others */
+    for (size_t i = 0; i < n; i++) {
+        m->nmsrs = 1;
+        m->entries[0].index = reset_msrs[i];
+        m->entries[0].data = 0;
+        r = ioctl(v->fd, KVM_SET_MSRS, m);
+        (void)r;
+    }
+    /* IA32_MISC_ENABLE: fast strings on, as firmware leaves it */
+    m->nmsrs = 1;
+    m->entries[0].index = 0x1a0;
+    m->entries[0].data = 1;
+    r = ioctl(v->fd, KVM_SET_MSRS, m);
+    (void)r;
+    free(m);
+}
+
+void cpus_create(const struct cpu_topology *t)
+{
+    struct sigaction sa = { .sa_handler = sig_ipi_handler };
+
+    sigaction(SIG_IPI, &sa, NULL);
+    C.n = t->cpus;
+    C.v = xcalloc(C.n, sizeof(struct vcpu));
+    for (int i = 0; i < C.n; i++) {
+        struct vcpu *v = &C.v[i];
+        struct kvm_cpuid2 *cpuid;
+
+        v->index = i;
+        v->apic_id = cpu_apic_id(t, i);
+        v->fd = ioctl(kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)v->apic_id);
+        if (v->fd < 0)
+            die("cannot create vCPU %d: %s", i, strerror(errno));
+        set_cloexec(v->fd);
+        v->run = mmap(NULL, kvm.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+        if (v->run == MAP_FAILED)
+            die("cannot map vCPU %d's run area: %s", i, strerror(errno));
+        cpuid = cpuid_build(kvm.supported_cpuid, t, i);
+        if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0)
+            die("vCPU %d: KVM_SET_CPUID2 failed: %s", i, strerror(errno));
+        free(cpuid);
+        vcpu_ioctl_or_die(v, KVM_GET_REGS, &v->regs0, "KVM_GET_REGS");
+        vcpu_ioctl_or_die(v, KVM_GET_SREGS, &v->sregs0, "KVM_GET_SREGS");
+        vcpu_ioctl_or_die(v, KVM_GET_FPU, &v->fpu0, "KVM_GET_FPU");
+        vcpu_ioctl_or_die(v, KVM_GET_LAPIC, &v->lapic0, "KVM_GET_LAPIC");
+        vcpu_ioctl_or_die(v, KVM_GET_MP_STATE, &v->mp0, "KVM_GET_MP_STATE");
+        if (kvm_has_cap(KVM_CAP_XCRS) && ioctl(v->fd, KVM_GET_XCRS, &v->xcrs0) == 0)
+            v->has_xcrs = true;
+        vcpu_set_msrs_zero(v);
+    }
+}
+
+static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64, bool db)
+{
+    memset(s, 0, sizeof(*s));
+    s->selector = sel;
+    s->base = 0;
+    s->limit = 0xffffffff;
+    s->type = type;
+    s->present = 1;
+    s->dpl = 0;
+    s->s = 1;
+    s->l = code64;
+    s->db = db;
+    s->g = 1;
+}
+
+void cpus_set_entry(const struct cpu_entry *e)
+{
+    struct vcpu *v = &C.v[0];
+    struct kvm_sregs sregs = v->sregs0;
+    struct kvm_regs regs = v->regs0;
+
+    if (e->mode != CPU_ENTRY_RESET) {
+        bool lm = e->mode == CPU_ENTRY_LONG64;
+
+        /* flat segments; selectors 0x10/0x18 are what Linux's boot protocol names */
+        set_seg(&sregs.cs, 0x10, 0xb, lm, !lm);
+        set_seg(&sregs.ds, 0x18, 0x3, false, true);
+        sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+        sregs.gdt.base = e->gdt_base;
+        sregs.gdt.limit = e->gdt_limit;
+        sregs.cr0 = 0x11;   /* PE, ET */
+        if (lm) {
+            sregs.cr3 = e->cr3;
+            sregs.cr4 |= 0x20;              /* PAE */
+            sregs.cr0 |= 0x80000000;        /* PG */
+            sregs.efer |= 0x500;            /* LME, LMA */
+        }
+        regs.rip = e->rip;
+        regs.rsp = e->rsp;
+        regs.rsi = e->rsi;
+        regs.rax = e->eax;
+        regs.rbx = e->ebx;
+        regs.rflags = 2;
+    }
+    vcpu_ioctl_or_die(v, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+    vcpu_ioctl_or_die(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+}
+
+void cpus_reset(void)
+{
+    for (int i = 0; i < C.n; i++) {
+        struct vcpu *v = &C.v[i];
+
+        vcpu_ioctl_or_die(v, KVM_SET_SREGS, &v->sregs0, "KVM_SET_SREGS");
+        vcpu_ioctl_or_die(v, KVM_SET_REGS, &v->regs0, "KVM_SET_REGS");
+        vcpu_ioctl_or_die(v, KVM_SET_FPU, &v->fpu0, "KVM_SET_FPU");
+        vcpu_ioctl_or_die(v, KVM_SET_LAPIC, &v->lapic0, "KVM_SET_LAPIC");
+        vcpu_ioctl_or_die(v, KVM_SET_MP_STATE, &v->mp0, "KVM_SET_MP_STATE");
+        if (v->has_xcrs)
+            ioctl(v->fd, KVM_SET_XCRS, &v->xcrs0);
+        vcpu_set_msrs_zero(v);
+    }
+}
+
+/* ---- the run loop ---- */
+
+static void handle_io(struct vcpu *v)
+{
+    struct kvm_run *run = v->run;
+    uint8_t *data = (uint8_t *)run + run->io.data_offset;
+    bool w = run->io.direction == KVM_EXIT_IO_OUT;
+
+    /* "rep ins/outs" arrive with count > 1, the elements back to back */
+    for (uint32_t i = 0; i < run->io.count; i++) {
+        io_dispatch(IO_SPACE_PIO, run->io.port, data, run->io.size, w);
+        data += run->io.size;
+    }
+}
+
+static void handle_mmio(struct vcpu *v)
+{
+    struct kvm_run *run = v->run;
+
+    if (run->mmio.len > 8)
+        return;
+    io_dispatch(IO_SPACE_MMIO, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+                run->mmio.is_write);
+}
+
+static void handle_coalesced(struct vcpu *v)
+{
+    struct kvm_coalesced_mmio_ring *ring;
+
+    if (!kvm.coalesced_mmio)
+        return;
+    ring = (void *)((uint8_t *)v->run + kvm.coalesced_mmio * getpagesize());
+    while (ring->first != ring->last) {
+        struct kvm_coalesced_mmio *c = &ring->coalesced_mmio[ring->first];
+
+        if (c->len <= 8)
+            io_dispatch(c->pio ? IO_SPACE_PIO : IO_SPACE_MMIO, c->phys_addr, c->data, c->len, true);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        ring->first = (ring->first + 1) % COALESCED_MMIO_MAX;
+    }
+}
+
+static const char *const internal_suberrors[] = {
+    [1] = "emulation failure", [2] = "simultaneous exception", [3] = "delivery event failed",
+    [4] = "unexpected exit",
+};
+
+static void vcpu_fatal(struct vcpu *v, const char *what)
+{
+    fprintf(stderr, "skiff: vCPU %d: %s\n", v->index, what);
+    cpu_dump_state(v, stderr);
+    machine_request_exit(EXIT_VM_ERROR);
+}
+
+/* Returns false when the vCPU must stop running. Called with the device lock held. */
+static bool handle_exit(struct vcpu *v)
+{
+    struct kvm_run *run = v->run;
+    char msg[128];
+
+    handle_coalesced(v);
+    switch (run->exit_reason) {
+    case KVM_EXIT_IO:
+        handle_io(v);
+        return true;
+    case KVM_EXIT_MMIO:
+        handle_mmio(v);
+        return true;
+    case KVM_EXIT_HLT:
+        /* only without an in-kernel LAPIC; ours has one */
+        return true;
+    case KVM_EXIT_INTR:
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+        return true;
+    case KVM_EXIT_SHUTDOWN:
+        /* triple fault: a PC resets */
+        log_debug("vCPU %d: triple fault, resetting", v->index);
+        machine_request_reset();
+        v->pause_req = true;
+        return true;
+    case KVM_EXIT_SYSTEM_EVENT:
+        switch (run->system_event.type) {
+        case KVM_SYSTEM_EVENT_SHUTDOWN:
+            machine_request_shutdown();
+            break;
+        case KVM_SYSTEM_EVENT_RESET:
+            machine_request_reset();
+            break;
+        default:
+            snprintf(msg, sizeof(msg), "guest crashed (system event %u)", run->system_event.type);
+            vcpu_fatal(v, msg);
+            return false;
+        }
+        v->pause_req = true;
+        return true;
+    case KVM_EXIT_INTERNAL_ERROR: {
+        uint32_t s = run->internal.suberror;
+
+        snprintf(msg, sizeof(msg), "KVM internal error, suberror %u (%s)", s,
+                 s < ARRAY_SIZE(internal_suberrors) && internal_suberrors[s] ? internal_suberrors[s]
+                                                                             : "unknown");
+        vcpu_fatal(v, msg);
+        for (uint32_t i = 0; i < run->internal.ndata && i < 16; i++)
+            fprintf(stderr, "  extra data[%u]: 0x%016llx\n", i, (unsigned long long)run->internal.data[i]);
+        return false;
+    }
+    case KVM_EXIT_FAIL_ENTRY:
+        snprintf(msg, sizeof(msg), "KVM could not enter the guest (hardware reason 0x%llx)",
+                 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+        vcpu_fatal(v, msg);
+        return false;
+    case KVM_EXIT_UNKNOWN:
+        snprintf(msg, sizeof(msg), "unknown exit (hardware reason 0x%llx)",
+                 (unsigned long long)run->hw.hardware_exit_reason);
+        vcpu_fatal(v, msg);
+        return false;
+    default:
+        snprintf(msg, sizeof(msg), "unhandled KVM exit reason %u", run->exit_reason);
+        vcpu_fatal(v, msg);
+        return false;
+    }
+}
+
+static void *vcpu_thread(void *opaque)
+{
+    struct vcpu *v = opaque;
+    sigset_t set;
+
+    /* every signal stays blocked but SIG_IPI, which KVM_RUN's mask lets through */
+    sigfillset(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    {
+        struct kvm_signal_mask *m = xzalloc(sizeof(*m) + sizeof(sigset_t));
+        sigset_t run_set;
+
+        sigfillset(&run_set);
+        sigdelset(&run_set, SIG_IPI);
+        m->len = 8;     /* the kernel's sigset size */
+        memcpy(m->sigset, &run_set, 8);
+        if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, m) < 0)
+            die("vCPU %d: KVM_SET_SIGNAL_MASK failed: %s", v->index, strerror(errno));
+        free(m);
+    }
+
+    devlock_lock();
+    for (;;) {
+        int r;
+
+        while ((v->pause_req || !C.running) && !v->quit) {
+            v->paused = true;
+            pthread_cond_broadcast(&C.paused_cond);
+            devlock_cond_wait(&C.resume_cond);
+        }
+        v->paused = false;
+        if (v->quit)
+            break;
+        devlock_unlock();
+
+        r = ioctl(v->fd, KVM_RUN, 0);
+
+        devlock_lock();
+        v->run->immediate_exit = 0;
+        if (r < 0) {
+            if (errno == EINTR || errno == EAGAIN) {
+                handle_coalesced(v);
+                continue;
+            }
+            fprintf(stderr, "skiff: vCPU %d: KVM_RUN failed: %s\n", v->index, strerror(errno));
+            cpu_dump_state(v, stderr);
+            machine_request_exit(EXIT_VM_ERROR);
+            v->pause_req = true;
+            continue;
+        }
+        if (!handle_exit(v))
+            v->pause_req = true;
+    }
+    v->paused = true;
+    pthread_cond_broadcast(&C.paused_cond);
+    devlock_unlock();
+    return NULL;
+}
+
+void cpus_start(bool start_paused)
+{
+    sigset_t all, old;
+
+    C.running = !start_paused;
+    /* threads inherit a full mask; the main thread's signalfd signals stay off them */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (int i = 0; i < C.n; i++) {
+        struct vcpu *v = &C.v[i];
+        int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+
+        if (r)
+            die("cannot start vCPU thread %d: %s", i, strerror(r));
+        v->thread_started = true;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void vcpu_kick(struct vcpu *v)
+{
+    v->run->immediate_exit = 1;
+    if (v->thread_started)
+        pthread_kill(v->thread, SIG_IPI);
+}
+
+void cpus_pause(void)
+{
+    for (int i = 0; i < C.n; i++) {
+        C.v[i].pause_req = true;
+        vcpu_kick(&C.v[i]);
+    }
+    for (int i = 0; i < C.n; i++) {
+        while (C.v[i].thread_started && !C.v[i].paused) {
+            vcpu_kick(&C.v[i]);
+            devlock_cond_wait(&C.paused_cond);
+        }
+    }
+}
+
+void cpus_resume(void)
+{
+    C.running = true;
+    for (int i = 0; i < C.n; i++)
+        C.v[i].pause_req = false;
+    pthread_cond_broadcast(&C.resume_cond);
+}
+
+void cpus_destroy(void)
+{
+    for (int i = 0; i < C.n; i++) {
+        C.v[i].quit = true;
+        vcpu_kick(&C.v[i]);
+    }
+    pthread_cond_broadcast(&C.resume_cond);
+    devlock_unlock();
+    for (int i = 0; i < C.n; i++) {
+        struct vcpu *v = &C.v[i];
+
+        if (v->thread_started) {
+            /* a thread inside KVM_RUN may need more than one kick */
+            while (pthread_tryjoin_np(v->thread, NULL) == EBUSY) {
+                vcpu_kick(v);
+                usleep(1000);
+            }
+        }
+    }
+    devlock_lock();
+    for (int i = 0; i < C.n; i++) {
+        munmap(C.v[i].run, kvm.vcpu_mmap_size);
+        close(C.v[i].fd);
+    }
+    free(C.v);
+    C.v = NULL;
+    C.n = 0;
+}
+
+static void dump_seg(FILE *out, const char *name, const struct kvm_segment *s)
+{
+    fprintf(out, "%s =%04x %016llx %08x %02x%s%s%s\n", name, s->selector,
+            (unsigned long long)s->base, s->limit, s->type, s->present ? " P" : "",
+            s->l ? " L" : "", s->db ? " DB" : "");
+}
+
+void cpu_dump_state(struct vcpu *v, FILE *out)
+{
+    struct kvm_regs r;
+    struct kvm_sregs s;
+    struct kvm_translation tr;
+    uint8_t code[16];
+
+    if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+        fprintf(out, "(registers unavailable: %s)\n", strerror(errno));
+        return;
+    }
+    fprintf(out, "RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n"
+                 "RSI=%016llx RDI=%016llx RBP=%016llx RSP=%016llx\n"
+                 "R8 =%016llx R9 =%016llx R10=%016llx R11=%016llx\n"
+                 "R12=%016llx R13=%016llx R14=%016llx R15=%016llx\n"
+                 "RIP=%016llx RFL=%08llx\n",
+            r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11,
+            r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags);
+    dump_seg(out, "CS ", &s.cs);
+    dump_seg(out, "SS ", &s.ss);
+    dump_seg(out, "DS ", &s.ds);
+    dump_seg(out, "ES ", &s.es);
+    dump_seg(out, "FS ", &s.fs);
+    dump_seg(out, "GS ", &s.gs);
+    dump_seg(out, "TR ", &s.tr);
+    fprintf(out, "GDT=%016llx %04x IDT=%016llx %04x\n", (unsigned long long)s.gdt.base,
+            s.gdt.limit, (unsigned long long)s.idt.base, s.idt.limit);
+    fprintf(out, "CR0=%08llx CR2=%016llx CR3=%016llx CR4=%08llx EFER=%016llx\n",
+            s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
+    memset(&tr, 0, sizeof(tr));
+    tr.linear_address = s.cs.base + r.rip;
+    if (ioctl(v->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid &&
+        gmem_read(tr.physical_address, code, sizeof(code)) == 0) {
+        fprintf(out, "Code at %016llx (physical %016llx):", tr.linear_address,
+                (unsigned long long)tr.physical_address);
+        for (size_t i = 0; i < sizeof(code); i++)
+            fprintf(out, " %02x", code[i]);
+        fprintf(out, "\n");
+    } else {
+        fprintf(out, "Code at %016llx: not in guest RAM\n", tr.linear_address);
+    }
+}

@@ -1,0 +1,66 @@
+/* cpu.h: vCPUs: one thread each running KVM_RUN, their entry state, pause/resume/reset */
+#ifndef TARGET_X86_CPU_H
+#define TARGET_X86_CPU_H
+
+#include "util/osdep.h"
+#include "target-x86/cpuid.h"
+
+#include <linux/kvm.h>
+
+/* How the boot processor starts. */
+enum cpu_entry_mode {
+    CPU_ENTRY_RESET,        /* real mode at F000:FFF0, for firmware */
+    CPU_ENTRY_PROT32,       /* flat 32-bit protected mode, paging off (PVH, multiboot) */
+    CPU_ENTRY_LONG64,       /* 64-bit long mode on identity page tables (Linux 64-bit boot) */
+};
+
+struct cpu_entry {
+    enum cpu_entry_mode mode;
+    uint64_t rip;
+    uint64_t rsp;
+    uint64_t rsi;           /* Linux: boot_params */
+    uint32_t eax, ebx;      /* multiboot magic and info; PVH start_info in ebx */
+    uint64_t cr3;           /* long mode page tables */
+    uint64_t gdt_base;
+    uint16_t gdt_limit;
+};
+
+struct vcpu {
+    int index;
+    uint32_t apic_id;
+    int fd;
+    struct kvm_run *run;
+    pthread_t thread;
+    bool thread_started;
+    bool pause_req;
+    bool paused;
+    bool quit;
+    /* power-on state, restored on reset */
+    struct kvm_regs regs0;
+    struct kvm_sregs sregs0;
+    struct kvm_fpu fpu0;
+    struct kvm_lapic_state lapic0;
+    struct kvm_mp_state mp0;
+    struct kvm_xcrs xcrs0;
+    bool has_xcrs;
+};
+
+void cpus_create(const struct cpu_topology *t);
+/* Set the boot processor's registers for its entry (CPUs must be paused or not started). */
+void cpus_set_entry(const struct cpu_entry *entry);
+/* Start the vCPU threads (running unless start_paused). */
+void cpus_start(bool start_paused);
+/* Stop every vCPU outside KVM_RUN and wait; call from the main loop with the device lock. */
+void cpus_pause(void);
+void cpus_resume(void);
+bool cpus_running(void);
+/* Restore power-on state of every vCPU (CPUs paused). */
+void cpus_reset(void);
+/* End the threads and free everything (main thread, device lock held). */
+void cpus_destroy(void);
+int cpus_count(void);
+struct vcpu *cpu_get(int index);
+/* Print registers and the bytes at the instruction pointer, for fatal errors. */
+void cpu_dump_state(struct vcpu *v, FILE *out);
+
+#endif

@@ -1,0 +1,27 @@
+/* cpuid.h: the guest's CPUID: CPU models (host, qemu64), +feat/-feat, and the -smp topology */
+#ifndef TARGET_X86_CPUID_H
+#define TARGET_X86_CPUID_H
+
+#include "util/osdep.h"
+
+#include <linux/kvm.h>
+
+struct cpu_topology {
+    int cpus;       /* vCPUs that exist */
+    int sockets;
+    int cores;      /* per socket */
+    int threads;    /* per core */
+};
+
+/* Parse "-cpu MODEL[,+feat][,-feat][,feat=on|off]". 0, or -EINVAL with *err. */
+int cpuid_configure(const char *spec, char **err);
+/* Parse "-smp N[,sockets=S][,cores=C][,threads=T][,maxcpus=M]" (prefers cores, as QEMU 6.2+). */
+int cpu_topology_parse(const char *spec, struct cpu_topology *t, char **err);
+/* The APIC ID of vCPU `index`: packed socket/core/thread fields, each a power of two wide. */
+uint32_t cpu_apic_id(const struct cpu_topology *t, int index);
+/* CPUID entries for one vCPU, from KVM's supported set; caller frees. */
+struct kvm_cpuid2 *cpuid_build(const struct kvm_cpuid2 *supported, const struct cpu_topology *t,
+                               int index);
+void cpuid_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,247 @@
+/* kvm.c: the VM-level KVM interface: creation, memory slots, interrupt lines and eventfds */
+#define LOG_PREFIX "kvm: "
+#include "target-x86/kvm.h"
+#include "hw/accel.h"
+#include "hw/guest-mem.h"
+#include "util/log.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+struct kvm_state kvm = { .kvm_fd = -1, .vm_fd = -1 };
+
+/* Addresses KVM needs for real-mode emulation on Intel; below the BIOS, reserved in e820. */
+#define KVM_TSS_ADDR 0xfeffd000ULL
+#define KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
+
+bool kvm_has_cap(int cap)
+{
+    return ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION, cap) > 0;
+}
+
+int kvm_vm_ioctl(unsigned long req, void *arg)
+{
+    int r = ioctl(kvm.vm_fd, req, arg);
+
+    return r < 0 ? -errno : r;
+}
+
+static void kvm_get_supported_cpuid(void)
+{
+    int n = 128;
+
+    for (;;) {
+        struct kvm_cpuid2 *c = xzalloc(sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
+
+        c->nent = n;
+        if (ioctl(kvm.kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+            kvm.supported_cpuid = c;
+            return;
+        }
+        free(c);
+        if (errno != E2BIG || n > 4096)
+            die("KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
+        n *= 2;
+    }
+}
+
+void kvm_init(int nr_vcpus)
+{
+    int r, api;
+
+    kvm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm.kvm_fd < 0) {
+        if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
+            die("no /dev/kvm: is the kvm module loaded (modprobe kvm-intel or kvm-amd) and "
+                "does the CPU have virtualization enabled?");
+        if (errno == EACCES || errno == EPERM)
+            die("no permission on /dev/kvm: add yourself to the kvm group or run as root");
+        die("cannot open /dev/kvm: %s", strerror(errno));
+    }
+    api = ioctl(kvm.kvm_fd, KVM_GET_API_VERSION, 0);
+    if (api != KVM_API_VERSION)
+        die("/dev/kvm speaks KVM API version %d, skiff needs %d", api, KVM_API_VERSION);
+    if (!kvm_has_cap(KVM_CAP_IRQCHIP) || !kvm_has_cap(KVM_CAP_USER_MEMORY) ||
+        !kvm_has_cap(KVM_CAP_PIT2) || !kvm_has_cap(KVM_CAP_IRQ_ROUTING))
+        die("this KVM lacks the in-kernel irqchip, PIT or user memory that skiff needs");
+    kvm.max_vcpus = ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+    if (kvm.max_vcpus <= 0)
+        kvm.max_vcpus = ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+    if (nr_vcpus > kvm.max_vcpus)
+        die("-smp %d: this host's KVM allows at most %d vCPUs", nr_vcpus, kvm.max_vcpus);
+    kvm.nr_slots = ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+    if (kvm.nr_slots <= 0)
+        kvm.nr_slots = 32;
+    kvm.slot_used = xcalloc(DIV_ROUND_UP(kvm.nr_slots, 64), sizeof(unsigned long));
+    kvm.vcpu_mmap_size = ioctl(kvm.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (kvm.vcpu_mmap_size <= 0)
+        die("KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
+
+    do {
+        kvm.vm_fd = ioctl(kvm.kvm_fd, KVM_CREATE_VM, 0);
+    } while (kvm.vm_fd < 0 && errno == EINTR);
+    if (kvm.vm_fd < 0)
+        die("cannot create a VM: KVM_CREATE_VM: %s", strerror(errno));
+    set_cloexec(kvm.vm_fd);
+
+    if (ioctl(kvm.vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
+        die("KVM_SET_TSS_ADDR failed: %s", strerror(errno));
+    if (kvm_has_cap(KVM_CAP_SET_IDENTITY_MAP_ADDR)) {
+        uint64_t addr = KVM_IDENTITY_MAP_ADDR;
+
+        if (ioctl(kvm.vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0)
+            die("KVM_SET_IDENTITY_MAP_ADDR failed: %s", strerror(errno));
+    }
+    if (ioctl(kvm.vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+        die("cannot create the in-kernel interrupt controllers: %s", strerror(errno));
+    {
+        struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+        if (ioctl(kvm.vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+            die("cannot create the in-kernel PIT: %s", strerror(errno));
+    }
+    /* remember the power-on state of PIC master, PIC slave, IOAPIC and PIT */
+    for (int i = 0; i < 3; i++) {
+        kvm.chips[i].chip_id = i;
+        if (ioctl(kvm.vm_fd, KVM_GET_IRQCHIP, &kvm.chips[i]) < 0)
+            die("KVM_GET_IRQCHIP failed: %s", strerror(errno));
+    }
+    if (ioctl(kvm.vm_fd, KVM_GET_PIT2, &kvm.pit) < 0)
+        die("KVM_GET_PIT2 failed: %s", strerror(errno));
+    r = ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+    kvm.coalesced_mmio = r > 0 ? r : 0;
+    kvm_get_supported_cpuid();
+}
+
+void kvm_irqchip_reset(void)
+{
+    for (int i = 0; i < 3; i++)
+        if (ioctl(kvm.vm_fd, KVM_SET_IRQCHIP, &kvm.chips[i]) < 0)
+            log_warn("KVM_SET_IRQCHIP(%d) failed: %s", i, strerror(errno));
+    if (ioctl(kvm.vm_fd, KVM_SET_PIT2, &kvm.pit) < 0)
+        log_warn("KVM_SET_PIT2 failed: %s", strerror(errno));
+}
+
+void kvm_cleanup(void)
+{
+    free(kvm.supported_cpuid);
+    free(kvm.slot_used);
+    if (kvm.vm_fd >= 0)
+        close(kvm.vm_fd);
+    if (kvm.kvm_fd >= 0)
+        close(kvm.kvm_fd);
+    kvm.vm_fd = kvm.kvm_fd = -1;
+    kvm.supported_cpuid = NULL;
+    kvm.slot_used = NULL;
+}
+
+/* ---- accelerator ops ---- */
+
+static int slot_alloc(void)
+{
+    for (int i = 0; i < kvm.nr_slots; i++) {
+        if (!(kvm.slot_used[i / 64] & (1UL << (i % 64)))) {
+            kvm.slot_used[i / 64] |= 1UL << (i % 64);
+            return i;
+        }
+    }
+    return -ENOSPC;
+}
+
+static int kvm_mem_map(struct ram_block *b)
+{
+    struct kvm_userspace_memory_region m;
+
+    if (b->slot < 0) {
+        b->slot = slot_alloc();
+        if (b->slot < 0)
+            return b->slot;
+    }
+    m = (struct kvm_userspace_memory_region){
+        .slot = b->slot,
+        .flags = (b->readonly ? KVM_MEM_READONLY : 0) | (b->log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0),
+        .guest_phys_addr = b->gpa,
+        .memory_size = b->size,
+        .userspace_addr = (uintptr_t)b->hva,
+    };
+    if (ioctl(kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &m) < 0) {
+        int e = -errno;
+
+        log_error("cannot map %s at 0x%" PRIx64 " (%" PRIu64 " bytes): %s", b->name, b->gpa,
+                  b->size, strerror(-e));
+        return e;
+    }
+    return 0;
+}
+
+static void kvm_mem_unmap(struct ram_block *b)
+{
+    struct kvm_userspace_memory_region m = { .slot = b->slot };
+
+    if (b->slot < 0)
+        return;
+    ioctl(kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &m);
+    kvm.slot_used[b->slot / 64] &= ~(1UL << (b->slot % 64));
+    b->slot = -1;
+}
+
+static int kvm_mem_sync_dirty(struct ram_block *b)
+{
+    uint64_t pages = DIV_ROUND_UP(b->size, GUEST_PAGE_SIZE), words = DIV_ROUND_UP(pages, 64);
+    unsigned long *bm = xcalloc(words, sizeof(unsigned long));
+    struct kvm_dirty_log log = { .slot = b->slot, .dirty_bitmap = bm };
+
+    if (ioctl(kvm.vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+        int e = -errno;
+
+        free(bm);
+        return e;
+    }
+    for (uint64_t i = 0; i < words; i++)
+        __atomic_fetch_or(&b->dirty[i], bm[i], __ATOMIC_RELAXED);
+    free(bm);
+    return 0;
+}
+
+static void kvm_gsi_set(int gsi, int level)
+{
+    struct kvm_irq_level l = { .irq = gsi, .level = level };
+
+    if (ioctl(kvm.vm_fd, KVM_IRQ_LINE, &l) < 0)
+        log_guest_error("KVM_IRQ_LINE gsi %d: %s", gsi, strerror(errno));
+}
+
+static int kvm_irqfd(int fd, int gsi, bool assign)
+{
+    struct kvm_irqfd f = { .fd = fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+
+    return ioctl(kvm.vm_fd, KVM_IRQFD, &f) < 0 ? -errno : 0;
+}
+
+static int kvm_ioeventfd(int fd, uint64_t addr, unsigned len, bool pio, bool assign)
+{
+    struct kvm_ioeventfd e = {
+        .addr = addr,
+        .len = len,
+        .fd = fd,
+        .flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+
+    return ioctl(kvm.vm_fd, KVM_IOEVENTFD, &e) < 0 ? -errno : 0;
+}
+
+static const struct accel_ops kvm_accel_ops = {
+    .name = "kvm",
+    .mem_map = kvm_mem_map,
+    .mem_unmap = kvm_mem_unmap,
+    .mem_sync_dirty = kvm_mem_sync_dirty,
+    .gsi_set = kvm_gsi_set,
+    .irqfd = kvm_irqfd,
+    .ioeventfd = kvm_ioeventfd,
+};
+
+void kvm_accel_install(void)
+{
+    accel = &kvm_accel_ops;
+}

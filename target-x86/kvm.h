@@ -1,0 +1,35 @@
+/* kvm.h: the KVM virtual machine: /dev/kvm, the VM fd, memory slots, in-kernel irqchip and PIT */
+#ifndef TARGET_X86_KVM_H
+#define TARGET_X86_KVM_H
+
+#include "util/osdep.h"
+
+#include <linux/kvm.h>
+
+struct kvm_state {
+    int kvm_fd;
+    int vm_fd;
+    int vcpu_mmap_size;
+    int max_vcpus;
+    int nr_slots;
+    unsigned long *slot_used;
+    struct kvm_cpuid2 *supported_cpuid;
+    int coalesced_mmio;         /* page offset of the ring in kvm_run, or 0 */
+    /* pristine state of the in-kernel devices, restored on reset */
+    struct kvm_irqchip chips[3];
+    struct kvm_pit_state2 pit;
+};
+
+extern struct kvm_state kvm;
+
+/* Open /dev/kvm and create the VM with its irqchip and PIT. Dies with advice on failure. */
+void kvm_init(int nr_vcpus);
+void kvm_cleanup(void);
+/* Install the KVM accelerator ops (memory slots, GSIs, eventfds) for the board. */
+void kvm_accel_install(void);
+/* Restore the in-kernel PIC, IOAPIC and PIT to power-on state. */
+void kvm_irqchip_reset(void);
+int kvm_vm_ioctl(unsigned long req, void *arg);
+bool kvm_has_cap(int cap);
+
+#endif

@@ -318,7 +318,7 @@ int main(int argc, char **argv)
     if (args.nserial == 0 && !args.nodefaults && !machine_cfg.qtest)
         args.serial[args.nserial++] = "mon:stdio";
     for (int i = 0; i < args.nserial; i++) {
-        char id[16];
+        char id[32];
 
         snprintf(id, sizeof(id), "serial%d", i);
         pco.serial[i] = chardev_new_legacy(args.serial[i], id, &err);

@@ -1,0 +1,53 @@
+# tests/lib/common.sh: shared by the script suites: TAP output, Debian packages, temp dirs.
+# Source it: . "$(dirname "$0")/../lib/common.sh"
+
+: "${SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${SKIFF:=$SRCDIR/skiff}"
+: "${SKIFF_IMG:=$SRCDIR/skiff-img}"
+: "${SKIFF_CACHE:=$SRCDIR/.cache}"
+export SRCDIR SKIFF SKIFF_IMG SKIFF_CACHE
+
+_tap_n=0
+_tap_failed=0
+
+# ok DESCRIPTION / not_ok DESCRIPTION / skip REASON DESCRIPTION
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+not_ok() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
+skip() { local why=$1; shift; _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $* # SKIP $why"; }
+note() { echo "# $*"; }
+
+# check DESCRIPTION COMMAND...: ok when the command succeeds
+check() {
+    local d=$1; shift
+    if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+# done_testing: print the plan, exit 0 when nothing failed
+done_testing() {
+    echo "1..$_tap_n"
+    [ "$_tap_failed" -eq 0 ]
+    exit $?
+}
+
+# need_pkg PKG...: make sure Debian packages are installed. As root, installs what is
+# missing (apt-get); otherwise returns 1 so the caller can skip, naming the packages.
+MISSING_PKGS=""
+need_pkg() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        MISSING_PKGS="${missing[*]}"
+        return 1
+    fi
+    "$SRCDIR/scripts/install-deps" "${missing[@]}" >&2 || { MISSING_PKGS="${missing[*]}"; return 1; }
+}
+
+# a scratch folder removed on exit
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/skiff-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+# kvm_usable: is there a /dev/kvm we can open?
+kvm_usable() { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }

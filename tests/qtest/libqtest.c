@@ -1,0 +1,334 @@
+/* libqtest.c: the client side of the qtest protocol, for device tests without a guest */
+#include "tests/qtest/libqtest.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NUM_GSI 24
+
+struct qtest {
+    pid_t pid;
+    int fd;
+    char *sock_path;
+    char rbuf[65536];
+    size_t rlen;
+    bool irq_level[NUM_GSI];
+    int irq_raises[NUM_GSI];
+    char *reply;
+};
+
+static void __attribute__((noreturn)) fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "libqtest: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    printf("not ok - qtest harness: the connection to skiff failed (see the log)\n");
+    exit(2);
+}
+
+char *qtest_tmp_path(const char *suffix)
+{
+    static int seq;
+    const char *dir = getenv("TMPDIR");
+    char *p;
+
+    if (asprintf(&p, "%s/skiff-qtest-%d-%d%s", dir && *dir ? dir : "/tmp", (int)getpid(), seq++,
+                 suffix) < 0)
+        fatal("out of memory");
+    return p;
+}
+
+int qtest_listen_unix(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+        fatal("socket: %s", strerror(errno));
+    strcpy(sa.sun_path, path);
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
+        fatal("listen on %s: %s", path, strerror(errno));
+    return fd;
+}
+
+int qtest_accept(int listen_fd, int timeout_ms)
+{
+    struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+    int fd;
+
+    if (poll(&p, 1, timeout_ms) <= 0)
+        return -1;
+    fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    return fd;
+}
+
+size_t qtest_read_avail(int fd, void *buf, size_t len, int timeout_ms)
+{
+    size_t got = 0;
+
+    while (got < len) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        if (poll(&p, 1, got ? 50 : timeout_ms) <= 0)
+            break;
+        n = read(fd, (char *)buf + got, len - got);
+        if (n <= 0)
+            break;
+        got += n;
+    }
+    return got;
+}
+
+struct qtest *qtest_start(const char *fmt, ...)
+{
+    struct qtest *q = calloc(1, sizeof(*q));
+    const char *bin = getenv("SKIFF");
+    char *extra = NULL, *argv[128], *save = NULL, *tok, *spec;
+    int lfd, argc = 0;
+    va_list ap;
+
+    if (!q)
+        fatal("out of memory");
+    va_start(ap, fmt);
+    if (vasprintf(&extra, fmt, ap) < 0)
+        fatal("out of memory");
+    va_end(ap);
+    q->sock_path = qtest_tmp_path(".sock");
+    lfd = qtest_listen_unix(q->sock_path);
+    if (asprintf(&spec, "unix:%s", q->sock_path) < 0)
+        fatal("out of memory");
+    argv[argc++] = (char *)(bin && *bin ? bin : "./skiff");
+    argv[argc++] = "-accel";
+    argv[argc++] = "qtest";
+    argv[argc++] = "-qtest";
+    argv[argc++] = spec;
+    argv[argc++] = "-nodefaults";
+    for (tok = strtok_r(extra, " ", &save); tok && argc < 126; tok = strtok_r(NULL, " ", &save))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
+    q->pid = fork();
+    if (q->pid < 0)
+        fatal("fork: %s", strerror(errno));
+    if (q->pid == 0) {
+        execv(argv[0], argv);
+        fprintf(stderr, "libqtest: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    q->fd = qtest_accept(lfd, 10000);
+    close(lfd);
+    unlink(q->sock_path);
+    if (q->fd < 0)
+        fatal("skiff (%s) did not connect to the qtest socket", argv[0]);
+    free(spec);
+    free(extra);
+    return q;
+}
+
+int qtest_quit(struct qtest *q)
+{
+    int status = 0;
+
+    close(q->fd);
+    /* skiff quits when its qtest connection closes; give it time, then insist */
+    for (int i = 0; i < 500; i++) {
+        if (waitpid(q->pid, &status, WNOHANG) == q->pid)
+            goto done;
+        usleep(10000);
+    }
+    kill(q->pid, SIGKILL);
+    waitpid(q->pid, &status, 0);
+done:
+    free(q->sock_path);
+    free(q->reply);
+    free(q);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+/* Read one line; IRQ notifications are recorded and skipped. */
+static char *read_line(struct qtest *q)
+{
+    for (;;) {
+        char *nl = memchr(q->rbuf, '\n', q->rlen);
+
+        if (nl) {
+            size_t n = nl - q->rbuf;
+            char *line = malloc(n + 1);
+
+            memcpy(line, q->rbuf, n);
+            line[n] = '\0';
+            memmove(q->rbuf, nl + 1, q->rlen - n - 1);
+            q->rlen -= n + 1;
+            if (!strncmp(line, "IRQ raise ", 10) || !strncmp(line, "IRQ lower ", 10)) {
+                int g = atoi(line + 10);
+                bool up = line[4] == 'r';
+
+                if (g >= 0 && g < NUM_GSI) {
+                    if (up && !q->irq_level[g])
+                        q->irq_raises[g]++;
+                    q->irq_level[g] = up;
+                }
+                free(line);
+                continue;
+            }
+            return line;
+        }
+        if (q->rlen == sizeof(q->rbuf)) {
+            /* a long reply (read of many bytes): grow through a heap copy */
+            fatal("reply line too long");
+        }
+        {
+            struct pollfd p = { .fd = q->fd, .events = POLLIN };
+            ssize_t r;
+
+            if (poll(&p, 1, 30000) <= 0)
+                fatal("skiff did not answer within 30 s");
+            r = read(q->fd, q->rbuf + q->rlen, sizeof(q->rbuf) - q->rlen);
+            if (r <= 0)
+                fatal("skiff closed the qtest connection (did it crash?)");
+            q->rlen += r;
+        }
+    }
+}
+
+const char *qtest_cmd(struct qtest *q, const char *fmt, ...)
+{
+    char *cmd;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        fatal("out of memory");
+    if (write(q->fd, cmd, n) != n || write(q->fd, "\n", 1) != 1)
+        fatal("write to skiff: %s", strerror(errno));
+    free(cmd);
+    free(q->reply);
+    q->reply = read_line(q);
+    if (!strncmp(q->reply, "OK", 2))
+        return q->reply[2] == ' ' ? q->reply + 3 : q->reply + 2;
+    return NULL;
+}
+
+static uint64_t cmd_num(struct qtest *q, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static uint64_t cmd_num(struct qtest *q, const char *what, const char *fmt, ...)
+{
+    char *cmd;
+    const char *r;
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vasprintf(&cmd, fmt, ap) < 0)
+        fatal("out of memory");
+    va_end(ap);
+    r = qtest_cmd(q, "%s", cmd);
+    if (!r)
+        fatal("'%s' failed: %s", cmd, q->reply);
+    free(cmd);
+    return strtoull(r, NULL, 0);
+}
+
+static void cmd_ok(struct qtest *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cmd_ok(struct qtest *q, const char *fmt, ...)
+{
+    char *cmd;
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vasprintf(&cmd, fmt, ap) < 0)
+        fatal("out of memory");
+    va_end(ap);
+    if (!qtest_cmd(q, "%s", cmd))
+        fatal("'%s' failed: %s", cmd, q->reply);
+    free(cmd);
+}
+
+void qtest_outb(struct qtest *q, uint16_t p, uint8_t v) { cmd_ok(q, "outb 0x%x 0x%x", p, v); }
+void qtest_outw(struct qtest *q, uint16_t p, uint16_t v) { cmd_ok(q, "outw 0x%x 0x%x", p, v); }
+void qtest_outl(struct qtest *q, uint16_t p, uint32_t v) { cmd_ok(q, "outl 0x%x 0x%x", p, v); }
+uint8_t qtest_inb(struct qtest *q, uint16_t p) { return cmd_num(q, "inb", "inb 0x%x", p); }
+uint16_t qtest_inw(struct qtest *q, uint16_t p) { return cmd_num(q, "inw", "inw 0x%x", p); }
+uint32_t qtest_inl(struct qtest *q, uint16_t p) { return cmd_num(q, "inl", "inl 0x%x", p); }
+void qtest_writel(struct qtest *q, uint64_t a, uint32_t v) { cmd_ok(q, "writel 0x%llx 0x%x", (unsigned long long)a, v); }
+uint32_t qtest_readl(struct qtest *q, uint64_t a) { return cmd_num(q, "readl", "readl 0x%llx", (unsigned long long)a); }
+void qtest_writeq(struct qtest *q, uint64_t a, uint64_t v) { cmd_ok(q, "writeq 0x%llx 0x%llx", (unsigned long long)a, (unsigned long long)v); }
+uint64_t qtest_readq(struct qtest *q, uint64_t a) { return cmd_num(q, "readq", "readq 0x%llx", (unsigned long long)a); }
+
+void qtest_memread(struct qtest *q, uint64_t addr, void *buf, size_t len)
+{
+    const char *r = qtest_cmd(q, "read 0x%llx 0x%zx", (unsigned long long)addr, len);
+    uint8_t *p = buf;
+
+    if (!r || strncmp(r, "0x", 2))
+        fatal("read failed: %s", q->reply);
+    r += 2;
+    for (size_t i = 0; i < len; i++) {
+        unsigned v;
+
+        if (sscanf(r + 2 * i, "%2x", &v) != 1)
+            fatal("short read reply");
+        p[i] = v;
+    }
+}
+
+void qtest_memwrite(struct qtest *q, uint64_t addr, const void *buf, size_t len)
+{
+    char *hex = malloc(2 * len + 1);
+    const uint8_t *p = buf;
+
+    for (size_t i = 0; i < len; i++)
+        sprintf(hex + 2 * i, "%02x", p[i]);
+    hex[2 * len] = '\0';
+    cmd_ok(q, "write 0x%llx 0x%zx 0x%s", (unsigned long long)addr, len, hex);
+    free(hex);
+}
+
+int64_t qtest_clock_step(struct qtest *q, int64_t ns)
+{
+    if (ns < 0)
+        return (int64_t)cmd_num(q, "clock_step", "clock_step");
+    return (int64_t)cmd_num(q, "clock_step", "clock_step %lld", (long long)ns);
+}
+
+void qtest_irq_intercept(struct qtest *q)
+{
+    cmd_ok(q, "irq_intercept_in ioapic");
+}
+
+bool qtest_get_irq(struct qtest *q, int gsi)
+{
+    /* a round trip makes sure every notification sent before it has been read */
+    qtest_cmd(q, "endianness");
+    return gsi >= 0 && gsi < NUM_GSI && q->irq_level[gsi];
+}
+
+int qtest_irq_raises(struct qtest *q, int gsi)
+{
+    int n;
+
+    qtest_cmd(q, "endianness");
+    if (gsi < 0 || gsi >= NUM_GSI)
+        return 0;
+    n = q->irq_raises[gsi];
+    q->irq_raises[gsi] = 0;
+    return n;
+}

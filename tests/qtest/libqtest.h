@@ -1,0 +1,51 @@
+/* libqtest.h: drive a skiff started with -accel qtest: ports, memory, clock, interrupt lines */
+#ifndef TESTS_LIBQTEST_H
+#define TESTS_LIBQTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct qtest;
+
+/*
+ * Start $SKIFF (default ./skiff) as "-accel qtest -qtest unix:SOCK -nodefaults ARGS".
+ * ARGS is split on spaces; "%s"-style formatting as printf. Dies (exit 2) on failure.
+ */
+struct qtest *qtest_start(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Close the connection and wait for skiff; returns its exit status (or 128+signal). */
+int qtest_quit(struct qtest *q);
+
+/* Send one command line, return the reply line after "OK" (static buffer), or NULL on ERR. */
+const char *qtest_cmd(struct qtest *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void qtest_outb(struct qtest *q, uint16_t port, uint8_t v);
+void qtest_outw(struct qtest *q, uint16_t port, uint16_t v);
+void qtest_outl(struct qtest *q, uint16_t port, uint32_t v);
+uint8_t qtest_inb(struct qtest *q, uint16_t port);
+uint16_t qtest_inw(struct qtest *q, uint16_t port);
+uint32_t qtest_inl(struct qtest *q, uint16_t port);
+void qtest_writel(struct qtest *q, uint64_t addr, uint32_t v);
+uint32_t qtest_readl(struct qtest *q, uint64_t addr);
+void qtest_writeq(struct qtest *q, uint64_t addr, uint64_t v);
+uint64_t qtest_readq(struct qtest *q, uint64_t addr);
+void qtest_memread(struct qtest *q, uint64_t addr, void *buf, size_t len);
+void qtest_memwrite(struct qtest *q, uint64_t addr, const void *buf, size_t len);
+/* Advance the virtual clock by ns (ns < 0: to the next timer); returns the new time. */
+int64_t qtest_clock_step(struct qtest *q, int64_t ns);
+
+/* Report interrupt line changes from now on; the level of a GSI as last reported. */
+void qtest_irq_intercept(struct qtest *q);
+bool qtest_get_irq(struct qtest *q, int gsi);
+/* How many times a GSI was raised since the last call (edge count). */
+int qtest_irq_raises(struct qtest *q, int gsi);
+
+/* A unix socket for a chardev of the skiff under test: listen before, accept after start. */
+int qtest_listen_unix(const char *path);
+int qtest_accept(int listen_fd, int timeout_ms);
+/* Read what is available within timeout_ms into buf; returns bytes read. */
+size_t qtest_read_avail(int fd, void *buf, size_t len, int timeout_ms);
+/* A fresh temporary path (in $TMPDIR) ending in `suffix`; free it. */
+char *qtest_tmp_path(const char *suffix);
+
+#endif

@@ -1,0 +1,16 @@
+/* tap.h: TAP output for C test programs ("ok N - what", "not ok N - what", "1..N") */
+#ifndef TESTS_TAP_H
+#define TESTS_TAP_H
+
+#include <stdbool.h>
+
+/* Record one check; returns cond. The description says what a user would notice. */
+bool tap_check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tap_skip(const char *reason, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tap_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the plan; the exit status for main: 0 when every check passed. */
+int tap_done(void);
+
+#define CHECK(cond, ...) tap_check((cond), __VA_ARGS__)
+
+#endif

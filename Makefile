@@ -13,7 +13,14 @@ endif
 include config.mak
 
 SANITIZE ?= 0
-ifeq ($(SANITIZE),1)
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+# libFuzzer targets: everything built by clang with coverage and sanitizers into build-fuzz/
+CC = clang
+BUILD ?= build-fuzz
+SAN_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+BIN = $(BUILD)
+else ifeq ($(SANITIZE),1)
 BUILD ?= build-san
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 BIN = $(BUILD)
@@ -23,8 +30,11 @@ SAN_FLAGS =
 BIN = .
 endif
 
-WARN = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow=local \
+WARN = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
        -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Wvla
+ifneq ($(FUZZ),1)
+WARN += -Wshadow=local
+endif
 ifeq ($(WERROR),yes)
 WARN += -Werror
 endif

@@ -1,0 +1,9 @@
+# fuzz.mk: libFuzzer targets, tests/fuzz/fuzz-NAME.c, built with "make FUZZ=1 fuzz"
+FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
+
+$(BUILD)/tests/fuzz/fuzz-%: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/libskiff.a
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz: $(FUZZ_BINS)
+.PHONY: fuzz

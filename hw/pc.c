@@ -120,6 +120,7 @@ static void pc_reset(void *opaque)
 {
     char *err = NULL;
 
+    log_debug("system reset");
     if (!machine_cfg.qtest)
         cpus_pause();
     device_reset_all();

@@ -54,6 +54,7 @@ run_payload() {   # bin name args expect
 for src in "$SRCDIR"/tests/payloads/*.c; do
     name=$(basename "$src" .c)
     [ -e "$SRCDIR/build/payloads/$name.elf" ] || continue
+    grep -q "skiff-no-auto-run" "$src" && continue
     expect=$(sed -n 's|.*skiff-expect-exit: *\([0-9]*\).*|\1|p' "$src" | head -1)
     expect=${expect:-1}
     mapfile -t runs < <(sed -n 's|.*skiff-args: *\(.*\) \*/.*|\1|p' "$src")

@@ -43,8 +43,9 @@ static void inc_refs(struct check *c, uint64_t off, uint64_t len)
     }
 }
 
-static int check_l2(struct check *c, uint64_t l2off, bool active, uint64_t *next_contig)
+static int check_l2(struct check *c, uint64_t l2off, bool active)
 {
+    uint64_t contig = 0, *next_contig = &contig;
     struct qcow2 *s = c->s;
     uint64_t n = s->cluster_size / 8;
     uint8_t *l2 = xmalloc(s->cluster_size);
@@ -72,7 +73,6 @@ static int check_l2(struct check *c, uint64_t l2off, bool active, uint64_t *next
                 c->res->allocated_clusters++;
                 c->res->compressed_clusters++;
                 c->res->fragmented_clusters++;     /* compressed clusters are fragmented by nature */
-                *next_contig = 0;
             }
             inc_refs(c, off & ~511ULL, ns * 512);
             break;
@@ -104,7 +104,6 @@ static int check_l2(struct check *c, uint64_t l2off, bool active, uint64_t *next
 static int check_l1(struct check *c, uint64_t l1off, uint32_t l1size, bool active)
 {
     struct qcow2 *s = c->s;
-    uint64_t next_contig = 0;
     uint8_t *buf;
     int ret;
 
@@ -137,7 +136,7 @@ static int check_l1(struct check *c, uint64_t l1off, uint32_t l1size, bool activ
         inc_refs(c, l2off, s->cluster_size);
         if (l2off >= c->nb << s->cluster_bits)
             continue;
-        ret = check_l2(c, l2off, active, &next_contig);
+        ret = check_l2(c, l2off, active);
         if (ret < 0)
             break;
     }

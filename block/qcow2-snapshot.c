@@ -279,7 +279,7 @@ int qcow2_snapshot_create(struct block_state *bs, const char *name, char **err)
     sn.date_sec = ts.tv_sec;
     sn.date_nsec = ts.tv_nsec;
     sn.disk_size = bs->size;
-    sn.icount = UINT64_MAX;
+    sn.icount = 0;      /* what qemu-img records for a snapshot taken outside a VM */
     s->snaps = xrealloc(s->snaps, (s->nb_snapshots + 1) * sizeof(*s->snaps));
     s->snaps[s->nb_snapshots++] = sn;
     ret = write_snapshots(s);

@@ -61,6 +61,12 @@ static void info_json(struct block_state *bs, const char *ind)
     char *fn = img_json_str(bs->filename);
 
     printf("%s{\n", ind);
+    if (bs->backing_format) {
+        char *bf = img_json_str(bs->backing_format);
+
+        printf("%s    \"backing-filename-format\": %s,\n", ind, bf);
+        free(bf);
+    }
     if (s && s->nb_snapshots) {
         printf("%s    \"snapshots\": [\n", ind);
         for (int i = 0; i < s->nb_snapshots; i++) {
@@ -82,12 +88,6 @@ static void info_json(struct block_state *bs, const char *ind)
             free(id);
         }
         printf("%s    ],\n", ind);
-    }
-    if (bs->backing_format) {
-        char *bf = img_json_str(bs->backing_format);
-
-        printf("%s    \"backing-filename-format\": %s,\n", ind, bf);
-        free(bf);
     }
     printf("%s    \"virtual-size\": %" PRIu64 ",\n", ind, bs->size);
     printf("%s    \"filename\": %s,\n", ind, fn);
@@ -232,22 +232,16 @@ int img_check(int argc, char **argv)
     if (out == OUT_JSON) {
         char *fn = img_json_str(bs->filename);
 
-        printf("{\n    \"image-end-offset\": %" PRIu64 ",\n    \"total-clusters\": %" PRIu64 ",\n", r.image_end_offset,
-               r.total_clusters);
-        printf("    \"check-errors\": %" PRIu64 ",\n", r.check_errors);
-        if (r.leaks)
-            printf("    \"leaks\": %" PRIu64 ",\n", r.leaks);
-        if (r.corruptions)
-            printf("    \"corruptions\": %" PRIu64 ",\n", r.corruptions);
-        if (r.leaks_fixed)
-            printf("    \"leaks-fixed\": %" PRIu64 ",\n", r.leaks_fixed);
-        if (r.corruptions_fixed)
-            printf("    \"corruptions-fixed\": %" PRIu64 ",\n", r.corruptions_fixed);
-        if (r.allocated_clusters)
-            printf("    \"allocated-clusters\": %" PRIu64 ",\n    \"fragmented-clusters\": %" PRIu64 ",\n"
-                   "    \"compressed-clusters\": %" PRIu64 ",\n", r.allocated_clusters, r.fragmented_clusters,
-                   r.compressed_clusters);
-        printf("    \"filename\": %s,\n    \"format\": \"qcow2\"\n}\n", fn);
+        struct img_jfield f[] = {
+            { "image-end-offset", r.image_end_offset }, { "total-clusters", r.total_clusters },
+            { "check-errors", r.check_errors, true }, { "leaks", r.leaks }, { "corruptions", r.corruptions },
+            { "leaks-fixed", r.leaks_fixed }, { "corruptions-fixed", r.corruptions_fixed },
+            { "allocated-clusters", r.allocated_clusters }, { "fragmented-clusters", r.fragmented_clusters },
+            { "compressed-clusters", r.compressed_clusters }, { "filename", 0, true, fn },
+            { "format", 0, true, "\"qcow2\"" },
+        };
+
+        img_json_fields(f, ARRAY_SIZE(f));
         free(fn);
     } else if (!quiet) {
         if (r.leaks_fixed || r.corruptions_fixed)
@@ -312,12 +306,16 @@ static int map_status(struct block_state *bs, uint64_t off, uint64_t len, struct
     }
 }
 
-static void map_print(const struct map_entry *e, enum img_output out, bool first)
+static int map_print(const struct map_entry *e, enum img_output out, bool first)
 {
     if (out == OUT_HUMAN) {
+        if (e->data && !e->has_offset) {
+            img_error("File contains external, encrypted or compressed clusters.");
+            return -ENOTSUP;
+        }
         if (e->data && e->has_offset)
             printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e->start, e->length, e->offset, e->file);
-        return;
+        return 0;
     }
     printf("%s{ \"start\": %" PRIu64 ", \"length\": %" PRIu64 ", \"depth\": %d, \"present\": %s, \"zero\": %s, "
            "\"data\": %s", first ? "" : ",\n", e->start, e->length, e->depth, e->present ? "true" : "false",
@@ -325,6 +323,7 @@ static void map_print(const struct map_entry *e, enum img_output out, bool first
     if (e->has_offset)
         printf(", \"offset\": %" PRIu64, e->offset);
     printf("}");
+    return 0;
 }
 
 int img_map(int argc, char **argv)
@@ -389,14 +388,16 @@ int img_map(int argc, char **argv)
             continue;
         }
         if (have) {
-            map_print(&cur, out, first);
+            ret = map_print(&cur, out, first);
             first = false;
+            if (ret < 0)
+                break;
         }
         cur = e;
         have = true;
     }
     if (have && ret == 0)
-        map_print(&cur, out, first);
+        ret = map_print(&cur, out, first);
     if (out == OUT_JSON)
         printf("]\n");
     block_close(bd);

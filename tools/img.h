@@ -29,6 +29,18 @@ int img_parse_create_opts(const char *s, struct img_create_opts *o);
 /* Create an image of `fmt`; prints the "Formatting ..." line unless quiet. */
 int img_create_image(const char *name, const char *fmt, struct img_create_opts *o, bool quiet);
 void img_progress(bool on, double pct);
+/*
+ * A flat JSON object as qemu-img prints it: keys in the order of QEMU's QDict
+ * hash buckets, numbers shown only when non-zero unless `always`, `str` for a
+ * pre-rendered value.
+ */
+struct img_jfield {
+    const char *key;
+    uint64_t num;
+    bool always;
+    const char *str;
+};
+void img_json_fields(struct img_jfield *f, size_t n);
 /* Parse "+10G", "-1M", "20G" relative to cur */
 int img_parse_size_arg(const char *s, uint64_t cur, uint64_t *out, bool *shrink);
 

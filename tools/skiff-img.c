@@ -88,6 +88,41 @@ char *img_json_str(const char *s)
     return o;
 }
 
+/* QEMU's qdict bucket for a key (tdb_hash modulo 512): it decides the order of JSON output */
+static unsigned qdict_bucket(const char *k)
+{
+    unsigned v = 0x238F13AF * (unsigned)strlen(k);
+
+    for (unsigned i = 0; k[i]; i++)
+        v += (unsigned)(unsigned char)k[i] << (i * 5 % 24);
+    return (1103515243u * v + 12345u) % 512;
+}
+
+static int jfield_cmp(const void *a, const void *b)
+{
+    return (int)qdict_bucket(((const struct img_jfield *)a)->key) -
+           (int)qdict_bucket(((const struct img_jfield *)b)->key);
+}
+
+void img_json_fields(struct img_jfield *f, size_t n)
+{
+    bool first = true;
+
+    qsort(f, n, sizeof(*f), jfield_cmp);
+    printf("{\n");
+    for (size_t i = 0; i < n; i++) {
+        if (!f[i].always && !f[i].str && !f[i].num)
+            continue;
+        printf("%s    \"%s\": ", first ? "" : ",\n", f[i].key);
+        if (f[i].str)
+            printf("%s", f[i].str);
+        else
+            printf("%" PRIu64, f[i].num);
+        first = false;
+    }
+    printf("\n}\n");
+}
+
 void img_progress(bool on, double pct)
 {
     if (!on)

@@ -105,9 +105,14 @@ int bstate_open(struct block_state **out, const char *filename, const struct blo
     }
     for (struct block_state *p = overlay; p; p = p->overlay) {
         if (p->dev == bs->dev && p->ino == bs->ino) {
-            if (err)
-                *err = xasprintf("'%s': backing chain loops: this image is its own backing file (through '%s')",
-                                 overlay->filename, filename);
+            if (err) {
+                struct block_state *top = overlay;
+
+                while (top->overlay)
+                    top = top->overlay;
+                *err = xasprintf("'%s': backing chain loops: '%s' names '%s' as its backing file, which is "
+                                 "already in the chain", top->filename, overlay->filename, filename);
+            }
             ret = -ELOOP;
             goto fail;
         }

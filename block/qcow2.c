@@ -40,7 +40,8 @@ int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...)
     va_end(ap);
     if (r < 0)
         msg = NULL;
-    if (!s->corrupt) {
+    if (!s->corrupt && !s->corrupt_logged) {
+        s->corrupt_logged = true;
         log_error("'%s': image is corrupt: %s%s", s->bs->filename, msg ? msg : "?",
                   s->bs->read_only || s->check_mode ? "" : "; further writes are refused (repair with 'skiff-img check -r all')");
         if (!s->bs->read_only && !s->check_mode) {
@@ -416,9 +417,10 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
                    s->reftable_clusters);
         goto out;
     }
-    ret = check_table(s, s->l1_offset, (uint64_t)s->l1_size * 8, "L1 table", flen, err);
+    /* check looks at tables past the end of the file as zeros, to report them as QEMU does */
+    ret = check_table(s, s->l1_offset, (uint64_t)s->l1_size * 8, "L1 table", o->check ? UINT64_MAX : (uint64_t)flen, err);
     if (ret == 0)
-        ret = check_table(s, s->reftable_offset, rt_bytes, "refcount table", flen, err);
+        ret = check_table(s, s->reftable_offset, rt_bytes, "refcount table", o->check ? UINT64_MAX : (uint64_t)flen, err);
     if (ret < 0)
         goto out;
     ext_end = s->cluster_size;
@@ -510,7 +512,10 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
                        bs->filename, path, bo.format);
         } else {
             ret = bstate_open(&bs->backing, path, &bo, bs, &berr);
-            if (ret < 0)
+            if (ret == -ELOOP && berr) {
+                *err = berr;        /* already names the whole loop */
+                berr = NULL;
+            } else if (ret < 0)
                 fail(err, ret, "'%s': cannot open backing file '%s': %s", bs->filename, bs->backing_file,
                      berr ? berr : strerror(-ret));
         }

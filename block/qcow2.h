@@ -129,6 +129,7 @@ struct qcow2 {
     size_t unknown_ext_len;
     bool has_feature_table;
     bool corrupt;
+    bool corrupt_logged;
     bool lazy;
     bool dirty_on_disk;
     bool check_mode;

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 /*
- * blk-io [-f fmt] [-t cache] [-i aio] IMAGE COMMAND [ARGS]... [-- COMMAND ...]
+ * blk-io [-r] [-f fmt] [-t cache] [-i aio] IMAGE COMMAND [ARGS]... [-- COMMAND ...]
  *   write PAT OFF LEN | read PAT OFF LEN | discard OFF LEN | zero OFF LEN | flush
  *   workload SEED COUNT MODEL    random writes/discards/zeroes/flushes, 16 in flight, mirrored into
  *                                the raw file MODEL (the content the image must have); reads are
@@ -219,8 +219,9 @@ int main(int argc, char **argv)
     char *err = NULL;
     int c, i;
 
-    while ((c = getopt(argc, argv, "+f:t:i:")) != -1) {
+    while ((c = getopt(argc, argv, "+f:t:i:r")) != -1) {
         switch (c) {
+        case 'r': o.read_only = true; break;
         case 'f': o.format = optarg; break;
         case 't':
             if (block_parse_cache(optarg, &o.cache) < 0)

@@ -24,7 +24,7 @@ struct qcow2 *qcow2_of(struct block_state *bs)
 
 static int qcow2_probe(const uint8_t *buf, size_t len)
 {
-    if (len >= 8 && ldl_be(buf) == QCOW2_MAGIC && (ldl_be(buf + 4) == 2 || ldl_be(buf + 4) == 3))
+    if (len >= 8 && ldl_be(buf) == QCOW2_MAGIC && ldl_be(buf + 4) >= 2)  /* as QEMU: a newer version gets refused by name */
         return 100;
     return 0;
 }
@@ -379,15 +379,15 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
 
             if (!(s->incompat & m) || (m & QCOW2_INCOMPAT_KNOWN))
                 continue;
-            if (m == QCOW2_INCOMPAT_COMPRESSION && s->compression_type == 0)
-                continue;
+            if (m == QCOW2_INCOMPAT_COMPRESSION)
+                continue;   /* the compression type itself is checked below */
             ret = fail(err, -ENOTSUP, "'%s': unknown incompatible feature '%s' (bit %d): this image needs a newer skiff",
                        bs->filename, feature_name(s, ft, ftlen, 0, bit, nb, sizeof(nb)), bit);
             goto out;
         }
         if (s->compression_type != 0) {
-            ret = fail(err, -ENOTSUP, "'%s': compression type %u is not supported (skiff knows zlib)", bs->filename,
-                       s->compression_type);
+            ret = fail(err, -ENOTSUP, "'%s': compression type %u%s is not supported (skiff knows zlib)",
+                       bs->filename, s->compression_type, s->compression_type == 1 ? " (zstd)" : "");
             goto out;
         }
     }

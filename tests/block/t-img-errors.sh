@@ -66,7 +66,7 @@ expect_error "an encrypted image is refused" "encrypted qcow2 images are not sup
 cp good.qcow2 zstd.qcow2
 wr 64 zstd.qcow2 72 $((1 << 3))
 printf '\x01' | dd of=zstd.qcow2 bs=1 seek=104 conv=notrunc status=none
-expect_error "zstd compression is refused" "compression type 1 is not supported" "$S" info zstd.qcow2
+expect_error "zstd compression is refused" "compression type 1 (zstd) is not supported" "$S" info zstd.qcow2
 
 # an L2 entry past the end of the file: a guest request fails with EIO, the image is marked corrupt
 cp good.qcow2 l2.qcow2

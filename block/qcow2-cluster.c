@@ -247,21 +247,26 @@ static int cluster_old_content(struct block_state *bs, uint64_t guest_cluster, u
     return -EIO;
 }
 
+const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t host, uint64_t len)
+{
+    uint64_t end = host + len;
+
+    if (host < s->cluster_size)
+        return "the header";
+    if (host < s->l1_offset + (uint64_t)s->l1_size * 8 && end > s->l1_offset)
+        return "the L1 table";
+    if (host < s->reftable_offset + ((uint64_t)s->reftable_clusters << s->cluster_bits) && end > s->reftable_offset)
+        return "the refcount table";
+    if (s->snapshots_size && host < s->snapshots_offset + s->snapshots_size && end > s->snapshots_offset)
+        return "the snapshot table";
+    return NULL;
+}
+
 /* Data must never land on metadata: a damaged L2 entry could point there. */
 static int check_overlap(struct qcow2 *s, uint64_t host, uint64_t len)
 {
-    uint64_t end = host + len;
-    const char *what = NULL;
+    const char *what = qcow2_overlaps_metadata(s, host, len);
 
-    if (host < s->cluster_size)
-        what = "the header";
-    else if (host < s->l1_offset + (uint64_t)s->l1_size * 8 && end > s->l1_offset)
-        what = "the L1 table";
-    else if (host < s->reftable_offset + ((uint64_t)s->reftable_clusters << s->cluster_bits) &&
-             end > s->reftable_offset)
-        what = "the refcount table";
-    else if (s->snapshots_size && host < s->snapshots_offset + s->snapshots_size && end > s->snapshots_offset)
-        what = "the snapshot table";
     if (what)
         return qcow2_mark_corrupt(s, "a data write to 0x%" PRIx64 " would overwrite %s", host, what);
     return 0;

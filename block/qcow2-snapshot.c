@@ -136,7 +136,8 @@ static int write_snapshots(struct qcow2 *s)
             stq_be(buf + p + 48, sn->disk_size);
             stq_be(buf + p + 56, sn->icount);
             p += 40 + SNAP_EXTRA_OURS;
-            memcpy(buf + p, sn->extra, sn->extra_size);
+            if (sn->extra_size)
+                memcpy(buf + p, sn->extra, sn->extra_size);
             p += sn->extra_size;
             memcpy(buf + p, sn->id, idl);
             memcpy(buf + p + idl, sn->name, namel);

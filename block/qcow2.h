@@ -157,6 +157,9 @@ bool qcow2_cache_is_dirty(struct qcow2_cache *c);
 /* Write the metadata in crash-safe order and apply deferred frees. */
 int qcow2_flush_metadata(struct qcow2 *s);
 
+/* Does [off, off+len) overlap the header, the L1 table, the refcount table or the snapshot table? NULL or its name. */
+const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
+
 /* qcow2-refcount.c */
 int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *rc);
 int qcow2_update_refcount(struct qcow2 *s, uint64_t offset, uint64_t len, int64_t addend);

@@ -395,7 +395,7 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
             goto out;
         }
     }
-    if (s->refcount_order > 6) {
+    if ((uint32_t)s->refcount_order > 6) {
         ret = fail(err, -EINVAL, "'%s': refcount order %d is out of range (0..6): the image is damaged", bs->filename,
                    s->refcount_order);
         goto out;

@@ -617,5 +617,6 @@ const struct block_driver block_driver_qcow2 = {
     .discard = qcow2_drv_discard,
     .write_zeroes = qcow2_drv_write_zeroes,
     .truncate = qcow2_truncate,
+    .map_direct = qcow2_drv_map_direct,
     .block_status = qcow2_drv_block_status,
 };

@@ -150,6 +150,8 @@ void qcow2_cache_destroy(struct qcow2_cache *c);
 /* Get the table at `offset` (read from disk, or zeroed when `fresh`), pinned until put. */
 int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, bool fresh, uint8_t **data);
 void qcow2_cache_put(struct qcow2_cache *c, uint8_t *data);
+/* The table at `offset` if it is cached, else NULL: never reads. */
+uint8_t *qcow2_cache_peek(struct qcow2_cache *c, uint64_t offset);
 void qcow2_cache_mark_dirty(struct qcow2_cache *c, uint8_t *data);
 int qcow2_cache_write(struct qcow2 *s, struct qcow2_cache *c);
 void qcow2_cache_discard(struct qcow2_cache *c, uint64_t offset);
@@ -184,6 +186,7 @@ int qcow2_drv_preadv(struct block_state *bs, uint64_t off, const struct qiov *q)
 int qcow2_drv_pwritev(struct block_state *bs, uint64_t off, const struct qiov *q);
 int qcow2_drv_discard(struct block_state *bs, uint64_t off, uint64_t len);
 int qcow2_drv_write_zeroes(struct block_state *bs, uint64_t off, uint64_t len, unsigned flags);
+int qcow2_drv_map_direct(struct block_state *bs, uint64_t off, uint64_t len, bool write, uint64_t *host);
 int qcow2_drv_block_status(struct block_state *bs, uint64_t off, uint64_t len, uint64_t *pnum, uint64_t *map);
 /* Set or clear the COPIED flags of the active tables from the refcounts. */
 int qcow2_fix_copied(struct qcow2 *s);

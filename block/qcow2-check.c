@@ -43,7 +43,7 @@ static void inc_refs(struct check *c, uint64_t off, uint64_t len)
     }
 }
 
-static int check_l2(struct check *c, uint64_t l2off, bool active)
+static int check_l2(struct check *c, uint64_t l2off, bool active, int fix)
 {
     uint64_t contig = 0, *next_contig = &contig;
     struct qcow2 *s = c->s;
@@ -80,6 +80,18 @@ static int check_l2(struct check *c, uint64_t l2off, bool active)
         case QCOW2_NORMAL:
         case QCOW2_ZERO_ALLOC:
             off = e & QCOW2_L2E_OFFSET_MASK;
+            if ((fix & QCOW2_FIX_ERRORS) && off >= c->nb << s->cluster_bits) {
+                /* its data never reached the file: the guest sees the cluster unallocated instead (QEMU keeps it) */
+                uint8_t zero[8] = { 0 };
+
+                say(c, "Repairing L2 entry %" PRIu64 " of the table at 0x%" PRIx64 ": it pointed past the end of "
+                    "the file (0x%" PRIx64 ")\n", j, l2off, off);
+                if (bfile_pwrite(s->bs->file, l2off + 8 * j, zero, 8) == 0) {
+                    qcow2_cache_discard(&s->l2c, l2off);
+                    c->res->corruptions_fixed++;
+                    break;
+                }
+            }
             if (active) {
                 c->res->allocated_clusters++;
                 if (*next_contig && off != *next_contig)
@@ -87,9 +99,10 @@ static int check_l2(struct check *c, uint64_t l2off, bool active)
                 *next_contig = off + s->cluster_size;
             }
             if (!IS_ALIGNED(off, s->cluster_size)) {
-                say(c, "ERROR offset=%" PRIx64 ": Cluster is not properly aligned; L2 entry corrupted.\n", off);
+                /* counted all the same, as QEMU does: the range it covers is what a repair must keep */
+                say(c, "ERROR offset=%" PRIx64 ": %s cluster is not properly aligned; L2 entry corrupted.\n", off,
+                    qcow2_l2e_type(s, e) == QCOW2_ZERO_ALLOC ? "Preallocated" : "Data");
                 c->res->corruptions++;
-                break;
             }
             inc_refs(c, off, s->cluster_size);
             break;
@@ -101,7 +114,7 @@ static int check_l2(struct check *c, uint64_t l2off, bool active)
     return 0;
 }
 
-static int check_l1(struct check *c, uint64_t l1off, uint32_t l1size, bool active)
+static int check_l1(struct check *c, uint64_t l1off, uint32_t l1size, bool active, int fix)
 {
     struct qcow2 *s = c->s;
     uint8_t *buf;
@@ -110,11 +123,8 @@ static int check_l1(struct check *c, uint64_t l1off, uint32_t l1size, bool activ
     inc_refs(c, l1off, (uint64_t)l1size * 8);
     if (!l1size)
         return 0;
-    if ((uint64_t)l1size * 8 > QCOW2_MAX_L1_BYTES || l1off + (uint64_t)l1size * 8 > c->nb << s->cluster_bits) {
-        say(c, "ERROR: L1 table at 0x%" PRIx64 " (%u entries) is out of range\n", l1off, l1size);
-        c->res->corruptions++;
-        return 0;
-    }
+    if ((uint64_t)l1size * 8 > QCOW2_MAX_L1_BYTES || l1off + (uint64_t)l1size * 8 > c->nb << s->cluster_bits)
+        return 0;   /* counted as past the end of the file above */
     buf = xmalloc((size_t)l1size * 8);
     ret = bfile_pread(s->bs->file, l1off, buf, (size_t)l1size * 8);
     if (ret < 0) {
@@ -136,7 +146,7 @@ static int check_l1(struct check *c, uint64_t l1off, uint32_t l1size, bool activ
         inc_refs(c, l2off, s->cluster_size);
         if (l2off >= c->nb << s->cluster_bits)
             continue;
-        ret = check_l2(c, l2off, active);
+        ret = check_l2(c, l2off, active, fix);
         if (ret < 0)
             break;
     }
@@ -155,16 +165,17 @@ static int check_copied(struct check *c, int fix)
         uint64_t l1e = s->l1[i], l2off = l1e & QCOW2_L1E_OFFSET_MASK, rc;
         uint8_t *l2;
 
-        if (!l2off || !IS_ALIGNED(l2off, s->cluster_size) || l2off >= c->nb << s->cluster_bits)
+        if (!l2off || !IS_ALIGNED(l2off, s->cluster_size))
             continue;
-        ret = qcow2_get_refcount(s, l2off >> s->cluster_bits, &rc);
-        if (ret < 0)
-            break;
+        if (qcow2_get_refcount(s, l2off >> s->cluster_bits, &rc) < 0)
+            continue;       /* counted as an internal error already */
         if ((rc == 1) != !!(l1e & QCOW2_OFLAG_COPIED)) {
             say(c, "%s OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%" PRIx64 " refcount=%" PRIu64 "\n",
                 fix & QCOW2_FIX_ERRORS ? "Repairing" : "ERROR", i, l1e, rc);
             errors++;
         }
+        if (l2off >= c->nb << s->cluster_bits)
+            continue;
         ret = qcow2_cache_get(s, &s->l2c, l2off, false, &l2);
         if (ret < 0)
             break;
@@ -174,8 +185,9 @@ static int check_copied(struct check *c, int fix)
 
             if ((t != QCOW2_NORMAL && t != QCOW2_ZERO_ALLOC) || !IS_ALIGNED(e & QCOW2_L2E_OFFSET_MASK, s->cluster_size))
                 continue;
-            ret = qcow2_get_refcount(s, (e & QCOW2_L2E_OFFSET_MASK) >> s->cluster_bits, &rc);
-            if (ret == 0 && (rc == 1) != !!(e & QCOW2_OFLAG_COPIED)) {
+            if (qcow2_get_refcount(s, (e & QCOW2_L2E_OFFSET_MASK) >> s->cluster_bits, &rc) < 0)
+                continue;
+            if ((rc == 1) != !!(e & QCOW2_OFLAG_COPIED)) {
                 say(c, "%s OFLAG_COPIED data cluster: l2_entry=%" PRIx64 " refcount=%" PRIu64 "\n",
                     fix & QCOW2_FIX_ERRORS ? "Repairing" : "ERROR", e, rc);
                 errors++;
@@ -211,9 +223,9 @@ static int check_pass(struct block_state *bs, int fix, struct qcow2_check_result
     res->total_clusters = DIV_ROUND_UP(bs->size, s->cluster_size);
 
     inc_refs(&c, 0, s->cluster_size);
-    ret = check_l1(&c, s->l1_offset, s->l1_size, true);
+    ret = check_l1(&c, s->l1_offset, s->l1_size, true, fix);
     for (int i = 0; i < s->nb_snapshots && ret == 0; i++)
-        ret = check_l1(&c, s->snaps[i].l1_offset, s->snaps[i].l1_size, false);
+        ret = check_l1(&c, s->snaps[i].l1_offset, s->snaps[i].l1_size, false, fix);
     if (ret < 0)
         goto out;
     inc_refs(&c, s->snapshots_offset, s->snapshots_size);
@@ -228,12 +240,19 @@ static int check_pass(struct block_state *bs, int fix, struct qcow2_check_result
             res->corruptions++;
             continue;
         }
-        if (off >= c.nb << s->cluster_bits) {
-            say(&c, "ERROR refcount block %" PRIu64 " is outside image\n", i);
+        if (off >= c.nb << s->cluster_bits || qcow2_overlaps_metadata(s, off, s->cluster_size)) {
+            if (off >= c.nb << s->cluster_bits)
+                say(&c, "ERROR refcount block %" PRIu64 " is outside image\n", i);
+            else
+                say(&c, "ERROR refcount block %" PRIu64 " overlaps %s\n", i,
+                    qcow2_overlaps_metadata(s, off, s->cluster_size));
             res->corruptions++;
             if (fix & QCOW2_FIX_ERRORS) {
+                uint8_t zero[8] = { 0 };
+
                 /* forget it: its clusters get counted anew below */
                 s->reftable[i] = 0;
+                bfile_pwrite(bs->file, s->reftable_offset + 8 * i, zero, 8);
                 qcow2_cache_discard(&s->rbc, off);
                 res->corruptions_fixed++;
                 res->corruptions--;
@@ -308,6 +327,14 @@ int qcow2_check(struct block_state *bs, int fix, struct qcow2_check_result *res,
         return -ENOTSUP;
     if (bs->read_only)
         fix = 0;
+    if (fix && (s->reftable_offset + ((uint64_t)s->reftable_clusters << s->cluster_bits) > s->file_end ||
+                s->l1_offset + (uint64_t)s->l1_size * 8 > s->file_end)) {
+        /* a repair would write the tables far past the end of the file */
+        if (out)
+            fprintf(out, "Cannot repair: the %s table lies past the end of the file\n",
+                    s->l1_offset + (uint64_t)s->l1_size * 8 > s->file_end ? "L1" : "refcount");
+        fix = 0;
+    }
     s->check_mode = true;
     pthread_mutex_lock(&s->lock);
     ret = bs->read_only ? 0 : qcow2_flush_metadata(s);

@@ -24,7 +24,7 @@ struct qcow2 *qcow2_of(struct block_state *bs)
 
 static int qcow2_probe(const uint8_t *buf, size_t len)
 {
-    if (len >= 8 && ldl_be(buf) == QCOW2_MAGIC && (ldl_be(buf + 4) == 2 || ldl_be(buf + 4) == 3))
+    if (len >= 8 && ldl_be(buf) == QCOW2_MAGIC && ldl_be(buf + 4) >= 2)  /* as QEMU: a newer version gets refused by name */
         return 100;
     return 0;
 }
@@ -40,7 +40,8 @@ int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...)
     va_end(ap);
     if (r < 0)
         msg = NULL;
-    if (!s->corrupt) {
+    if (!s->corrupt && !s->corrupt_logged) {
+        s->corrupt_logged = true;
         log_error("'%s': image is corrupt: %s%s", s->bs->filename, msg ? msg : "?",
                   s->bs->read_only || s->check_mode ? "" : "; further writes are refused (repair with 'skiff-img check -r all')");
         if (!s->bs->read_only && !s->check_mode) {
@@ -303,11 +304,15 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
     bs->opaque = s;
     pthread_mutex_init(&s->lock, NULL);
     s->check_mode = o->check;
-    if (flen < 0)
-        return fail(err, (int)flen, "'%s': cannot get its size: %s", bs->filename, strerror((int)-flen));
+    if (flen < 0) {
+        ret = fail(err, (int)flen, "'%s': cannot get its size: %s", bs->filename, strerror((int)-flen));
+        goto out;
+    }
     s->file_end = flen;
-    if (flen < QCOW2_V2_HEADER_LEN)
-        return fail(err, -EINVAL, "'%s': too short for a qcow2 header (%" PRId64 " bytes)", bs->filename, flen);
+    if (flen < QCOW2_V2_HEADER_LEN) {
+        ret = fail(err, -EINVAL, "'%s': too short for a qcow2 header (%" PRId64 " bytes)", bs->filename, flen);
+        goto out;
+    }
     h = xzalloc(4096);
     ret = bfile_pread(bs->file, 0, h, MIN(4096, flen));
     if (ret < 0) {
@@ -378,19 +383,19 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
 
             if (!(s->incompat & m) || (m & QCOW2_INCOMPAT_KNOWN))
                 continue;
-            if (m == QCOW2_INCOMPAT_COMPRESSION && s->compression_type == 0)
-                continue;
+            if (m == QCOW2_INCOMPAT_COMPRESSION)
+                continue;   /* the compression type itself is checked below */
             ret = fail(err, -ENOTSUP, "'%s': unknown incompatible feature '%s' (bit %d): this image needs a newer skiff",
                        bs->filename, feature_name(s, ft, ftlen, 0, bit, nb, sizeof(nb)), bit);
             goto out;
         }
         if (s->compression_type != 0) {
-            ret = fail(err, -ENOTSUP, "'%s': compression type %u is not supported (skiff knows zlib)", bs->filename,
-                       s->compression_type);
+            ret = fail(err, -ENOTSUP, "'%s': compression type %u%s is not supported (skiff knows zlib)",
+                       bs->filename, s->compression_type, s->compression_type == 1 ? " (zstd)" : "");
             goto out;
         }
     }
-    if (s->refcount_order > 6) {
+    if ((uint32_t)s->refcount_order > 6) {
         ret = fail(err, -EINVAL, "'%s': refcount order %d is out of range (0..6): the image is damaged", bs->filename,
                    s->refcount_order);
         goto out;
@@ -416,9 +421,10 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
                    s->reftable_clusters);
         goto out;
     }
-    ret = check_table(s, s->l1_offset, (uint64_t)s->l1_size * 8, "L1 table", flen, err);
+    /* check looks at tables past the end of the file as zeros, to report them as QEMU does */
+    ret = check_table(s, s->l1_offset, (uint64_t)s->l1_size * 8, "L1 table", o->check ? UINT64_MAX : (uint64_t)flen, err);
     if (ret == 0)
-        ret = check_table(s, s->reftable_offset, rt_bytes, "refcount table", flen, err);
+        ret = check_table(s, s->reftable_offset, rt_bytes, "refcount table", o->check ? UINT64_MAX : (uint64_t)flen, err);
     if (ret < 0)
         goto out;
     ext_end = s->cluster_size;
@@ -510,7 +516,10 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
                        bs->filename, path, bo.format);
         } else {
             ret = bstate_open(&bs->backing, path, &bo, bs, &berr);
-            if (ret < 0)
+            if (ret == -ELOOP && berr) {
+                *err = berr;        /* already names the whole loop */
+                berr = NULL;
+            } else if (ret < 0)
                 fail(err, ret, "'%s': cannot open backing file '%s': %s", bs->filename, bs->backing_file,
                      berr ? berr : strerror(-ret));
         }
@@ -608,5 +617,6 @@ const struct block_driver block_driver_qcow2 = {
     .discard = qcow2_drv_discard,
     .write_zeroes = qcow2_drv_write_zeroes,
     .truncate = qcow2_truncate,
+    .map_direct = qcow2_drv_map_direct,
     .block_status = qcow2_drv_block_status,
 };

@@ -7,13 +7,13 @@
 #include <unistd.h>
 
 /*
- * blk-io [-f fmt] [-t cache] [-i aio] IMAGE COMMAND [ARGS]... [-- COMMAND ...]
+ * blk-io [-r] [-f fmt] [-t cache] [-i aio] IMAGE COMMAND [ARGS]... [-- COMMAND ...]
  *   write PAT OFF LEN | read PAT OFF LEN | discard OFF LEN | zero OFF LEN | flush
  *   workload SEED COUNT MODEL    random writes/discards/zeroes/flushes, 16 in flight, mirrored into
  *                                the raw file MODEL (the content the image must have); reads are
  *                                checked against the model
- *   crash SEED LOG               endless writes and flushes; after each completed flush, appends to
- *                                LOG the writes that flush covered ("OFF LEN SEED" lines)
+ *   crash SEED LOG               endless writes, discards and flushes, each logged in LOG
+ *   verify LOG                   after a crash: what the completed flushes in LOG covered reads back
  *   snapshot-create NAME | snapshot-apply NAME | snapshot-delete NAME
  *   compressed OFF PAT           write one cluster compressed
  */
@@ -167,50 +167,113 @@ static int workload(uint64_t seed, long count, const char *model_path)
     return ret || failed;
 }
 
-/* Write and flush forever; log what each completed flush made durable. Killed from outside. */
+/*
+ * Write, discard and flush forever, logging each request before it is submitted
+ * ("W off len seed", "D off len") and each completed flush ("F"). Killed from outside.
+ */
 static int crash(uint64_t seed, const char *log_path)
 {
     uint64_t size = block_size(bd);
-    FILE *log = fopen(log_path, "a");
-    uint64_t offs[64], lens[64], seeds[64];
-    int n = 0;
+    FILE *log = fopen(log_path, "w");
 
     rng_state = seed * 2654435761u + 7;
     if (!log)
         return 1;
     for (;;) {
-        uint64_t off = ALIGN_DOWN(rnd() % size, 512), len = MIN((rnd() % 32 + 1) * 4096, size - off), s = rnd();
-        struct wreq *w = xnew(struct wreq);
+        unsigned op = rnd() % 16;
 
-        /* one request at a time keeps the order the log records */
-        w->buf = xmalloc(len);
-        fill(w->buf, len, s);
-        w->v = (struct iovec){ w->buf, len };
-        pending++;
-        block_aio_writev(bd, off, &w->v, 1, wdone, w);
-        wait_all();
-        if (rnd() % 8 == 0) {
+        if (op < 12) {
+            uint64_t off = ALIGN_DOWN(rnd() % size, 512), len = MIN((rnd() % 32 + 1) * 4096, size - off), s = rnd();
+            struct wreq *w = xnew(struct wreq);
+
+            w->buf = xmalloc(len);
+            fill(w->buf, len, s);
+            w->v = (struct iovec){ w->buf, len };
+            fprintf(log, "W %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", off, len, s);
+            fflush(log);
             pending++;
-            block_aio_discard(bd, ALIGN_DOWN(rnd() % size, 65536), 65536, done, NULL);
+            block_aio_writev(bd, off, &w->v, 1, wdone, w);
+        } else if (op < 13) {
+            uint64_t off = ALIGN_DOWN(rnd() % size, 65536);
+
+            fprintf(log, "D %" PRIu64 " %" PRIu64 "\n", off, MIN((uint64_t)65536, size - off));
+            fflush(log);
+            pending++;
+            block_aio_discard(bd, off, MIN((uint64_t)65536, size - off), done, NULL);
+        } else {
             wait_all();
-        }
-        offs[n] = off;
-        lens[n] = len;
-        seeds[n] = s;
-        n++;
-        if (n == 64 || rnd() % 6 == 0) {
             pending++;
             block_aio_flush(bd, done, NULL);
             wait_all();
             if (failed)
                 return 1;
-            for (int i = 0; i < n; i++)
-                fprintf(log, "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", offs[i], lens[i], seeds[i]);
-            fprintf(log, "flush\n");
+            fprintf(log, "F\n");
             fflush(log);
-            n = 0;
+        }
+        /* requests in flight never overlap: one at a time, completions in any order */
+        wait_all();
+    }
+}
+
+/* After a crash: every write and discard that a completed flush covered must read back. */
+static int verify(const char *log_path)
+{
+    uint64_t size = block_size(bd), off, len, s, checked = 0;
+    uint8_t *expect = xzalloc(size), *unsure = xzalloc(size), *img = xmalloc(size), *tmp;
+    FILE *log = fopen(log_path, "r");
+    long last_f = -1, n = 0;
+    char line[128];
+    int bad = 0;
+
+    if (!log)
+        return 1;
+    while (fgets(line, sizeof(line), log)) {
+        if (line[0] == 'F')
+            last_f = n;
+        n++;
+    }
+    rewind(log);
+    n = 0;
+    tmp = xmalloc(size);
+    while (fgets(line, sizeof(line), log)) {
+        bool durable = n++ < last_f;
+
+        if (line[0] == 'W' && sscanf(line + 2, "%" SCNu64 " %" SCNu64 " %" SCNu64, &off, &len, &s) == 3 &&
+            off + len <= size) {
+            if (durable) {
+                fill(tmp, len, s);
+                memcpy(expect + off, tmp, len);
+            } else {
+                memset(unsure + off, 1, len);
+            }
+        } else if (line[0] == 'D' && sscanf(line + 2, "%" SCNu64 " %" SCNu64, &off, &len) == 2 && off + len <= size) {
+            if (durable)
+                memset(expect + off, 0, len);
+            else
+                memset(unsure + off, 1, len);
         }
     }
+    fclose(log);
+    free(tmp);
+    if (block_pread(bd, 0, img, size) < 0) {
+        fprintf(stderr, "blk-io: cannot read the image back\n");
+        return 1;
+    }
+    for (uint64_t i = 0; i < size; i++) {
+        if (unsure[i])
+            continue;
+        checked++;
+        if (img[i] != expect[i]) {
+            fprintf(stderr, "blk-io: byte %" PRIu64 " lost: a flushed write does not read back\n", i);
+            bad = 1;
+            break;
+        }
+    }
+    printf("verified %" PRIu64 " bytes of flushed data (%ld log lines)\n", checked, n);
+    free(expect);
+    free(unsure);
+    free(img);
+    return bad;
 }
 
 int main(int argc, char **argv)
@@ -219,8 +282,9 @@ int main(int argc, char **argv)
     char *err = NULL;
     int c, i;
 
-    while ((c = getopt(argc, argv, "+f:t:i:")) != -1) {
+    while ((c = getopt(argc, argv, "+f:t:i:r")) != -1) {
         switch (c) {
+        case 'r': o.read_only = true; break;
         case 'f': o.format = optarg; break;
         case 't':
             if (block_parse_cache(optarg, &o.cache) < 0)
@@ -242,6 +306,7 @@ int main(int argc, char **argv)
     devlock_lock();
     if (block_open(&bd, argv[optind], &o, &err) < 0) {
         fprintf(stderr, "blk-io: %s\n", err);
+        free(err);
         return 1;
     }
     for (i = optind + 1; i < argc && !failed;) {
@@ -290,6 +355,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(cmd, "crash") && left >= 2) {
             failed |= crash(num(argv[i + 1]), argv[i + 2]);
             i += 3;
+        } else if (!strcmp(cmd, "verify") && left >= 1) {
+            failed |= verify(argv[i + 1]);
+            i += 2;
         } else if (!strncmp(cmd, "snapshot-", 9) && left >= 1) {
             struct block_state *bs = block_dev_state(bd);
             int r;

@@ -18,7 +18,8 @@
 # SVM, boots the same Debian kernel as a host "L1" with kvm-amd, and skiff runs there on a real
 # hardware-style /dev/kvm. Several L2 scenarios run one after another in one outer boot:
 #   kit_svm_reset                   start a new lane run
-#   kit_svm_file SRC NAME           ship a file into L1 as /kit/f/NAME
+#   kit_svm_file SRC NAME           ship a file into L1 as /kit/f/NAME (anything else put under
+#                                   $KIT_SVM_DIR/root goes into L1 at the same path)
 #   kit_svm_add NAME [--timeout S] [--input FILE] [--bin PATH] [--console] -- SKIFF-ARGS...
 #                                   a scenario: L1 runs skiff SKIFF-ARGS (the L2 kernel is
 #                                   /kit/bzImage) and records its console and exit status.
@@ -345,9 +346,10 @@ kit_svm_image() {
     local args=(--init "$KIT_DIR/l1-init" --file "$KIT_SKIFF_STATIC:/bin/skiff"
         --file "$KIT_KERNEL:/kit/bzImage") f m
     for m in irqbypass ccp kvm kvm-amd:nested=1 ${KIT_L1_MODULES:-}; do args+=(--module "$m"); done
+    # everything put under $KIT_SVM_DIR/root goes into L1 at the same path
     while IFS= read -r f; do
-        args+=(--file "$KIT_SVM_DIR/root/$f:/$f")
-    done < <(cd "$KIT_SVM_DIR/root" && find kit root -type f)
+        args+=(--file "$KIT_SVM_DIR/root/${f#./}:/${f#./}")
+    done < <(cd "$KIT_SVM_DIR/root" && find . -type f)
     kit_initramfs "$out" "${args[@]}"
 }
 

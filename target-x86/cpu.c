@@ -310,6 +310,20 @@ static bool handle_exit(struct vcpu *v)
     }
 }
 
+/* A kick that arrives while the thread is outside KVM_RUN stays pending, since SIG_IPI is
+ * blocked there; KVM_RUN would then return EINTR at once, every time, and the vCPU would never
+ * run again (seen after a guest reset). Take it off the thread's queue instead. */
+static void vcpu_eat_kicks(void)
+{
+    static const struct timespec zero;
+    sigset_t ipi;
+
+    sigemptyset(&ipi);
+    sigaddset(&ipi, SIG_IPI);
+    while (sigtimedwait(&ipi, NULL, &zero) == SIG_IPI)
+        ;
+}
+
 static void *vcpu_thread(void *opaque)
 {
     struct vcpu *v = opaque;
@@ -351,6 +365,7 @@ static void *vcpu_thread(void *opaque)
         v->run->immediate_exit = 0;
         if (r < 0) {
             if (errno == EINTR || errno == EAGAIN) {
+                vcpu_eat_kicks();
                 handle_coalesced(v);
                 continue;
             }

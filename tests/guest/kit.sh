@@ -317,21 +317,24 @@ kit_svm_add() {
 # machine (no vCPU: the qtest accelerator), so that L1, which runs under emulation, finds it
 # in its cache instead of spending seconds on xz.
 kit_unpacked_kernel_cache() {
-    local dir=$1 pid i
+    local dir=$1 pid i f
+    # skiff names the entry after the bzImage's SHA-256
+    f="$dir/$(sha256sum "$KIT_KERNEL" | cut -d' ' -f1).vmlinux"
     mkdir -p "$dir"
-    ls "$dir"/*.vmlinux >/dev/null 2>&1 && return 0
+    KIT_UNPACKED=$f
+    [ -s "$f" ] && return 0
     [ -x "${SKIFF:-}" ] || return 1
     "$SKIFF" -accel qtest -qtest null -display none -nodefaults -kernel "$KIT_KERNEL" \
         -kernel-cache "$dir" </dev/null >/dev/null 2>&1 &
     pid=$!
     for i in $(seq 1 300); do
-        ls "$dir"/*.vmlinux >/dev/null 2>&1 && break
+        [ -s "$f" ] && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    ls "$dir"/*.vmlinux >/dev/null 2>&1
+    [ -s "$f" ]
 }
 
 kit_svm_image() {
@@ -342,7 +345,7 @@ kit_svm_image() {
     kc="$SKIFF_CACHE/guest/unpacked-kernels"
     if kit_unpacked_kernel_cache "$kc"; then
         mkdir -p "$KIT_SVM_DIR/root/root/.cache/skiff/kernels"
-        cp "$kc"/*.vmlinux "$KIT_SVM_DIR/root/root/.cache/skiff/kernels/"
+        cp "$KIT_UNPACKED" "$KIT_SVM_DIR/root/root/.cache/skiff/kernels/"
     fi
     cp "$KIT_DIR/l1-lib.sh" "$KIT_SVM_DIR/root/kit/lib.sh"
     local args=(--init "$KIT_DIR/l1-init" --file "$KIT_SKIFF_STATIC:/bin/skiff"

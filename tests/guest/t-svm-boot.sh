@@ -28,7 +28,7 @@ send echo typed-$((6*7)) kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpui
 wait end-2
 send poweroff
 EOF
-kit_svm_add smp2 --timeout 120 --input "$TMP/smp2.in" -- "${BOOT[@]}" -smp 2 \
+kit_svm_add smp2 --timeout 90 --input "$TMP/smp2.in" -- "${BOOT[@]}" -smp 2 \
     -initrd /kit/f/shell.cpio.gz -append "console=ttyS0 quiet"
 
 # -smp 1: the same shell, then `poweroff -f` (straight to the ACPI power-off, no init);
@@ -39,7 +39,7 @@ send echo cpus=$(grep -c ^processor /proc/cpuinfo) online=$(cat /sys/devices/sys
 wait end-2
 send poweroff -f
 EOF
-kit_svm_add smp1 --timeout 120 --input "$TMP/smp1.in" -- "${BOOT[@]}" -smp 1 -cpu host,-popcnt \
+kit_svm_add smp1 --timeout 90 --input "$TMP/smp1.in" -- "${BOOT[@]}" -smp 1 -cpu host,-popcnt \
     -initrd /kit/f/shell.cpio.gz -append "console=ttyS0 quiet"
 
 # reboot: the guest comes up a second time (the kit stops skiff then)
@@ -48,11 +48,11 @@ kit_svm_add reboot --timeout 60 --input "$TMP/reboot.in" -- "${BOOT[@]}" -smp 1 
     -initrd /kit/f/reboot.cpio.gz -append "console=ttyS0 quiet kit.token=r1"
 
 # -no-reboot: the guest's reboot ends skiff instead
-kit_svm_add noreboot --timeout 120 -- "${BOOT[@]}" -smp 1 -no-reboot \
+kit_svm_add noreboot --timeout 90 -- "${BOOT[@]}" -smp 1 -no-reboot \
     -initrd /kit/f/reboot.cpio.gz -append "console=ttyS0 quiet kit.token=r2"
 
 # a kernel panic shows on the console; panic=-1 reboots, which -no-reboot turns into exit
-kit_svm_add panic --timeout 120 -- "${BOOT[@]}" -smp 2 -no-reboot \
+kit_svm_add panic --timeout 90 -- "${BOOT[@]}" -smp 2 -no-reboot \
     -initrd /kit/f/panic.cpio.gz -append "console=ttyS0 quiet panic=-1"
 
 # the whole console stays beside the suite's log, for a look after a failure

@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/guest/t-svm-boot.sh: skiff boots Debian's kernel in the svm lane: busybox shell with
 # -smp 1 and -smp 2, commands typed on the serial console, poweroff, reboot, -no-reboot, panic,
-# and a CPU feature masked with -cpu host,-xsave.
+# and a CPU feature masked with -cpu host,-popcnt.
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 
@@ -24,22 +24,22 @@ BOOT=(-m 512 -kernel /kit/bzImage -nographic)
 # -smp 2: commands typed into skiff's stdin reach the guest's shell; `poweroff` ends skiff
 cat >"$TMP/smp2.in" <<'EOF'
 wait (skiff guest)
-send echo typed-$((6*7)) kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) online=$(cat /sys/devices/system/cpu/online) xsave=$(grep -cw xsave /proc/cpuinfo); echo end-$((1+1))
+send echo typed-$((6*7)) kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) online=$(cat /sys/devices/system/cpu/online) popcnt=$(grep -cw popcnt /proc/cpuinfo); echo end-$((1+1))
 wait end-2
 send poweroff
 EOF
-kit_svm_add smp2 --timeout 120 --input "$TMP/smp2.in" -- "${BOOT[@]}" -smp 2 \
+kit_svm_add smp2 --timeout 90 --input "$TMP/smp2.in" -- "${BOOT[@]}" -smp 2 \
     -initrd /kit/f/shell.cpio.gz -append "console=ttyS0 quiet"
 
 # -smp 1: the same shell, then `poweroff -f` (straight to the ACPI power-off, no init);
-# -cpu host,-xsave hides a CPU feature from the guest
+# -cpu host,-popcnt hides a CPU feature from the guest
 cat >"$TMP/smp1.in" <<'EOF'
 wait (skiff guest)
-send echo cpus=$(grep -c ^processor /proc/cpuinfo) online=$(cat /sys/devices/system/cpu/online) xsave=$(grep -cw xsave /proc/cpuinfo); echo end-$((1+1))
+send echo cpus=$(grep -c ^processor /proc/cpuinfo) online=$(cat /sys/devices/system/cpu/online) popcnt=$(grep -cw popcnt /proc/cpuinfo); echo end-$((1+1))
 wait end-2
 send poweroff -f
 EOF
-kit_svm_add smp1 --timeout 120 --input "$TMP/smp1.in" -- "${BOOT[@]}" -smp 1 -cpu host,-xsave \
+kit_svm_add smp1 --timeout 90 --input "$TMP/smp1.in" -- "${BOOT[@]}" -smp 1 -cpu host,-popcnt \
     -initrd /kit/f/shell.cpio.gz -append "console=ttyS0 quiet"
 
 # reboot: the guest comes up a second time (the kit stops skiff then)
@@ -48,11 +48,11 @@ kit_svm_add reboot --timeout 60 --input "$TMP/reboot.in" -- "${BOOT[@]}" -smp 1 
     -initrd /kit/f/reboot.cpio.gz -append "console=ttyS0 quiet kit.token=r1"
 
 # -no-reboot: the guest's reboot ends skiff instead
-kit_svm_add noreboot --timeout 120 -- "${BOOT[@]}" -smp 1 -no-reboot \
+kit_svm_add noreboot --timeout 90 -- "${BOOT[@]}" -smp 1 -no-reboot \
     -initrd /kit/f/reboot.cpio.gz -append "console=ttyS0 quiet kit.token=r2"
 
 # a kernel panic shows on the console; panic=-1 reboots, which -no-reboot turns into exit
-kit_svm_add panic --timeout 120 -- "${BOOT[@]}" -smp 2 -no-reboot \
+kit_svm_add panic --timeout 90 -- "${BOOT[@]}" -smp 2 -no-reboot \
     -initrd /kit/f/panic.cpio.gz -append "console=ttyS0 quiet panic=-1"
 
 # the whole console stays beside the suite's log, for a look after a failure
@@ -79,7 +79,7 @@ check "-smp 2: the Debian kernel boots to the busybox shell" has smp2 "(skiff gu
 check "-smp 2: a command typed into skiff's stdin runs in the guest's shell" has smp2 "typed-42" || r=bad
 check "-smp 2: the guest runs Debian's kernel ($KIT_KVER)" has smp2 "kernel=$KIT_KVER " || r=bad
 check "-smp 2: /proc/cpuinfo shows 2 CPUs, both online" has smp2 "cpus=2 online=0-1 " || r=bad
-check "-cpu host (the default): the guest sees xsave" has smp2 "online=0-1 xsave=2" || r=bad
+check "-cpu host (the default): the guest sees popcnt" has smp2 "online=0-1 popcnt=2" || r=bad
 check "-smp 2: poweroff powers the guest down" has smp2 "reboot: Power down" || r=bad
 check "-smp 2: skiff exits with status 0 after poweroff" [ "$(kit_status "$LOG" smp2)" = 0 ] || r=bad
 show_on_fail $r smp2
@@ -87,7 +87,7 @@ show_on_fail $r smp2
 r=ok
 check "-smp 1: the Debian kernel boots to the busybox shell" has smp1 "(skiff guest) / #" || r=bad
 check "-smp 1: /proc/cpuinfo shows 1 CPU" has smp1 "cpus=1 online=0 " || r=bad
-check "-cpu host,-xsave: the guest does not see xsave" has smp1 "online=0 xsave=0" || r=bad
+check "-cpu host,-popcnt: the guest does not see popcnt" has smp1 "online=0 popcnt=0" || r=bad
 check "-smp 1: skiff exits with status 0 after poweroff -f" [ "$(kit_status "$LOG" smp1)" = 0 ] || r=bad
 show_on_fail $r smp1
 

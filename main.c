@@ -35,6 +35,7 @@ static const struct option_def options[] = {
     { "kernel", true, "FILE", "boot a Linux bzImage, ELF vmlinux (PVH) or multiboot image directly" },
     { "initrd", true, "FILE", "initial ramdisk (multiboot: modules, \"file args,file args\")" },
     { "append", true, "CMDLINE", "kernel command line" },
+    { "bios", true, "FILE", "firmware image (default: SeaBIOS's bios-256k.bin from Debian's seabios)" },
     { "serial", true, "DEV", "next serial port: stdio, mon:stdio, pty, file:F, pipe:P, unix:S[,server=on,wait=off], tcp:H:P[,...], null, none, chardev:ID" },
     { "chardev", true, "BACKEND,id=ID,...", "a character device: stdio, file, pipe, pty, socket, null" },
     { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them" },
@@ -185,6 +186,8 @@ static void parse_args(int argc, char **argv)
             machine_cfg.initrd = val;
         } else if (!strcmp(name, "append")) {
             machine_cfg.append = val;
+        } else if (!strcmp(name, "bios")) {
+            machine_cfg.bios = val;
         } else if (!strcmp(name, "serial")) {
             if (args.nserial == PC_MAX_SERIAL)
                 die("-serial: at most %d serial ports", PC_MAX_SERIAL);
@@ -259,8 +262,6 @@ static void parse_args(int argc, char **argv)
         die("-accel qtest needs -qtest DEV to talk to the test");
     if (args.qtest && !machine_cfg.qtest)
         die("-qtest needs -accel qtest");
-    if (!machine_cfg.kernel && !machine_cfg.qtest)
-        die("nothing to boot: give a kernel with -kernel (see skiff --help)");
     if (machine_cfg.initrd && !machine_cfg.kernel)
         die("-initrd needs -kernel");
     if (machine_cfg.append && !machine_cfg.kernel)

@@ -1,12 +1,16 @@
-/* pc.c: the PC board: guest RAM around the PCI hole, GSIs, the ISA system devices, direct kernel boot, reset */
+/* pc.c: the PC board: guest RAM around the PCI hole, GSIs, i440FX/PIIX and the ISA system devices, firmware or direct kernel boot, reset */
 #define LOG_PREFIX "pc: "
 #include "hw/pc.h"
 #include "chardev/chardev.h"
 #include "hw/accel.h"
 #include "hw/device.h"
+#include "hw/firmware.h"
 #include "hw/guest-mem.h"
+#include "hw/i440fx.h"
 #include "hw/isa.h"
 #include "hw/machine.h"
+#include "hw/pci.h"
+#include "hw/piix.h"
 #include "hw/rtc.h"
 #include "target-x86/acpi-build.h"
 #include "target-x86/boot.h"
@@ -24,15 +28,40 @@
 static const uint16_t serial_iobase[PC_MAX_SERIAL] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
 static const uint8_t serial_irq[PC_MAX_SERIAL] = { 4, 3, 4, 3 };
 
+/* Where firmware would put PCI resources, for a direct boot without firmware */
+#define PC_PCI_IO_BASE 0xc000
+#define PC_PCI_MEM_LIMIT 0xfec00000u
+/* SeaBIOS's PIRQ[A-D] routing (src/fw/pciinit.c), which we copy so both boots look alike */
+static const uint8_t pc_pirq_irqs[4] = { 10, 10, 11, 11 };
+
 static struct {
     struct irq gsi[PC_NUM_GSIS];
     struct device *rtc;
     struct device *acpi_pm;
+    struct device *i440fx;
     struct pc_options opts;
     struct e820_table e820;
     uint32_t apic_ids[1024];
     char *cache_dir;
+    uint8_t *bios;              /* the firmware ROM, mapped below 4 GiB */
+    uint64_t bios_size;
 } pc;
+
+#define PC_BIOS_DEFAULT "bios-256k.bin"
+#define PC_BIOS_MAX (16 * MiB)
+#define PC_ISA_BIOS_SIZE 0x20000ULL
+
+/* -kernel without -bios: skiff loads the kernel and does what firmware would have done */
+static bool pc_direct_boot(void)
+{
+    return machine_cfg.kernel && !machine_cfg.bios;
+}
+
+/* The test accelerator runs no CPU; it maps firmware only when a test names it. */
+static bool pc_firmware_wanted(void)
+{
+    return !pc_direct_boot() && (!machine_cfg.qtest || machine_cfg.bios);
+}
 
 struct irq *pc_get_gsi(int n)
 {
@@ -78,12 +107,10 @@ static void pc_init_ram(void)
     machine_ram.below_4g = below;
     machine_ram.above_4g = above;
     /*
-     * Below 1 MiB the legacy VGA window (0xa0000-0xbffff) is not RAM. The BIOS area
-     * 0xc0000-0xfffff is RAM for direct boot (it holds the ACPI and MP tables).
+     * Below 1 MiB the legacy VGA window (0xa0000-0xbffff) is not RAM, and what the CPU sees
+     * at 0xc0000-0xfffff is up to the i440FX's PAM registers.
      */
     r = gmem_map_block("ram-low", 0, 0xa0000, hva, fd, 0, false, NULL);
-    if (r == 0)
-        r = gmem_map_block("ram-bios", 0xc0000, 0x40000, hva + 0xc0000, fd, 0xc0000, false, NULL);
     if (r == 0)
         r = gmem_map_block("ram-below-4g", 0x100000, below - 0x100000, hva + 0x100000, fd,
                            0x100000, false, NULL);
@@ -116,6 +143,57 @@ static void pc_set_cmos_memory(void)
     rtc_set_cmos(pc.rtc, 0x14, 0x06);           /* equipment: VGA, FPU */
 }
 
+/*
+ * The BIOS ROM at the top of 4 GiB, as the CPU's reset vector finds it; its last 128 KiB
+ * also answer at 0xe0000 while the i440FX's PAM registers leave that range to PCI.
+ */
+static void pc_load_firmware(void)
+{
+    const char *name = machine_cfg.bios ? machine_cfg.bios : PC_BIOS_DEFAULT;
+    uint8_t *img, *rom;
+    size_t len;
+    char *err = NULL;
+    int r;
+
+    if (firmware_load("firmware", name, &img, &len, &err) < 0)
+        die("%s", err);
+    if (len < 4 * KiB || len > PC_BIOS_MAX)
+        die("firmware '%s' is %zu bytes; a PC BIOS image is 4 KiB to 16 MiB", name, len);
+    pc.bios_size = MAX(ALIGN_UP((uint64_t)len, GUEST_PAGE_SIZE), PC_ISA_BIOS_SIZE);
+    rom = mmap(NULL, pc.bios_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (rom == MAP_FAILED)
+        die("cannot allocate %" PRIu64 " bytes for the firmware: %s", pc.bios_size, strerror(errno));
+    /* the image ends at 4 GiB, where the reset vector is */
+    memset(rom, 0xff, pc.bios_size - len);
+    memcpy(rom + pc.bios_size - len, img, len);
+    free(img);
+    pc.bios = rom;
+    r = gmem_map_block("bios", 4 * GiB - pc.bios_size, pc.bios_size, rom, -1, 0, true, NULL);
+    if (r < 0)
+        die("cannot map the firmware: %s", strerror(-r));
+    i440fx_set_isa_bios(pc.i440fx, rom + pc.bios_size - PC_ISA_BIOS_SIZE);
+}
+
+/* The 8259's edge/level control registers, as firmware sets them for the PCI interrupts. */
+static void pc_set_elcr(const uint8_t irqs[4])
+{
+    uint16_t elcr = 0;
+
+    for (int i = 0; i < 4; i++)
+        elcr |= 1u << irqs[i];
+    for (int chip = 0; chip < 2; chip++) {
+        struct kvm_irqchip c = { .chip_id = chip };
+        int r = kvm_vm_ioctl(KVM_GET_IRQCHIP, &c);
+
+        if (r == 0) {
+            c.chip.pic.elcr = chip ? elcr >> 8 : elcr & 0xf8;
+            r = kvm_vm_ioctl(KVM_SET_IRQCHIP, &c);
+        }
+        if (r < 0)
+            log_warn("cannot set the PIC's edge/level control: %s", strerror(-r));
+    }
+}
+
 static void pc_reset(void *opaque)
 {
     char *err = NULL;
@@ -146,10 +224,12 @@ void pc_init(const struct pc_options *opts)
     pc_init_ram();
 
     device_create_simple("pc-ports", NULL);
+    pc.i440fx = device_create_simple("i440fx", NULL);
+    device_create_simple("piix3", NULL);
+    /* with no firmware to switch the PM into ACPI mode, it starts there */
+    pc.acpi_pm = device_create_simple("piix4-pm", pc_direct_boot() ? "sci-enabled=on" : NULL);
     pc.rtc = device_create_simple("mc146818rtc", NULL);
     device_create_simple("i8042", NULL);
-    /* with no firmware to switch the PM into ACPI mode, it starts there */
-    pc.acpi_pm = device_create_simple("acpi-pm", machine_cfg.kernel ? "sci-enabled=on" : NULL);
     for (int i = 0; i < PC_MAX_SERIAL; i++) {
         struct device *d;
         char *err = NULL;
@@ -166,10 +246,33 @@ void pc_init(const struct pc_options *opts)
             die("serial port %d: %s", i, err);
     }
     pc_set_cmos_memory();
+    if (pc_firmware_wanted())
+        pc_load_firmware();
     for (int i = 0; i < machine_cfg.topo.cpus; i++)
         pc.apic_ids[i] = cpu_apic_id(&machine_cfg.topo, i);
     e820_build(&pc.e820, machine_ram.below_4g, machine_ram.above_4g);
     machine_add_reset_hook(pc_reset, NULL);
+}
+
+/*
+ * What firmware does before it hands over to an OS, for a direct kernel boot: shadow RAM
+ * in 0xc0000-0xfffff, PCI interrupt routing and resources, the PM I/O space.
+ */
+static void pc_setup_like_firmware(void)
+{
+    const int pm = PCI_DEVFN(1, 3), isa = PCI_DEVFN(1, 0);
+
+    pci_config_write(0, I440FX_PAM0, PAM_RW << 4, 1);
+    for (int i = 1; i < I440FX_PAM_COUNT; i++)
+        pci_config_write(0, I440FX_PAM0 + i, PAM_RW << 4 | PAM_RW, 1);
+    for (int i = 0; i < 4; i++)
+        pci_config_write(isa, PIIX3_PIRQRC + i, pc_pirq_irqs[i], 1);
+    pci_bus_assign(PC_PCI_IO_BASE, machine_ram.below_4g, PC_PCI_MEM_LIMIT, pc_pirq_irqs);
+    pci_config_write(pm, PIIX4_PMBA, ACPI_PM_BASE | 1, 4);
+    pci_config_write(pm, PIIX4_PMREGMISC, PIIX4_PMIOSE, 1);
+    pci_config_write(pm, PCI_INTERRUPT_LINE, ACPI_SCI_IRQ, 1);
+    if (!machine_cfg.qtest)
+        pc_set_elcr(pc_pirq_irqs);
 }
 
 int pc_boot(char **err)
@@ -198,10 +301,14 @@ int pc_boot(char **err)
     int r;
 
     *err = NULL;
-    if (!machine_cfg.kernel) {
-        *err = xstrdup("nothing to boot: give a kernel with -kernel");
-        return -EINVAL;
+    if (!pc_direct_boot()) {
+        if (!machine_cfg.qtest) {
+            entry.mode = CPU_ENTRY_RESET;
+            cpus_set_entry(&entry);
+        }
+        return 0;
     }
+    pc_setup_like_firmware();
     acpi_build(&t, &ac);
     r = acpi_link_into_guest(&t, base);
     acpi_tables_free(&t);
@@ -228,5 +335,7 @@ void pc_cleanup(void)
     machine_ram.hva = NULL;
     machine_ram.fd = -1;
     free(pc.cache_dir);
+    if (pc.bios)
+        munmap(pc.bios, pc.bios_size);
     memset(&pc, 0, sizeof(pc));
 }

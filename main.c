@@ -36,12 +36,14 @@ static const struct option_def options[] = {
     { "initrd", true, "FILE", "initial ramdisk (multiboot: modules, \"file args,file args\")" },
     { "append", true, "CMDLINE", "kernel command line" },
     { "bios", true, "FILE", "firmware image (default: SeaBIOS's bios-256k.bin from Debian's seabios)" },
+    { "boot", true, "[order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS][,reboot-timeout=MS]",
+      "firmware boot order: c disk, d CD-ROM, a floppy, n network (default cad)" },
     { "serial", true, "DEV", "next serial port: stdio, mon:stdio, pty, file:F, pipe:P, unix:S[,server=on,wait=off], tcp:H:P[,...], null, none, chardev:ID" },
     { "chardev", true, "BACKEND,id=ID,...", "a character device: stdio, file, pipe, pty, socket, null" },
     { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them" },
     { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)" },
     { "display", true, "none", "display backend (only none for now)" },
-    { "vga", true, "none", "VGA card (only none for now)" },
+    { "vga", true, "std|none", "VGA card: std (the default) or none" },
     { "nodefaults", false, NULL, "no default devices (serial port)" },
     { "no-reboot", false, NULL, "exit instead of rebooting" },
     { "no-shutdown", false, NULL, "stay when the guest powers off" },
@@ -99,6 +101,12 @@ static struct {
     const char *qtest;
     const char *pidfile;
     const char *kernel_cache;
+    const char *vga;
+    const char *boot_order;
+    const char *boot_once;
+    bool boot_menu;
+    int boot_menu_wait;
+    int boot_fail_wait;
     bool nographic;
     bool nodefaults;
     bool no_unpack;
@@ -133,11 +141,55 @@ static void parse_machine(const char *s)
     opts_free(o);
 }
 
+static void parse_boot(const char *s)
+{
+    struct opts *o;
+    char *err = NULL;
+    const char *v, *unused, *bad;
+    uint64_t n;
+    bool menu;
+
+    o = opts_parse(s, "order", &err);
+    if (!o)
+        die("-boot: %s", err);
+    if ((v = opts_get(o, "order"))) {
+        if ((bad = pc_boot_order_check(v)))
+            die("-boot order=%s: %s", v, bad);
+        args.boot_order = xstrdup(v);
+    }
+    if ((v = opts_get(o, "once"))) {
+        if ((bad = pc_boot_order_check(v)))
+            die("-boot once=%s: %s", v, bad);
+        args.boot_once = xstrdup(v);
+    }
+    if (opts_get_bool(o, "menu", &menu) < 0)
+        die("-boot menu= takes on or off");
+    if (opts_has(o, "menu"))
+        args.boot_menu = menu;
+    if (opts_has(o, "splash-time")) {
+        if (opts_get_uint(o, "splash-time", &n) < 0 || n > 0xffff)
+            die("-boot splash-time= takes milliseconds, at most 65535");
+        args.boot_menu_wait = n;
+    }
+    if (opts_has(o, "reboot-timeout")) {
+        if (opts_get_uint(o, "reboot-timeout", &n) < 0 || n > 0xffff)
+            die("-boot reboot-timeout= takes milliseconds, at most 65535");
+        args.boot_fail_wait = n;
+    }
+    unused = opts_first_unused(o);
+    if (unused)
+        die("-boot: skiff does not implement '%s'", unused);
+    opts_free(o);
+}
+
 static void parse_args(int argc, char **argv)
 {
     machine_cfg.ram_size = 128 * MiB;
     machine_cfg.topo = (struct cpu_topology){ 1, 1, 1, 1 };
     machine_cfg.cpu_model = "host";
+    args.boot_order = "cad";
+    args.boot_menu_wait = -1;
+    args.boot_fail_wait = -1;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *name, *val = NULL;
@@ -186,6 +238,8 @@ static void parse_args(int argc, char **argv)
             machine_cfg.initrd = val;
         } else if (!strcmp(name, "append")) {
             machine_cfg.append = val;
+        } else if (!strcmp(name, "boot")) {
+            parse_boot(val);
         } else if (!strcmp(name, "bios")) {
             machine_cfg.bios = val;
         } else if (!strcmp(name, "serial")) {
@@ -222,8 +276,9 @@ static void parse_args(int argc, char **argv)
             if (strcmp(val, "none"))
                 die("-display %s: skiff has no display yet; use -display none or -nographic", val);
         } else if (!strcmp(name, "vga")) {
-            if (strcmp(val, "none"))
-                die("-vga %s: skiff has no VGA card yet; use -vga none", val);
+            if (strcmp(val, "none") && strcmp(val, "std"))
+                die("-vga %s: skiff has the standard VGA (-vga std) or none (-vga none)", val);
+            args.vga = val;
         } else if (!strcmp(name, "nodefaults")) {
             args.nodefaults = true;
         } else if (!strcmp(name, "no-reboot")) {
@@ -335,6 +390,14 @@ int main(int argc, char **argv)
         kvm_accel_install();
     }
     pco.kernel_unpack = !args.no_unpack;
+    pco.nographic = args.nographic;
+    /* a device test gets a VGA only when it asks for one */
+    pco.vga = args.vga ? args.vga : machine_cfg.qtest ? "none" : "std";
+    pco.boot_order = args.boot_order;
+    pco.boot_once = args.boot_once;
+    pco.boot_menu = args.boot_menu;
+    pco.boot_menu_wait = args.boot_menu_wait;
+    pco.boot_fail_wait = args.boot_fail_wait;
     if (!args.kernel_cache)
         cache_dir = default_cache_dir();
     else if (strcmp(args.kernel_cache, "off"))

@@ -5,6 +5,7 @@
 #include "hw/accel.h"
 #include "hw/device.h"
 #include "hw/firmware.h"
+#include "hw/fw_cfg.h"
 #include "hw/guest-mem.h"
 #include "hw/i440fx.h"
 #include "hw/isa.h"
@@ -12,6 +13,7 @@
 #include "hw/pci.h"
 #include "hw/piix.h"
 #include "hw/rtc.h"
+#include "hw/vga.h"
 #include "target-x86/acpi-build.h"
 #include "target-x86/boot.h"
 #include "target-x86/cpu.h"
@@ -39,6 +41,8 @@ static struct {
     struct device *rtc;
     struct device *acpi_pm;
     struct device *i440fx;
+    struct device *fw_cfg;
+    struct device *vga;
     struct pc_options opts;
     struct e820_table e820;
     uint32_t apic_ids[1024];
@@ -81,6 +85,11 @@ struct device *pc_acpi_pm(void)
 struct device *pc_rtc(void)
 {
     return pc.rtc;
+}
+
+struct device *pc_vga(void)
+{
+    return pc.vga;
 }
 
 static void pc_gsi_handler(void *opaque, int n, int level)
@@ -194,6 +203,95 @@ static void pc_set_elcr(const uint8_t irqs[4])
     }
 }
 
+/* What SeaBIOS learns from fw_cfg that does not change while the machine lives. */
+static void pc_fw_cfg_init(void)
+{
+    struct device *f = pc.fw_cfg;
+    struct e820_entry e820[3];
+    int n = 0;
+    uint8_t uuid[16] = { 0 };
+
+    fw_cfg_add_bytes(f, FW_CFG_UUID, uuid, sizeof(uuid));
+    fw_cfg_add_i64(f, FW_CFG_RAM_SIZE, machine_ram.size);
+    fw_cfg_add_i16(f, FW_CFG_NOGRAPHIC, pc.opts.nographic);
+    fw_cfg_add_i16(f, FW_CFG_NB_CPUS, machine_cfg.topo.cpus);
+    fw_cfg_add_i16(f, FW_CFG_MAX_CPUS, machine_cfg.topo.cpus);
+    fw_cfg_add_i16(f, FW_CFG_BOOT_MENU, pc.opts.boot_menu);
+    /* the timer's ISA IRQ 0 arrives at IOAPIC pin 2, as our MADT says */
+    fw_cfg_add_bytes(f, FW_CFG_IRQ0_OVERRIDE, (uint8_t[]){ 1 }, 1);
+    {
+        uint8_t b[2];
+
+        stw_le(b, machine_cfg.topo.cpus);
+        fw_cfg_add_file(f, "etc/boot-cpus", b, sizeof(b), false);
+    }
+    /* RAM and the pages KVM keeps for real-mode emulation (fw_cfg's "etc/e820" layout) */
+    e820[n++] = (struct e820_entry){ 0, machine_ram.below_4g, E820_RAM };
+    if (machine_ram.above_4g)
+        e820[n++] = (struct e820_entry){ 4 * GiB, machine_ram.above_4g, E820_RAM };
+    e820[n++] = (struct e820_entry){ 0xfeffc000, 0x4000, E820_RESERVED };
+    fw_cfg_add_file(f, "etc/e820", e820, n * sizeof(e820[0]), false);
+    if (pc.opts.nographic && pc.opts.serial[0]) {
+        /* like QEMU's -nographic: SeaBIOS and its VGA text output go to COM1 too */
+        uint8_t b[2];
+
+        stw_le(b, 0x3f8);
+        fw_cfg_add_file(f, "etc/sercon-port", b, sizeof(b), false);
+    }
+    if (pc.opts.boot_menu_wait >= 0) {
+        uint8_t b[2];
+
+        stw_le(b, pc.opts.boot_menu_wait);
+        fw_cfg_add_file(f, "etc/boot-menu-wait", b, sizeof(b), false);
+    }
+    if (pc.opts.boot_fail_wait >= 0) {
+        uint8_t b[4];
+
+        stl_le(b, pc.opts.boot_fail_wait);
+        fw_cfg_add_file(f, "etc/boot-fail-wait", b, sizeof(b), false);
+    }
+}
+
+/* The ACPI tables, for the firmware to place through the table-loader. */
+static void pc_fw_cfg_acpi(const struct acpi_config *ac)
+{
+    struct acpi_tables t;
+    uint8_t *loader;
+    size_t len;
+
+    acpi_build(&t, ac);
+    for (int b = 0; b < ACPI_BLOB_MAX; b++)
+        fw_cfg_add_file(pc.fw_cfg, acpi_blob_file[b], t.data[b], t.len[b], false);
+    acpi_table_loader(&t, &loader, &len);
+    fw_cfg_add_file(pc.fw_cfg, ACPI_FILE_LOADER, loader, len, false);
+    free(loader);
+    acpi_tables_free(&t);
+}
+
+#define PC_MAX_BOOT_DEVICES 3
+
+const char *pc_boot_order_check(const char *order)
+{
+    if (strlen(order) > PC_MAX_BOOT_DEVICES)
+        return "a PC's CMOS holds at most 3 boot devices";
+    for (const char *c = order; *c; c++)
+        if (!strchr("abcdn", *c))
+            return "boot devices are a, b (floppy), c (disk), d (CD-ROM) and n (network)";
+    return NULL;
+}
+
+/* The boot sequence as SeaBIOS reads it from the CMOS (QEMU's layout: 0x3d, 0x38 bits 7:4). */
+static void pc_set_cmos_boot(const char *order)
+{
+    uint8_t nib[PC_MAX_BOOT_DEVICES] = { 0 };
+
+    for (int i = 0; i < PC_MAX_BOOT_DEVICES && order[i]; i++)
+        nib[i] = order[i] == 'c' ? 2 : order[i] == 'd' ? 3 : order[i] == 'n' ? 4 : 1;
+    rtc_set_cmos(pc.rtc, 0x3d, nib[1] << 4 | nib[0]);
+    /* bit 0 clear: check the floppy's boot signature */
+    rtc_set_cmos(pc.rtc, 0x38, nib[2] << 4);
+}
+
 static void pc_reset(void *opaque)
 {
     char *err = NULL;
@@ -201,6 +299,9 @@ static void pc_reset(void *opaque)
     if (!machine_cfg.qtest)
         cpus_pause();
     device_reset_all();
+    /* -boot once= held for the first boot only */
+    if (pc.opts.boot_once)
+        pc_set_cmos_boot(pc.opts.boot_order);
     if (machine_cfg.qtest)
         return;
     kvm_irqchip_reset();
@@ -230,6 +331,11 @@ void pc_init(const struct pc_options *opts)
     pc.acpi_pm = device_create_simple("piix4-pm", pc_direct_boot() ? "sci-enabled=on" : NULL);
     pc.rtc = device_create_simple("mc146818rtc", NULL);
     device_create_simple("i8042", NULL);
+    pc.fw_cfg = device_create_simple("fw_cfg", NULL);
+    if (opts->vga && !strcmp(opts->vga, "std")) {
+        /* a direct boot runs no VGA BIOS, so it needs none */
+        pc.vga = device_create_simple("VGA", pc_direct_boot() ? "addr=02.0,romfile=" : "addr=02.0");
+    }
     for (int i = 0; i < PC_MAX_SERIAL; i++) {
         struct device *d;
         char *err = NULL;
@@ -246,10 +352,17 @@ void pc_init(const struct pc_options *opts)
             die("serial port %d: %s", i, err);
     }
     pc_set_cmos_memory();
+    pc_set_cmos_boot(opts->boot_once ? opts->boot_once : opts->boot_order);
+    pc_fw_cfg_init();
     if (pc_firmware_wanted())
         pc_load_firmware();
     for (int i = 0; i < machine_cfg.topo.cpus; i++)
         pc.apic_ids[i] = cpu_apic_id(&machine_cfg.topo, i);
+    if (!pc_direct_boot()) {
+        struct acpi_config ac = { .cpus = machine_cfg.topo.cpus, .apic_ids = pc.apic_ids };
+
+        pc_fw_cfg_acpi(&ac);
+    }
     e820_build(&pc.e820, machine_ram.below_4g, machine_ram.above_4g);
     machine_add_reset_hook(pc_reset, NULL);
 }
@@ -309,6 +422,8 @@ int pc_boot(char **err)
         return 0;
     }
     pc_setup_like_firmware();
+    if (pc.vga)
+        vga_set_text_mode(pc.vga);
     acpi_build(&t, &ac);
     r = acpi_link_into_guest(&t, base);
     acpi_tables_free(&t);

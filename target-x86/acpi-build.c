@@ -243,3 +243,63 @@ int acpi_link_into_guest(struct acpi_tables *t, const uint64_t base[ACPI_BLOB_MA
             return -EFAULT;
     return 0;
 }
+
+/* ---- the table-loader (QEMU hw/acpi/bios-linker-loader.c's command format) ---- */
+
+#define LOADER_ENTRY_SIZE   128
+#define LOADER_FILESZ       56
+#define LOADER_ALLOCATE     1
+#define LOADER_ADD_POINTER  2
+#define LOADER_ADD_CHECKSUM 3
+#define LOADER_ZONE_HIGH    1
+#define LOADER_ZONE_FSEG    2
+
+const char *const acpi_blob_file[ACPI_BLOB_MAX] = {
+    [ACPI_BLOB_RSDP] = ACPI_FILE_RSDP,
+    [ACPI_BLOB_TABLES] = ACPI_FILE_TABLES,
+};
+
+static uint8_t *loader_entry(uint8_t **script, size_t *len, uint32_t command)
+{
+    uint8_t *e;
+
+    *script = xrealloc(*script, *len + LOADER_ENTRY_SIZE);
+    e = *script + *len;
+    memset(e, 0, LOADER_ENTRY_SIZE);
+    stl_le(e, command);
+    *len += LOADER_ENTRY_SIZE;
+    return e;
+}
+
+void acpi_table_loader(const struct acpi_tables *t, uint8_t **script, size_t *len)
+{
+    uint8_t *e;
+
+    *script = NULL;
+    *len = 0;
+    for (int b = 0; b < ACPI_BLOB_MAX; b++) {
+        e = loader_entry(script, len, LOADER_ALLOCATE);
+        snprintf((char *)e + 4, LOADER_FILESZ, "%s", acpi_blob_file[b]);
+        /* the FACS in the tables blob needs 64-byte alignment; the RSDP lives in the F segment */
+        stl_le(e + 4 + LOADER_FILESZ, b == ACPI_BLOB_RSDP ? 16 : 64);
+        e[8 + LOADER_FILESZ] = b == ACPI_BLOB_RSDP ? LOADER_ZONE_FSEG : LOADER_ZONE_HIGH;
+    }
+    for (int i = 0; i < t->nptrs; i++) {
+        const struct acpi_pointer *p = &t->ptrs[i];
+
+        e = loader_entry(script, len, LOADER_ADD_POINTER);
+        snprintf((char *)e + 4, LOADER_FILESZ, "%s", acpi_blob_file[p->blob]);
+        snprintf((char *)e + 4 + LOADER_FILESZ, LOADER_FILESZ, "%s", acpi_blob_file[p->target]);
+        stl_le(e + 4 + 2 * LOADER_FILESZ, p->offset);
+        e[8 + 2 * LOADER_FILESZ] = p->size;
+    }
+    for (int i = 0; i < t->nsums; i++) {
+        const struct acpi_checksum *c = &t->sums[i];
+
+        e = loader_entry(script, len, LOADER_ADD_CHECKSUM);
+        snprintf((char *)e + 4, LOADER_FILESZ, "%s", acpi_blob_file[c->blob]);
+        stl_le(e + 4 + LOADER_FILESZ, c->offset);
+        stl_le(e + 8 + LOADER_FILESZ, c->start);
+        stl_le(e + 12 + LOADER_FILESZ, c->length);
+    }
+}

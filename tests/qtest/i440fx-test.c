@@ -17,19 +17,6 @@ static uint8_t rom_byte(unsigned off)
     return (off * 7 + (off >> 8)) ^ 0x5a;
 }
 
-static uint8_t readb(struct qtest *q, uint64_t a)
-{
-    uint8_t v;
-
-    qtest_memread(q, a, &v, 1);
-    return v;
-}
-
-static void writeb(struct qtest *q, uint64_t a, uint8_t v)
-{
-    qtest_memwrite(q, a, &v, 1);
-}
-
 int main(void)
 {
     char *rom_path = qtest_tmp_path(".rom");
@@ -45,44 +32,44 @@ int main(void)
         return 2;
     q = qtest_start("-m 64 -bios %s", rom_path);
 
-    CHECK(readb(q, 0xfffffff0) == rom_byte(ROM_SIZE - 16), "the BIOS ends at 4 GiB, where the reset vector is");
-    CHECK(readb(q, 0x100000000ULL - ROM_SIZE) == rom_byte(0), "and begins 256 KiB below");
+    CHECK(qtest_readb(q, 0xfffffff0) == rom_byte(ROM_SIZE - 16), "the BIOS ends at 4 GiB, where the reset vector is");
+    CHECK(qtest_readb(q, 0x100000000ULL - ROM_SIZE) == rom_byte(0), "and begins 256 KiB below");
     all = true;
     for (unsigned a = 0xe0000; a < 0x100000; a += 0x1000)
-        all &= readb(q, a + 0x123) == rom_byte(ROM_SIZE - 0x20000 + (a - 0xe0000) + 0x123);
+        all &= qtest_readb(q, a + 0x123) == rom_byte(ROM_SIZE - 0x20000 + (a - 0xe0000) + 0x123);
     CHECK(all, "after reset (PAM all zero) 0xe0000-0xfffff shows the BIOS's last 128 KiB");
-    CHECK(readb(q, 0xc0000) == 0xff, "0xc0000 goes to PCI, where nothing answers");
-    writeb(q, 0xf0000, 0x00);
-    CHECK(readb(q, 0xf0000) == rom_byte(ROM_SIZE - 0x10000), "the ROM ignores writes");
+    CHECK(qtest_readb(q, 0xc0000) == 0xff, "0xc0000 goes to PCI, where nothing answers");
+    qtest_writeb(q, 0xf0000, 0x00);
+    CHECK(qtest_readb(q, 0xf0000) == rom_byte(ROM_SIZE - 0x10000), "the ROM ignores writes");
 
     /* SeaBIOS's make_bios_writable: everything read/write */
     pci_cfg_writel(q, HOST, 0x58, 0x33333000);
     pci_cfg_writel(q, HOST, 0x5c, 0x33333333);
     CHECK(pci_cfg_readb(q, HOST, PAM0) == 0x30 && pci_cfg_readb(q, HOST, 0x5f) == 0x33,
           "the PAM registers read back");
-    writeb(q, 0xf0000, 0x42);
-    writeb(q, 0xc4000, 0x43);
-    writeb(q, 0xec000, 0x44);
-    CHECK(readb(q, 0xf0000) == 0x42 && readb(q, 0xc4000) == 0x43 && readb(q, 0xec000) == 0x44,
+    qtest_writeb(q, 0xf0000, 0x42);
+    qtest_writeb(q, 0xc4000, 0x43);
+    qtest_writeb(q, 0xec000, 0x44);
+    CHECK(qtest_readb(q, 0xf0000) == 0x42 && qtest_readb(q, 0xc4000) == 0x43 && qtest_readb(q, 0xec000) == 0x44,
           "PAM read/write: the segments are RAM");
     /* make_bios_readonly */
     pci_cfg_writeb(q, HOST, PAM0, 0x10);
-    writeb(q, 0xf0000, 0x99);
-    CHECK(readb(q, 0xf0000) == 0x42, "PAM read-only: RAM reads back, writes are dropped");
+    qtest_writeb(q, 0xf0000, 0x99);
+    CHECK(qtest_readb(q, 0xf0000) == 0x42, "PAM read-only: RAM reads back, writes are dropped");
     /* one nibble per 16 KiB: 0xc0000 read-only, 0xc4000 read/write */
     pci_cfg_writeb(q, HOST, PAM0 + 1, 0x31);
-    writeb(q, 0xc0000, 0x77);
-    writeb(q, 0xc4000, 0x78);
-    CHECK(readb(q, 0xc0000) == 0x00 && readb(q, 0xc4000) == 0x78,
+    qtest_writeb(q, 0xc0000, 0x77);
+    qtest_writeb(q, 0xc4000, 0x78);
+    CHECK(qtest_readb(q, 0xc0000) == 0x00 && qtest_readb(q, 0xc4000) == 0x78,
           "each nibble governs its own 16 KiB (0x31: low read-only, high read/write)");
     pci_cfg_writeb(q, HOST, PAM0, 0x00);
-    CHECK(readb(q, 0xf0000) == rom_byte(ROM_SIZE - 0x10000), "PAM off: the ROM shows again");
+    CHECK(qtest_readb(q, 0xf0000) == rom_byte(ROM_SIZE - 0x10000), "PAM off: the ROM shows again");
     pci_cfg_writeb(q, HOST, PAM0, 0x20);
-    writeb(q, 0xf0001, 0x55);
-    CHECK(readb(q, 0xf0001) == rom_byte(ROM_SIZE - 0x10000 + 1),
+    qtest_writeb(q, 0xf0001, 0x55);
+    CHECK(qtest_readb(q, 0xf0001) == rom_byte(ROM_SIZE - 0x10000 + 1),
           "PAM write-only: reads come from the ROM");
     pci_cfg_writeb(q, HOST, PAM0, 0x10);
-    CHECK(readb(q, 0xf0001) == 0x55 && readb(q, 0xf0000) == 0x42,
+    CHECK(qtest_readb(q, 0xf0001) == 0x55 && qtest_readb(q, 0xf0000) == 0x42,
           "and the write went to the RAM beneath");
     pci_cfg_writeb(q, HOST, PAM0, 0xff);
     CHECK(pci_cfg_readb(q, HOST, PAM0) == 0x30, "PAM0's low nibble and reserved bits read zero");
@@ -110,7 +97,7 @@ int main(void)
     qtest_cmd(q, "system_reset");
     CHECK(pci_cfg_readb(q, HOST, PAM0) == 0 && pci_cfg_readb(q, HOST, SMRAM) == 0x02,
           "a reset clears PAM and unlocks SMRAM");
-    CHECK(readb(q, 0xf0000) == rom_byte(ROM_SIZE - 0x10000), "after a reset the CPU sees the ROM again");
+    CHECK(qtest_readb(q, 0xf0000) == rom_byte(ROM_SIZE - 0x10000), "after a reset the CPU sees the ROM again");
     pci_cfg_writeb(q, HOST, SMRAM, 0x4a);
     CHECK(qtest_readl(q, 0xa0000) == 0x12345678, "after a reset SMRAM can be opened again");
 

@@ -40,6 +40,14 @@ WARN += -Werror
 endif
 
 OPT ?= -O2 -g
+# quiet by default; make V=1 shows the commands
+ifeq ($(V),1)
+Q =
+quiet = @:
+else
+Q = @
+quiet = @echo
+endif
 CFLAGS = -std=gnu11 $(OPT) $(WARN) $(SAN_FLAGS) -D_GNU_SOURCE -I. -include config-host.h \
          -MMD -MP $(CONFIG_CFLAGS)
 LDFLAGS = $(SAN_FLAGS) $(CONFIG_LDFLAGS)
@@ -73,26 +81,32 @@ all: $(SKIFF) $(SKIFF_IMG) $(UNIT_BINS) $(QTEST_BINS)
 
 $(BUILD)/%.o: %.c config.mak
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(SKIFF): $(BUILD)/main.o $(CORE_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(SKIFF_IMG): $(BUILD)/tools/skiff-img.o $(IMG_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # unit tests link the core objects through an archive, so each takes only what it uses
 $(BUILD)/libskiff.a: $(CORE_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(quiet) "  AR      $@"
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/tap.o $(BUILD)/libskiff.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/qtest/%-test: $(BUILD)/tests/qtest/%-test.o $(QTEST_LIB) $(BUILD)/tests/unit/tap.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 include $(wildcard */*.mk tests/*/*.mk)
 

@@ -182,6 +182,23 @@ static void parse_boot(const char *s)
     opts_free(o);
 }
 
+/* RAM plus swap of this host, from /proc/meminfo; 0 when unknown. */
+static uint64_t host_memory(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    uint64_t total = 0, kb;
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "MemTotal: %" SCNu64, &kb) == 1 || sscanf(line, "SwapTotal: %" SCNu64, &kb) == 1)
+            total += kb * KiB;
+    }
+    fclose(f);
+    return total;
+}
+
 static void parse_args(int argc, char **argv)
 {
     machine_cfg.ram_size = 128 * MiB;
@@ -317,6 +334,13 @@ static void parse_args(int argc, char **argv)
         die("-accel qtest needs -qtest DEV to talk to the test");
     if (args.qtest && !machine_cfg.qtest)
         die("-qtest needs -accel qtest");
+    {
+        uint64_t host = host_memory();
+
+        if (host && machine_cfg.ram_size > host)
+            die("-m %" PRIu64 "M: this host has only %" PRIu64 " MiB of memory and swap; give the "
+                "guest less", machine_cfg.ram_size / MiB, host / MiB);
+    }
     if (machine_cfg.initrd && !machine_cfg.kernel)
         die("-initrd needs -kernel");
     if (machine_cfg.append && !machine_cfg.kernel)

@@ -296,6 +296,7 @@ static void pc_reset(void *opaque)
 {
     char *err = NULL;
 
+    log_debug("system reset");
     if (!machine_cfg.qtest)
         cpus_pause();
     device_reset_all();
@@ -320,6 +321,8 @@ void pc_init(const struct pc_options *opts)
     char props[64];
 
     pc.opts = *opts;
+    if (!pc.opts.boot_order)
+        pc.opts.boot_order = "cad";
     for (int i = 0; i < PC_NUM_GSIS; i++)
         irq_init(&pc.gsi[i], pc_gsi_handler, &pc, i);
     pc_init_ram();
@@ -352,7 +355,7 @@ void pc_init(const struct pc_options *opts)
             die("serial port %d: %s", i, err);
     }
     pc_set_cmos_memory();
-    pc_set_cmos_boot(opts->boot_once ? opts->boot_once : opts->boot_order);
+    pc_set_cmos_boot(pc.opts.boot_once ? pc.opts.boot_once : pc.opts.boot_order);
     pc_fw_cfg_init();
     if (pc_firmware_wanted())
         pc_load_firmware();

@@ -45,11 +45,12 @@ struct acpi_pm {
     uint8_t apm_cnt, apm_sts;
 };
 
-static uint32_t pm_timer_ticks(void)
+/* Ticks since the virtual clock's start; 64 bits, so the overflow timer never lands in the past. */
+static uint64_t pm_timer_ticks(void)
 {
     unsigned __int128 t = (unsigned __int128)clock_get_ns(CLK_VIRTUAL) * PM_TIMER_HZ;
 
-    return (uint32_t)(t / 1000000000ULL);
+    return (uint64_t)(t / 1000000000ULL);
 }
 
 static void acpi_pm_update_sci(struct acpi_pm *p)

@@ -61,8 +61,10 @@ struct rtc {
     uint8_t irq_level;
 };
 
+/* Register values are two decimal digits; a clock the guest set to nonsense stays in range. */
 static int to_bcd(struct rtc *r, int v)
 {
+    v = ((v % 100) + 100) % 100;
     return (r->cmos[RTC_REG_B] & REG_B_DM) ? v : ((v / 10) << 4) | (v % 10);
 }
 
@@ -122,6 +124,11 @@ static void rtc_take_time(struct rtc *r)
     if (tm.tm_year < 70)
         tm.tm_year += 100;
     r->base_time = timegm(&tm);
+    /* registers holding no valid date: keep the time within years 1970-9999 */
+    if (r->base_time < 0)
+        r->base_time = 0;
+    if (r->base_time > 253402300799LL)
+        r->base_time = 253402300799LL;
     r->base_clock = clock_get_ns(CLK_VIRTUAL);
 }
 

@@ -7,6 +7,7 @@
 
 /* setup header fields, as offsets into the image and into boot_params (boot.rst "The real-mode kernel header") */
 #define HDR_SETUP_SECTS     0x1f1
+#define HDR_SYSSIZE         0x1f4   /* protected-mode code size in 16-byte paragraphs */
 #define HDR_BOOT_FLAG       0x1fe
 #define HDR_JUMP            0x200
 #define HDR_MAGIC           0x202   /* "HdrS" */
@@ -100,6 +101,18 @@ int bzimage_load(const struct boot_request *req, const uint8_t *img, size_t len,
         *err = xasprintf("kernel '%s' is truncated: its setup code claims %zu of %zu bytes",
                          req->kernel, setup_size, len);
         return -EINVAL;
+    }
+    {
+        uint64_t pm_size = (uint64_t)ldl_le(img + HDR_SYSSIZE) * 16;
+        uint64_t payload_end = (uint64_t)ldl_le(img + HDR_PAYLOAD_OFFSET) + ldl_le(img + HDR_PAYLOAD_LENGTH);
+
+        if ((pm_size && setup_size + pm_size > len + 15) ||
+            (version >= 0x208 && setup_size + payload_end > len)) {
+            *err = xasprintf("kernel '%s' is truncated: its header describes %" PRIu64
+                             " bytes, the file has %zu", req->kernel,
+                             setup_size + MAX(pm_size, payload_end), len);
+            return -EINVAL;
+        }
     }
     xlf = lduw_le(img + HDR_XLOADFLAGS);
     cmdlen = req->cmdline ? strlen(req->cmdline) : 0;

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SIG_IPI SIGUSR1
@@ -57,6 +58,21 @@ bool cpus_running(void)
 static void sig_ipi_handler(int sig)
 {
     /* only here to make KVM_RUN return with EINTR */
+}
+
+/*
+ * SIG_IPI is blocked outside KVM_RUN. One sent while the thread was outside stays
+ * pending and would make every later KVM_RUN return EINTR at once: take it here.
+ */
+static void vcpu_eat_signals(void)
+{
+    static const struct timespec zero = { 0, 0 };
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIG_IPI);
+    while (sigtimedwait(&set, NULL, &zero) == SIG_IPI)
+        ;
 }
 
 static void vcpu_ioctl_or_die(struct vcpu *v, unsigned long req, void *arg, const char *what)
@@ -117,6 +133,8 @@ void cpus_create(const struct cpu_topology *t)
         vcpu_ioctl_or_die(v, KVM_GET_FPU, &v->fpu0, "KVM_GET_FPU");
         vcpu_ioctl_or_die(v, KVM_GET_LAPIC, &v->lapic0, "KVM_GET_LAPIC");
         vcpu_ioctl_or_die(v, KVM_GET_MP_STATE, &v->mp0, "KVM_GET_MP_STATE");
+        vcpu_ioctl_or_die(v, KVM_GET_VCPU_EVENTS, &v->events0, "KVM_GET_VCPU_EVENTS");
+        vcpu_ioctl_or_die(v, KVM_GET_DEBUGREGS, &v->debugregs0, "KVM_GET_DEBUGREGS");
         if (kvm_has_cap(KVM_CAP_XCRS) && ioctl(v->fd, KVM_GET_XCRS, &v->xcrs0) == 0)
             v->has_xcrs = true;
         vcpu_set_msrs_zero(v);
@@ -181,6 +199,8 @@ void cpus_reset(void)
         vcpu_ioctl_or_die(v, KVM_SET_FPU, &v->fpu0, "KVM_SET_FPU");
         vcpu_ioctl_or_die(v, KVM_SET_LAPIC, &v->lapic0, "KVM_SET_LAPIC");
         vcpu_ioctl_or_die(v, KVM_SET_MP_STATE, &v->mp0, "KVM_SET_MP_STATE");
+        vcpu_ioctl_or_die(v, KVM_SET_VCPU_EVENTS, &v->events0, "KVM_SET_VCPU_EVENTS");
+        vcpu_ioctl_or_die(v, KVM_SET_DEBUGREGS, &v->debugregs0, "KVM_SET_DEBUGREGS");
         if (v->has_xcrs)
             ioctl(v->fd, KVM_SET_XCRS, &v->xcrs0);
         vcpu_set_msrs_zero(v);
@@ -310,6 +330,22 @@ static bool handle_exit(struct vcpu *v)
     }
 }
 
+/*
+ * An I/O or MMIO exit is finished (data stored, RIP advanced) only by the next KVM_RUN.
+ * Before the vCPU parks, where its registers may be read or replaced, let KVM finish it:
+ * KVM_RUN with immediate_exit completes the instruction and returns at once (KVM API,
+ * "kvm_run: immediate_exit").
+ */
+static void vcpu_complete_exit(struct vcpu *v)
+{
+    v->run->immediate_exit = 1;
+    if (ioctl(v->fd, KVM_RUN, 0) < 0 && errno != EINTR)
+        log_warn("vCPU %d: finishing an I/O exit: %s", v->index, strerror(errno));
+    v->run->immediate_exit = 0;
+    vcpu_eat_signals();
+    v->exit_pending = false;
+}
+
 static void *vcpu_thread(void *opaque)
 {
     struct vcpu *v = opaque;
@@ -335,6 +371,8 @@ static void *vcpu_thread(void *opaque)
     for (;;) {
         int r;
 
+        if ((v->pause_req || !C.running || v->quit) && v->exit_pending)
+            vcpu_complete_exit(v);
         while ((v->pause_req || !C.running) && !v->quit) {
             v->paused = true;
             pthread_cond_broadcast(&C.paused_cond);
@@ -349,8 +387,10 @@ static void *vcpu_thread(void *opaque)
 
         devlock_lock();
         v->run->immediate_exit = 0;
+        v->exit_pending = false;
         if (r < 0) {
             if (errno == EINTR || errno == EAGAIN) {
+                vcpu_eat_signals();
                 handle_coalesced(v);
                 continue;
             }
@@ -360,6 +400,7 @@ static void *vcpu_thread(void *opaque)
             v->pause_req = true;
             continue;
         }
+        v->exit_pending = v->run->exit_reason == KVM_EXIT_IO || v->run->exit_reason == KVM_EXIT_MMIO;
         if (!handle_exit(v))
             v->pause_req = true;
     }

@@ -35,6 +35,7 @@ struct vcpu {
     bool pause_req;
     bool paused;
     bool quit;
+    bool exit_pending;      /* an I/O or MMIO exit that KVM_RUN has not finished yet */
     /* power-on state, restored on reset */
     struct kvm_regs regs0;
     struct kvm_sregs sregs0;
@@ -42,6 +43,8 @@ struct vcpu {
     struct kvm_lapic_state lapic0;
     struct kvm_mp_state mp0;
     struct kvm_xcrs xcrs0;
+    struct kvm_vcpu_events events0;
+    struct kvm_debugregs debugregs0;
     bool has_xcrs;
 };
 

@@ -297,22 +297,69 @@ static void set_feature(struct kvm_cpuid2 *c, const struct feature *f, bool on,
     }
 }
 
+/* Copy the supported entries, leaving out the topology leaves that cpuid_build writes itself. */
+static struct kvm_cpuid2 *cpuid_copy_without_topology(const struct kvm_cpuid2 *supported, int extra)
+{
+    struct kvm_cpuid2 *c = xzalloc(sizeof(*c) + (supported->nent + extra) * sizeof(struct kvm_cpuid_entry2));
+
+    for (uint32_t i = 0; i < supported->nent; i++) {
+        const struct kvm_cpuid_entry2 *e = &supported->entries[i];
+
+        if (e->function == 0xb || e->function == 0x1f)
+            continue;
+        c->entries[c->nent++] = *e;
+    }
+    return c;
+}
+
+/*
+ * Extended topology (Intel SDM vol. 2A, CPUID leaf 0BH): level 0 is SMT, level 1 the cores,
+ * then an invalid level. KVM's supported list may hold only sub-leaf 0, so all are made here.
+ */
+static void cpuid_add_topology(struct kvm_cpuid2 *c, const struct cpu_topology *t, uint32_t apic_id)
+{
+    int tbits = bits_for(t->threads), cbits = bits_for(t->cores);
+
+    for (uint32_t sub = 0; sub < 3; sub++) {
+        struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
+
+        memset(e, 0, sizeof(*e));
+        e->function = 0xb;
+        e->index = sub;
+        e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+        e->edx = apic_id;
+        if (sub == 0) {
+            e->eax = tbits;
+            e->ebx = t->threads;
+            e->ecx = (1 << 8) | sub;
+        } else if (sub == 1) {
+            e->eax = tbits + cbits;
+            e->ebx = t->cores * t->threads;
+            e->ecx = (2 << 8) | sub;
+        } else {
+            e->ecx = sub;
+        }
+    }
+}
+
 struct kvm_cpuid2 *cpuid_build(const struct kvm_cpuid2 *supported, const struct cpu_topology *t,
                                int index)
 {
-    size_t sz = sizeof(*supported) + supported->nent * sizeof(struct kvm_cpuid_entry2);
-    struct kvm_cpuid2 *c = xmalloc(sz);
+    struct kvm_cpuid2 *c = cpuid_copy_without_topology(supported, 3);
     uint32_t apic_id = cpu_apic_id(t, index);
     int tbits = bits_for(t->threads), cbits = bits_for(t->cores);
     int per_pkg = t->cores * t->threads;
     struct kvm_cpuid_entry2 *e;
     bool has_xsave;
 
-    memcpy(c, supported, sz);
     if (model.qemu64)
         apply_qemu64(c);
     for (int i = 0; i < model.nchanges; i++)
         set_feature(c, model.changes[i].f, model.changes[i].on, supported);
+    cpuid_add_topology(c, t, apic_id);
+    /* the basic leaves must reach 0xb for the topology to be seen */
+    if ((e = entry_find(c, 0, 0)) && e->eax < 0xb)
+        e->eax = 0xb;
 
     has_xsave = (e = entry_find(c, 1, 0)) && (e->ecx & (1u << 26));
     for (uint32_t i = 0; i < c->nent; i++) {
@@ -337,23 +384,6 @@ struct kvm_cpuid2 *cpuid_build(const struct kvm_cpuid2 *supported, const struct 
                 e->eax |= ((uint32_t)((1 << cbits) - 1) << 26) |
                           ((uint32_t)((1 << bits_for(sharing)) - 1) << 14);
             }
-            break;
-        case 0xb:
-        case 0x1f:
-            /* extended topology: subleaf 0 = SMT level, 1 = core level */
-            if (e->index == 0) {
-                e->eax = tbits;
-                e->ebx = t->threads;
-                e->ecx = (1 << 8) | 0;
-            } else if (e->index == 1) {
-                e->eax = tbits + cbits;
-                e->ebx = per_pkg;
-                e->ecx = (2 << 8) | 1;
-            } else {
-                e->eax = e->ebx = 0;
-                e->ecx = e->index;
-            }
-            e->edx = apic_id;
             break;
         case 0xd:
             if (!has_xsave)

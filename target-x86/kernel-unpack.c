@@ -140,7 +140,8 @@ static int decompress(const uint8_t *in, size_t len, uint8_t **out, size_t *out_
         return -EINVAL;
     }
     claimed = ldl_le(in + len - 4);
-    if (claimed < 4096 || claimed > UNPACK_MAX) {
+    /* kernels compress a few times over, not a thousand: refuse sizes no kernel has */
+    if (claimed < 4096 || claimed > UNPACK_MAX || claimed > 64 * (uint64_t)len + MiB) {
         *err = xasprintf("payload claims an unpacked size of %u bytes", claimed);
         return -EINVAL;
     }

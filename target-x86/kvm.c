@@ -46,6 +46,40 @@ static void kvm_get_supported_cpuid(void)
     }
 }
 
+/*
+ * GSI routing as a PC wires it: GSIs 0-15 reach the 8259s (2 is the cascade), and every
+ * GSI its IOAPIC pin, except that ISA IRQ 0 (the PIT) arrives on pin 2, as the MADT's
+ * interrupt source override and the MP table say.
+ */
+static void kvm_setup_irq_routing(void)
+{
+    struct kvm_irq_routing *r = xzalloc(sizeof(*r) + 48 * sizeof(struct kvm_irq_routing_entry));
+    int n = 0;
+
+    for (int i = 0; i < 16; i++) {
+        if (i == 2)
+            continue;
+        r->entries[n].gsi = i;
+        r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+        r->entries[n].u.irqchip.irqchip = i < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+        r->entries[n].u.irqchip.pin = i % 8;
+        n++;
+    }
+    for (int i = 0; i < 24; i++) {
+        if (i == 2)
+            continue;
+        r->entries[n].gsi = i;
+        r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+        r->entries[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+        r->entries[n].u.irqchip.pin = i == 0 ? 2 : i;
+        n++;
+    }
+    r->nr = n;
+    if (ioctl(kvm.vm_fd, KVM_SET_GSI_ROUTING, r) < 0)
+        die("KVM_SET_GSI_ROUTING failed: %s", strerror(errno));
+    free(r);
+}
+
 void kvm_init(int nr_vcpus)
 {
     int r, api;
@@ -101,6 +135,7 @@ void kvm_init(int nr_vcpus)
         if (ioctl(kvm.vm_fd, KVM_CREATE_PIT2, &pit) < 0)
             die("cannot create the in-kernel PIT: %s", strerror(errno));
     }
+    kvm_setup_irq_routing();
     /* remember the power-on state of PIC master, PIC slave, IOAPIC and PIT */
     for (int i = 0; i < 3; i++) {
         kvm.chips[i].chip_id = i;

@@ -2,8 +2,11 @@
 FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 
+# the whole archive: device types register themselves from constructors
 $(BUILD)/tests/fuzz/fuzz-%: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/libskiff.a
-	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< -Wl,--whole-archive $(BUILD)/libskiff.a \
+	    -Wl,--no-whole-archive $(LIBS)
 
 fuzz: $(FUZZ_BINS)
 .PHONY: fuzz

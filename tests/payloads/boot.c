@@ -1,4 +1,6 @@
 /* boot.c: payload that checks what skiff's multiboot loader handed over: magic, memory map, command line, modules */
+
+/* skiff-initrd: modules */
 #include "lib/payload.h"
 
 struct mb_info {

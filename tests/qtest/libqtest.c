@@ -2,6 +2,7 @@
 #include "tests/qtest/libqtest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #define NUM_GSI 24
+
+const char *qtest_stderr_path;
 
 struct qtest {
     pid_t pid;
@@ -125,6 +128,12 @@ struct qtest *qtest_start(const char *fmt, ...)
     if (q->pid < 0)
         fatal("fork: %s", strerror(errno));
     if (q->pid == 0) {
+        if (qtest_stderr_path) {
+            int fd = open(qtest_stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+            if (fd >= 0)
+                dup2(fd, 2);
+        }
         execv(argv[0], argv);
         fprintf(stderr, "libqtest: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);

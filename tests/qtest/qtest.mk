@@ -1,4 +1,5 @@
 # qtest.mk: the qtest client library
 $(BUILD)/tests/qtest/libqtest.o: tests/qtest/libqtest.c tests/qtest/libqtest.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<

@@ -1,0 +1,68 @@
+#!/bin/bash
+# t-cli.sh: the command line as a user meets it: --help, --version, and every bad start-up
+# ends with one line saying what is wrong and exit status 1.
+. "$(dirname "$0")/../lib/common.sh"
+
+K=$SRCDIR/build/payloads/boot.elf
+make -s -C "$SRCDIR" payloads >&2
+
+"$SKIFF" --help >"$TMP/help" 2>&1
+check "skiff --help answers with status 0" test $? -eq 0
+for opt in -m -smp -cpu -kernel -initrd -append -serial -chardev -device -nographic -no-reboot -qtest -accel; do
+    grep -q -- "^  $opt\b" "$TMP/help" || { not_ok "--help lists $opt"; continue; }
+    ok "--help lists $opt"
+done
+"$SKIFF" --version >"$TMP/ver" 2>&1
+check "skiff --version names the version" grep -q "^skiff version $(cat "$SRCDIR/VERSION")" "$TMP/ver"
+"$SKIFF" -device help >"$TMP/dev" 2>&1
+check "-device help lists isa-serial and isa-debug-exit" sh -c "grep -q isa-serial '$TMP/dev' && grep -q isa-debug-exit '$TMP/dev'"
+"$SKIFF" -device isa-serial,help >"$TMP/dev" 2>&1
+check "-device isa-serial,help lists its properties" sh -c "grep -q 'iobase=' '$TMP/dev' && grep -q 'chardev=' '$TMP/dev'"
+"$SKIFF" -cpu help >"$TMP/cpu" 2>&1
+check "-cpu help lists models and features" sh -c "grep -q qemu64 '$TMP/cpu' && grep -q xsave '$TMP/cpu'"
+
+expect_error() {   # label pattern args...
+    local label=$1 pat=$2; shift 2
+    timeout 10 "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+    local status=$?
+    if [ "$status" -eq 1 ] && grep -q -- "$pat" "$TMP/err" && [ "$(wc -l <"$TMP/err")" -eq 1 ]; then
+        ok "$label: \"$(cat "$TMP/err")\""
+    else
+        not_ok "$label (status $status)"
+        sed 's/^/# /' "$TMP/err" | head -10
+    fi
+}
+expect_error "an unknown option" "-frobnicate: unknown option (see skiff --help)" "$SKIFF" -frobnicate
+expect_error "an option without its argument" "-m needs an argument" "$SKIFF" -kernel "$K" -m
+expect_error "a missing firmware image" "firmware '/nonexistent/bios.bin': No such file" "$SKIFF" -bios /nonexistent/bios.bin
+expect_error "a bad RAM size" "-m lots: give the RAM size" "$SKIFF" -kernel "$K" -m lots
+expect_error "more RAM than the host has" "this host has only" "$SKIFF" -kernel "$K" -m 64T
+expect_error "a -smp topology that does not fit" "does not fit 8 CPUs" "$SKIFF" -kernel "$K" -smp 8,sockets=1,cores=2,threads=2
+expect_error "an unknown CPU model" "unknown CPU model 'pentium9'" "$SKIFF" -kernel "$K" -cpu pentium9
+expect_error "an unknown CPU feature" "unknown CPU feature 'warp-drive'" "$SKIFF" -kernel "$K" -cpu host,+warp-drive
+expect_error "an unknown device" "'flux-capacitor' is not a device skiff can create" "$SKIFF" -kernel "$K" -device flux-capacitor
+expect_error "an unknown device property" "isa-serial: no property 'colour'" "$SKIFF" -kernel "$K" -device isa-serial,colour=red
+expect_error "a bad property value" "does not take the value 'x'" "$SKIFF" -kernel "$K" -device isa-debug-exit,iobase=x
+expect_error "an unknown serial backend" "unknown character device" "$SKIFF" -kernel "$K" -serial carrier-pigeon:1
+expect_error "a chardev id that does not exist" "no chardev with id 'nope'" "$SKIFF" -kernel "$K" -serial chardev:nope
+expect_error "an unknown chardev backend" "unknown backend 'tape'" "$SKIFF" -kernel "$K" -chardev tape,id=t
+expect_error "a socket path that cannot be listened on" "cannot listen on socket" "$SKIFF" -kernel "$K" -serial unix:/nonexistent-dir/s,server=on,wait=off
+expect_error "a disk image argument before the block layer exists" "skiff takes disk images" "$SKIFF" disk.img
+
+if kvm_usable; then
+    if command -v unshare >/dev/null && [ "$(id -u)" -eq 0 ]; then
+        expect_error "no /dev/kvm" "no /dev/kvm: is the kvm module loaded" \
+            unshare -m sh -c "mount -t tmpfs none /dev && exec '$SKIFF' -nodefaults -kernel '$K'"
+    else
+        skip "needs root and unshare to hide /dev/kvm" "no /dev/kvm"
+    fi
+    if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && [ "$(stat -c %a /dev/kvm)" = 600 ]; then
+        expect_error "no permission on /dev/kvm" "no permission on /dev/kvm: add yourself to the kvm group" \
+            setpriv --reuid 65534 --regid 65534 --clear-groups "$SKIFF" -nodefaults -kernel "$K"
+    else
+        skip "needs root, setpriv and a /dev/kvm only root may open" "no permission on /dev/kvm"
+    fi
+else
+    skip "no usable /dev/kvm" "KVM access errors"
+fi
+done_testing

@@ -1,0 +1,41 @@
+/* fuzz-kernel.c: libFuzzer target: the kernel loaders (bzImage, PVH ELF, multiboot) and host-side unpacking */
+#include "hw/guest-mem.h"
+#include "target-x86/boot.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#define RAM_SIZE (64 * MiB)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t *ram;
+    static struct e820_table e820;
+    struct boot_request req = {
+        .kernel = "fuzz", .cmdline = "console=ttyS0", .e820 = &e820,
+        .ram_below_4g = RAM_SIZE, .rsdp_addr = 0xe0000, .unpack = true,
+    };
+    struct cpu_entry entry;
+    char *err = NULL;
+    int r;
+
+    if (!ram) {
+        int fd;
+
+        if (gmem_alloc("fuzz-ram", RAM_SIZE, &ram, &fd) < 0)
+            abort();
+        gmem_map_block("ram", 0, RAM_SIZE, ram, fd, 0, false, NULL);
+        e820_build(&e820, RAM_SIZE, 0);
+    }
+    r = bzimage_load(&req, data, size, &entry, &err);
+    if (r == -ENOEXEC)
+        r = pvh_load(&req, data, size, &entry, &err);
+    if (r == -ENOEXEC)
+        r = multiboot_load(&req, data, size, &entry, &err);
+    /* every refusal says why */
+    if (r < 0 && r != -ENOEXEC && !err)
+        abort();
+    free(err);
+    return 0;
+}

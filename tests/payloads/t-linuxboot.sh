@@ -1,0 +1,90 @@
+#!/bin/bash
+# t-linuxboot.sh: the Linux boot protocol on this machine's KVM, with a synthetic kernel: a
+# bzImage whose 64-bit entry checks boot_params and whose compressed payload (gzip, xz, lz4,
+# zstd) is a PVH ELF that checks start_info. Covers host-side unpacking, its cache, the
+# fallback to the in-guest path, ELF vmlinux through PVH, and bad kernels.
+. "$(dirname "$0")/../lib/common.sh"
+
+need_pkg xz-utils lz4 zstd gzip || { skip "missing Debian packages: $MISSING_PKGS" "linux boot"; done_testing; }
+make -s -C "$SRCDIR" payloads >&2 || { not_ok "the test kernels build"; done_testing; }
+if ! kvm_usable; then
+    skip "no usable /dev/kvm on this machine" "linux boot protocol"
+    done_testing
+fi
+
+LB=$SRCDIR/build/payloads/linux
+printf 'INITRD-MAGIC%4084s' x >"$TMP/initrd"
+
+# boot KERNEL ARGS...: run skiff; output in $TMP/out, stderr in $TMP/err, status in $status
+boot() {
+    local k=$1; shift
+    timeout 30 "$SKIFF" -m 128 -kernel "$k" -initrd "$TMP/initrd" -append "hello=world" \
+        -nodefaults -serial "file:$TMP/out" -device isa-debug-exit,iobase=0xf4,iosize=4 "$@" \
+        2>"$TMP/err"
+    status=$?
+}
+
+# guest_passed LABEL: every check the guest made passed and it exited through debug-exit
+guest_passed() {
+    local label=$1 n
+    n=$(grep -c '^ok ' "$TMP/out")
+    if [ "$status" -eq 1 ] && [ "$n" -ge 6 ] && ! grep -q '^not ok' "$TMP/out"; then
+        ok "$label ($n checks passed in the guest)"
+    else
+        not_ok "$label (status $status, $n checks)"
+        sed 's/^/# /' "$TMP/out" "$TMP/err" | head -30
+    fi
+}
+
+for fmt in gz xz lz4 zst; do
+    rm -rf "$TMP/cache"
+    boot "$LB/bzImage.$fmt" -kernel-cache "$TMP/cache" -d debug
+    guest_passed "a $fmt-compressed kernel is unpacked on the host and entered through PVH"
+    check "  and the guest says it came in through PVH" grep -q "entered through the PVH entry" "$TMP/out"
+    check "  the unpacked kernel is cached under -kernel-cache" \
+        sh -c "ls '$TMP/cache'/*.vmlinux >/dev/null 2>&1"
+    boot "$LB/bzImage.$fmt" -kernel-cache "$TMP/cache" -d debug
+    guest_passed "the $fmt kernel boots again from the cache"
+    check "  and skiff says it used the cached kernel" grep -q "using the unpacked kernel cached" "$TMP/err"
+done
+
+boot "$LB/bzImage.xz" -no-kernel-unpack
+guest_passed "-no-kernel-unpack enters the bzImage's 64-bit entry with boot_params"
+check "  and the guest says it came in at the 64-bit entry" grep -q "64-bit entry" "$TMP/out"
+
+# a damaged payload: skiff cannot unpack it and leaves it to the kernel
+cp "$LB/bzImage.xz" "$TMP/bad.bz"
+size=$(stat -c %s "$TMP/bad.bz")
+printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$TMP/bad.bz" bs=1 seek=$((size - 64)) conv=notrunc 2>/dev/null
+boot "$TMP/bad.bz" -kernel-cache off
+guest_passed "a payload that does not unpack falls back to the kernel's own 64-bit entry"
+
+boot "$LB/vmlinux"
+guest_passed "an ELF vmlinux boots through its PVH note"
+
+# bad kernels: one clear line, status 1
+expect_error() {   # label pattern skiff-args...
+    local label=$1 pat=$2; shift 2
+    timeout 10 "$SKIFF" -nodefaults -serial null "$@" >"$TMP/out" 2>"$TMP/err"
+    status=$?
+    if [ "$status" -eq 1 ] && grep -q "$pat" "$TMP/err" && [ "$(wc -l <"$TMP/err")" -le 2 ]; then
+        ok "$label: \"$(head -1 "$TMP/err")\""
+    else
+        not_ok "$label (status $status)"
+        sed 's/^/# /' "$TMP/err" | head -10
+    fi
+}
+head -c 100000 /dev/urandom >"$TMP/random"
+expect_error "a file that is no kernel" "is not a bzImage, an ELF with a PVH note or a multiboot" -kernel "$TMP/random"
+expect_error "a missing kernel" "cannot read kernel.*No such file" -kernel "$TMP/nonexistent"
+expect_error "a folder as the kernel" "cannot read kernel" -kernel "$TMP"
+head -c 3000 "$LB/bzImage.xz" >"$TMP/trunc.bz"
+expect_error "a truncated bzImage" "truncated\|does not fit\|not a bzImage" -kernel "$TMP/trunc.bz"
+cp "$LB/bzImage.xz" "$TMP/old.bz"
+printf '\x05\x02' | dd of="$TMP/old.bz" bs=1 seek=$((0x206)) conv=notrunc 2>/dev/null
+expect_error "boot protocol 2.05" "boot protocol 2.05; skiff needs 2.06" -kernel "$TMP/old.bz"
+truncate -s 200M "$TMP/big.initrd"
+expect_error "an initrd larger than guest RAM" "does not fit in guest RAM" -m 64 -kernel "$LB/bzImage.xz" -initrd "$TMP/big.initrd"
+expect_error "a missing initrd" "cannot read initrd" -kernel "$LB/bzImage.xz" -initrd "$TMP/none"
+expect_error "a command line longer than the kernel takes" "command line is" -kernel "$LB/bzImage.xz" -no-kernel-unpack -append "$(head -c 3000 /dev/zero | tr '\0' x)"
+done_testing

@@ -62,7 +62,7 @@ CORE_SRCS = $(sort $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
 CORE_OBJS = $(CORE_SRCS:%.c=$(BUILD)/%.o)
 
 # what skiff-img needs: the event loop and the block layer
-IMG_SRCS = $(sort $(wildcard util/*.c block/*.c))
+IMG_SRCS = $(sort $(wildcard util/*.c block/*.c tools/img-*.c))
 IMG_OBJS = $(IMG_SRCS:%.c=$(BUILD)/%.o)
 
 SKIFF = $(BIN)/skiff

@@ -1,0 +1,490 @@
+/* block.c: block devices: opening images (probe, backing chains), request dispatch to the engines, completions, statistics */
+#define LOG_PREFIX "block: "
+#include "block/block-int.h"
+#include "util/log.h"
+#include "util/main-loop.h" // bh_new, loop_iterate
+
+#include <libgen.h>
+#include <sys/stat.h>
+
+#define BLOCK_MAX_CHAIN 64
+
+static const struct block_driver *const block_drivers[] = {
+    &block_driver_qcow2,
+    &block_driver_raw,
+};
+
+const struct block_driver *block_driver_find(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(block_drivers); i++)
+        if (!strcmp(block_drivers[i]->name, name))
+            return block_drivers[i];
+    return NULL;
+}
+
+int block_parse_cache(const char *s, enum block_cache *out)
+{
+    if (!strcmp(s, "writeback") || !strcmp(s, "writethrough"))
+        *out = BLOCK_CACHE_WRITEBACK;
+    else if (!strcmp(s, "none") || !strcmp(s, "directsync"))
+        *out = BLOCK_CACHE_NONE;
+    else if (!strcmp(s, "unsafe"))
+        *out = BLOCK_CACHE_UNSAFE;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+int block_parse_aio(const char *s, enum block_aio *out)
+{
+    if (!strcmp(s, "threads"))
+        *out = BLOCK_AIO_THREADS;
+    else if (!strcmp(s, "native"))
+        *out = BLOCK_AIO_NATIVE;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+char *bstate_backing_path(const char *image, const char *backing)
+{
+    char *copy, *dir, *path;
+
+    if (backing[0] == '/' || !strchr(image, '/'))
+        return xstrdup(backing);
+    copy = xstrdup(image);
+    dir = dirname(copy);
+    path = xasprintf("%s/%s", dir, backing);
+    free(copy);
+    return path;
+}
+
+static const struct block_driver *bstate_probe(const uint8_t *buf, size_t len)
+{
+    const struct block_driver *best = &block_driver_raw;
+    int score = 0;
+
+    for (size_t i = 0; i < ARRAY_SIZE(block_drivers); i++) {
+        int s = block_drivers[i]->probe(buf, len);
+
+        if (s > score) {
+            score = s;
+            best = block_drivers[i];
+        }
+    }
+    return best;
+}
+
+int bstate_open(struct block_state **out, const char *filename, const struct block_open_opts *o,
+                struct block_state *overlay, char **err)
+{
+    struct block_state *bs;
+    uint8_t head[512];
+    struct stat st;
+    int depth = 0, ret;
+
+    for (struct block_state *p = overlay; p; p = p->overlay)
+        depth++;
+    if (depth >= BLOCK_MAX_CHAIN) {
+        if (err)
+            *err = xasprintf("'%s': backing chain longer than %d images", filename, BLOCK_MAX_CHAIN);
+        return -ELOOP;
+    }
+    bs = xnew(struct block_state);
+    bs->filename = xstrdup(filename);
+    bs->read_only = o->read_only;
+    bs->cache = o->cache;
+    bs->aio = o->aio;
+    bs->overlay = overlay;
+    ret = bfile_open(&bs->file, filename, !o->read_only, o->cache, err);
+    if (ret < 0)
+        goto fail;
+    if (fstat(bs->file->fd, &st) == 0) {
+        bs->dev = st.st_dev;
+        bs->ino = st.st_ino;
+    }
+    for (struct block_state *p = overlay; p; p = p->overlay) {
+        if (p->dev == bs->dev && p->ino == bs->ino) {
+            if (err) {
+                struct block_state *top = overlay;
+
+                while (top->overlay)
+                    top = top->overlay;
+                *err = xasprintf("'%s': backing chain loops: '%s' names '%s' as its backing file, which is "
+                                 "already in the chain", top->filename, overlay->filename, filename);
+            }
+            ret = -ELOOP;
+            goto fail;
+        }
+    }
+    if (o->format) {
+        bs->drv = block_driver_find(o->format);
+        if (!bs->drv) {
+            if (err)
+                *err = xasprintf("'%s': unknown format '%s' (skiff knows raw and qcow2)", filename, o->format);
+            ret = -EINVAL;
+            goto fail;
+        }
+    } else {
+        memset(head, 0, sizeof(head));
+        ret = bfile_pread(bs->file, 0, head, sizeof(head));
+        if (ret < 0 && ret != -EIO) {
+            if (err)
+                *err = xasprintf("'%s': cannot read: %s", filename, strerror(-ret));
+            goto fail;
+        }
+        bs->drv = bstate_probe(head, sizeof(head));
+        bs->probed = true;
+    }
+    ret = bs->drv->open(bs, o, err);
+    if (ret < 0) {
+        bs->drv = NULL;
+        goto fail;
+    }
+    *out = bs;
+    return 0;
+fail:
+    bstate_close(bs);
+    return ret;
+}
+
+void bstate_close(struct block_state *bs)
+{
+    if (!bs)
+        return;
+    if (bs->drv)
+        bs->drv->close(bs);
+    if (bs->backing)
+        bstate_close(bs->backing);
+    bfile_close(bs->file);
+    free(bs->backing_file);
+    free(bs->backing_format);
+    free(bs->filename);
+    free(bs);
+}
+
+int bstate_preadv(struct block_state *bs, uint64_t off, const struct qiov *q)
+{
+    struct qiov part;
+    size_t n;
+    int ret;
+
+    if (off + q->size <= bs->size)
+        return bs->drv->preadv(bs, off, q);
+    /* a backing file shorter than its overlay reads as zeros past its end */
+    n = off < bs->size ? bs->size - off : 0;
+    qiov_memset(q, n, 0, q->size - n);
+    if (!n)
+        return 0;
+    qiov_init(&part, q->niov);
+    qiov_concat(&part, q, 0, n);
+    ret = bs->drv->preadv(bs, off, &part);
+    qiov_destroy(&part);
+    return ret;
+}
+
+int bstate_pread(struct block_state *bs, uint64_t off, void *buf, size_t len)
+{
+    struct iovec v = { buf, len };
+    struct qiov q = { &v, 1, 1, len };
+
+    return bstate_preadv(bs, off, &q);
+}
+
+int bstate_block_status(struct block_state *bs, uint64_t off, uint64_t len, uint64_t *pnum, uint64_t *map)
+{
+    if (off >= bs->size) {
+        *pnum = len;
+        *map = 0;
+        return BSTAT_ZERO;
+    }
+    len = MIN(len, bs->size - off);
+    return bs->drv->block_status(bs, off, len, pnum, map);
+}
+
+/* ---- devices and requests ---- */
+
+enum block_req_type { REQ_READ, REQ_WRITE, REQ_FLUSH, REQ_DISCARD, REQ_ZEROES };
+
+struct block_req {
+    struct block_dev *bd;
+    enum block_req_type type;
+    uint64_t off, len;
+    unsigned flags;
+    struct qiov q;
+    block_cb *cb;
+    void *opaque;
+    int64_t start;
+    int ret;
+    struct block_req *next;     /* on the device's early-completion list */
+};
+
+struct block_dev {
+    struct block_state *bs;
+    struct block_stats stats;
+    unsigned in_flight;
+    bool native;                /* raw data path through libaio */
+    struct bh *bh;              /* completes requests refused at submission */
+    struct block_req *early;
+};
+
+static void block_early_bh(void *opaque);
+
+int block_open(struct block_dev **out, const char *filename, const struct block_open_opts *o, char **err)
+{
+    struct block_open_opts def = { 0 };
+    struct block_dev *bd;
+    int ret;
+
+    if (!o)
+        o = &def;
+    bd = xnew(struct block_dev);
+    ret = bstate_open(&bd->bs, filename, o, NULL, err);
+    if (ret < 0) {
+        free(bd);
+        return ret;
+    }
+    bd->native = bd->bs->drv == &block_driver_raw && o->aio == BLOCK_AIO_NATIVE &&
+                 bd->bs->file->direct && laio_available();
+    *out = bd;
+    return 0;
+}
+
+void block_close(struct block_dev *bd)
+{
+    if (!bd)
+        return;
+    block_drain(bd);
+    if (bd->bh)
+        bh_free(bd->bh);
+    bstate_close(bd->bs);
+    free(bd);
+}
+
+uint64_t block_size(struct block_dev *bd) { return bd->bs->size; }
+const char *block_filename(struct block_dev *bd) { return bd->bs->filename; }
+const char *block_format(struct block_dev *bd) { return bd->bs->drv->name; }
+bool block_is_read_only(struct block_dev *bd) { return bd->bs->read_only; }
+struct block_state *block_dev_state(struct block_dev *bd) { return bd->bs; }
+unsigned block_in_flight(struct block_dev *bd) { return bd->in_flight; }
+
+void block_get_stats(struct block_dev *bd, struct block_stats *st)
+{
+    *st = bd->stats;
+}
+
+int block_resize(struct block_dev *bd, uint64_t size)
+{
+    if (bd->bs->read_only)
+        return -EROFS;
+    if (!bd->bs->drv->truncate)
+        return -ENOTSUP;
+    return bd->bs->drv->truncate(bd->bs, size);
+}
+
+/* The checks every request passes before it reaches a driver. */
+static int block_req_check(struct block_dev *bd, enum block_req_type type, uint64_t off, uint64_t len)
+{
+    if (type != REQ_READ && bd->bs->read_only)
+        return -EROFS;
+    if (type == REQ_FLUSH)
+        return 0;
+    if (off > bd->bs->size || len > bd->bs->size - off)
+        return -EIO;
+    return 0;
+}
+
+static int block_req_run(struct block_state *bs, enum block_req_type type, uint64_t off, uint64_t len,
+                         unsigned flags, const struct qiov *q)
+{
+    switch (type) {
+    case REQ_READ:
+        return bs->drv->preadv(bs, off, q);
+    case REQ_WRITE:
+        return bs->drv->pwritev(bs, off, q);
+    case REQ_FLUSH:
+        return bs->drv->flush(bs);
+    case REQ_DISCARD:
+        return bs->drv->discard(bs, off, len);
+    case REQ_ZEROES:
+        return bs->drv->write_zeroes(bs, off, len, flags);
+    }
+    return -EINVAL;
+}
+
+static void block_account(struct block_dev *bd, enum block_req_type type, uint64_t len, int64_t ns, int ret)
+{
+    struct block_stats *s = &bd->stats;
+
+    if (ret < 0) {
+        s->failed_ops++;
+        return;
+    }
+    switch (type) {
+    case REQ_READ: s->rd_ops++; s->rd_bytes += len; s->rd_ns += ns; break;
+    case REQ_WRITE: s->wr_ops++; s->wr_bytes += len; s->wr_ns += ns; break;
+    case REQ_FLUSH: s->flush_ops++; s->flush_ns += ns; break;
+    case REQ_DISCARD: s->discard_ops++; s->discard_bytes += len; break;
+    case REQ_ZEROES: s->zero_ops++; s->zero_bytes += len; break;
+    }
+}
+
+static void block_req_complete(struct block_req *r, int ret)
+{
+    struct block_dev *bd = r->bd;
+
+    block_account(bd, r->type, r->len, clock_monotonic_ns() - r->start, ret);
+    bd->in_flight--;
+    r->cb(r->opaque, ret);
+    qiov_destroy(&r->q);
+    free(r);
+}
+
+static int block_req_work(void *arg)
+{
+    struct block_req *r = arg;
+
+    return block_req_run(r->bd->bs, r->type, r->off, r->len, r->flags, &r->q);
+}
+
+static void block_req_pool_done(void *arg, int ret)
+{
+    block_req_complete(arg, ret);
+}
+
+static void block_req_laio_done(void *arg, int ret)
+{
+    struct block_req *r = arg;
+
+    if (ret == -EAGAIN) {       /* a short read at the end of the file: finish it in a worker */
+        pool_submit(block_req_work, block_req_pool_done, r);
+        return;
+    }
+    block_req_complete(r, ret);
+}
+
+static void block_early_bh(void *opaque)
+{
+    struct block_dev *bd = opaque;
+    struct block_req *list = bd->early, *next;
+
+    bd->early = NULL;
+    for (; list; list = next) {
+        next = list->next;
+        block_req_complete(list, list->ret);
+    }
+}
+
+static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_t off, uint64_t len,
+                         unsigned flags, const struct iovec *iov, int niov, block_cb *cb, void *opaque)
+{
+    struct block_req *r = xnew(struct block_req);
+    int ret;
+
+    r->bd = bd;
+    r->type = type;
+    r->off = off;
+    r->flags = flags;
+    r->cb = cb;
+    r->opaque = opaque;
+    r->start = clock_monotonic_ns();
+    qiov_init(&r->q, niov);
+    for (int i = 0; i < niov; i++)
+        qiov_add(&r->q, iov[i].iov_base, iov[i].iov_len);
+    r->len = iov ? r->q.size : len;
+    bd->in_flight++;
+
+    ret = block_req_check(bd, type, off, r->len);
+    if (ret < 0 || (iov && r->len == 0)) {
+        if (!bd->bh)
+            bd->bh = bh_new(block_early_bh, bd);
+        r->ret = ret;
+        r->next = bd->early;
+        bd->early = r;
+        bh_schedule(bd->bh);
+        return;
+    }
+    if (bd->native && (type == REQ_READ || type == REQ_WRITE) &&
+        IS_ALIGNED(off, bd->bs->file->align) && qiov_is_aligned(&r->q, bd->bs->file->align) &&
+        laio_submit(bd->bs->file->fd, type == REQ_WRITE, off, &r->q, block_req_laio_done, r) == 0)
+        return;
+    pool_submit(block_req_work, block_req_pool_done, r);
+}
+
+void block_aio_readv(struct block_dev *bd, uint64_t offset, const struct iovec *iov, int niov,
+                     block_cb *cb, void *opaque)
+{
+    block_submit(bd, REQ_READ, offset, 0, 0, iov, niov, cb, opaque);
+}
+
+void block_aio_writev(struct block_dev *bd, uint64_t offset, const struct iovec *iov, int niov,
+                      block_cb *cb, void *opaque)
+{
+    block_submit(bd, REQ_WRITE, offset, 0, 0, iov, niov, cb, opaque);
+}
+
+void block_aio_flush(struct block_dev *bd, block_cb *cb, void *opaque)
+{
+    block_submit(bd, REQ_FLUSH, 0, 0, 0, NULL, 0, cb, opaque);
+}
+
+void block_aio_discard(struct block_dev *bd, uint64_t offset, uint64_t bytes, block_cb *cb, void *opaque)
+{
+    block_submit(bd, REQ_DISCARD, offset, bytes, 0, NULL, 0, cb, opaque);
+}
+
+void block_aio_write_zeroes(struct block_dev *bd, uint64_t offset, uint64_t bytes, unsigned flags,
+                            block_cb *cb, void *opaque)
+{
+    block_submit(bd, REQ_ZEROES, offset, bytes, flags, NULL, 0, cb, opaque);
+}
+
+void block_drain(struct block_dev *bd)
+{
+    while (bd->in_flight)
+        loop_iterate(true);
+}
+
+/* ---- synchronous ---- */
+
+static int block_sync(struct block_dev *bd, enum block_req_type type, uint64_t off, uint64_t len,
+                      unsigned flags, void *buf)
+{
+    struct iovec v = { buf, len };
+    struct qiov q = { &v, 1, 1, len };
+    int64_t start = clock_monotonic_ns();
+    int ret;
+
+    ret = block_req_check(bd, type, off, len);
+    if (ret == 0 && len)
+        ret = block_req_run(bd->bs, type, off, len, flags, &q);
+    else if (ret == 0 && type == REQ_FLUSH)
+        ret = block_req_run(bd->bs, type, off, len, flags, &q);
+    block_account(bd, type, len, clock_monotonic_ns() - start, ret);
+    return ret;
+}
+
+int block_pread(struct block_dev *bd, uint64_t offset, void *buf, size_t len)
+{
+    return block_sync(bd, REQ_READ, offset, len, 0, buf);
+}
+
+int block_pwrite(struct block_dev *bd, uint64_t offset, const void *buf, size_t len)
+{
+    return block_sync(bd, REQ_WRITE, offset, len, 0, (void *)buf);
+}
+
+int block_flush(struct block_dev *bd)
+{
+    return block_sync(bd, REQ_FLUSH, 0, 0, 0, NULL);
+}
+
+int block_discard(struct block_dev *bd, uint64_t offset, uint64_t bytes)
+{
+    return block_sync(bd, REQ_DISCARD, offset, bytes, 0, NULL);
+}
+
+int block_write_zeroes(struct block_dev *bd, uint64_t offset, uint64_t bytes, unsigned flags)
+{
+    return block_sync(bd, REQ_ZEROES, offset, bytes, flags, NULL);
+}

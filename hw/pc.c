@@ -12,6 +12,7 @@
 #include "hw/machine.h"
 #include "hw/pci.h"
 #include "hw/piix.h"
+#include "hw/piix-ide.h"
 #include "hw/rtc.h"
 #include "hw/vga.h"
 #include "target-x86/acpi-build.h"
@@ -43,6 +44,8 @@ static struct {
     struct device *i440fx;
     struct device *fw_cfg;
     struct device *vga;
+    struct device *ide;
+    struct block_dev *ide_bd[PC_MAX_IDE];
     struct pc_options opts;
     struct e820_table e820;
     uint32_t apic_ids[1024];
@@ -270,6 +273,96 @@ static void pc_fw_cfg_acpi(const struct acpi_config *ac)
 
 #define PC_MAX_BOOT_DEVICES 3
 
+/* The geometry a BIOS sees for a disk: QEMU's guess for a blank disk (16 heads, 63 sectors). */
+static void pc_disk_chs(uint64_t sectors, unsigned *cyls, unsigned *heads, unsigned *secs)
+{
+    uint64_t c = sectors / (16 * 63);
+
+    *cyls = c > 16383 ? 16383 : c < 2 ? 2 : c;
+    *heads = 16;
+    *secs = 63;
+}
+
+/* Open the -drive images and put them on the IDE channels. */
+static void pc_init_ide(void)
+{
+    pc.ide = device_create_simple("piix3-ide", NULL);
+    for (int i = 0; i < PC_MAX_IDE; i++) {
+        const struct pc_drive *dr = &pc.opts.ide[i];
+        struct block_dev *bd = NULL;
+        char *err = NULL;
+
+        if (!dr->present)
+            continue;
+        if (dr->file && block_open(&bd, dr->file, &dr->open, &err) < 0)
+            die("%s", err);
+        pc.ide_bd[i] = bd;
+        if (piix_ide_attach(pc.ide, i / 2, i % 2, bd, dr->cdrom, &err) < 0)
+            die("%s", err);
+    }
+}
+
+/*
+ * What SeaBIOS reads of the disks from the CMOS, in QEMU's layout: the drive types 47
+ * (user defined) at 0x12/0x19/0x1a with the geometry at 0x1b and 0x24, and each drive's
+ * BIOS translation (0 none, 1 LBA) in two bits of 0x39.
+ */
+static void pc_set_cmos_disks(void)
+{
+    uint8_t types = 0, trans = 0;
+
+    for (int i = 0; i < PC_MAX_IDE; i++) {
+        unsigned cyls, heads, secs;
+
+        if (!pc.ide_bd[i] || pc.opts.ide[i].cdrom)
+            continue;
+        pc_disk_chs(block_size(pc.ide_bd[i]) / 512, &cyls, &heads, &secs);
+        if (cyls > 1024 || heads > 16 || secs > 63)
+            trans |= 1 << (2 * i);
+        if (i < 2) {
+            unsigned info = i ? 0x24 : 0x1b;
+
+            types |= i ? 0x0f : 0xf0;
+            rtc_set_cmos(pc.rtc, i ? 0x1a : 0x19, 47);
+            rtc_set_cmos(pc.rtc, info, cyls);
+            rtc_set_cmos(pc.rtc, info + 1, cyls >> 8);
+            rtc_set_cmos(pc.rtc, info + 2, heads);
+            rtc_set_cmos(pc.rtc, info + 3, 0xff);
+            rtc_set_cmos(pc.rtc, info + 4, 0xff);
+            rtc_set_cmos(pc.rtc, info + 5, 0xc0 | (heads > 8 ? 8 : 0));
+            rtc_set_cmos(pc.rtc, info + 6, cyls);
+            rtc_set_cmos(pc.rtc, info + 7, cyls >> 8);
+            rtc_set_cmos(pc.rtc, info + 8, secs);
+        }
+    }
+    rtc_set_cmos(pc.rtc, 0x12, types);
+    rtc_set_cmos(pc.rtc, 0x39, trans);
+}
+
+/*
+ * fw_cfg "bootorder": the IDE drives in the -boot order (disks for c, CD-ROMs for d), as
+ * SeaBIOS names them; it agrees with the CMOS and lets the firmware log what it picked.
+ */
+static void pc_fw_cfg_bootorder(const char *order)
+{
+    char buf[512];
+    size_t len = 0;
+
+    for (const char *c = order; *c; c++) {
+        for (int i = 0; i < PC_MAX_IDE; i++) {
+            const struct pc_drive *dr = &pc.opts.ide[i];
+
+            if (!dr->present || (*c == 'c' && dr->cdrom) || (*c == 'd' && !dr->cdrom) ||
+                (*c != 'c' && *c != 'd'))
+                continue;
+            len += snprintf(buf + len, sizeof(buf) - len, "/pci@i0cf8/ide@1,1/drive@%x/disk@%x\n",
+                            i / 2, i % 2);
+        }
+    }
+    if (len)
+        fw_cfg_add_file(pc.fw_cfg, "bootorder", buf, len + 1, false);
+}
+
 const char *pc_boot_order_check(const char *order)
 {
     if (strlen(order) > PC_MAX_BOOT_DEVICES)
@@ -301,8 +394,10 @@ static void pc_reset(void *opaque)
         cpus_pause();
     device_reset_all();
     /* -boot once= held for the first boot only */
-    if (pc.opts.boot_once)
+    if (pc.opts.boot_once) {
         pc_set_cmos_boot(pc.opts.boot_order);
+        pc_fw_cfg_bootorder(pc.opts.boot_order);
+    }
     if (machine_cfg.qtest)
         return;
     kvm_irqchip_reset();
@@ -335,6 +430,7 @@ void pc_init(const struct pc_options *opts)
     pc.rtc = device_create_simple("mc146818rtc", NULL);
     device_create_simple("i8042", NULL);
     pc.fw_cfg = device_create_simple("fw_cfg", NULL);
+    pc_init_ide();
     if (opts->vga && !strcmp(opts->vga, "std")) {
         /* a direct boot runs no VGA BIOS, so it needs none */
         pc.vga = device_create_simple("VGA", pc_direct_boot() ? "addr=02.0,romfile=" : "addr=02.0");
@@ -356,6 +452,8 @@ void pc_init(const struct pc_options *opts)
     }
     pc_set_cmos_memory();
     pc_set_cmos_boot(pc.opts.boot_once ? pc.opts.boot_once : pc.opts.boot_order);
+    pc_set_cmos_disks();
+    pc_fw_cfg_bootorder(pc.opts.boot_once ? pc.opts.boot_once : pc.opts.boot_order);
     pc_fw_cfg_init();
     if (pc_firmware_wanted())
         pc_load_firmware();
@@ -376,7 +474,7 @@ void pc_init(const struct pc_options *opts)
  */
 static void pc_setup_like_firmware(void)
 {
-    const int pm = PCI_DEVFN(1, 3), isa = PCI_DEVFN(1, 0);
+    const int pm = PCI_DEVFN(1, 3), isa = PCI_DEVFN(1, 0), ide = PCI_DEVFN(1, 1);
 
     pci_config_write(0, I440FX_PAM0, PAM_RW << 4, 1);
     for (int i = 1; i < I440FX_PAM_COUNT; i++)
@@ -387,6 +485,9 @@ static void pc_setup_like_firmware(void)
     pci_config_write(pm, PIIX4_PMBA, ACPI_PM_BASE | 1, 4);
     pci_config_write(pm, PIIX4_PMREGMISC, PIIX4_PMIOSE, 1);
     pci_config_write(pm, PCI_INTERRUPT_LINE, ACPI_SCI_IRQ, 1);
+    /* both IDE channels decode their legacy ports, as SeaBIOS leaves them */
+    pci_config_write(ide, 0x40, 0x8000, 2);
+    pci_config_write(ide, 0x42, 0x8000, 2);
     if (!machine_cfg.qtest)
         pc_set_elcr(pc_pirq_irqs);
 }
@@ -455,5 +556,7 @@ void pc_cleanup(void)
     free(pc.cache_dir);
     if (pc.bios)
         munmap(pc.bios, pc.bios_size);
+    for (int i = 0; i < PC_MAX_IDE; i++)
+        block_close(pc.ide_bd[i]);
     memset(&pc, 0, sizeof(pc));
 }

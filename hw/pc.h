@@ -3,10 +3,20 @@
 #define HW_PC_H
 
 #include "util/osdep.h"
+#include "block/block.h"
 
 struct chardev;
 
 #define PC_MAX_SERIAL 4
+#define PC_MAX_IDE 4    /* index 0-3: bus 0 master, bus 0 slave, bus 1 master, bus 1 slave */
+
+/* One -hda..-hdd, -cdrom or -drive if=ide */
+struct pc_drive {
+    bool present;
+    bool cdrom;
+    const char *file;       /* NULL: a CD-ROM drive with no disc */
+    struct block_open_opts open;
+};
 
 struct pc_options {
     struct chardev *serial[PC_MAX_SERIAL];  /* COM1..COM4, NULL for none */
@@ -19,6 +29,7 @@ struct pc_options {
     bool boot_menu;                         /* -boot menu=on */
     int boot_menu_wait;                     /* -boot splash-time=MS, or -1 */
     int boot_fail_wait;                     /* -boot reboot-timeout=MS, or -1 */
+    struct pc_drive ide[PC_MAX_IDE];
 };
 
 /* Check a -boot order string (a, b: floppy; c: disk; d: CD-ROM; n: network); NULL or an error. */

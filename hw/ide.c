@@ -355,12 +355,14 @@ static void ide_pio_done(struct ide_drive *d)
     }
 }
 
+/* A transfer of an odd byte count ends with a word that is half padding. */
 static uint32_t ide_data_read(struct ide_drive *d, unsigned size)
 {
     uint32_t v = 0;
 
-    if (!(d->status & ST_DRQ) || pio_out(d) || d->io_pos + size > d->io_end)
+    if (!(d->status & ST_DRQ) || pio_out(d) || d->io_pos >= d->io_end)
         return 0;
+    size = MIN(size, d->io_end - d->io_pos);
     memcpy(&v, d->io_buf + d->io_pos, size);
     d->io_pos += size;
     if (d->io_pos >= d->io_end)
@@ -370,8 +372,9 @@ static uint32_t ide_data_read(struct ide_drive *d, unsigned size)
 
 static void ide_data_write(struct ide_drive *d, uint32_t v, unsigned size)
 {
-    if (!(d->status & ST_DRQ) || !pio_out(d) || d->io_pos + size > d->io_end)
+    if (!(d->status & ST_DRQ) || !pio_out(d) || d->io_pos >= d->io_end)
         return;
+    size = MIN(size, d->io_end - d->io_pos);
     memcpy(d->io_buf + d->io_pos, &v, size);
     d->io_pos += size;
     if (d->io_pos >= d->io_end)

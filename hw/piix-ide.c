@@ -102,7 +102,9 @@ static int bmdma_map(void *opaque, uint32_t len, bool to_mem, struct iovec **iov
         uint32_t base, cnt, take;
         bool eot;
 
-        if (i >= PRD_TABLE_LIMIT / 8 || gmem_read(prd + 8 * i, e, sizeof(e)) < 0)
+        if (i >= PRD_TABLE_LIMIT / 8)
+            return -ENOSPC;
+        if (gmem_read(prd + 8 * i, e, sizeof(e)) < 0)
             return -EFAULT;
         base = ldl_le(e) & ~1u;
         cnt = lduw_le(e + 4) & ~1u;

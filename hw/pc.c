@@ -460,7 +460,8 @@ void pc_init(const struct pc_options *opts)
     for (int i = 0; i < machine_cfg.topo.cpus; i++)
         pc.apic_ids[i] = cpu_apic_id(&machine_cfg.topo, i);
     if (!pc_direct_boot()) {
-        struct acpi_config ac = { .cpus = machine_cfg.topo.cpus, .apic_ids = pc.apic_ids };
+        struct acpi_config ac = { .cpus = machine_cfg.topo.cpus, .apic_ids = pc.apic_ids,
+                                  .pci_hole_start = machine_ram.below_4g };
 
         pc_fw_cfg_acpi(&ac);
     }
@@ -499,6 +500,7 @@ int pc_boot(char **err)
         .cpus = machine_cfg.topo.cpus,
         .apic_ids = pc.apic_ids,
         .sci_enabled_at_boot = true,
+        .pci_hole_start = machine_ram.below_4g,
     };
     const uint64_t base[ACPI_BLOB_MAX] = {
         [ACPI_BLOB_RSDP] = BOOT_ACPI_ADDR,

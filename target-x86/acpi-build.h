@@ -48,6 +48,7 @@ struct acpi_config {
     int cpus;
     const uint32_t *apic_ids;
     bool sci_enabled_at_boot;   /* direct boot: no firmware switches the PM to ACPI mode */
+    uint32_t pci_hole_start;    /* the PCI memory window: from the end of low RAM to the IOAPIC */
 };
 
 void acpi_build(struct acpi_tables *t, const struct acpi_config *cfg);

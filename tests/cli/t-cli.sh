@@ -47,7 +47,7 @@ expect_error "an unknown serial backend" "unknown character device" "$SKIFF" -ke
 expect_error "a chardev id that does not exist" "no chardev with id 'nope'" "$SKIFF" -kernel "$K" -serial chardev:nope
 expect_error "an unknown chardev backend" "unknown backend 'tape'" "$SKIFF" -kernel "$K" -chardev tape,id=t
 expect_error "a socket path that cannot be listened on" "cannot listen on socket" "$SKIFF" -kernel "$K" -serial unix:/nonexistent-dir/s,server=on,wait=off
-expect_error "a disk image argument before the block layer exists" "skiff takes disk images" "$SKIFF" disk.img
+expect_error "a bare image name that does not exist (the first disk, as QEMU takes it)" "no such file" "$SKIFF" disk.img
 
 if kvm_usable; then
     if command -v unshare >/dev/null && [ "$(id -u)" -eq 0 ]; then

@@ -76,7 +76,7 @@ QTEST_SRCS = $(sort $(wildcard tests/qtest/*-test.c))
 QTEST_BINS = $(QTEST_SRCS:tests/qtest/%.c=$(BUILD)/tests/qtest/%)
 QTEST_LIB = $(BUILD)/tests/qtest/libqtest.o
 
-.PHONY: all check check-build install clean distclean
+.PHONY: all check install clean distclean
 all: $(SKIFF) $(SKIFF_IMG) $(UNIT_BINS) $(QTEST_BINS)
 
 $(BUILD)/%.o: %.c config.mak
@@ -110,12 +110,8 @@ $(BUILD)/tests/qtest/%-test: $(BUILD)/tests/qtest/%-test.o $(QTEST_LIB) $(BUILD)
 
 include $(wildcard */*.mk tests/*/*.mk)
 
-check-build:
-	$(MAKE) all
-	$(MAKE) SANITIZE=1 all
-
-check: check-build
-	tests/run
+check:
+	scripts/check
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/skiff

@@ -223,7 +223,7 @@ struct block_dev {
     struct block_state *bs;
     struct block_stats stats;
     unsigned in_flight;
-    bool native;                /* raw data path through libaio */
+    bool native;                /* data path through libaio where the driver can map it */
     struct bh *bh;              /* completes requests refused at submission */
     struct block_req *early;
 };
@@ -244,8 +244,8 @@ int block_open(struct block_dev **out, const char *filename, const struct block_
         free(bd);
         return ret;
     }
-    bd->native = bd->bs->drv == &block_driver_raw && o->aio == BLOCK_AIO_NATIVE &&
-                 bd->bs->file->direct && laio_available();
+    bd->native = bd->bs->drv->map_direct && o->aio == BLOCK_AIO_NATIVE && bd->bs->file->direct &&
+                 laio_available();
     *out = bd;
     return 0;
 }
@@ -405,9 +405,14 @@ static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_
         return;
     }
     if (bd->native && (type == REQ_READ || type == REQ_WRITE) &&
-        IS_ALIGNED(off, bd->bs->file->align) && qiov_is_aligned(&r->q, bd->bs->file->align) &&
-        laio_submit(bd->bs->file->fd, type == REQ_WRITE, off, &r->q, block_req_laio_done, r) == 0)
-        return;
+        IS_ALIGNED(off, bd->bs->file->align) && qiov_is_aligned(&r->q, bd->bs->file->align)) {
+        uint64_t host;
+
+        /* straight to the file when the format knows where, without waiting */
+        if (bd->bs->drv->map_direct(bd->bs, off, r->len, type == REQ_WRITE, &host) == 0 &&
+            laio_submit(bd->bs->file->fd, type == REQ_WRITE, host, &r->q, block_req_laio_done, r) == 0)
+            return;
+    }
     pool_submit(block_req_work, block_req_pool_done, r);
 }
 

@@ -131,6 +131,16 @@ hit:
     return 0;
 }
 
+uint8_t *qcow2_cache_peek(struct qcow2_cache *c, uint64_t offset)
+{
+    int i = cache_find(c, offset);
+
+    if (i < 0)
+        return NULL;
+    c->e[i].lru = ++c->tick;
+    return c->e[i].data;
+}
+
 static int cache_index(struct qcow2_cache *c, uint8_t *data)
 {
     for (int i = 0; i < c->n; i++)

@@ -240,8 +240,12 @@ static int check_pass(struct block_state *bs, int fix, struct qcow2_check_result
             res->corruptions++;
             continue;
         }
-        if (off >= c.nb << s->cluster_bits) {
-            say(&c, "ERROR refcount block %" PRIu64 " is outside image\n", i);
+        if (off >= c.nb << s->cluster_bits || qcow2_overlaps_metadata(s, off, s->cluster_size)) {
+            if (off >= c.nb << s->cluster_bits)
+                say(&c, "ERROR refcount block %" PRIu64 " is outside image\n", i);
+            else
+                say(&c, "ERROR refcount block %" PRIu64 " overlaps %s\n", i,
+                    qcow2_overlaps_metadata(s, off, s->cluster_size));
             res->corruptions++;
             if (fix & QCOW2_FIX_ERRORS) {
                 uint8_t zero[8] = { 0 };
@@ -323,6 +327,14 @@ int qcow2_check(struct block_state *bs, int fix, struct qcow2_check_result *res,
         return -ENOTSUP;
     if (bs->read_only)
         fix = 0;
+    if (fix && (s->reftable_offset + ((uint64_t)s->reftable_clusters << s->cluster_bits) > s->file_end ||
+                s->l1_offset + (uint64_t)s->l1_size * 8 > s->file_end)) {
+        /* a repair would write the tables far past the end of the file */
+        if (out)
+            fprintf(out, "Cannot repair: the %s table lies past the end of the file\n",
+                    s->l1_offset + (uint64_t)s->l1_size * 8 > s->file_end ? "L1" : "refcount");
+        fix = 0;
+    }
     s->check_mode = true;
     pthread_mutex_lock(&s->lock);
     ret = bs->read_only ? 0 : qcow2_flush_metadata(s);

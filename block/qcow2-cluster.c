@@ -247,21 +247,26 @@ static int cluster_old_content(struct block_state *bs, uint64_t guest_cluster, u
     return -EIO;
 }
 
+const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t host, uint64_t len)
+{
+    uint64_t end = host + len;
+
+    if (host < s->cluster_size)
+        return "the header";
+    if (host < s->l1_offset + (uint64_t)s->l1_size * 8 && end > s->l1_offset)
+        return "the L1 table";
+    if (host < s->reftable_offset + ((uint64_t)s->reftable_clusters << s->cluster_bits) && end > s->reftable_offset)
+        return "the refcount table";
+    if (s->snapshots_size && host < s->snapshots_offset + s->snapshots_size && end > s->snapshots_offset)
+        return "the snapshot table";
+    return NULL;
+}
+
 /* Data must never land on metadata: a damaged L2 entry could point there. */
 static int check_overlap(struct qcow2 *s, uint64_t host, uint64_t len)
 {
-    uint64_t end = host + len;
-    const char *what = NULL;
+    const char *what = qcow2_overlaps_metadata(s, host, len);
 
-    if (host < s->cluster_size)
-        what = "the header";
-    else if (host < s->l1_offset + (uint64_t)s->l1_size * 8 && end > s->l1_offset)
-        what = "the L1 table";
-    else if (host < s->reftable_offset + ((uint64_t)s->reftable_clusters << s->cluster_bits) &&
-             end > s->reftable_offset)
-        what = "the refcount table";
-    else if (s->snapshots_size && host < s->snapshots_offset + s->snapshots_size && end > s->snapshots_offset)
-        what = "the snapshot table";
     if (what)
         return qcow2_mark_corrupt(s, "a data write to 0x%" PRIx64 " would overwrite %s", host, what);
     return 0;
@@ -553,6 +558,41 @@ int qcow2_drv_write_zeroes(struct block_state *bs, uint64_t off, uint64_t len, u
         p += n;
     }
     free(zeros);
+    return ret;
+}
+
+int qcow2_drv_map_direct(struct block_state *bs, uint64_t off, uint64_t len, bool write, uint64_t *host)
+{
+    struct qcow2 *s = bs->opaque;
+    uint64_t cs = s->cluster_size, l1i = off >> (s->cluster_bits + s->l2_bits);
+    uint64_t l2i = (off >> s->cluster_bits) & (l2_entries(s) - 1);
+    uint64_t n = ((off & (cs - 1)) + len + cs - 1) >> s->cluster_bits, first = 0, l2off;
+    uint8_t *l2;
+    int ret = -EAGAIN;
+
+    if (l2i + n > l2_entries(s))
+        return -EAGAIN;
+    pthread_mutex_lock(&s->lock);
+    if (s->corrupt || (write && s->lazy && !s->dirty_on_disk) || l1i >= s->l1_size)
+        goto out;
+    l2off = s->l1[l1i] & QCOW2_L1E_OFFSET_MASK;
+    if (!l2off || !(l2 = qcow2_cache_peek(&s->l2c, l2off)))
+        goto out;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t e = ldq_be(l2 + 8 * (l2i + i)), h = e & QCOW2_L2E_OFFSET_MASK;
+
+        if (qcow2_l2e_type(s, e) != QCOW2_NORMAL || (write && !(e & QCOW2_OFLAG_COPIED)) ||
+            !IS_ALIGNED(h, cs) || h < cs || h >= s->file_end || (i && h != first + (i << s->cluster_bits)))
+            goto out;
+        if (!i)
+            first = h;
+    }
+    if (write && qcow2_overlaps_metadata(s, first, n << s->cluster_bits))
+        goto out;
+    *host = first + (off & (cs - 1));
+    ret = 0;
+out:
+    pthread_mutex_unlock(&s->lock);
     return ret;
 }
 

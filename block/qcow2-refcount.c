@@ -46,6 +46,9 @@ static int refblock_offset(struct qcow2 *s, uint64_t rti, uint64_t *off)
     if (e >= s->file_end && !s->check_mode)     /* check reads it as zeros, as QEMU does */
         return qcow2_mark_corrupt(s, "refcount block %" PRIu64 " at 0x%" PRIx64 " lies past the end of the file",
                                   rti, e);
+    if (qcow2_overlaps_metadata(s, e, s->cluster_size))
+        return qcow2_mark_corrupt(s, "refcount block %" PRIu64 " at 0x%" PRIx64 " overlaps %s", rti, e,
+                                  qcow2_overlaps_metadata(s, e, s->cluster_size));
     *off = e;
     return 0;
 }
@@ -185,6 +188,9 @@ static int refblock_ensure(struct qcow2 *s, uint64_t cluster, bool *placed)
     }
     if (self != UINT64_MAX)
         rb_off = self << s->cluster_bits;
+    if (qcow2_overlaps_metadata(s, rb_off, s->cluster_size))
+        return qcow2_mark_corrupt(s, "clusters of %s are not counted in any refcount block",
+                                  qcow2_overlaps_metadata(s, rb_off, s->cluster_size));
     ret = qcow2_cache_get(s, &s->rbc, rb_off, true, &rb);
     if (ret < 0)
         return ret;
@@ -260,16 +266,19 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t offset, uint64_t len, int64_
 int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *offset)
 {
     uint64_t start, c, rc;
+    int ret, tries = 0;
     bool placed;
-    int ret;
 
 retry:
+    if (++tries > 64)
+        return qcow2_mark_corrupt(s, "cannot find free clusters: the refcount structure is inconsistent");
     start = s->free_cluster_index;
     for (c = start; c < start + n; c++) {
         ret = qcow2_get_refcount(s, c, &rc);
         if (ret < 0)
             return ret;
-        if (rc) {
+        /* past the end of the file nothing is in use, whatever a damaged refcount block says */
+        if (rc && c < DIV_ROUND_UP(s->file_end, s->cluster_size)) {
             start = c + 1;
             continue;
         }

@@ -136,7 +136,8 @@ static int write_snapshots(struct qcow2 *s)
             stq_be(buf + p + 48, sn->disk_size);
             stq_be(buf + p + 56, sn->icount);
             p += 40 + SNAP_EXTRA_OURS;
-            memcpy(buf + p, sn->extra, sn->extra_size);
+            if (sn->extra_size)
+                memcpy(buf + p, sn->extra, sn->extra_size);
             p += sn->extra_size;
             memcpy(buf + p, sn->id, idl);
             memcpy(buf + p + idl, sn->name, namel);
@@ -379,6 +380,9 @@ int qcow2_snapshot_delete(struct block_state *bs, const char *name, char **err)
         ret = qcow2_fix_copied(s);
     if (ret == 0)
         ret = qcow2_flush_metadata(s);
+    /* `name` may be the deleted entry's own id or name: report before freeing them */
+    if (ret < 0 && err && !*err)
+        *err = xasprintf("'%s': could not delete snapshot '%s': %s", bs->filename, name, strerror(-ret));
     free(sn.id);
     free(sn.name);
     free(sn.extra);

@@ -304,11 +304,15 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
     bs->opaque = s;
     pthread_mutex_init(&s->lock, NULL);
     s->check_mode = o->check;
-    if (flen < 0)
-        return fail(err, (int)flen, "'%s': cannot get its size: %s", bs->filename, strerror((int)-flen));
+    if (flen < 0) {
+        ret = fail(err, (int)flen, "'%s': cannot get its size: %s", bs->filename, strerror((int)-flen));
+        goto out;
+    }
     s->file_end = flen;
-    if (flen < QCOW2_V2_HEADER_LEN)
-        return fail(err, -EINVAL, "'%s': too short for a qcow2 header (%" PRId64 " bytes)", bs->filename, flen);
+    if (flen < QCOW2_V2_HEADER_LEN) {
+        ret = fail(err, -EINVAL, "'%s': too short for a qcow2 header (%" PRId64 " bytes)", bs->filename, flen);
+        goto out;
+    }
     h = xzalloc(4096);
     ret = bfile_pread(bs->file, 0, h, MIN(4096, flen));
     if (ret < 0) {
@@ -391,7 +395,7 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
             goto out;
         }
     }
-    if (s->refcount_order > 6) {
+    if ((uint32_t)s->refcount_order > 6) {
         ret = fail(err, -EINVAL, "'%s': refcount order %d is out of range (0..6): the image is damaged", bs->filename,
                    s->refcount_order);
         goto out;
@@ -613,5 +617,6 @@ const struct block_driver block_driver_qcow2 = {
     .discard = qcow2_drv_discard,
     .write_zeroes = qcow2_drv_write_zeroes,
     .truncate = qcow2_truncate,
+    .map_direct = qcow2_drv_map_direct,
     .block_status = qcow2_drv_block_status,
 };

@@ -150,12 +150,17 @@ void qcow2_cache_destroy(struct qcow2_cache *c);
 /* Get the table at `offset` (read from disk, or zeroed when `fresh`), pinned until put. */
 int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, bool fresh, uint8_t **data);
 void qcow2_cache_put(struct qcow2_cache *c, uint8_t *data);
+/* The table at `offset` if it is cached, else NULL: never reads. */
+uint8_t *qcow2_cache_peek(struct qcow2_cache *c, uint64_t offset);
 void qcow2_cache_mark_dirty(struct qcow2_cache *c, uint8_t *data);
 int qcow2_cache_write(struct qcow2 *s, struct qcow2_cache *c);
 void qcow2_cache_discard(struct qcow2_cache *c, uint64_t offset);
 bool qcow2_cache_is_dirty(struct qcow2_cache *c);
 /* Write the metadata in crash-safe order and apply deferred frees. */
 int qcow2_flush_metadata(struct qcow2 *s);
+
+/* Does [off, off+len) overlap the header, the L1 table, the refcount table or the snapshot table? NULL or its name. */
+const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
 
 /* qcow2-refcount.c */
 int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *rc);
@@ -181,6 +186,7 @@ int qcow2_drv_preadv(struct block_state *bs, uint64_t off, const struct qiov *q)
 int qcow2_drv_pwritev(struct block_state *bs, uint64_t off, const struct qiov *q);
 int qcow2_drv_discard(struct block_state *bs, uint64_t off, uint64_t len);
 int qcow2_drv_write_zeroes(struct block_state *bs, uint64_t off, uint64_t len, unsigned flags);
+int qcow2_drv_map_direct(struct block_state *bs, uint64_t off, uint64_t len, bool write, uint64_t *host);
 int qcow2_drv_block_status(struct block_state *bs, uint64_t off, uint64_t len, uint64_t *pnum, uint64_t *map);
 /* Set or clear the COPIED flags of the active tables from the refcounts. */
 int qcow2_fix_copied(struct qcow2 *s);

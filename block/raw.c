@@ -93,6 +93,14 @@ static int raw_truncate(struct block_state *bs, uint64_t size)
     return ret;
 }
 
+static int raw_map_direct(struct block_state *bs, uint64_t off, uint64_t len, bool write, uint64_t *host)
+{
+    if (write && bs->probed && off < 512)
+        return -EAGAIN;     /* the probed-image check above */
+    *host = off;
+    return 0;
+}
+
 static int raw_block_status(struct block_state *bs, uint64_t off, uint64_t len, uint64_t *pnum, uint64_t *map)
 {
     bool data;
@@ -113,5 +121,6 @@ const struct block_driver block_driver_raw = {
     .discard = raw_discard,
     .write_zeroes = raw_write_zeroes,
     .truncate = raw_truncate,
+    .map_direct = raw_map_direct,
     .block_status = raw_block_status,
 };

@@ -4,7 +4,10 @@
 #include "util/log.h"
 #include "util/main-loop.h" // bh_new, bh_schedule
 
+#include <unistd.h>
+
 #define POOL_MAX_THREADS 64
+#define POOL_SLOW_NS 50000         /* work this long means the device, not the CPU, is the limit */
 #define POOL_IDLE_NS (10 * 1000000000LL)
 
 struct pool_item {
@@ -21,6 +24,8 @@ static struct {
     struct pool_item *head, **tail;     /* waiting for a worker */
     struct pool_item *done_head, **done_tail;
     int threads, idle, queued;
+    int ncpu;
+    int64_t avg_ns;             /* decaying average time of one piece of work */
     struct bh *bh;
 } P = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -55,9 +60,14 @@ static void *pool_worker(void *opaque)
             P.tail = &P.head;
         pthread_mutex_unlock(&P.lock);
 
-        it->ret = it->work(it->arg);
+        {
+            int64_t t = clock_monotonic_ns();
 
-        pthread_mutex_lock(&P.lock);
+            it->ret = it->work(it->arg);
+            t = clock_monotonic_ns() - t;
+            pthread_mutex_lock(&P.lock);
+            P.avg_ns = (P.avg_ns * 7 + t) / 8;
+        }
         it->next = NULL;
         *P.done_tail = it;
         P.done_tail = &it->next;
@@ -82,6 +92,23 @@ static void pool_bh(void *opaque)
     }
 }
 
+/*
+ * How many workers: work served from the page cache is CPU-bound, and more
+ * threads than CPUs only fight over the file's locks; work that waits for a
+ * device needs many threads in flight to keep the device busy.
+ */
+static int pool_limit(void)
+{
+    if (!P.ncpu) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        P.ncpu = n > 0 ? (int)n : 1;
+    }
+    if (P.avg_ns > POOL_SLOW_NS)
+        return POOL_MAX_THREADS;
+    return MIN(MAX(P.ncpu, 2), POOL_MAX_THREADS);
+}
+
 void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg)
 {
     struct pool_item *it = xnew(struct pool_item);
@@ -99,7 +126,7 @@ void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg)
     *P.tail = it;
     P.tail = &it->next;
     P.queued++;
-    if (P.queued > P.idle && P.threads < POOL_MAX_THREADS) {
+    if (P.queued > P.idle && P.threads < pool_limit()) {
         pthread_t t;
         pthread_attr_t a;
 

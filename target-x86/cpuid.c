@@ -224,6 +224,11 @@ int cpu_topology_parse(const char *spec, struct cpu_topology *t, char **err)
         *err = xasprintf("-smp: unknown parameter '%s'", unused);
         goto out;
     }
+    /* each count alone stays small, so that their products cannot wrap */
+    if (cpus > 1024 || sockets > 1024 || cores > 1024 || threads > 1024 || maxcpus > 1024) {
+        *err = xasprintf("-smp %s: at most 1024 CPUs, sockets, cores or threads", spec);
+        goto out;
+    }
     if (!threads)
         threads = 1;
     if (!sockets)

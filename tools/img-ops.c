@@ -332,7 +332,7 @@ int img_bench(int argc, char **argv)
             b.depth = v;
             break;
         case 'f': fmt = optarg; break;
-        case 'n': cache = "none"; break;
+        case 'n': aio = "native"; break;
         case 'i': aio = optarg; break;
         case 'o':
             if (parse_size(optarg, 1, &b.offset) < 0) {
@@ -390,6 +390,11 @@ int img_bench(int argc, char **argv)
     o.read_only = !b.write;
     if (block_parse_cache(cache, &o.cache) < 0 || (aio && block_parse_aio(aio, &o.aio) < 0)) {
         img_error("Invalid %s option", aio && block_parse_aio(aio, &o.aio) < 0 ? "aio" : "cache");
+        return 1;
+    }
+    if (o.aio == BLOCK_AIO_NATIVE && o.cache != BLOCK_CACHE_NONE) {
+        img_error("Could not open '%s': aio=native was specified, but it requires cache.direct=on, which was not "
+                  "specified.", argv[optind]);
         return 1;
     }
     if (block_open(&b.bd, argv[optind], &o, &err) < 0) {

@@ -306,6 +306,7 @@ int main(int argc, char **argv)
     devlock_lock();
     if (block_open(&bd, argv[optind], &o, &err) < 0) {
         fprintf(stderr, "blk-io: %s\n", err);
+        free(err);
         return 1;
     }
     for (i = optind + 1; i < argc && !failed;) {

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 
 S="$SKIFF_IMG"
-BLKIO="$SRCDIR/build/tests/block/blk-io"
+BLKIO="${BLKIO:-$SRCDIR/build/tests/block/blk-io}"
 cd "$TMP" || exit 1
 
 wr() {

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 
 S="$SKIFF_IMG"
-BLKIO="$SRCDIR/build/tests/block/blk-io"
+BLKIO="${BLKIO:-$SRCDIR/build/tests/block/blk-io}"
 cd "$TMP" || exit 1
 if ! need_pkg qemu-utils; then
     skip "needs the Debian package $MISSING_PKGS (run as root to install it)" "crash consistency"

@@ -2,7 +2,7 @@
 # t-qcow2-interop.sh: skiff-img and qemu-img/qemu-io read each other's qcow2 images, and print the same reports
 . "$(dirname "$0")/../lib/common.sh"
 
-BLKIO="$SRCDIR/build/tests/block/blk-io"
+BLKIO="${BLKIO:-$SRCDIR/build/tests/block/blk-io}"
 S="$SKIFF_IMG"
 cd "$TMP" || exit 1
 

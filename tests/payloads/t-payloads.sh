@@ -38,12 +38,22 @@ run_payload() {   # bin name args expect
         esac
     done <"$TMP/out"
     if [ "$status" -eq "$expect" ] && [ "$n" -gt 0 ]; then
-        ok "$label: ran $n checks and exited through debug-exit with status $status"
+        ok "$label: ran $n checks and skiff exited with status $status as expected"
     else
         not_ok "$label: exit status $status (expected $expect) after $n checks"
         sed 's/^/# /' "$TMP/err" | head -40
         [ "$n" -eq 0 ] && sed 's/^/# out: /' "$TMP/out" | head -20
     fi
+    # what skiff must say on stderr
+    while IFS= read -r want; do
+        [ -n "$want" ] || continue
+        if grep -qF -- "$want" "$TMP/err"; then
+            ok "$label: skiff reports \"$want\""
+        else
+            not_ok "$label: skiff's stderr lacks \"$want\""
+            sed 's/^/# /' "$TMP/err" | head -20
+        fi
+    done < <(sed -n 's|.*skiff-expect-stderr: *\(.*\) \*/.*|\1|p' "$SRCDIR/tests/payloads/$name.c")
     # the sanitizer build must stay silent
     if grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error:" "$TMP/err"; then
         not_ok "$label: the sanitizers reported a problem"
@@ -55,6 +65,11 @@ for src in "$SRCDIR"/tests/payloads/*.c; do
     name=$(basename "$src" .c)
     [ -e "$SRCDIR/build/payloads/$name.elf" ] || continue
     grep -q "skiff-no-auto-run" "$src" && continue
+    only=$(sed -n 's|.*skiff-only-with-module: *\([a-z_0-9]*\).*|\1|p' "$src")
+    if [ -n "$only" ] && [ ! -d "/sys/module/$only" ]; then
+        skip "this host's KVM is not $only: $(sed -n 's|.*skiff-only-with-module: *[a-z_0-9]* *\(.*\) \*/.*|\1|p' "$src")" "$name"
+        continue
+    fi
     expect=$(sed -n 's|.*skiff-expect-exit: *\([0-9]*\).*|\1|p' "$src" | head -1)
     expect=${expect:-1}
     mapfile -t runs < <(sed -n 's|.*skiff-args: *\(.*\) \*/.*|\1|p' "$src")

@@ -1,0 +1,391 @@
+# tests/guest/kit.sh: the guest kit: Debian's kernel and busybox, initramfs images, the svm lane.
+#
+# Source it (after tests/lib/common.sh, or on its own with SRCDIR and SKIFF_CACHE set). It uses
+# only Debian's packages, fetched with `apt-get download` and unpacked with `dpkg-deb -x` into
+# $SKIFF_CACHE (never installed), so a machine downloads each version once.
+#
+#   kit_fetch                       kernel + modules + busybox: sets KIT_KERNEL (the bzImage),
+#                                   KIT_KVER, KIT_MODROOT (lib/modules/$KIT_KVER), KIT_BUSYBOX
+#   kit_initramfs OUT [opts]        an initramfs: busybox, /init (busybox init), the guest script
+#       --script FILE               run at boot (busybox sh), then `poweroff -f` when it returns
+#       --shell                     an interactive shell on the console instead (the demo)
+#       --module NAME[:p=v:p=v]     a kernel module and what it depends on, loaded at boot
+#       --file SRC[:DST]            an extra file (DST defaults to /SRC's basename)
+#       --init FILE                 the whole /init (the L1 image uses this)
+#   kit_static_skiff                build a static skiff into build-static/, set KIT_SKIFF_STATIC
+#
+# The svm lane (DESIGN.md "Two lanes"): Debian's QEMU in emulation, with an AMD CPU that has
+# SVM, boots the same Debian kernel as a host "L1" with kvm-amd, and skiff runs there on a real
+# hardware-style /dev/kvm. Several L2 scenarios run one after another in one outer boot:
+#   kit_svm_reset                   start a new lane run
+#   kit_svm_file SRC NAME           ship a file into L1 as /kit/f/NAME (anything else put under
+#                                   $KIT_SVM_DIR/root goes into L1 at the same path)
+#   kit_svm_add NAME [--timeout S] [--input FILE] [--bin PATH] [--console] -- SKIFF-ARGS...
+#                                   a scenario: L1 runs skiff SKIFF-ARGS (the L2 kernel is
+#                                   /kit/bzImage) and records its console and exit status.
+#                                   --input: a feeder script, one command a line:
+#                                     wait TEXT        until skiff's output holds TEXT
+#                                     waitn N TEXT     until it holds TEXT N times
+#                                     send TEXT        type TEXT and Enter into skiff's stdin
+#                                     sleep S          pause
+#                                     kill             stop skiff (SIGTERM)
+#                                   --bin: run this program from L1 instead of skiff
+#                                   --console: run it on L1's console, in the foreground (the
+#                                     demo); ends with "kit: skiff exited with status N"
+#   kit_svm_image OUT               the L1 initramfs for the scenarios added so far
+#   kit_svm_qemu_cmd                the outer QEMU's command line (array KIT_QEMU), less
+#                                   -kernel/-initrd/-append; KIT_QEMU_SERIAL (default stdio)
+#   kit_svm_run LOG [TIMEOUT]       boot L1 and run the scenarios; LOG gets the whole console.
+#                                   Returns 0 when L1 came up and ran every scenario.
+#   kit_section LOG NAME            a scenario's console (skiff's stdout+stderr), \r stripped
+#   kit_status LOG NAME             its exit status ("timeout" when the kit had to kill it)
+#   kit_svm_available               can this machine run the lane? (else KIT_WHY says why)
+#   kit_host_runs_linux             can the host's /dev/kvm run a Linux guest?
+#   kit_suite_needs_lane PLAN       in a suite: skip all PLAN results unless the lane can run
+
+: "${SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${SKIFF_CACHE:=$SRCDIR/.cache}"
+KIT_DIR="$SRCDIR/tests/guest"
+KIT_L2_MARKER="kit: L2 init started"
+
+kit_log() { echo "kit: $*" >&2; }
+
+# kit_deb_version PKG: the version apt would download (from the local package lists)
+kit_deb_version() {
+    apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1
+}
+
+# kit_apt_update_once: refresh the package lists (root only) when a package cannot be found
+kit_apt_update_once() {
+    [ -n "${_kit_updated:-}" ] && return 1
+    _kit_updated=1
+    [ "$(id -u)" -eq 0 ] || return 1
+    kit_log "refreshing the package lists (apt-get update)"
+    apt-get update -q >/dev/null 2>&1
+}
+
+# kit_unpack_deb PKG: download PKG (cached by version) and unpack it; prints the tree's path
+kit_unpack_deb() {
+    local pkg=$1 ver tree deb
+    ver=$(kit_deb_version "$pkg")
+    if [ -z "$ver" ] && kit_apt_update_once; then
+        ver=$(kit_deb_version "$pkg")
+    fi
+    if [ -z "$ver" ]; then
+        # no package lists: fall back on what an earlier run cached
+        tree=$(ls -d "$SKIFF_CACHE/guest/${pkg}_"*/ 2>/dev/null | sort -V | tail -n 1)
+        if [ -n "$tree" ] && [ -e "$tree/.unpacked" ]; then
+            echo "${tree%/}"
+            return 0
+        fi
+        kit_log "Debian package $pkg not found (run apt-get update)"
+        return 1
+    fi
+    tree="$SKIFF_CACHE/guest/${pkg}_${ver//:/%3a}"
+    if [ ! -e "$tree/.unpacked" ]; then
+        mkdir -p "$SKIFF_CACHE/debs" || return 1
+        deb=$(ls "$SKIFF_CACHE/debs/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1)
+        if [ -z "$deb" ]; then
+            kit_log "downloading $pkg $ver"
+            # apt's sandbox user cannot write into a root-owned cache; downloading as root is fine
+            (cd "$SKIFF_CACHE/debs" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1) ||
+                { kit_log "apt-get download $pkg=$ver failed"; return 1; }
+            deb=$(ls "$SKIFF_CACHE/debs/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -n 1)
+            [ -n "$deb" ] || { kit_log "apt-get download $pkg=$ver left no .deb"; return 1; }
+        fi
+        rm -rf "$tree"
+        mkdir -p "$tree" && dpkg-deb -x "$deb" "$tree" || { kit_log "cannot unpack $deb"; return 1; }
+        touch "$tree/.unpacked"
+    fi
+    echo "$tree"
+}
+
+# kit_fetch: Debian's generic kernel (the one linux-image-amd64 depends on) and busybox-static
+kit_fetch() {
+    [ -n "${KIT_KERNEL:-}" ] && return 0
+    local kpkg ktree btree
+    kpkg=${KIT_KERNEL_PKG:-}
+    if [ -z "$kpkg" ]; then
+        kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1)
+        if [ -z "$kpkg" ] && kit_apt_update_once; then
+            kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -n 1)
+        fi
+    fi
+    if [ -z "$kpkg" ]; then
+        # offline: the newest kernel an earlier run cached
+        kpkg=$(ls -d "$SKIFF_CACHE/guest/linux-image-"*/ 2>/dev/null | sort -V | tail -n 1 | sed 's|.*/\(linux-image-[^_]*\)_.*|\1|')
+    fi
+    [ -n "$kpkg" ] || { kit_log "cannot tell which kernel linux-image-amd64 depends on (run apt-get update)"; return 1; }
+    ktree=$(kit_unpack_deb "$kpkg") || return 1
+    btree=$(kit_unpack_deb busybox-static) || return 1
+    KIT_KVER=${kpkg#linux-image-}
+    KIT_KERNEL="$ktree/boot/vmlinuz-$KIT_KVER"
+    KIT_MODROOT="$ktree/lib/modules/$KIT_KVER"
+    KIT_BUSYBOX="$btree/bin/busybox"
+    [ -f "$KIT_KERNEL" ] && [ -x "$KIT_BUSYBOX" ] || { kit_log "the unpacked packages lack vmlinuz or busybox"; return 1; }
+    # the package leaves modules.dep to its postinst: make it here, once
+    if [ ! -e "$KIT_MODROOT/modules.dep" ]; then
+        command -v depmod >/dev/null 2>&1 || PATH=$PATH:/sbin:/usr/sbin
+        depmod -b "$ktree" "$KIT_KVER" || { kit_log "depmod failed (Debian package kmod)"; return 1; }
+    fi
+    export KIT_KVER KIT_KERNEL KIT_MODROOT KIT_BUSYBOX
+}
+
+# kit_module_paths NAME...: the modules' files relative to KIT_MODROOT, dependencies first
+kit_module_paths() {
+    awk -v want="$*" '
+        function norm(s) { gsub(/-/, "_", s); return s }
+        function base(p,   b) { b = p; sub(/.*\//, "", b); sub(/\.ko.*$/, "", b); return norm(b) }
+        function visit(m,   n, i, d) {
+            if (m in done) return
+            done[m] = 1
+            n = split(deps[m], d, " ")
+            for (i = n; i >= 1; i--) visit(base(d[i]))
+            if (!(m in path)) { print "missing " m > "/dev/stderr"; bad = 1; return }
+            print path[m]
+        }
+        {
+            p = $1; sub(/:$/, "", p); m = base(p); path[m] = p
+            $1 = ""; deps[m] = $0
+        }
+        END { n = split(want, w, " "); for (i = 1; i <= n; i++) visit(norm(w[i])); exit bad }
+    ' "$KIT_MODROOT/modules.dep"
+}
+
+# kit_cpio DIR OUT: pack DIR as a newc cpio archive (gzip'd when OUT ends in .gz)
+kit_cpio() {
+    local dir=$1 out=$2
+    case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
+    (cd "$dir" && find . -mindepth 1 | LC_ALL=C sort | "$KIT_BUSYBOX" cpio -o -H newc 2>/dev/null) >"$out.tmp" || return 1
+    case "$out" in
+    *.gz) gzip -n -6 <"$out.tmp" >"$out" && rm -f "$out.tmp" ;;
+    *) mv "$out.tmp" "$out" ;;
+    esac
+}
+
+# kit_initramfs OUT [--script F | --shell | --init F] [--module M[:p=v]]... [--file SRC[:DST]]...
+kit_initramfs() {
+    local out=$1; shift
+    local script="" shell=0 init="" mods=() files=() d m name params p list f
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --script) script=$2; shift ;;
+        --shell) shell=1 ;;
+        --init) init=$2; shift ;;
+        --module) mods+=("$2"); shift ;;
+        --file) files+=("$2"); shift ;;
+        *) kit_log "kit_initramfs: unknown option $1"; return 1 ;;
+        esac
+        shift
+    done
+    kit_fetch || return 1
+    d=$(mktemp -d "${TMPDIR:-/tmp}/kit-initramfs.XXXXXX")
+    mkdir -p "$d/bin" "$d/sbin" "$d/usr/bin" "$d/usr/sbin" "$d/etc/kit" "$d/proc" "$d/sys" \
+        "$d/dev" "$d/tmp" "$d/root" "$d/lib/modules"
+    cp "$KIT_BUSYBOX" "$d/bin/busybox"
+    ln -s busybox "$d/bin/sh"
+    # modules: copied with their dependencies; /etc/kit/modules lists them in load order
+    : >"$d/etc/kit/modules"
+    for m in "${mods[@]}"; do
+        name=${m%%:*}
+        params=""
+        [ "$name" != "$m" ] && params=$(echo "${m#*:}" | tr ':' ' ')
+        list=$(kit_module_paths "$name") || { kit_log "no module $name in $KIT_KVER"; rm -rf "$d"; return 1; }
+        for p in $list; do
+            [ -e "$d/lib/modules/${p##*/}" ] && continue
+            cp "$KIT_MODROOT/$p" "$d/lib/modules/" || { rm -rf "$d"; return 1; }
+            # parameters go to the module named, not to what it depends on
+            if [ "$(basename "${p%%.ko*}" | tr - _)" = "$(echo "$name" | tr - _)" ]; then
+                echo "${p##*/} $params" >>"$d/etc/kit/modules"
+            else
+                echo "${p##*/}" >>"$d/etc/kit/modules"
+            fi
+        done
+    done
+    for f in "${files[@]}"; do
+        local src=${f%%:*} dst=${f#*:}
+        [ "$src" = "$f" ] && dst="/$(basename "$src")"
+        mkdir -p "$d$(dirname "$dst")"
+        cp -L "$src" "$d$dst" || { rm -rf "$d"; return 1; }
+    done
+    if [ -n "$init" ]; then
+        cp "$init" "$d/init" && chmod 755 "$d/init"
+    else
+        # busybox init, so that `poweroff` and `reboot` typed in a shell work as on a real system
+        ln -s bin/busybox "$d/init"
+        cp "$KIT_DIR/l2-rc" "$d/etc/kit/rc"
+        chmod 755 "$d/etc/kit/rc"
+        if [ "$shell" = 1 ]; then
+            printf '::sysinit:/etc/kit/rc\n::respawn:/bin/cttyhack /bin/sh -l\n' >"$d/etc/inittab"
+            echo 'echo "kit: $(uname -sr) on $(nproc) CPUs; type poweroff to leave"' >"$d/etc/kit/hello"
+        else
+            [ -n "$script" ] || { kit_log "kit_initramfs: --script, --shell or --init"; rm -rf "$d"; return 1; }
+            cp "$script" "$d/etc/kit/test"
+            printf '#!/bin/sh\n. /etc/kit/test\nexec poweroff -f\n' >"$d/etc/kit/main"
+            chmod 755 "$d/etc/kit/main"
+            printf '::sysinit:/etc/kit/rc\n::once:-/bin/cttyhack /etc/kit/main\n' >"$d/etc/inittab"
+        fi
+    fi
+    kit_cpio "$d" "$out"
+    local r=$?
+    rm -rf "$d"
+    return $r
+}
+
+# kit_static_skiff: a statically linked skiff in build-static/, apart from the normal build
+kit_static_skiff() {
+    KIT_SKIFF_STATIC="$SRCDIR/build-static/skiff"
+    make -s -C "$SRCDIR" -j"$(nproc)" STATIC=yes BUILD=build-static BIN=build-static \
+        build-static/skiff >"${TMPDIR:-/tmp}/kit-static-build.log" 2>&1 ||
+        { kit_log "building the static skiff failed:"; tail -n 20 "${TMPDIR:-/tmp}/kit-static-build.log" >&2; return 1; }
+    export KIT_SKIFF_STATIC
+}
+
+# kit_host_runs_linux: does the host's /dev/kvm run Linux guests? It needs hardware
+# virtualization (vmx or svm); a software KVM (kvm_pvm) runs small programs but not Linux.
+kit_host_runs_linux() {
+    [ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+    grep -qwE 'vmx|svm' /proc/cpuinfo || return 1
+    ! grep -qw kvm_pvm /proc/modules 2>/dev/null && [ ! -d /sys/module/kvm_pvm ]
+}
+
+# kit_svm_available: qemu-system-x86_64 and the tools the lane uses
+kit_svm_available() {
+    KIT_WHY=""
+    command -v qemu-system-x86_64 >/dev/null 2>&1 || { KIT_WHY="no qemu-system-x86_64 (Debian package qemu-system-x86)"; return 1; }
+    command -v apt-get >/dev/null 2>&1 || { KIT_WHY="no apt-get to fetch Debian's kernel"; return 1; }
+    command -v depmod >/dev/null 2>&1 || [ -x /sbin/depmod ] || { KIT_WHY="no depmod (Debian package kmod)"; return 1; }
+    return 0
+}
+
+# kit_suite_needs_lane PLAN: in a script suite (tests/lib/common.sh): make sure the svm lane
+# can run (installing its Debian packages as root), else skip all PLAN results, with the reason
+kit_suite_needs_lane() {
+    local why=""
+    if ! need_pkg qemu-system-x86 kmod; then
+        why="missing Debian packages: $MISSING_PKGS (run as root)"
+    elif ! kit_svm_available; then
+        why=$KIT_WHY
+    elif ! kit_fetch; then
+        why="cannot fetch Debian's kernel and busybox"
+    elif [ ! -x "$SKIFF" ]; then
+        why="no skiff binary (make)"
+    fi
+    [ -z "$why" ] && return 0
+    for _ in $(seq 1 "$1"); do skip "$why" "svm lane"; done
+    done_testing
+}
+
+kit_svm_reset() {
+    KIT_SVM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kit-svm.XXXXXX")
+    mkdir -p "$KIT_SVM_DIR/root/kit/f" "$KIT_SVM_DIR/root/kit/in"
+    : >"$KIT_SVM_DIR/root/kit/scenarios"
+    KIT_SVM_N=0
+}
+
+kit_svm_file() {
+    [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
+    cp -L "$1" "$KIT_SVM_DIR/root/kit/f/$2"
+}
+
+# kit_quote ARG: ARG single-quoted for sh
+kit_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+kit_svm_add() {
+    [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
+    local name=$1 timeout=120 input=- bin=/bin/skiff line a fn=kit_run; shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        case "$1" in
+        --timeout) timeout=$2; shift ;;
+        --input) KIT_SVM_N=$((KIT_SVM_N + 1)); cp "$2" "$KIT_SVM_DIR/root/kit/in/$KIT_SVM_N"
+                 input=/kit/in/$KIT_SVM_N; shift ;;
+        --bin) bin=$2; shift ;;
+        --console) fn=kit_console ;;
+        *) kit_log "kit_svm_add: unknown option $1"; return 1 ;;
+        esac
+        shift
+    done
+    [ "${1:-}" = -- ] && shift
+    line="$fn $(kit_quote "$name") $timeout $input $(kit_quote "$bin")"
+    for a in "$@"; do line="$line $(kit_quote "$a")"; done
+    echo "$line" >>"$KIT_SVM_DIR/root/kit/scenarios"
+}
+
+# kit_unpacked_kernel_cache DIR: run skiff's own host-side unpacking of the L2 kernel on this
+# machine (no vCPU: the qtest accelerator), so that L1, which runs under emulation, finds it
+# in its cache instead of spending seconds on xz.
+kit_unpacked_kernel_cache() {
+    local dir=$1 pid i
+    mkdir -p "$dir"
+    ls "$dir"/*.vmlinux >/dev/null 2>&1 && return 0
+    [ -x "${SKIFF:-}" ] || return 1
+    "$SKIFF" -accel qtest -qtest null -display none -nodefaults -kernel "$KIT_KERNEL" \
+        -kernel-cache "$dir" </dev/null >/dev/null 2>&1 &
+    pid=$!
+    for i in $(seq 1 300); do
+        ls "$dir"/*.vmlinux >/dev/null 2>&1 && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    ls "$dir"/*.vmlinux >/dev/null 2>&1
+}
+
+kit_svm_image() {
+    local out=$1 r kc
+    kit_fetch || return 1
+    kit_static_skiff || return 1
+    [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
+    kc="$SKIFF_CACHE/guest/unpacked-kernels"
+    if kit_unpacked_kernel_cache "$kc"; then
+        mkdir -p "$KIT_SVM_DIR/root/root/.cache/skiff/kernels"
+        cp "$kc"/*.vmlinux "$KIT_SVM_DIR/root/root/.cache/skiff/kernels/"
+    fi
+    cp "$KIT_DIR/l1-lib.sh" "$KIT_SVM_DIR/root/kit/lib.sh"
+    local args=(--init "$KIT_DIR/l1-init" --file "$KIT_SKIFF_STATIC:/bin/skiff"
+        --file "$KIT_KERNEL:/kit/bzImage") f m
+    for m in irqbypass ccp kvm kvm-amd:nested=1 ${KIT_L1_MODULES:-}; do args+=(--module "$m"); done
+    # everything put under $KIT_SVM_DIR/root goes into L1 at the same path
+    while IFS= read -r f; do
+        args+=(--file "$KIT_SVM_DIR/root/${f#./}:/${f#./}")
+    done < <(cd "$KIT_SVM_DIR/root" && find . -type f)
+    kit_initramfs "$out" "${args[@]}"
+}
+
+kit_svm_qemu_cmd() {
+    # L1 with one CPU was seen to freeze: always two
+    KIT_QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu EPYC,+svm,+npt -smp 2
+        -m "${KIT_L1_MEM:-2048}" -nodefaults -display none -serial "${KIT_QEMU_SERIAL:-stdio}"
+        -no-reboot)
+}
+
+kit_svm_run() {
+    local log=$1 tmo=${2:-600} img r
+    kit_svm_available || { kit_log "$KIT_WHY"; return 1; }
+    img="$KIT_SVM_DIR/l1.cpio"
+    kit_svm_image "$img" || return 1
+    kit_svm_qemu_cmd
+    # QEMU warns about TCG's missing CPU features on stderr: keep that out of the console log
+    timeout -k 5 "$tmo" "${KIT_QEMU[@]}" -kernel "$KIT_KERNEL" -initrd "$img" \
+        -append "console=ttyS0 quiet panic=-1 ${KIT_L1_APPEND:-}" </dev/null >"$log" 2>"$log.stderr"
+    r=$?
+    rm -rf "$KIT_SVM_DIR"
+    KIT_SVM_DIR=""
+    [ $r -eq 124 ] && kit_log "the svm lane timed out after $tmo s"
+    tr -d '\r' <"$log" | grep -q '^kit: L1 done'
+
+}
+
+# kit_section LOG NAME: the console of one scenario
+kit_section() {
+    tr -d '\r' <"$1" | awk -v n="$2" '
+        $0 == "@@kit begin " n { on = 1; next }
+        on && index($0, "@@kit end " n " ") == 1 { on = 0 }
+        on { print }'
+}
+
+# kit_status LOG NAME: how skiff ended in one scenario: its exit status, or "timeout"
+kit_status() {
+    tr -d '\r' <"$1" | sed -n "s/^@@kit end $2 status=\([^ ]*\).*/\1/p" | tail -n 1
+}

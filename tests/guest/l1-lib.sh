@@ -1,0 +1,63 @@
+# tests/guest/l1-lib.sh: run inside L1: kit_run runs one scenario and frames its console
+# between "@@kit begin NAME" and "@@kit end NAME status=S time=T".
+
+kit_uptime() { cut -d' ' -f1 /proc/uptime; }
+
+# kit_feed SCRIPT PID: type into skiff's stdin (the fifo /tmp/in) as SCRIPT says
+kit_feed() {
+    exec 3>/tmp/in
+    while read -r cmd arg; do
+        case "$cmd" in
+        wait) until grep -qF -- "$arg" /tmp/out; do sleep 0.1; done ;;
+        waitn)
+            n=${arg%% *} t=${arg#* }
+            until [ "$(grep -oF -- "$t" /tmp/out | wc -l)" -ge "$n" ]; do sleep 0.1; done ;;
+        # Enter on a terminal sends a carriage return
+        send) printf '%s\r' "$arg" >&3 ;;
+        sleep) sleep "$arg" ;;
+        kill) touch /tmp/killed; kill "$2" ;;
+        esac
+    done <"$1"
+    # keep the write end open: skiff sees no end of input
+    while :; do sleep 10; done
+}
+
+# kit_run NAME TIMEOUT INPUT|- PROGRAM ARGS...
+kit_run() {
+    name=$1 tmo=$2 input=$3 bin=$4
+    shift 4
+    echo "@@kit begin $name"
+    rm -f /tmp/out /tmp/in /tmp/killed /tmp/timedout
+    : >/tmp/out
+    t0=$(kit_uptime)
+    feeder=""
+    if [ "$input" = - ]; then
+        "$bin" "$@" </dev/null >/tmp/out 2>&1 &
+        pid=$!
+    else
+        mkfifo /tmp/in
+        "$bin" "$@" </tmp/in >/tmp/out 2>&1 &
+        pid=$!
+        kit_feed "$input" "$pid" &
+        feeder=$!
+    fi
+    (sleep "$tmo"; touch /tmp/timedout; kill -9 "$pid") &
+    wd=$!
+    wait "$pid"
+    rc=$?
+    t1=$(kit_uptime)
+    kill $wd $feeder 2>/dev/null
+    cat /tmp/out
+    [ -e /tmp/killed ] && rc=killed
+    [ -e /tmp/timedout ] && rc=timeout
+    echo
+    echo "@@kit end $name status=$rc time=$(echo "$t1 $t0" | awk '{ printf "%.2f", $1 - $2 }')"
+}
+
+# kit_console NAME TIMEOUT - PROGRAM ARGS...: run on L1's console, in the foreground
+kit_console() {
+    name=$1 bin=$4
+    shift 4
+    "$bin" "$@"
+    echo "kit: skiff exited with status $?"
+}

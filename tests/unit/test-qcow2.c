@@ -1,0 +1,174 @@
+/* test-qcow2.c: qcow2 through the block API: many requests in flight on every engine, reopen, snapshots, relative backing files, check */
+#include "block/qcow2.h"
+#include "util/main-loop.h"
+#include "tests/unit/tap.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/skiff-test-qcow2.XXXXXX";
+static int done_count, first_error;
+
+static void on_done(void *opaque, int ret)
+{
+    done_count++;
+    if (ret < 0 && !first_error)
+        first_error = ret;
+}
+
+static void wait_for(int n)
+{
+    while (done_count < n)
+        loop_iterate(true);
+}
+
+static void fill(uint8_t *p, size_t len, unsigned seed)
+{
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)(seed * 31 + i * 13 + (i >> 11));
+}
+
+static bool clean(const char *path)
+{
+    struct block_open_opts o = { .format = "qcow2", .read_only = true, .check = true, .no_backing = true };
+    struct qcow2_check_result r;
+    struct block_dev *bd;
+    bool ok;
+
+    if (block_open(&bd, path, &o, NULL) < 0)
+        return false;
+    ok = qcow2_check(block_dev_state(bd), 0, &r, NULL) == 0 && !r.corruptions && !r.leaks && !r.check_errors;
+    block_close(bd);
+    return ok;
+}
+
+/* 96 writes in flight at once over distinct ranges (some unaligned, some spanning clusters), then reads */
+static void test_concurrent(enum block_cache cache, enum block_aio aio, uint64_t cluster, const char *what)
+{
+    struct qcow2_create_opts co = { .size = 32 * MiB, .cluster_size = cluster };
+    struct block_open_opts o = { .cache = cache, .aio = aio };
+    char *path = xasprintf("%s/c.qcow2", dir), *err = NULL;
+    uint64_t size = co.size;
+    uint8_t *model = xzalloc(size), *back = xzalloc(size);
+    struct block_dev *bd;
+    int n = 0, ret;
+
+    CHECK(qcow2_create(path, &co, &err) == 0, "%s: qcow2_create makes an image (%s)", what, err ? err : "");
+    ret = block_open(&bd, path, &o, &err);
+    if (ret == -EINVAL && cache == BLOCK_CACHE_NONE) {
+        tap_skip("this file system refuses O_DIRECT", "%s", what);
+        goto out;
+    }
+    CHECK(ret == 0 && !strcmp(block_format(bd), "qcow2"), "%s: the image probes as qcow2", what);
+    if (ret < 0)
+        goto out;
+    done_count = first_error = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 96; i++) {
+            uint64_t slot = size / 96, off = (uint64_t)i * slot + (i % 4 ? (uint64_t)(i * 4097 + round * 512) % 65536 : 0);
+            size_t len = (i % 3 == 0) ? 4096 : (size_t)(slot / 2 - (uint64_t)(i % 7) * 512);
+            struct iovec v = { model + off, len };
+
+            fill(model + off, len, i + round * 100);
+            block_aio_writev(bd, off, &v, 1, on_done, NULL);
+            n++;
+        }
+        wait_for(n);
+    }
+    CHECK(first_error == 0, "%s: 192 writes, 96 at a time, all succeed", what);
+    block_aio_flush(bd, on_done, NULL);
+    wait_for(++n);
+    for (uint64_t off = 0; off < size; off += 4 * MiB) {
+        struct iovec v = { back + off, 4 * MiB };
+
+        block_aio_readv(bd, off, &v, 1, on_done, NULL);
+        n++;
+    }
+    wait_for(n);
+    CHECK(first_error == 0 && memcmp(model, back, size) == 0, "%s: everything reads back, concurrently", what);
+    block_close(bd);
+    CHECK(clean(path), "%s: check finds neither leaks nor corruption", what);
+    ret = block_open(&bd, path, &o, NULL);
+    memset(back, 0, size);
+    CHECK(ret == 0 && block_pread(bd, 0, back, size) == 0 && memcmp(model, back, size) == 0,
+          "%s: after closing and reopening, the content is there", what);
+    if (ret == 0)
+        block_close(bd);
+out:
+    free(err);
+    unlink(path);
+    free(path);
+    free(model);
+    free(back);
+}
+
+static void test_snapshots_and_backing(void)
+{
+    char *sub = xasprintf("%s/sub", dir), *base = xasprintf("%s/sub/base.qcow2", dir);
+    char *top = xasprintf("%s/top.qcow2", dir), *err = NULL;
+    struct qcow2_create_opts co = { .size = 4 * MiB };
+    struct block_dev *bd;
+    uint8_t a[65536], b[65536], r[65536];
+    int ret;
+
+    mkdir(sub, 0755);
+    fill(a, sizeof(a), 1);
+    fill(b, sizeof(b), 2);
+    qcow2_create(base, &co, &err);
+    block_open(&bd, base, NULL, &err);
+    block_pwrite(bd, 0, a, sizeof(a));
+    ret = qcow2_snapshot_create(block_dev_state(bd), "one", &err);
+    CHECK(ret == 0, "a snapshot is taken");
+    block_pwrite(bd, 0, b, sizeof(b));
+    block_pread(bd, 0, r, sizeof(r));
+    CHECK(!memcmp(r, b, sizeof(r)), "writes after the snapshot are seen");
+    ret = qcow2_snapshot_apply(block_dev_state(bd), "one", &err);
+    block_pread(bd, 0, r, sizeof(r));
+    CHECK(ret == 0 && !memcmp(r, a, sizeof(r)), "applying the snapshot brings the old content back");
+    ret = qcow2_snapshot_delete(block_dev_state(bd), "one", &err);
+    CHECK(ret == 0, "the snapshot is deleted");
+    block_close(bd);
+    CHECK(clean(base), "after snapshot create, apply and delete, check is clean");
+
+    /* the overlay names its backing file relative to its own folder */
+    co.backing_file = "sub/base.qcow2";
+    co.backing_format = "qcow2";
+    ret = qcow2_create(top, &co, &err);
+    CHECK(ret == 0, "an overlay with a relative backing file is made");
+    ret = chdir("/");
+    ret = block_open(&bd, top, NULL, &err);
+    CHECK(ret == 0, "it opens from another working folder (%s)", err ? err : "");
+    if (ret == 0) {
+        block_pread(bd, 0, r, sizeof(r));
+        CHECK(!memcmp(r, a, sizeof(r)), "reads fall through to the backing file");
+        block_pwrite(bd, 4096, b, 4096);
+        block_pread(bd, 0, r, sizeof(r));
+        CHECK(!memcmp(r, a, 4096) && !memcmp(r + 4096, b, 4096) && !memcmp(r + 8192, a + 8192, sizeof(r) - 8192),
+              "a partial write copies the rest of the cluster from the backing file");
+        block_close(bd);
+    }
+    CHECK(clean(top), "the overlay checks clean");
+    free(err);
+    unlink(top);
+    unlink(base);
+    rmdir(sub);
+    free(sub);
+    free(base);
+    free(top);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir))
+        return 1;
+    loop_init();
+    devlock_lock();
+    test_concurrent(BLOCK_CACHE_WRITEBACK, BLOCK_AIO_THREADS, 65536, "writeback, threads, 64k clusters");
+    test_concurrent(BLOCK_CACHE_WRITEBACK, BLOCK_AIO_THREADS, 512, "writeback, threads, 512-byte clusters");
+    test_concurrent(BLOCK_CACHE_NONE, BLOCK_AIO_THREADS, 4096, "cache=none, threads, 4k clusters");
+    test_concurrent(BLOCK_CACHE_NONE, BLOCK_AIO_NATIVE, 65536, "cache=none, native, 64k clusters");
+    test_concurrent(BLOCK_CACHE_NONE, BLOCK_AIO_NATIVE, 2 * MiB, "cache=none, native, 2M clusters");
+    test_snapshots_and_backing();
+    rmdir(dir);
+    return tap_done();
+}

@@ -1,6 +1,7 @@
 /* vga.c: the standard VGA (QEMU's "VGA", 1234:1111) at 02.0: registers, four-plane memory in the legacy window, the VGA BIOS as its ROM (IBM VGA Technical Reference) */
 #define LOG_PREFIX "vga: "
 #include "hw/vga.h"
+#include "hw/accel.h"
 #include "hw/firmware.h"
 #include "hw/pci.h"
 #include "migration/vmstate.h"
@@ -459,6 +460,10 @@ static int vga_realize(struct device *dev, char **err)
                          false);
     io_region_add(&v->window, IO_SPACE_MMIO, "vga-window", VGA_WINDOW_BASE, VGA_WINDOW_SIZE,
                   &vga_mem_ops, v);
+    /* writes to the window (screen updates, font loads) need not stop the vCPU one by one;
+     * a register write or a read exits, and the queued writes are handled first */
+    if (accel && accel->coalesce_mmio)
+        accel->coalesce_mmio(VGA_WINDOW_BASE, VGA_WINDOW_SIZE, true);
     io_region_add(&v->ports_3c0, IO_SPACE_PIO, "vga", 0x3c0, 16, &ports_3c0_ops, v);
     io_region_add(&v->ports_3b4, IO_SPACE_PIO, "vga", 0x3b4, 7, &ports_3b4_ops, v);
     io_region_add(&v->ports_3d4, IO_SPACE_PIO, "vga", 0x3d4, 7, &ports_3d4_ops, v);
@@ -474,6 +479,8 @@ static void vga_unrealize(struct device *dev)
     struct vga *v = container_of(dev, struct vga, dev);
 
     io_region_unmap(&v->window);
+    if (accel && accel->coalesce_mmio)
+        accel->coalesce_mmio(VGA_WINDOW_BASE, VGA_WINDOW_SIZE, false);
     io_region_unmap(&v->ports_3c0);
     io_region_unmap(&v->ports_3b4);
     io_region_unmap(&v->ports_3d4);

@@ -19,9 +19,7 @@
 
 struct pam_seg {
     uint8_t mode;               /* the attribute mapped now; 0xff before the first mapping */
-    struct ram_block *block;
     struct io_region wo;        /* write-only: reads go to PCI, writes to DRAM */
-    char name[12];
 };
 
 struct i440fx {
@@ -31,6 +29,8 @@ struct i440fx {
     uint32_t conf_addr;
     uint8_t *isa_bios;          /* 128 KiB at 0xe0000 while PAM sends it to PCI */
     struct pam_seg seg[PAM_SEGS];
+    struct ram_block *pam[PAM_SEGS];    /* the slots mapped now, one per run of an attribute */
+    int npam;
     struct ram_block *smram_block;
 };
 
@@ -89,39 +89,62 @@ static const struct io_region_ops pam_wo_ops = {
     .impl = { .min = 1, .max = 1 },
 };
 
-static void pam_seg_map(struct i440fx *s, int i, unsigned attr, bool force)
+/*
+ * Map 0xc0000-0xfffff as the PAM registers say. Neighbouring pieces with the same attribute
+ * share one accelerator slot: every slot change costs the accelerator a flush of its
+ * shadow mappings, and firmware flips all thirteen pieces at once.
+ */
+static void i440fx_update_pam(struct i440fx *s, bool force)
 {
-    struct pam_seg *g = &s->seg[i];
-    uint64_t base = seg_base(i), size = seg_size(i);
-    uint8_t *rom;
+    uint8_t want[PAM_SEGS];
+    bool same = !force;
     int r = 0;
 
-    if (g->mode == attr && !force)
-        return;
-    if (g->block)
-        gmem_unmap_block(g->block);
-    g->block = NULL;
-    io_region_unmap(&g->wo);
-    g->mode = attr;
-    switch (attr) {
-    case PAM_RW:
-    case PAM_RE:
-        /* read-only DRAM: the accelerator sends writes to us, and nothing claims them */
-        r = gmem_map_block(g->name, base, size, machine_ram.hva + base, machine_ram.fd, base,
-                           attr == PAM_RE, &g->block);
-        break;
-    case PAM_WE:
-        r = io_region_map(&g->wo, base);
-        break;
-    default:
-        rom = seg_pci_side(s, i);
-        if (rom)
-            r = gmem_map_block(g->name, base, size, rom, -1, 0, true, &g->block);
-        break;
+    for (int i = 0; i < PAM_SEGS; i++) {
+        want[i] = seg_attr(s, i);
+        same &= want[i] == s->seg[i].mode;
     }
-    if (r < 0)
-        log_error("cannot map 0x%" PRIx64 "-0x%" PRIx64 " as PAM asks (%u): %s", base,
-                  base + size - 1, attr, strerror(-r));
+    if (same)
+        return;
+    for (int k = 0; k < s->npam; k++)
+        gmem_unmap_block(s->pam[k]);
+    s->npam = 0;
+    for (int i = 0; i < PAM_SEGS; i++)
+        io_region_unmap(&s->seg[i].wo);
+    for (int i = 0, j; i < PAM_SEGS; i = j) {
+        uint64_t base = seg_base(i), size;
+        uint8_t *rom;
+
+        /* a run of one attribute; "to PCI" changes from nothing to the BIOS alias at 0xe0000 */
+        for (j = i + 1; j < PAM_SEGS && want[j] == want[i] &&
+                        !(want[i] == 0 && seg_base(j) == ISA_BIOS_BASE); j++)
+            ;
+        size = seg_base(j - 1) + seg_size(j - 1) - base;
+        switch (want[i]) {
+        case PAM_RW:
+        case PAM_RE:
+            /* read-only DRAM: the accelerator sends writes to us, and nothing claims them */
+            r = gmem_map_block("pam", base, size, machine_ram.hva + base, machine_ram.fd, base,
+                               want[i] == PAM_RE, &s->pam[s->npam]);
+            break;
+        case PAM_WE:
+            for (int k = i; k < j; k++)
+                r |= io_region_map(&s->seg[k].wo, seg_base(k));
+            break;
+        default:
+            rom = seg_pci_side(s, i);
+            if (rom)
+                r = gmem_map_block("pam-rom", base, size, rom, -1, 0, true, &s->pam[s->npam]);
+            break;
+        }
+        if (r < 0)
+            log_error("cannot map 0x%" PRIx64 "-0x%" PRIx64 " as PAM asks (%u): %s", base,
+                      base + size - 1, want[i], strerror(-r));
+        else if (want[i] != PAM_WE && (want[i] != 0 || seg_pci_side(s, i)))
+            s->npam++;
+    }
+    for (int i = 0; i < PAM_SEGS; i++)
+        s->seg[i].mode = want[i];
 }
 
 /* SMRAM open shows DRAM in the VGA window 0xa0000-0xbffff (what is there otherwise is PCI's). */
@@ -145,8 +168,7 @@ static void smram_update(struct i440fx *s)
 
 static void i440fx_update_memory(struct i440fx *s, bool force)
 {
-    for (int i = 0; i < PAM_SEGS; i++)
-        pam_seg_map(s, i, seg_attr(s, i), force);
+    i440fx_update_pam(s, force);
     smram_update(s);
 }
 
@@ -181,9 +203,7 @@ void i440fx_set_isa_bios(struct device *dev, uint8_t *hva)
     struct i440fx *s = container_of(dev, struct i440fx, dev);
 
     s->isa_bios = hva;
-    for (int i = 0; i < PAM_SEGS; i++)
-        if (seg_base(i) >= ISA_BIOS_BASE)
-            pam_seg_map(s, i, seg_attr(s, i), true);
+    i440fx_update_pam(s, true);
 }
 
 /* ---- configuration mechanism #1 (PCI 3.0 section 3.2.2.3.2) ---- */
@@ -289,7 +309,6 @@ static int i440fx_realize(struct device *dev, char **err)
     for (int i = 0; i < PAM_SEGS; i++) {
         struct pam_seg *g = &s->seg[i];
 
-        snprintf(g->name, sizeof(g->name), "pam-%05" PRIx64, seg_base(i));
         g->mode = 0xff;
         io_region_init(&g->wo, IO_SPACE_MMIO, "pam-write-only", seg_size(i), &pam_wo_ops, g);
     }
@@ -307,11 +326,10 @@ static void i440fx_unrealize(struct device *dev)
 
     io_region_unmap(&s->conf_addr_io);
     io_region_unmap(&s->conf_data_io);
-    for (int i = 0; i < PAM_SEGS; i++) {
-        if (s->seg[i].block)
-            gmem_unmap_block(s->seg[i].block);
+    for (int k = 0; k < s->npam; k++)
+        gmem_unmap_block(s->pam[k]);
+    for (int i = 0; i < PAM_SEGS; i++)
         io_region_unmap(&s->seg[i].wo);
-    }
     if (s->smram_block)
         gmem_unmap_block(s->smram_block);
     pci_device_unregister(&s->pci);

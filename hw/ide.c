@@ -602,6 +602,20 @@ static void ide_flush_cb(void *opaque, int ret)
         ide_done(d);
 }
 
+/* A PIO read or write: the range, and DRQ blocks of one sector or the multiple count. */
+static bool ide_pio_setup(struct ide_drive *d, bool lba48, bool multiple)
+{
+    if (multiple && !d->mult_sectors) {
+        ide_abort(d);
+        return false;
+    }
+    if (!ide_rw_setup(d, lba48))
+        return false;
+    d->pio_block = multiple ? d->mult_sectors : 1;
+    d->buf_sectors = 0;
+    return true;
+}
+
 static void ide_exec_ata(struct ide_drive *d, uint8_t cmd)
 {
     bool lba48 = false;
@@ -617,14 +631,9 @@ static void ide_exec_ata(struct ide_drive *d, uint8_t cmd)
     case WIN_READ:
     case WIN_READ_ONCE:
     case WIN_MULTREAD:
-        if ((cmd == WIN_MULTREAD || cmd == WIN_MULTREAD_EXT) && !d->mult_sectors) {
-            ide_abort(d);
+        if (!ide_pio_setup(d, lba48, cmd == WIN_MULTREAD || cmd == WIN_MULTREAD_EXT))
             return;
-        }
-        if (!ide_rw_setup(d, lba48))
-            return;
-        d->pio_block = (cmd == WIN_MULTREAD || cmd == WIN_MULTREAD_EXT) ? d->mult_sectors : 1;
-        d->buf_sectors = d->buf_first = 0;
+        d->buf_first = 0;
         ide_read_chunk(d);
         return;
     case WIN_WRITE_EXT:
@@ -634,14 +643,8 @@ static void ide_exec_ata(struct ide_drive *d, uint8_t cmd)
     case WIN_WRITE:
     case WIN_WRITE_ONCE:
     case WIN_MULTWRITE:
-        if ((cmd == WIN_MULTWRITE || cmd == WIN_MULTWRITE_EXT) && !d->mult_sectors) {
-            ide_abort(d);
+        if (!ide_pio_setup(d, lba48, cmd == WIN_MULTWRITE || cmd == WIN_MULTWRITE_EXT))
             return;
-        }
-        if (!ide_rw_setup(d, lba48))
-            return;
-        d->pio_block = (cmd == WIN_MULTWRITE || cmd == WIN_MULTWRITE_EXT) ? d->mult_sectors : 1;
-        d->buf_sectors = 0;
         d->io_pos = 0;
         /* the first DRQ block of a write comes without an interrupt */
         ide_pio_start(d, MIN(d->pio_block, d->nsectors_left) * IDE_SECTOR_SIZE, PIO_WRITE_NEXT);

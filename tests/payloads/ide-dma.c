@@ -1,4 +1,5 @@
 /* ide-dma.c: the payload bench/firmware times: 64 MiB read from the primary IDE disk by bus master DMA (READ DMA EXT), marked on port 0x402 */
+/* skiff-no-auto-run: it needs the data disk bench/firmware makes */
 #include "lib/payload.h"
 
 #define DEBUGCON 0x402
@@ -28,10 +29,11 @@ static void pci_write(int devfn, int off, uint32_t v)
 static uint8_t wait_idle(void)
 {
     uint8_t st;
+    uint32_t n = 0;
 
     do {
         st = inb(CTL);
-    } while (st & 0x80);
+    } while ((st & 0x80) && ++n < 10000000);
     return st;
 }
 
@@ -57,7 +59,10 @@ void test_main(uint32_t magic, uint32_t mbi)
     prd[3] = 0x80000000u;       /* end of table */
     outl(bm + 4, PRD_TABLE);
     outb(CMD + 6, 0x40);        /* master, LBA */
-    wait_idle();
+    st = wait_idle();
+    check(st & 0x40, "there is a disk at the primary master (status 0x%x)", st);
+    if (!(st & 0x40))
+        return;
     outb(DEBUGCON, MARK_START);
     for (uint32_t lba = 0; lba < TOTAL_SECTORS; lba += CHUNK_SECTORS) {
         outb(bm + 2, 0x06);     /* clear interrupt and error */
@@ -72,7 +77,7 @@ void test_main(uint32_t magic, uint32_t mbi)
         outb(CMD + 5, lba >> 16);
         outb(CMD + 7, 0x25);    /* READ DMA EXT */
         outb(bm, 0x09);         /* start */
-        while (!(inb(bm + 2) & 0x04))
+        for (uint32_t n = 0; !(inb(bm + 2) & 0x04) && n < 10000000; n++)
             pause();
         outb(bm, 0x00);
         st = wait_idle();

@@ -35,12 +35,22 @@ static const struct option_def options[] = {
     { "kernel", true, "FILE", "boot a Linux bzImage, ELF vmlinux (PVH) or multiboot image directly" },
     { "initrd", true, "FILE", "initial ramdisk (multiboot: modules, \"file args,file args\")" },
     { "append", true, "CMDLINE", "kernel command line" },
+    { "bios", true, "FILE", "firmware image (default: SeaBIOS's bios-256k.bin from Debian's seabios)" },
+    { "hda", true, "FILE", "IDE disk: primary master (-hdb, -hdc, -hdd: the other three)" },
+    { "hdb", true, "FILE", "IDE disk: primary slave" },
+    { "hdc", true, "FILE", "IDE disk: secondary master" },
+    { "hdd", true, "FILE", "IDE disk: secondary slave" },
+    { "cdrom", true, "FILE", "IDE CD-ROM (secondary master) with FILE as its disc" },
+    { "drive", true, "file=F[,if=ide][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,cache=C][,aio=A]",
+      "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native" },
+    { "boot", true, "[order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS][,reboot-timeout=MS]",
+      "firmware boot order: c disk, d CD-ROM, a floppy, n network (default cad)" },
     { "serial", true, "DEV", "next serial port: stdio, mon:stdio, pty, file:F, pipe:P, unix:S[,server=on,wait=off], tcp:H:P[,...], null, none, chardev:ID" },
     { "chardev", true, "BACKEND,id=ID,...", "a character device: stdio, file, pipe, pty, socket, null" },
     { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them" },
     { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)" },
     { "display", true, "none", "display backend (only none for now)" },
-    { "vga", true, "none", "VGA card (only none for now)" },
+    { "vga", true, "std|none", "VGA card: std (the default) or none" },
     { "nodefaults", false, NULL, "no default devices (serial port)" },
     { "no-reboot", false, NULL, "exit instead of rebooting" },
     { "no-shutdown", false, NULL, "stay when the guest powers off" },
@@ -98,6 +108,13 @@ static struct {
     const char *qtest;
     const char *pidfile;
     const char *kernel_cache;
+    const char *vga;
+    struct pc_drive ide[PC_MAX_IDE];
+    const char *boot_order;
+    const char *boot_once;
+    bool boot_menu;
+    int boot_menu_wait;
+    int boot_fail_wait;
     bool nographic;
     bool nodefaults;
     bool no_unpack;
@@ -132,6 +149,130 @@ static void parse_machine(const char *s)
     opts_free(o);
 }
 
+/* -hda..-hdd, -cdrom and -drive, as QEMU numbers them: index = bus * 2 + unit */
+static void add_drive(int index, const char *file, bool cdrom, const struct block_open_opts *o,
+                      const char *what)
+{
+    struct pc_drive *d;
+
+    if (index < 0 || index >= PC_MAX_IDE)
+        die("%s: IDE has indexes 0-3 (two buses of two units)", what);
+    d = &args.ide[index];
+    if (d->present)
+        die("%s: IDE index %d (bus %d, unit %d) is taken by another drive", what, index,
+            index / 2, index % 2);
+    d->present = true;
+    d->cdrom = cdrom;
+    d->file = file;
+    d->open = *o;
+    /* a CD-ROM's disc cannot be written */
+    if (cdrom)
+        d->open.read_only = true;
+}
+
+static void parse_drive(const char *s)
+{
+    struct opts *o = NULL;
+    struct block_open_opts bo = { 0 };
+    char *err = NULL;
+    const char *v, *file, *unused;
+    uint64_t index = UINT64_MAX, bus = UINT64_MAX, unit = UINT64_MAX;
+    bool cdrom = false, ro = false;
+
+    o = opts_parse(s, NULL, &err);
+    if (!o)
+        die("-drive: %s", err);
+    if ((v = opts_get(o, "if")) && strcmp(v, "ide"))
+        die("-drive if=%s: skiff has IDE drives (if=ide) so far", v);
+    if ((v = opts_get(o, "media"))) {
+        if (!strcmp(v, "cdrom"))
+            cdrom = true;
+        else if (strcmp(v, "disk"))
+            die("-drive media=%s: media is disk or cdrom", v);
+    }
+    if ((v = opts_get(o, "format"))) {
+        if (strcmp(v, "raw") && strcmp(v, "qcow2"))
+            die("-drive format=%s: skiff reads raw and qcow2 images", v);
+        bo.format = xstrdup(v);
+    }
+    if ((v = opts_get(o, "cache")) && block_parse_cache(v, &bo.cache) < 0)
+        die("-drive cache=%s: cache is writeback, none, unsafe, writethrough or directsync", v);
+    if ((v = opts_get(o, "aio")) && block_parse_aio(v, &bo.aio) < 0)
+        die("-drive aio=%s: aio is threads or native", v);
+    if (opts_get_bool(o, "readonly", &ro) < 0)
+        die("-drive readonly= takes on or off");
+    bo.read_only = ro;
+    if (opts_get_uint(o, "index", &index) < 0 || opts_get_uint(o, "bus", &bus) < 0 ||
+        opts_get_uint(o, "unit", &unit) < 0)
+        die("-drive %s: index, bus and unit are numbers", s);
+    opts_get(o, "id");
+    file = opts_get(o, "file");
+    if (file && !*file)
+        file = NULL;
+    if (!file && !cdrom)
+        die("-drive %s: a disk needs file=", s);
+    unused = opts_first_unused(o);
+    if (unused)
+        die("-drive: skiff does not implement '%s'", unused);
+    if (index == UINT64_MAX && (bus != UINT64_MAX || unit != UINT64_MAX)) {
+        if (bus > 1 || (unit != UINT64_MAX && unit > 1))
+            die("-drive %s: IDE has buses 0-1 and units 0-1", s);
+        bus = bus == UINT64_MAX ? 0 : bus;
+        if (unit == UINT64_MAX)
+            unit = args.ide[bus * 2].present ? 1 : 0;
+        index = bus * 2 + unit;
+    } else if (index == UINT64_MAX) {
+        /* the first free index, as QEMU assigns them */
+        for (index = 0; index < PC_MAX_IDE && args.ide[index].present; index++)
+            ;
+    } else if (index >= PC_MAX_IDE) {
+        die("-drive index=%" PRIu64 ": IDE has indexes 0-3", index);
+    }
+    add_drive(index, file ? xstrdup(file) : NULL, cdrom, &bo, "-drive");
+    opts_free(o);
+}
+
+static void parse_boot(const char *s)
+{
+    struct opts *o;
+    char *err = NULL;
+    const char *v, *unused, *bad;
+    uint64_t n;
+    bool menu;
+
+    o = opts_parse(s, "order", &err);
+    if (!o)
+        die("-boot: %s", err);
+    if ((v = opts_get(o, "order"))) {
+        if ((bad = pc_boot_order_check(v)))
+            die("-boot order=%s: %s", v, bad);
+        args.boot_order = xstrdup(v);
+    }
+    if ((v = opts_get(o, "once"))) {
+        if ((bad = pc_boot_order_check(v)))
+            die("-boot once=%s: %s", v, bad);
+        args.boot_once = xstrdup(v);
+    }
+    if (opts_get_bool(o, "menu", &menu) < 0)
+        die("-boot menu= takes on or off");
+    if (opts_has(o, "menu"))
+        args.boot_menu = menu;
+    if (opts_has(o, "splash-time")) {
+        if (opts_get_uint(o, "splash-time", &n) < 0 || n > 0xffff)
+            die("-boot splash-time= takes milliseconds, at most 65535");
+        args.boot_menu_wait = n;
+    }
+    if (opts_has(o, "reboot-timeout")) {
+        if (opts_get_uint(o, "reboot-timeout", &n) < 0 || n > 0xffff)
+            die("-boot reboot-timeout= takes milliseconds, at most 65535");
+        args.boot_fail_wait = n;
+    }
+    unused = opts_first_unused(o);
+    if (unused)
+        die("-boot: skiff does not implement '%s'", unused);
+    opts_free(o);
+}
+
 /* RAM plus swap of this host, from /proc/meminfo; 0 when unknown. */
 static uint64_t host_memory(void)
 {
@@ -154,15 +295,22 @@ static void parse_args(int argc, char **argv)
     machine_cfg.ram_size = 128 * MiB;
     machine_cfg.topo = (struct cpu_topology){ 1, 1, 1, 1 };
     machine_cfg.cpu_model = "host";
+    args.boot_order = "cad";
+    args.boot_menu_wait = -1;
+    args.boot_fail_wait = -1;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *name, *val = NULL;
         const struct option_def *o;
         char *err = NULL;
 
-        if (a[0] != '-')
-            die("'%s': skiff takes disk images with -hda or -drive (coming with the block "
-                "layer); see skiff --help", a);
+        if (a[0] != '-') {
+            /* a bare image name is the first disk, as QEMU takes it */
+            struct block_open_opts bo = { 0 };
+
+            add_drive(0, a, false, &bo, a);
+            continue;
+        }
         name = a + 1 + (a[1] == '-');
         o = find_option(name);
         if (!o)
@@ -202,6 +350,21 @@ static void parse_args(int argc, char **argv)
             machine_cfg.initrd = val;
         } else if (!strcmp(name, "append")) {
             machine_cfg.append = val;
+        } else if (!strcmp(name, "hda") || !strcmp(name, "hdb") || !strcmp(name, "hdc") ||
+                   !strcmp(name, "hdd")) {
+            struct block_open_opts bo = { 0 };
+
+            add_drive(name[2] - 'a', val, false, &bo, a);
+        } else if (!strcmp(name, "cdrom")) {
+            struct block_open_opts bo = { 0 };
+
+            add_drive(2, val, true, &bo, a);
+        } else if (!strcmp(name, "drive")) {
+            parse_drive(val);
+        } else if (!strcmp(name, "boot")) {
+            parse_boot(val);
+        } else if (!strcmp(name, "bios")) {
+            machine_cfg.bios = val;
         } else if (!strcmp(name, "serial")) {
             if (args.nserial == PC_MAX_SERIAL)
                 die("-serial: at most %d serial ports", PC_MAX_SERIAL);
@@ -236,8 +399,9 @@ static void parse_args(int argc, char **argv)
             if (strcmp(val, "none"))
                 die("-display %s: skiff has no display yet; use -display none or -nographic", val);
         } else if (!strcmp(name, "vga")) {
-            if (strcmp(val, "none"))
-                die("-vga %s: skiff has no VGA card yet; use -vga none", val);
+            if (strcmp(val, "none") && strcmp(val, "std"))
+                die("-vga %s: skiff has the standard VGA (-vga std) or none (-vga none)", val);
+            args.vga = val;
         } else if (!strcmp(name, "nodefaults")) {
             args.nodefaults = true;
         } else if (!strcmp(name, "no-reboot")) {
@@ -276,8 +440,6 @@ static void parse_args(int argc, char **argv)
         die("-accel qtest needs -qtest DEV to talk to the test");
     if (args.qtest && !machine_cfg.qtest)
         die("-qtest needs -accel qtest");
-    if (!machine_cfg.kernel && !machine_cfg.qtest)
-        die("nothing to boot: give a kernel with -kernel (see skiff --help)");
     {
         uint64_t host = host_memory();
 
@@ -285,6 +447,9 @@ static void parse_args(int argc, char **argv)
             die("-m %" PRIu64 "M: this host has only %" PRIu64 " MiB of memory and swap; give the "
                 "guest less", machine_cfg.ram_size / MiB, host / MiB);
     }
+    if (machine_cfg.kernel && machine_cfg.bios && !machine_cfg.qtest)
+        die("-kernel with -bios: skiff does not yet hand a kernel to firmware through fw_cfg; "
+            "drop -bios for a direct boot");
     if (machine_cfg.initrd && !machine_cfg.kernel)
         die("-initrd needs -kernel");
     if (machine_cfg.append && !machine_cfg.kernel)
@@ -358,6 +523,15 @@ int main(int argc, char **argv)
         kvm_accel_install();
     }
     pco.kernel_unpack = !args.no_unpack;
+    pco.nographic = args.nographic;
+    /* a device test gets a VGA only when it asks for one */
+    pco.vga = args.vga ? args.vga : machine_cfg.qtest ? "none" : "std";
+    memcpy(pco.ide, args.ide, sizeof(pco.ide));
+    pco.boot_order = args.boot_order;
+    pco.boot_once = args.boot_once;
+    pco.boot_menu = args.boot_menu;
+    pco.boot_menu_wait = args.boot_menu_wait;
+    pco.boot_fail_wait = args.boot_fail_wait;
     if (!args.kernel_cache)
         cache_dir = default_cache_dir();
     else if (strcmp(args.kernel_cache, "off"))

@@ -18,6 +18,9 @@ struct accel_ops {
     /* Wire an eventfd to a GSI or to a doorbell address (fast paths; optional). */
     int (*irqfd)(int fd, int gsi, bool assign);
     int (*ioeventfd)(int fd, uint64_t addr, unsigned len, bool pio, bool assign);
+    /* Let guest writes to an MMIO range queue up instead of exiting one by one; they are
+     * handled, in order, at the vCPU's next exit (optional). */
+    int (*coalesce_mmio)(uint64_t addr, uint64_t len, bool on);
 };
 
 extern const struct accel_ops *accel;

@@ -1,4 +1,4 @@
-/* acpi-pm.h: the ACPI fixed-hardware registers (PM1 event/control, PM timer, GPE0) */
+/* acpi-pm.h: the ACPI fixed hardware of the PIIX4 PM function: the power button */
 #ifndef HW_ACPI_PM_H
 #define HW_ACPI_PM_H
 
@@ -7,7 +7,5 @@
 struct device;
 /* Press the power button: PWRBTN_STS, and an SCI if the OS enabled it. */
 void acpi_pm_power_button(struct device *pm);
-/* Move the PM1/PM timer block (the PIIX4's PMBA register moves it). */
-void acpi_pm_set_base(struct device *pm, uint32_t base, bool enabled);
 
 #endif

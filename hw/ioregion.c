@@ -235,8 +235,14 @@ bool io_dispatch(enum io_space space, uint64_t addr, void *data, unsigned size, 
     if (size == 0 || size > 8)
         return false;
     fr = flat_lookup(space, addr);
-    /* an access straddling two pieces is split byte by byte so each owner sees its part */
-    if (fr && addr + size - 1 > fr->end) {
+    /*
+     * An access that the region at its first byte spans whole goes to that region, even
+     * where another one wins some of its bytes: the width selects the register (a dword
+     * at 0xcf8 is the PCI address register, a byte at 0xcf9 the reset control register).
+     * Any other access straddling two pieces is split byte by byte so each owner sees its part.
+     */
+    if (fr && addr + size - 1 > fr->end &&
+        addr + size - 1 > fr->r->base + fr->r->size - 1) {
         uint8_t *p = data;
         bool any = false;
 

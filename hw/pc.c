@@ -1,13 +1,20 @@
-/* pc.c: the PC board: guest RAM around the PCI hole, GSIs, the ISA system devices, direct kernel boot, reset */
+/* pc.c: the PC board: guest RAM around the PCI hole, GSIs, i440FX/PIIX and the ISA system devices, firmware or direct kernel boot, reset */
 #define LOG_PREFIX "pc: "
 #include "hw/pc.h"
 #include "chardev/chardev.h"
 #include "hw/accel.h"
 #include "hw/device.h"
+#include "hw/firmware.h"
+#include "hw/fw_cfg.h"
 #include "hw/guest-mem.h"
+#include "hw/i440fx.h"
 #include "hw/isa.h"
 #include "hw/machine.h"
+#include "hw/pci.h"
+#include "hw/piix.h"
+#include "hw/piix-ide.h"
 #include "hw/rtc.h"
+#include "hw/vga.h"
 #include "target-x86/acpi-build.h"
 #include "target-x86/boot.h"
 #include "target-x86/cpu.h"
@@ -24,15 +31,44 @@
 static const uint16_t serial_iobase[PC_MAX_SERIAL] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
 static const uint8_t serial_irq[PC_MAX_SERIAL] = { 4, 3, 4, 3 };
 
+/* Where firmware would put PCI resources, for a direct boot without firmware */
+#define PC_PCI_IO_BASE 0xc000
+#define PC_PCI_MEM_LIMIT 0xfec00000u
+/* SeaBIOS's PIRQ[A-D] routing (src/fw/pciinit.c), which we copy so both boots look alike */
+static const uint8_t pc_pirq_irqs[4] = { 10, 10, 11, 11 };
+
 static struct {
     struct irq gsi[PC_NUM_GSIS];
     struct device *rtc;
     struct device *acpi_pm;
+    struct device *i440fx;
+    struct device *fw_cfg;
+    struct device *vga;
+    struct device *ide;
+    struct block_dev *ide_bd[PC_MAX_IDE];
     struct pc_options opts;
     struct e820_table e820;
     uint32_t apic_ids[1024];
     char *cache_dir;
+    uint8_t *bios;              /* the firmware ROM, mapped below 4 GiB */
+    uint64_t bios_size;
 } pc;
+
+#define PC_BIOS_DEFAULT "bios-256k.bin"
+#define PC_BIOS_MAX (16 * MiB)
+#define PC_ISA_BIOS_SIZE 0x20000ULL
+
+/* -kernel without -bios: skiff loads the kernel and does what firmware would have done */
+static bool pc_direct_boot(void)
+{
+    return machine_cfg.kernel && !machine_cfg.bios;
+}
+
+/* The test accelerator runs no CPU; it maps firmware only when a test names it. */
+static bool pc_firmware_wanted(void)
+{
+    return !pc_direct_boot() && (!machine_cfg.qtest || machine_cfg.bios);
+}
 
 struct irq *pc_get_gsi(int n)
 {
@@ -52,6 +88,11 @@ struct device *pc_acpi_pm(void)
 struct device *pc_rtc(void)
 {
     return pc.rtc;
+}
+
+struct device *pc_vga(void)
+{
+    return pc.vga;
 }
 
 static void pc_gsi_handler(void *opaque, int n, int level)
@@ -78,12 +119,10 @@ static void pc_init_ram(void)
     machine_ram.below_4g = below;
     machine_ram.above_4g = above;
     /*
-     * Below 1 MiB the legacy VGA window (0xa0000-0xbffff) is not RAM. The BIOS area
-     * 0xc0000-0xfffff is RAM for direct boot (it holds the ACPI and MP tables).
+     * Below 1 MiB the legacy VGA window (0xa0000-0xbffff) is not RAM, and what the CPU sees
+     * at 0xc0000-0xfffff is up to the i440FX's PAM registers.
      */
     r = gmem_map_block("ram-low", 0, 0xa0000, hva, fd, 0, false, NULL);
-    if (r == 0)
-        r = gmem_map_block("ram-bios", 0xc0000, 0x40000, hva + 0xc0000, fd, 0xc0000, false, NULL);
     if (r == 0)
         r = gmem_map_block("ram-below-4g", 0x100000, below - 0x100000, hva + 0x100000, fd,
                            0x100000, false, NULL);
@@ -116,6 +155,236 @@ static void pc_set_cmos_memory(void)
     rtc_set_cmos(pc.rtc, 0x14, 0x06);           /* equipment: VGA, FPU */
 }
 
+/*
+ * The BIOS ROM at the top of 4 GiB, as the CPU's reset vector finds it; its last 128 KiB
+ * also answer at 0xe0000 while the i440FX's PAM registers leave that range to PCI.
+ */
+static void pc_load_firmware(void)
+{
+    const char *name = machine_cfg.bios ? machine_cfg.bios : PC_BIOS_DEFAULT;
+    uint8_t *img, *rom;
+    size_t len;
+    char *err = NULL;
+    int r;
+
+    if (firmware_load("firmware", name, &img, &len, &err) < 0)
+        die("%s", err);
+    if (len < 4 * KiB || len > PC_BIOS_MAX)
+        die("firmware '%s' is %zu bytes; a PC BIOS image is 4 KiB to 16 MiB", name, len);
+    pc.bios_size = MAX(ALIGN_UP((uint64_t)len, GUEST_PAGE_SIZE), PC_ISA_BIOS_SIZE);
+    rom = mmap(NULL, pc.bios_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (rom == MAP_FAILED)
+        die("cannot allocate %" PRIu64 " bytes for the firmware: %s", pc.bios_size, strerror(errno));
+    /* the image ends at 4 GiB, where the reset vector is */
+    memset(rom, 0xff, pc.bios_size - len);
+    memcpy(rom + pc.bios_size - len, img, len);
+    free(img);
+    pc.bios = rom;
+    r = gmem_map_block("bios", 4 * GiB - pc.bios_size, pc.bios_size, rom, -1, 0, true, NULL);
+    if (r < 0)
+        die("cannot map the firmware: %s", strerror(-r));
+    i440fx_set_isa_bios(pc.i440fx, rom + pc.bios_size - PC_ISA_BIOS_SIZE);
+}
+
+/* The 8259's edge/level control registers, as firmware sets them for the PCI interrupts. */
+static void pc_set_elcr(const uint8_t irqs[4])
+{
+    uint16_t elcr = 0;
+
+    for (int i = 0; i < 4; i++)
+        elcr |= 1u << irqs[i];
+    for (int chip = 0; chip < 2; chip++) {
+        struct kvm_irqchip c = { .chip_id = chip };
+        int r = kvm_vm_ioctl(KVM_GET_IRQCHIP, &c);
+
+        if (r == 0) {
+            c.chip.pic.elcr = chip ? elcr >> 8 : elcr & 0xf8;
+            r = kvm_vm_ioctl(KVM_SET_IRQCHIP, &c);
+        }
+        if (r < 0)
+            log_warn("cannot set the PIC's edge/level control: %s", strerror(-r));
+    }
+}
+
+/* What SeaBIOS learns from fw_cfg that does not change while the machine lives. */
+static void pc_fw_cfg_init(void)
+{
+    struct device *f = pc.fw_cfg;
+    struct e820_entry e820[3];
+    int n = 0;
+    uint8_t uuid[16] = { 0 };
+
+    fw_cfg_add_bytes(f, FW_CFG_UUID, uuid, sizeof(uuid));
+    fw_cfg_add_i64(f, FW_CFG_RAM_SIZE, machine_ram.size);
+    fw_cfg_add_i16(f, FW_CFG_NOGRAPHIC, pc.opts.nographic);
+    fw_cfg_add_i16(f, FW_CFG_NB_CPUS, machine_cfg.topo.cpus);
+    fw_cfg_add_i16(f, FW_CFG_MAX_CPUS, machine_cfg.topo.cpus);
+    fw_cfg_add_i16(f, FW_CFG_BOOT_MENU, pc.opts.boot_menu);
+    /* the timer's ISA IRQ 0 arrives at IOAPIC pin 2, as our MADT says */
+    fw_cfg_add_bytes(f, FW_CFG_IRQ0_OVERRIDE, (uint8_t[]){ 1 }, 1);
+    {
+        uint8_t b[2];
+
+        stw_le(b, machine_cfg.topo.cpus);
+        fw_cfg_add_file(f, "etc/boot-cpus", b, sizeof(b), false);
+    }
+    /* RAM and the pages KVM keeps for real-mode emulation (fw_cfg's "etc/e820" layout) */
+    e820[n++] = (struct e820_entry){ 0, machine_ram.below_4g, E820_RAM };
+    if (machine_ram.above_4g)
+        e820[n++] = (struct e820_entry){ 4 * GiB, machine_ram.above_4g, E820_RAM };
+    e820[n++] = (struct e820_entry){ 0xfeffc000, 0x4000, E820_RESERVED };
+    fw_cfg_add_file(f, "etc/e820", e820, n * sizeof(e820[0]), false);
+    if (pc.opts.nographic && pc.opts.serial[0]) {
+        /* like QEMU's -nographic: SeaBIOS and its VGA text output go to COM1 too */
+        uint8_t b[2];
+
+        stw_le(b, 0x3f8);
+        fw_cfg_add_file(f, "etc/sercon-port", b, sizeof(b), false);
+    }
+    if (pc.opts.boot_menu_wait >= 0) {
+        uint8_t b[2];
+
+        stw_le(b, pc.opts.boot_menu_wait);
+        fw_cfg_add_file(f, "etc/boot-menu-wait", b, sizeof(b), false);
+    }
+    if (pc.opts.boot_fail_wait >= 0) {
+        uint8_t b[4];
+
+        stl_le(b, pc.opts.boot_fail_wait);
+        fw_cfg_add_file(f, "etc/boot-fail-wait", b, sizeof(b), false);
+    }
+}
+
+/* The ACPI tables, for the firmware to place through the table-loader. */
+static void pc_fw_cfg_acpi(const struct acpi_config *ac)
+{
+    struct acpi_tables t;
+    uint8_t *loader;
+    size_t len;
+
+    acpi_build(&t, ac);
+    for (int b = 0; b < ACPI_BLOB_MAX; b++)
+        fw_cfg_add_file(pc.fw_cfg, acpi_blob_file[b], t.data[b], t.len[b], false);
+    acpi_table_loader(&t, &loader, &len);
+    fw_cfg_add_file(pc.fw_cfg, ACPI_FILE_LOADER, loader, len, false);
+    free(loader);
+    acpi_tables_free(&t);
+}
+
+#define PC_MAX_BOOT_DEVICES 3
+
+/* The geometry a BIOS sees for a disk: QEMU's guess for a blank disk (16 heads, 63 sectors). */
+static void pc_disk_chs(uint64_t sectors, unsigned *cyls, unsigned *heads, unsigned *secs)
+{
+    uint64_t c = sectors / (16 * 63);
+
+    *cyls = c > 16383 ? 16383 : c < 2 ? 2 : c;
+    *heads = 16;
+    *secs = 63;
+}
+
+/* Open the -drive images and put them on the IDE channels. */
+static void pc_init_ide(void)
+{
+    pc.ide = device_create_simple("piix3-ide", NULL);
+    for (int i = 0; i < PC_MAX_IDE; i++) {
+        const struct pc_drive *dr = &pc.opts.ide[i];
+        struct block_dev *bd = NULL;
+        char *err = NULL;
+
+        if (!dr->present)
+            continue;
+        if (dr->file && block_open(&bd, dr->file, &dr->open, &err) < 0)
+            die("%s", err);
+        pc.ide_bd[i] = bd;
+        if (piix_ide_attach(pc.ide, i / 2, i % 2, bd, dr->cdrom, &err) < 0)
+            die("%s", err);
+    }
+}
+
+/*
+ * What SeaBIOS reads of the disks from the CMOS, in QEMU's layout: the drive types 47
+ * (user defined) at 0x12/0x19/0x1a with the geometry at 0x1b and 0x24, and each drive's
+ * BIOS translation (0 none, 1 LBA) in two bits of 0x39.
+ */
+static void pc_set_cmos_disks(void)
+{
+    uint8_t types = 0, trans = 0;
+
+    for (int i = 0; i < PC_MAX_IDE; i++) {
+        unsigned cyls, heads, secs;
+
+        if (!pc.ide_bd[i] || pc.opts.ide[i].cdrom)
+            continue;
+        pc_disk_chs(block_size(pc.ide_bd[i]) / 512, &cyls, &heads, &secs);
+        if (cyls > 1024 || heads > 16 || secs > 63)
+            trans |= 1 << (2 * i);
+        if (i < 2) {
+            unsigned info = i ? 0x24 : 0x1b;
+
+            types |= i ? 0x0f : 0xf0;
+            rtc_set_cmos(pc.rtc, i ? 0x1a : 0x19, 47);
+            rtc_set_cmos(pc.rtc, info, cyls);
+            rtc_set_cmos(pc.rtc, info + 1, cyls >> 8);
+            rtc_set_cmos(pc.rtc, info + 2, heads);
+            rtc_set_cmos(pc.rtc, info + 3, 0xff);
+            rtc_set_cmos(pc.rtc, info + 4, 0xff);
+            rtc_set_cmos(pc.rtc, info + 5, 0xc0 | (heads > 8 ? 8 : 0));
+            rtc_set_cmos(pc.rtc, info + 6, cyls);
+            rtc_set_cmos(pc.rtc, info + 7, cyls >> 8);
+            rtc_set_cmos(pc.rtc, info + 8, secs);
+        }
+    }
+    rtc_set_cmos(pc.rtc, 0x12, types);
+    rtc_set_cmos(pc.rtc, 0x39, trans);
+}
+
+/*
+ * fw_cfg "bootorder": the IDE drives in the -boot order (disks for c, CD-ROMs for d), as
+ * SeaBIOS names them; it agrees with the CMOS and lets the firmware log what it picked.
+ */
+static void pc_fw_cfg_bootorder(const char *order)
+{
+    char buf[512];
+    size_t len = 0;
+
+    for (const char *c = order; *c; c++) {
+        for (int i = 0; i < PC_MAX_IDE; i++) {
+            const struct pc_drive *dr = &pc.opts.ide[i];
+
+            if (!dr->present || (*c == 'c' && dr->cdrom) || (*c == 'd' && !dr->cdrom) ||
+                (*c != 'c' && *c != 'd'))
+                continue;
+            len += snprintf(buf + len, sizeof(buf) - len, "/pci@i0cf8/ide@1,1/drive@%x/disk@%x\n",
+                            i / 2, i % 2);
+        }
+    }
+    if (len)
+        fw_cfg_add_file(pc.fw_cfg, "bootorder", buf, len + 1, false);
+}
+
+const char *pc_boot_order_check(const char *order)
+{
+    if (strlen(order) > PC_MAX_BOOT_DEVICES)
+        return "a PC's CMOS holds at most 3 boot devices";
+    for (const char *c = order; *c; c++)
+        if (!strchr("abcdn", *c))
+            return "boot devices are a, b (floppy), c (disk), d (CD-ROM) and n (network)";
+    return NULL;
+}
+
+/* The boot sequence as SeaBIOS reads it from the CMOS (QEMU's layout: 0x3d, 0x38 bits 7:4). */
+static void pc_set_cmos_boot(const char *order)
+{
+    uint8_t nib[PC_MAX_BOOT_DEVICES] = { 0 };
+
+    for (int i = 0; i < PC_MAX_BOOT_DEVICES && order[i]; i++)
+        nib[i] = order[i] == 'c' ? 2 : order[i] == 'd' ? 3 : order[i] == 'n' ? 4 : 1;
+    rtc_set_cmos(pc.rtc, 0x3d, nib[1] << 4 | nib[0]);
+    /* bit 0 clear: check the floppy's boot signature */
+    rtc_set_cmos(pc.rtc, 0x38, nib[2] << 4);
+}
+
 static void pc_reset(void *opaque)
 {
     char *err = NULL;
@@ -124,6 +393,11 @@ static void pc_reset(void *opaque)
     if (!machine_cfg.qtest)
         cpus_pause();
     device_reset_all();
+    /* -boot once= held for the first boot only */
+    if (pc.opts.boot_once) {
+        pc_set_cmos_boot(pc.opts.boot_order);
+        pc_fw_cfg_bootorder(pc.opts.boot_order);
+    }
     if (machine_cfg.qtest)
         return;
     kvm_irqchip_reset();
@@ -142,15 +416,25 @@ void pc_init(const struct pc_options *opts)
     char props[64];
 
     pc.opts = *opts;
+    if (!pc.opts.boot_order)
+        pc.opts.boot_order = "cad";
     for (int i = 0; i < PC_NUM_GSIS; i++)
         irq_init(&pc.gsi[i], pc_gsi_handler, &pc, i);
     pc_init_ram();
 
     device_create_simple("pc-ports", NULL);
+    pc.i440fx = device_create_simple("i440fx", NULL);
+    device_create_simple("piix3", NULL);
+    /* with no firmware to switch the PM into ACPI mode, it starts there */
+    pc.acpi_pm = device_create_simple("piix4-pm", pc_direct_boot() ? "sci-enabled=on" : NULL);
     pc.rtc = device_create_simple("mc146818rtc", NULL);
     device_create_simple("i8042", NULL);
-    /* with no firmware to switch the PM into ACPI mode, it starts there */
-    pc.acpi_pm = device_create_simple("acpi-pm", machine_cfg.kernel ? "sci-enabled=on" : NULL);
+    pc.fw_cfg = device_create_simple("fw_cfg", NULL);
+    pc_init_ide();
+    if (opts->vga && !strcmp(opts->vga, "std")) {
+        /* a direct boot runs no VGA BIOS, so it needs none */
+        pc.vga = device_create_simple("VGA", pc_direct_boot() ? "addr=02.0,romfile=" : "addr=02.0");
+    }
     for (int i = 0; i < PC_MAX_SERIAL; i++) {
         struct device *d;
         char *err = NULL;
@@ -167,10 +451,46 @@ void pc_init(const struct pc_options *opts)
             die("serial port %d: %s", i, err);
     }
     pc_set_cmos_memory();
+    pc_set_cmos_boot(pc.opts.boot_once ? pc.opts.boot_once : pc.opts.boot_order);
+    pc_set_cmos_disks();
+    pc_fw_cfg_bootorder(pc.opts.boot_once ? pc.opts.boot_once : pc.opts.boot_order);
+    pc_fw_cfg_init();
+    if (pc_firmware_wanted())
+        pc_load_firmware();
     for (int i = 0; i < machine_cfg.topo.cpus; i++)
         pc.apic_ids[i] = cpu_apic_id(&machine_cfg.topo, i);
+    if (!pc_direct_boot()) {
+        struct acpi_config ac = { .cpus = machine_cfg.topo.cpus, .apic_ids = pc.apic_ids,
+                                  .pci_hole_start = machine_ram.below_4g };
+
+        pc_fw_cfg_acpi(&ac);
+    }
     e820_build(&pc.e820, machine_ram.below_4g, machine_ram.above_4g);
     machine_add_reset_hook(pc_reset, NULL);
+}
+
+/*
+ * What firmware does before it hands over to an OS, for a direct kernel boot: shadow RAM
+ * in 0xc0000-0xfffff, PCI interrupt routing and resources, the PM I/O space.
+ */
+static void pc_setup_like_firmware(void)
+{
+    const int pm = PCI_DEVFN(1, 3), isa = PCI_DEVFN(1, 0), ide = PCI_DEVFN(1, 1);
+
+    pci_config_write(0, I440FX_PAM0, PAM_RW << 4, 1);
+    for (int i = 1; i < I440FX_PAM_COUNT; i++)
+        pci_config_write(0, I440FX_PAM0 + i, PAM_RW << 4 | PAM_RW, 1);
+    for (int i = 0; i < 4; i++)
+        pci_config_write(isa, PIIX3_PIRQRC + i, pc_pirq_irqs[i], 1);
+    pci_bus_assign(PC_PCI_IO_BASE, machine_ram.below_4g, PC_PCI_MEM_LIMIT, pc_pirq_irqs);
+    pci_config_write(pm, PIIX4_PMBA, ACPI_PM_BASE | 1, 4);
+    pci_config_write(pm, PIIX4_PMREGMISC, PIIX4_PMIOSE, 1);
+    pci_config_write(pm, PCI_INTERRUPT_LINE, ACPI_SCI_IRQ, 1);
+    /* both IDE channels decode their legacy ports, as SeaBIOS leaves them */
+    pci_config_write(ide, 0x40, 0x8000, 2);
+    pci_config_write(ide, 0x42, 0x8000, 2);
+    if (!machine_cfg.qtest)
+        pc_set_elcr(pc_pirq_irqs);
 }
 
 int pc_boot(char **err)
@@ -180,6 +500,7 @@ int pc_boot(char **err)
         .cpus = machine_cfg.topo.cpus,
         .apic_ids = pc.apic_ids,
         .sci_enabled_at_boot = true,
+        .pci_hole_start = machine_ram.below_4g,
     };
     const uint64_t base[ACPI_BLOB_MAX] = {
         [ACPI_BLOB_RSDP] = BOOT_ACPI_ADDR,
@@ -199,10 +520,16 @@ int pc_boot(char **err)
     int r;
 
     *err = NULL;
-    if (!machine_cfg.kernel) {
-        *err = xstrdup("nothing to boot: give a kernel with -kernel");
-        return -EINVAL;
+    if (!pc_direct_boot()) {
+        if (!machine_cfg.qtest) {
+            entry.mode = CPU_ENTRY_RESET;
+            cpus_set_entry(&entry);
+        }
+        return 0;
     }
+    pc_setup_like_firmware();
+    if (pc.vga)
+        vga_set_text_mode(pc.vga);
     acpi_build(&t, &ac);
     r = acpi_link_into_guest(&t, base);
     acpi_tables_free(&t);
@@ -229,5 +556,9 @@ void pc_cleanup(void)
     machine_ram.hva = NULL;
     machine_ram.fd = -1;
     free(pc.cache_dir);
+    if (pc.bios)
+        munmap(pc.bios, pc.bios_size);
+    for (int i = 0; i < PC_MAX_IDE; i++)
+        block_close(pc.ide_bd[i]);
     memset(&pc, 0, sizeof(pc));
 }

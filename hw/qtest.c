@@ -6,6 +6,7 @@
 #include "hw/acpi-pm.h"
 #include "hw/device.h"
 #include "hw/guest-mem.h"
+#include "hw/input.h"
 #include "hw/ioregion.h"
 #include "hw/isa.h"
 #include "hw/machine.h"
@@ -220,6 +221,18 @@ static void qtest_command(char **w, int n)
         reply("OK\n");
     } else if (!strcmp(cmd, "powerdown")) {
         acpi_pm_power_button(pc_acpi_pm());
+        reply("OK\n");
+    } else if (!strcmp(cmd, "input_key")) {
+        /* skiff: a key from the input path (set 1 code, 0x100 for E0 keys), down 1 or up 0 */
+        if (n < 3 || !parse_num(w[1], &a) || !parse_num(w[2], &v))
+            goto bad;
+        input_key_event(a, v);
+        reply("OK\n");
+    } else if (!strcmp(cmd, "input_rel")) {
+        /* skiff: relative pointer motion DX DY DZ BUTTONS (signed decimal) */
+        if (n < 5)
+            goto bad;
+        input_rel_event(atoi(w[1]), atoi(w[2]), atoi(w[3]), atoi(w[4]));
         reply("OK\n");
     } else if (!strcmp(cmd, "vmstate_roundtrip")) {
         /* skiff: save every device and load into a fresh copy; see tests/qtest */

@@ -2,6 +2,7 @@
 #define LOG_PREFIX "acpi: "
 #include "target-x86/acpi-build.h"
 #include "hw/guest-mem.h"
+#include "target-x86/aml.h"
 #include "util/log.h"
 
 #define IOAPIC_ADDR 0xfec00000u
@@ -64,17 +65,153 @@ static void gas_io(uint8_t *p, uint8_t bits, uint8_t access, uint64_t port)
     stq_le(p + 4, port);
 }
 
-/* DSDT: \_S5 for poweroff. AML from ACPI 6.4 chapter 20: NameOp, PackageOp, ZeroOp. */
-static uint32_t build_dsdt(struct acpi_tables *t)
-{
-    static const uint8_t aml[] = {
-        0x08, '\\', '_', 'S', '5', '_',         /* Name (\_S5, */
-        0x12, 0x06, 0x04,                       /*   Package (4) { */
-        ACPI_SLP_TYP_S5, 0x00, 0x00, 0x00,      /*     SLP_TYPa, SLP_TYPb, reserved, reserved }) */
-    };
-    uint32_t off = table_begin(t, "DSDT", 36 + sizeof(aml), 2, 16);
+/* The interrupt link devices (PNP0C0F) over PIIX3's PIRQRC[A-D], for \_SB.PCI0._PRT. */
+static const char *const link_names[4] = { "LNKA", "LNKB", "LNKC", "LNKD" };
+static const uint32_t link_irqs[3] = { 5, 10, 11 };
 
-    memcpy(t->data[ACPI_BLOB_TABLES] + off + 36, aml, sizeof(aml));
+static struct aml *build_link(int i)
+{
+    struct aml *d = aml_device(link_names[i]), *m;
+    struct resources r = { 0 };
+    char prq[32];
+
+    snprintf(prq, sizeof(prq), "\\_SB.PCI0.ISA.PRQ%d", i);
+    aml_append(d, aml_name_decl("_HID", aml_eisaid("PNP0C0F")));
+    aml_append(d, aml_name_decl("_UID", aml_int(i)));
+    res_interrupts(&r, true, false, true, link_irqs, ARRAY_SIZE(link_irqs));
+    aml_append(d, aml_name_decl("_PRS", aml_resource_template(&r)));
+    m = aml_method("_STA", 0, false);
+    aml_append(m, aml_return(aml_call1("IQST", aml_name(prq))));
+    aml_append(d, m);
+    /* _DIS sets the route's disable bit */
+    m = aml_method("_DIS", 0, false);
+    aml_append(m, aml_or(aml_name(prq), aml_int(0x80), aml_name(prq)));
+    aml_append(d, m);
+    m = aml_method("_CRS", 0, false);
+    aml_append(m, aml_return(aml_call1("IQCR", aml_name(prq))));
+    aml_append(d, m);
+    /* _SRS: the interrupt number is the dword at offset 5 of the descriptor */
+    m = aml_method("_SRS", 1, false);
+    aml_append(m, aml_create_dword_field(aml_arg(0), aml_int(5), "PRRI"));
+    aml_append(m, aml_store(aml_name("PRRI"), aml_name(prq)));
+    aml_append(d, m);
+    return d;
+}
+
+/* ISA devices an OS finds through ACPI PNP: the i8042 (keyboard, mouse) and the RTC. */
+static struct aml *build_isa_device(const char *name, const char *hid, uint16_t port,
+                                    uint8_t len, uint16_t port2, uint16_t irq_mask)
+{
+    struct aml *d = aml_device(name);
+    struct resources r = { 0 };
+
+    aml_append(d, aml_name_decl("_HID", aml_eisaid(hid)));
+    if (len)
+        res_io(&r, port, len);
+    if (port2)
+        res_io(&r, port2, 1);
+    res_irq_noflags(&r, irq_mask);
+    aml_append(d, aml_name_decl("_CRS", aml_resource_template(&r)));
+    return d;
+}
+
+/*
+ * DSDT (ACPI 6.4 5.2.11.1): \_SB.PCI0 (the host bridge, its windows and _PRT), the PIIX3
+ * with its PIRQ route registers, the link devices, ISA devices, the PM's I/O as motherboard
+ * resources, and \_S5 for poweroff (PM1_CNT's SLP_TYP). The power button is the fixed one.
+ */
+static uint32_t build_dsdt(struct acpi_tables *t, const struct acpi_config *cfg)
+{
+    struct aml *body = aml_block_new(), *sb = aml_scope("\\_SB"), *pci = aml_device("PCI0");
+    struct aml *isa, *prt, *f, *m, *ifs, *res;
+    struct resources r = { 0 };
+    uint8_t *aml;
+    size_t len;
+    uint32_t off;
+
+    /* IQST: a route's _STA; IQCR: its current interrupt as a resource template */
+    m = aml_method("IQST", 1, false);
+    ifs = aml_if(aml_and(aml_int(0x80), aml_arg(0), NULL));
+    aml_append(ifs, aml_return(aml_int(0x09)));
+    aml_append(m, ifs);
+    aml_append(m, aml_return(aml_int(0x0b)));
+    aml_append(sb, m);
+    m = aml_method("IQCR", 1, true);
+    res_interrupts(&r, true, false, true, (const uint32_t[]){ 0 }, 1);
+    aml_append(m, aml_name_decl("PRR0", aml_resource_template(&r)));
+    aml_append(m, aml_create_dword_field(aml_name("PRR0"), aml_int(5), "PRRI"));
+    ifs = aml_if(aml_lless(aml_arg(0), aml_int(0x80)));
+    aml_append(ifs, aml_store(aml_and(aml_arg(0), aml_int(0x0f), NULL), aml_name("PRRI")));
+    aml_append(m, ifs);
+    aml_append(m, aml_return(aml_name("PRR0")));
+    aml_append(sb, m);
+
+    aml_append(pci, aml_name_decl("_HID", aml_eisaid("PNP0A03")));
+    aml_append(pci, aml_name_decl("_UID", aml_int(0)));
+    res_word_bus(&r, 0, 0xff);
+    res_io(&r, 0xcf8, 8);
+    res_word_io(&r, 0x0000, 0x0cf7);
+    res_word_io(&r, 0x0d00, 0xffff);
+    res_dword_mem(&r, 0xa0000, 0xbffff, true);
+    res_dword_mem(&r, cfg->pci_hole_start, 0xfebfffff, false);
+    aml_append(pci, aml_name_decl("_CRS", aml_resource_template(&r)));
+    /* slot S pin P is PIRQ (S + P - 1) mod 4 on this board */
+    prt = aml_package(128);
+    for (int slot = 0; slot < 32; slot++) {
+        for (int pin = 0; pin < 4; pin++) {
+            struct aml *e = aml_package(4);
+
+            aml_append(e, aml_int((uint32_t)slot << 16 | 0xffff));
+            aml_append(e, aml_int(pin));
+            aml_append(e, aml_name(link_names[(slot + pin - 1) & 3]));
+            aml_append(e, aml_int(0));
+            aml_append(prt, e);
+        }
+    }
+    aml_append(pci, aml_name_decl("_PRT", prt));
+
+    isa = aml_device("ISA");
+    aml_append(isa, aml_name_decl("_ADR", aml_int(0x00010000)));
+    aml_append(isa, aml_operation_region("P40C", AML_PCI_CONFIG, 0x60, 4));
+    f = aml_field("P40C", AML_FIELD_BYTE_ACC);
+    for (int i = 0; i < 4; i++) {
+        char n[5];
+
+        snprintf(n, sizeof(n), "PRQ%d", i);
+        aml_field_unit(f, n, 8);
+    }
+    aml_append(isa, f);
+    aml_append(isa, build_isa_device("KBD", "PNP0303", 0x60, 1, 0x64, 1u << 1));
+    aml_append(isa, build_isa_device("MOU", "PNP0F13", 0, 0, 0, 1u << 12));
+    aml_append(isa, build_isa_device("RTC", "PNP0B00", 0x70, 2, 0, 1u << 8));
+    aml_append(pci, isa);
+
+    /* the PM, GPE0, APM and fw_cfg ports: not for PCI BARs */
+    res = aml_device("PRES");
+    aml_append(res, aml_name_decl("_HID", aml_eisaid("PNP0C02")));
+    aml_append(res, aml_name_decl("_UID", aml_int(1)));
+    res_io(&r, ACPI_PM_BASE, 64);
+    res_io(&r, ACPI_GPE0_BLK, ACPI_GPE0_LEN);
+    res_io(&r, 0xb2, 2);
+    res_io(&r, 0x510, 12);
+    aml_append(res, aml_name_decl("_CRS", aml_resource_template(&r)));
+    aml_append(pci, res);
+    aml_append(sb, pci);
+    for (int i = 0; i < 4; i++)
+        aml_append(sb, build_link(i));
+    aml_append(body, sb);
+
+    m = aml_package(4);
+    aml_append(m, aml_int(ACPI_SLP_TYP_S5));    /* SLP_TYPa, SLP_TYPb, reserved, reserved */
+    aml_append(m, aml_int(0));
+    aml_append(m, aml_int(0));
+    aml_append(m, aml_int(0));
+    aml_append(body, aml_name_decl("\\_S5", m));
+
+    aml = aml_finish(body, &len);
+    off = table_begin(t, "DSDT", 36 + len, 2, 16);
+    memcpy(t->data[ACPI_BLOB_TABLES] + off + 36, aml, len);
+    free(aml);
     return off;
 }
 
@@ -119,7 +256,7 @@ static uint32_t build_fadt(struct acpi_tables *t, const struct acpi_config *cfg,
     stw_le(f + 96, 0xfff);      /* P_LVL2_LAT: C2 not supported */
     stw_le(f + 98, 0xfff);      /* P_LVL3_LAT: C3 not supported */
     f[108] = 0x32;              /* CENTURY: the CMOS register that holds it */
-    stw_le(f + 109, 0x0001);    /* IAPC_BOOT_ARCH: LEGACY_DEVICES */
+    stw_le(f + 109, 0x0003);    /* IAPC_BOOT_ARCH: LEGACY_DEVICES, 8042 */
     /* flags: WBINVD, PROC_C1, SLP_BUTTON (none), RTC_S4, RESET_REG_SUP; PWR_BUTTON clear = fixed button */
     stl_le(f + 112, (1u << 0) | (1u << 2) | (1u << 5) | (1u << 7) | (1u << 10));
     gas_io(f + 116, 8, 1, 0xcf9);   /* RESET_REG */
@@ -185,7 +322,7 @@ void acpi_build(struct acpi_tables *t, const struct acpi_config *cfg)
 
     memset(t, 0, sizeof(*t));
     facs = build_facs(t);
-    dsdt = build_dsdt(t);
+    dsdt = build_dsdt(t, cfg);
     fadt = build_fadt(t, cfg, facs, dsdt);
     madt = build_madt(t, cfg);
 
@@ -242,4 +379,64 @@ int acpi_link_into_guest(struct acpi_tables *t, const uint64_t base[ACPI_BLOB_MA
         if (gmem_write(base[b], t->data[b], t->len[b]) < 0)
             return -EFAULT;
     return 0;
+}
+
+/* ---- the table-loader (QEMU hw/acpi/bios-linker-loader.c's command format) ---- */
+
+#define LOADER_ENTRY_SIZE   128
+#define LOADER_FILESZ       56
+#define LOADER_ALLOCATE     1
+#define LOADER_ADD_POINTER  2
+#define LOADER_ADD_CHECKSUM 3
+#define LOADER_ZONE_HIGH    1
+#define LOADER_ZONE_FSEG    2
+
+const char *const acpi_blob_file[ACPI_BLOB_MAX] = {
+    [ACPI_BLOB_RSDP] = ACPI_FILE_RSDP,
+    [ACPI_BLOB_TABLES] = ACPI_FILE_TABLES,
+};
+
+static uint8_t *loader_entry(uint8_t **script, size_t *len, uint32_t command)
+{
+    uint8_t *e;
+
+    *script = xrealloc(*script, *len + LOADER_ENTRY_SIZE);
+    e = *script + *len;
+    memset(e, 0, LOADER_ENTRY_SIZE);
+    stl_le(e, command);
+    *len += LOADER_ENTRY_SIZE;
+    return e;
+}
+
+void acpi_table_loader(const struct acpi_tables *t, uint8_t **script, size_t *len)
+{
+    uint8_t *e;
+
+    *script = NULL;
+    *len = 0;
+    for (int b = 0; b < ACPI_BLOB_MAX; b++) {
+        e = loader_entry(script, len, LOADER_ALLOCATE);
+        snprintf((char *)e + 4, LOADER_FILESZ, "%s", acpi_blob_file[b]);
+        /* the FACS in the tables blob needs 64-byte alignment; the RSDP lives in the F segment */
+        stl_le(e + 4 + LOADER_FILESZ, b == ACPI_BLOB_RSDP ? 16 : 64);
+        e[8 + LOADER_FILESZ] = b == ACPI_BLOB_RSDP ? LOADER_ZONE_FSEG : LOADER_ZONE_HIGH;
+    }
+    for (int i = 0; i < t->nptrs; i++) {
+        const struct acpi_pointer *p = &t->ptrs[i];
+
+        e = loader_entry(script, len, LOADER_ADD_POINTER);
+        snprintf((char *)e + 4, LOADER_FILESZ, "%s", acpi_blob_file[p->blob]);
+        snprintf((char *)e + 4 + LOADER_FILESZ, LOADER_FILESZ, "%s", acpi_blob_file[p->target]);
+        stl_le(e + 4 + 2 * LOADER_FILESZ, p->offset);
+        e[8 + 2 * LOADER_FILESZ] = p->size;
+    }
+    for (int i = 0; i < t->nsums; i++) {
+        const struct acpi_checksum *c = &t->sums[i];
+
+        e = loader_entry(script, len, LOADER_ADD_CHECKSUM);
+        snprintf((char *)e + 4, LOADER_FILESZ, "%s", acpi_blob_file[c->blob]);
+        stl_le(e + 4 + LOADER_FILESZ, c->offset);
+        stl_le(e + 8 + LOADER_FILESZ, c->start);
+        stl_le(e + 12 + LOADER_FILESZ, c->length);
+    }
 }

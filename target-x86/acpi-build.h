@@ -48,12 +48,25 @@ struct acpi_config {
     int cpus;
     const uint32_t *apic_ids;
     bool sci_enabled_at_boot;   /* direct boot: no firmware switches the PM to ACPI mode */
+    uint32_t pci_hole_start;    /* the PCI memory window: from the end of low RAM to the IOAPIC */
 };
 
 void acpi_build(struct acpi_tables *t, const struct acpi_config *cfg);
 void acpi_tables_free(struct acpi_tables *t);
 /* Direct boot: place the blobs at these guest addresses, apply fixups and checksums, copy in. */
 int acpi_link_into_guest(struct acpi_tables *t, const uint64_t base[ACPI_BLOB_MAX]);
+
+/* Firmware boot: the blobs as fw_cfg files, and the script that links them */
+#define ACPI_FILE_RSDP      "etc/acpi/rsdp"
+#define ACPI_FILE_TABLES    "etc/acpi/tables"
+#define ACPI_FILE_LOADER    "etc/table-loader"
+extern const char *const acpi_blob_file[ACPI_BLOB_MAX];
+/*
+ * The table-loader script (QEMU's BIOS linker/loader commands, as SeaBIOS and OVMF run
+ * them): allocate each blob (the RSDP in the F segment), add the blobs' addresses to the
+ * pointer fields, then compute the checksums. *script is to free.
+ */
+void acpi_table_loader(const struct acpi_tables *t, uint8_t **script, size_t *len);
 
 /* The MP table (Intel MP spec 1.4) at addr: floating pointer and configuration table. */
 int mptable_write(uint64_t addr, int cpus, const uint32_t *apic_ids);

@@ -266,6 +266,16 @@ static int kvm_ioeventfd(int fd, uint64_t addr, unsigned len, bool pio, bool ass
     return ioctl(kvm.vm_fd, KVM_IOEVENTFD, &e) < 0 ? -errno : 0;
 }
 
+static int kvm_coalesce_mmio(uint64_t addr, uint64_t len, bool on)
+{
+    struct kvm_coalesced_mmio_zone z = { .addr = addr, .size = len };
+
+    if (!kvm.coalesced_mmio)
+        return -ENOTSUP;
+    return ioctl(kvm.vm_fd, on ? KVM_REGISTER_COALESCED_MMIO : KVM_UNREGISTER_COALESCED_MMIO, &z) < 0
+               ? -errno : 0;
+}
+
 static const struct accel_ops kvm_accel_ops = {
     .name = "kvm",
     .mem_map = kvm_mem_map,
@@ -274,6 +284,7 @@ static const struct accel_ops kvm_accel_ops = {
     .gsi_set = kvm_gsi_set,
     .irqfd = kvm_irqfd,
     .ioeventfd = kvm_ioeventfd,
+    .coalesce_mmio = kvm_coalesce_mmio,
 };
 
 void kvm_accel_install(void)

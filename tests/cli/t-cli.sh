@@ -34,7 +34,7 @@ expect_error() {   # label pattern args...
 }
 expect_error "an unknown option" "-frobnicate: unknown option (see skiff --help)" "$SKIFF" -frobnicate
 expect_error "an option without its argument" "-m needs an argument" "$SKIFF" -kernel "$K" -m
-expect_error "nothing to boot" "nothing to boot: give a kernel with -kernel" "$SKIFF"
+expect_error "a missing firmware image" "firmware '/nonexistent/bios.bin': No such file" "$SKIFF" -bios /nonexistent/bios.bin
 expect_error "a bad RAM size" "-m lots: give the RAM size" "$SKIFF" -kernel "$K" -m lots
 expect_error "more RAM than the host has" "this host has only" "$SKIFF" -kernel "$K" -m 64T
 expect_error "a -smp topology that does not fit" "does not fit 8 CPUs" "$SKIFF" -kernel "$K" -smp 8,sockets=1,cores=2,threads=2
@@ -47,7 +47,7 @@ expect_error "an unknown serial backend" "unknown character device" "$SKIFF" -ke
 expect_error "a chardev id that does not exist" "no chardev with id 'nope'" "$SKIFF" -kernel "$K" -serial chardev:nope
 expect_error "an unknown chardev backend" "unknown backend 'tape'" "$SKIFF" -kernel "$K" -chardev tape,id=t
 expect_error "a socket path that cannot be listened on" "cannot listen on socket" "$SKIFF" -kernel "$K" -serial unix:/nonexistent-dir/s,server=on,wait=off
-expect_error "a disk image argument before the block layer exists" "skiff takes disk images" "$SKIFF" disk.img
+expect_error "a bare image name that does not exist (the first disk, as QEMU takes it)" "no such file" "$SKIFF" disk.img
 
 if kvm_usable; then
     if command -v unshare >/dev/null && [ "$(id -u)" -eq 0 ]; then

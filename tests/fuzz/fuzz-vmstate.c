@@ -8,7 +8,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const types[] = { "isa-serial", "mc146818rtc", "i8042", "acpi-pm", "pc-ports" };
+    static const char *const types[] = { "isa-serial", "mc146818rtc", "i8042", "piix4-pm", "pc-ports",
+                                         "i440fx", "piix3", "piix3-ide", "fw_cfg", "VGA", "pci-testdev" };
     const struct device_type *t;
     struct device *dev;
     struct vmbuf b = { 0 }, out;
@@ -34,6 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(err);
     vmbuf_free(&b);
+    for (const struct prop_desc *p = t->props; p && p->name; p++)
+        if (p->type == PROP_STRING)
+            free(*(char **)((uint8_t *)dev + p->offset));
     free(dev);
     return 0;
 }

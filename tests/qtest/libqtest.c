@@ -277,6 +277,10 @@ void qtest_outl(struct qtest *q, uint16_t p, uint32_t v) { cmd_ok(q, "outl 0x%x 
 uint8_t qtest_inb(struct qtest *q, uint16_t p) { return cmd_num(q, "inb", "inb 0x%x", p); }
 uint16_t qtest_inw(struct qtest *q, uint16_t p) { return cmd_num(q, "inw", "inw 0x%x", p); }
 uint32_t qtest_inl(struct qtest *q, uint16_t p) { return cmd_num(q, "inl", "inl 0x%x", p); }
+void qtest_writeb(struct qtest *q, uint64_t a, uint8_t v) { cmd_ok(q, "writeb 0x%llx 0x%x", (unsigned long long)a, v); }
+uint8_t qtest_readb(struct qtest *q, uint64_t a) { return cmd_num(q, "readb", "readb 0x%llx", (unsigned long long)a); }
+void qtest_writew(struct qtest *q, uint64_t a, uint16_t v) { cmd_ok(q, "writew 0x%llx 0x%x", (unsigned long long)a, v); }
+uint16_t qtest_readw(struct qtest *q, uint64_t a) { return cmd_num(q, "readw", "readw 0x%llx", (unsigned long long)a); }
 void qtest_writel(struct qtest *q, uint64_t a, uint32_t v) { cmd_ok(q, "writel 0x%llx 0x%x", (unsigned long long)a, v); }
 uint32_t qtest_readl(struct qtest *q, uint64_t a) { return cmd_num(q, "readl", "readl 0x%llx", (unsigned long long)a); }
 void qtest_writeq(struct qtest *q, uint64_t a, uint64_t v) { cmd_ok(q, "writeq 0x%llx 0x%llx", (unsigned long long)a, (unsigned long long)v); }

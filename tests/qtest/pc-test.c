@@ -28,6 +28,15 @@ static void via_cf9(struct qtest *q) { qtest_outb(q, 0xcf9, 0x06); }
 static void via_92(struct qtest *q) { qtest_outb(q, 0x92, 0x03); }
 static void via_8042(struct qtest *q) { qtest_outb(q, 0x64, 0xfe); }
 
+/* The PIIX4 PM function (01.3) decodes its registers where PMBA says once PMIOSE is on. */
+static void pm_enable(struct qtest *q)
+{
+    qtest_outl(q, 0xcf8, 0x80000b40);
+    qtest_outl(q, 0xcfc, 0x601);
+    qtest_outl(q, 0xcf8, 0x80000b80);
+    qtest_outb(q, 0xcfc, 0x01);
+}
+
 int main(void)
 {
     char *con = qtest_tmp_path(".debugcon");
@@ -57,6 +66,7 @@ int main(void)
     if (f)
         fclose(f);
 
+    pm_enable(q);
     /* ACPI PM timer: 3.579545 MHz, 24 bits */
     t0 = qtest_inl(q, 0x608);
     qtest_clock_step(q, NS);
@@ -83,9 +93,11 @@ int main(void)
 
     /* ACPI poweroff ends skiff with status 0 */
     q = qtest_start("-serial null");
+    pm_enable(q);
     qtest_outw(q, 0x604, 0x2000 | (0 << 10));
     CHECK(qtest_quit(q) == 0, "SLP_EN with the S5 sleep type ends skiff with status 0");
     q = qtest_start("-serial null -no-shutdown");
+    pm_enable(q);
     qtest_outw(q, 0x604, 0x2000);
     CHECK(qtest_cmd(q, "endianness") != NULL, "with -no-shutdown skiff stays after the poweroff");
     qtest_quit(q);

@@ -1,0 +1,14 @@
+/* piix-ide.h: putting disks and CD-ROMs on the PIIX3 IDE function's channels */
+#ifndef HW_PIIX_IDE_H
+#define HW_PIIX_IDE_H
+
+#include "util/osdep.h"
+
+struct device;
+struct block_dev;
+
+/* A disk (bd) or CD-ROM (bd NULL: no medium) on bus 0-1, unit 0-1. 0 or -errno with *err. */
+int piix_ide_attach(struct device *dev, int bus, int unit, struct block_dev *bd, bool cdrom,
+                    char **err);
+
+#endif

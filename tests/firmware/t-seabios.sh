@@ -1,0 +1,121 @@
+#!/bin/bash
+# t-seabios.sh: native lane: Debian's SeaBIOS on skiff boots a test program from an IDE disk
+# (a sparse 300 GiB raw image) and from an El Torito CD; the program checks int 13h (extended
+# reads past 128 GiB, writes, CHS, the CD's volume descriptors) and reports TAP over COM1.
+# SeaBIOS's own log (isa-debugcon at 0x402) must show what it found.
+. "$(dirname "$0")/../lib/common.sh"
+
+need_pkg seabios xorriso || { skip "missing Debian packages: $MISSING_PKGS" "SeaBIOS boot tests"; done_testing; }
+kvm_usable || { skip "no usable /dev/kvm" "SeaBIOS boot tests"; done_testing; }
+make -s -C "$SRCDIR" build/firmware/boot.bin >"$TMP/build.log" 2>&1 || {
+    not_ok "the test boot image builds"; sed 's/^/# /' "$TMP/build.log"; done_testing; }
+BOOT=$SRCDIR/build/firmware/boot.bin
+
+# the disk: boot image at LBA 0, markers at 256 GiB and in the last sector of 300 GiB
+DISK=$TMP/disk.img
+truncate -s 300G "$DISK"
+dd if="$BOOT" of="$DISK" conv=notrunc status=none
+printf 'SKIFF FAR SECTOR' | dd of="$DISK" bs=512 seek=$((0x20000000)) conv=notrunc status=none
+printf 'SKIFF LAST SECTOR' | dd of="$DISK" bs=512 seek=$((300 * 2097152 - 1)) conv=notrunc status=none
+# the CD: the same image as a no-emulation boot image of 16 virtual sectors
+mkdir -p "$TMP/iso/boot"
+cp "$BOOT" "$TMP/iso/boot/boot.bin"
+echo "hello from the CD" >"$TMP/iso/hello.txt"
+ISO=$TMP/test.iso
+xorriso -as mkisofs -quiet -V SKIFFTEST -b boot/boot.bin -no-emul-boot -boot-load-size 16 \
+    -o "$ISO" "$TMP/iso" >"$TMP/xorriso.log" 2>&1 || { not_ok "xorriso builds the test ISO"; done_testing; }
+
+# run NAME ARGS...: boot with SeaBIOS's log on debugcon and COM1 in a file; sets $status
+run() {
+    local name=$1; shift
+    LOG=$TMP/$name.debugcon
+    OUT=$TMP/$name.com1
+    timeout 120 "$SKIFF" -m 128 -display none -chardev file,id=dbg,path="$LOG" \
+        -device isa-debugcon,iobase=0x402,chardev=dbg -device isa-debug-exit,iobase=0xf4,iosize=4 \
+        -serial file:"$OUT" "$@" >"$TMP/$name.stdout" 2>"$TMP/$name.stderr" </dev/null
+    status=$?
+}
+
+# relay the guest's TAP lines as ours, and check its plan and exit status (debug-exit: failures*2+1)
+relay() {
+    local what=$1 n=0 plan=""
+    while IFS= read -r l; do
+        l=${l%$'\r'}
+        case "$l" in
+        "ok "*) n=$((n + 1)); ok "$what: ${l#ok * - }" ;;
+        "not ok "*) n=$((n + 1)); not_ok "$what: ${l#not ok * - }" ;;
+        "1.."*) plan=${l#1..} ;;
+        esac
+    done <"$OUT"
+    if [ -n "$plan" ] && [ "$plan" = "$n" ] && [ "$status" -eq 1 ]; then
+        ok "$what: the guest ran all $n checks and left through debug-exit"
+    else
+        not_ok "$what: the guest ran $n of ${plan:-?} checks, skiff exited with $status"
+        sed 's/^/# /' "$TMP/$name.stderr" | head -5
+        tail -5 "$OUT" | sed 's/^/# com1: /'
+    fi
+}
+
+logged() {  # logged DESCRIPTION PATTERN: the SeaBIOS log has the line
+    if grep -qF -- "$2" "$LOG"; then ok "$1"; else not_ok "$1 (no \"$2\" in SeaBIOS's log)"; fi
+}
+
+name=disk
+run disk -hda "$DISK"
+relay "disk boot"
+logged "SeaBIOS finds the QEMU fw_cfg interface" "Found QEMU fw_cfg"
+logged "and its DMA interface" "QEMU fw_cfg DMA interface supported"
+logged "SeaBIOS takes the ACPI tables from the table-loader (RSDP in the F segment)" "table(50434146)="
+logged "SeaBIOS lists the e820 map" "e820 map has"
+for id in "00:00.0 id=8086:1237" "00:01.0 id=8086:7000" "00:01.1 id=8086:7010" "00:01.3 id=8086:7113" "00:02.0 id=1234:1111"; do
+    logged "SeaBIOS initializes PCI $id" "PCI: init bdf=$id"
+done
+logged "the VGA BIOS runs from the VGA's ROM BAR" "Start SeaVGABIOS"
+logged "SeaBIOS sees the IDE disk with its model and size" "ata0-0: SKIFF HARDDISK ATA-7 Hard-Disk (300 GiBytes)"
+logged "SeaBIOS reads our boot order" "1: /pci@i0cf8/ide@1,1/drive@0/disk@0"
+logged "SeaBIOS boots from the hard disk" "Booting from Hard Disk..."
+check "the sector the guest wrote with int 13h AH=43h is in the image file" \
+    sh -c "dd if='$DISK' bs=512 skip=1000 count=1 status=none | head -c 18 | grep -q 'WRITTEN BY INT 13H'"
+
+name=cd
+run cd -cdrom "$ISO" -boot d
+relay "CD boot"
+logged "SeaBIOS sees the CD-ROM" "DVD/CD [ata1-0: SKIFF DVD-ROM ATAPI-4 DVD/CD]"
+logged "SeaBIOS boots from the CD" "Booting from DVD/CD..."
+
+# QEMU's -drive spelling, with the boot order choosing between the two
+name=drive_dc
+run drive_dc -drive file="$DISK",if=ide,index=0,media=disk,format=raw \
+    -drive file="$ISO",if=ide,index=2,media=cdrom -boot order=dc
+check "-drive ... -boot order=dc boots the CD" grep -q "booted from drive 0x000000e0" "$OUT"
+logged "with both drives SeaBIOS lists the CD first" "1: /pci@i0cf8/ide@1,1/drive@1/disk@0"
+name=drive_cd
+run drive_cd -drive file="$DISK",if=ide,index=0,media=disk,format=raw \
+    -drive file="$ISO",if=ide,index=2,media=cdrom -boot order=cd
+check "-boot order=cd boots the disk" grep -q "booted from drive 0x00000080" "$OUT"
+
+# -nographic: the firmware's console on the serial port, as QEMU does
+name=nographic
+timeout 120 "$SKIFF" -m 128 -nographic -hda "$DISK" -device isa-debug-exit,iobase=0xf4,iosize=4 \
+    >"$TMP/nographic.out" 2>&1 </dev/null
+check "-nographic shows SeaBIOS's banner on the serial console" grep -q "SeaBIOS (version" "$TMP/nographic.out"
+check "and what the boot loader prints" grep -q "booted from drive" "$TMP/nographic.out"
+
+# bad input: one clear line, exit 1
+expect_fail() {   # DESCRIPTION PATTERN ARGS...
+    local d=$1 pat=$2; shift 2
+    timeout 20 "$SKIFF" -display none "$@" >"$TMP/err.out" 2>"$TMP/err" </dev/null
+    local st=$?
+    if [ "$st" -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q -- "$pat" "$TMP/err"; then
+        ok "$d: \"$(cat "$TMP/err")\""
+    else
+        not_ok "$d (status $st)"; sed 's/^/# /' "$TMP/err" | head -3
+    fi
+}
+expect_fail "a missing disk image" "no such file" -hda "$TMP/nonexistent.img"
+expect_fail "a missing CD image" "no such file" -cdrom "$TMP/nonexistent.iso"
+expect_fail "a missing firmware image" "No such file" -bios "$TMP/nonexistent.bin"
+expect_fail "a -drive index beyond IDE's four" "IDE has indexes 0-3" -drive file="$DISK",index=7
+expect_fail "two drives at one index" "is taken" -hda "$DISK" -drive file="$ISO",index=0,media=cdrom
+expect_fail "-drive if=scsi" "if=ide" -drive file="$DISK",if=scsi
+done_testing

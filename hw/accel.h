@@ -21,6 +21,8 @@ struct accel_ops {
     /* Let guest writes to an MMIO range queue up instead of exiting one by one; they are
      * handled, in order, at the vCPU's next exit (optional). */
     int (*coalesce_mmio)(uint64_t addr, uint64_t len, bool on);
+    /* The same for port writes (-ENOTSUP where KVM lacks coalesced PIO). */
+    int (*coalesce_pio)(uint16_t port, uint16_t len, bool on);
 };
 
 extern const struct accel_ops *accel;

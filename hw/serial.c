@@ -1,6 +1,7 @@
 /* serial.c: the 16550A UART (National Semiconductor PC16550D datasheet), as isa-serial */
 #define LOG_PREFIX "serial: "
 #include "chardev/chardev.h"
+#include "hw/accel.h"
 #include "hw/device.h"
 #include "hw/ioregion.h"
 #include "hw/isa.h"
@@ -87,6 +88,7 @@ struct serial {
     uint8_t rx_fifo[RX_FIFO_SIZE];
     uint8_t rx_head, rx_count;
     bool thr_ipending;      /* THRE interrupt armed until IIR is read or THR written */
+    bool tx_coalesced;      /* THR writes go through the accelerator's coalesced ring */
     bool timeout_ipending;  /* character timeout indication */
     uint8_t irq_level;
 };
@@ -225,6 +227,23 @@ static void serial_update_msr_loop(struct serial *s)
     s->msr = m | (old & MSR_ANY_DELTA);
 }
 
+/*
+ * While the THRE interrupt and loopback are off, a THR write changes nothing the guest can see
+ * before its next access to the UART (the byte leaves at once, THRE stays set), and every exit
+ * drains the coalesced ring before its own access. So THR writes may be queued by KVM instead
+ * of exiting one by one: a console write then costs one exit per FIFO-full, not per byte.
+ * (With DLAB set the port is the divisor latch; its writes are ordered the same way.)
+ */
+static void serial_update_tx_coalescing(struct serial *s)
+{
+    bool want = !(s->ier & IER_THRI) && !(s->mcr & MCR_LOOP) && s->io.mapped;
+
+    if (want == s->tx_coalesced || !accel || !accel->coalesce_pio)
+        return;
+    if (accel->coalesce_pio(s->iobase + UART_THR, 1, want) == 0)
+        s->tx_coalesced = want;
+}
+
 static uint64_t serial_read(void *opaque, uint64_t off, unsigned size)
 {
     struct serial *s = opaque;
@@ -297,6 +316,7 @@ static void serial_write(void *opaque, uint64_t off, uint64_t val, unsigned size
             s->thr_ipending = true;
         s->ier = v & 0x0f;
         serial_update_irq(s);
+        serial_update_tx_coalescing(s);
         return;
     case UART_FCR:
         if ((v ^ s->fcr) & FCR_ENABLE)
@@ -324,6 +344,7 @@ static void serial_write(void *opaque, uint64_t off, uint64_t val, unsigned size
         else
             s->msr = (s->msr & MSR_ANY_DELTA) | MSR_DCD | MSR_DSR | MSR_CTS;
         serial_update_irq(s);
+        serial_update_tx_coalescing(s);
         return;
     case UART_LSR:
     case UART_MSR:
@@ -401,6 +422,7 @@ static void serial_reset(struct device *dev)
     if (s->rx_timeout)
         timer_del(s->rx_timeout);
     serial_update_irq(s);
+    serial_update_tx_coalescing(s);
 }
 
 static int serial_realize(struct device *dev, char **err)
@@ -430,6 +452,9 @@ static void serial_unrealize(struct device *dev)
 {
     struct serial *s = container_of(dev, struct serial, dev);
 
+    if (s->tx_coalesced)
+        accel->coalesce_pio(s->iobase + UART_THR, 1, false);
+    s->tx_coalesced = false;
     io_region_unmap(&s->io);
     timer_free(s->rx_timeout);
     if (s->chr)

@@ -38,6 +38,8 @@ static struct {
     bool running;
     pthread_cond_t paused_cond;
     pthread_cond_t resume_cond;
+    int coalesced_zones;
+    struct timer *drain_timer;
 } C = { .paused_cond = PTHREAD_COND_INITIALIZER, .resume_cond = PTHREAD_COND_INITIALIZER };
 
 int cpus_count(void)
@@ -249,6 +251,35 @@ static void handle_coalesced(struct vcpu *v)
     }
 }
 
+/* One ring for the whole VM, reachable through any vCPU's run area (KVM API 4.116). */
+void cpus_drain_coalesced(void)
+{
+    if (C.n)
+        handle_coalesced(&C.v[0]);
+}
+
+#define COALESCED_DRAIN_NS (10 * 1000 * 1000)
+
+static void coalesced_drain_tick(void *opaque)
+{
+    cpus_drain_coalesced();
+    if (C.coalesced_zones > 0)
+        timer_mod(C.drain_timer, clock_get_ns(CLK_REALTIME) + COALESCED_DRAIN_NS);
+}
+
+void cpus_coalesced_zone_count(int delta)
+{
+    C.coalesced_zones += delta;
+    if (!C.drain_timer)
+        C.drain_timer = timer_new(CLK_REALTIME, coalesced_drain_tick, NULL);
+    if (C.coalesced_zones > 0 && !timer_pending(C.drain_timer))
+        timer_mod(C.drain_timer, clock_get_ns(CLK_REALTIME) + COALESCED_DRAIN_NS);
+    else if (C.coalesced_zones <= 0) {
+        cpus_drain_coalesced();
+        timer_del(C.drain_timer);
+    }
+}
+
 static const char *const internal_suberrors[] = {
     [1] = "emulation failure", [2] = "simultaneous exception", [3] = "delivery event failed",
     [4] = "unexpected exit",
@@ -447,7 +478,8 @@ void cpus_pause(void)
             vcpu_kick(&C.v[i]);
             devlock_cond_wait(&C.paused_cond);
         }
-    }
+    }    /* queued writes reach their devices before anyone looks at or resets them */
+    cpus_drain_coalesced();
 }
 
 void cpus_resume(void)
@@ -478,6 +510,10 @@ void cpus_destroy(void)
         }
     }
     devlock_lock();
+    cpus_drain_coalesced();
+    timer_free(C.drain_timer);
+    C.drain_timer = NULL;
+    C.coalesced_zones = 0;
     for (int i = 0; i < C.n; i++) {
         munmap(C.v[i].run, kvm.vcpu_mmap_size);
         close(C.v[i].fd);

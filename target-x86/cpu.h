@@ -62,6 +62,13 @@ void cpus_reset(void);
 /* End the threads and free everything (main thread, device lock held). */
 void cpus_destroy(void);
 int cpus_count(void);
+/*
+ * Coalesced MMIO/PIO: writes KVM queues in a ring instead of exiting. Every exit drains the
+ * ring before its own access; while any zone is registered the main loop also drains it
+ * every few milliseconds, so queued output never waits for the guest's next exit.
+ */
+void cpus_coalesced_zone_count(int delta);
+void cpus_drain_coalesced(void);
 struct vcpu *cpu_get(int index);
 /* Print registers and the bytes at the instruction pointer, for fatal errors. */
 void cpu_dump_state(struct vcpu *v, FILE *out);

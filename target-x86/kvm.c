@@ -1,6 +1,7 @@
 /* kvm.c: the VM-level KVM interface: creation, memory slots, interrupt lines and eventfds */
 #define LOG_PREFIX "kvm: "
 #include "target-x86/kvm.h"
+#include "target-x86/cpu.h"
 #include "hw/accel.h"
 #include "hw/guest-mem.h"
 #include "util/log.h"
@@ -272,8 +273,22 @@ static int kvm_coalesce_mmio(uint64_t addr, uint64_t len, bool on)
 
     if (!kvm.coalesced_mmio)
         return -ENOTSUP;
-    return ioctl(kvm.vm_fd, on ? KVM_REGISTER_COALESCED_MMIO : KVM_UNREGISTER_COALESCED_MMIO, &z) < 0
-               ? -errno : 0;
+    if (ioctl(kvm.vm_fd, on ? KVM_REGISTER_COALESCED_MMIO : KVM_UNREGISTER_COALESCED_MMIO, &z) < 0)
+        return -errno;
+    cpus_coalesced_zone_count(on ? 1 : -1);
+    return 0;
+}
+
+static int kvm_coalesce_pio(uint16_t port, uint16_t len, bool on)
+{
+    struct kvm_coalesced_mmio_zone z = { .addr = port, .size = len, .pio = 1 };
+
+    if (!kvm.coalesced_mmio || !kvm_has_cap(KVM_CAP_COALESCED_PIO))
+        return -ENOTSUP;
+    if (ioctl(kvm.vm_fd, on ? KVM_REGISTER_COALESCED_MMIO : KVM_UNREGISTER_COALESCED_MMIO, &z) < 0)
+        return -errno;
+    cpus_coalesced_zone_count(on ? 1 : -1);
+    return 0;
 }
 
 static const struct accel_ops kvm_accel_ops = {
@@ -285,6 +300,7 @@ static const struct accel_ops kvm_accel_ops = {
     .irqfd = kvm_irqfd,
     .ioeventfd = kvm_ioeventfd,
     .coalesce_mmio = kvm_coalesce_mmio,
+    .coalesce_pio = kvm_coalesce_pio,
 };
 
 void kvm_accel_install(void)

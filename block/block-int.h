@@ -75,14 +75,18 @@ struct block_driver {
     int (*write_zeroes)(struct block_state *bs, uint64_t off, uint64_t len, unsigned flags);
     int (*truncate)(struct block_state *bs, uint64_t size);
     /*
-     * For native AIO: if [off, off+len) is one contiguous range of the file that
-     * can be read (or written in place) with no metadata work and no I/O to find
-     * it, set *host and return 0; otherwise -EAGAIN and the request goes the slow way.
+     * Without waiting: if [off, off+len) is one contiguous range of the file that
+     * can be read (or written in place) with no metadata work, set *host and
+     * return MAP_HOST; for a read of a range that is all zeros return MAP_ZERO;
+     * otherwise -EAGAIN and the request goes the slow way (a worker thread).
      */
     int (*map_direct)(struct block_state *bs, uint64_t off, uint64_t len, bool write, uint64_t *host);
     /* status of [off, off+len): returns BSTAT_* flags, *pnum the run length (> 0) */
     int (*block_status)(struct block_state *bs, uint64_t off, uint64_t len, uint64_t *pnum, uint64_t *map);
 };
+
+#define MAP_HOST 0
+#define MAP_ZERO 1
 
 extern const struct block_driver block_driver_raw;
 extern const struct block_driver block_driver_qcow2;

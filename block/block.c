@@ -244,8 +244,7 @@ int block_open(struct block_dev **out, const char *filename, const struct block_
         free(bd);
         return ret;
     }
-    bd->native = bd->bs->drv->map_direct && o->aio == BLOCK_AIO_NATIVE && bd->bs->file->direct &&
-                 laio_available();
+    bd->native = o->aio == BLOCK_AIO_NATIVE && bd->bs->file->direct && laio_available();
     *out = bd;
     return 0;
 }
@@ -375,6 +374,17 @@ static void block_early_bh(void *opaque)
     }
 }
 
+/* Complete a request that needed no I/O from the main loop, never from inside its submission. */
+static void block_complete_later(struct block_dev *bd, struct block_req *r, int ret)
+{
+    if (!bd->bh)
+        bd->bh = bh_new(block_early_bh, bd);
+    r->ret = ret;
+    r->next = bd->early;
+    bd->early = r;
+    bh_schedule(bd->bh);
+}
+
 static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_t off, uint64_t len,
                          unsigned flags, const struct iovec *iov, int niov, block_cb *cb, void *opaque)
 {
@@ -396,20 +406,22 @@ static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_
 
     ret = block_req_check(bd, type, off, r->len);
     if (ret < 0 || (iov && r->len == 0)) {
-        if (!bd->bh)
-            bd->bh = bh_new(block_early_bh, bd);
-        r->ret = ret;
-        r->next = bd->early;
-        bd->early = r;
-        bh_schedule(bd->bh);
+        block_complete_later(bd, r, ret);
         return;
     }
-    if (bd->native && (type == REQ_READ || type == REQ_WRITE) &&
-        IS_ALIGNED(off, bd->bs->file->align) && qiov_is_aligned(&r->q, bd->bs->file->align)) {
+    if ((type == REQ_READ || type == REQ_WRITE) && bd->bs->drv->map_direct) {
         uint64_t host;
+        int m = bd->bs->drv->map_direct(bd->bs, off, r->len, type == REQ_WRITE, &host);
 
+        if (m == MAP_ZERO) {
+            /* nothing to read: zeros, completed from the main loop */
+            qiov_memset(&r->q, 0, 0, r->len);
+            block_complete_later(bd, r, 0);
+            return;
+        }
         /* straight to the file when the format knows where, without waiting */
-        if (bd->bs->drv->map_direct(bd->bs, off, r->len, type == REQ_WRITE, &host) == 0 &&
+        if (m == MAP_HOST && bd->native && IS_ALIGNED(host, bd->bs->file->align) &&
+            qiov_is_aligned(&r->q, bd->bs->file->align) &&
             laio_submit(bd->bs->file->fd, type == REQ_WRITE, host, &r->q, block_req_laio_done, r) == 0)
             return;
     }

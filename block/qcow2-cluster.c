@@ -262,6 +262,22 @@ const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t host, uint64_t len
     return NULL;
 }
 
+/* Do the parts of the first and last cluster that the write leaves alone read as zeros? */
+static bool cow_is_zero(struct block_state *bs, const uint8_t *l2, uint64_t l2i, uint64_t n, uint64_t head,
+                        uint64_t total)
+{
+    struct qcow2 *s = bs->opaque;
+    uint64_t ends[2] = { l2i, l2i + ((head + total - 1) >> s->cluster_bits) };
+
+    for (int i = 0; i < 2; i++) {
+        enum qcow2_ctype t = qcow2_l2e_type(s, ldq_be(l2 + 8 * ends[i]));
+
+        if (t != QCOW2_ZERO_PLAIN && t != QCOW2_ZERO_ALLOC && (t != QCOW2_UNALLOCATED || bs->backing))
+            return false;
+    }
+    return s->cluster_size >= 4096;     /* below a page, one write is cheaper than two calls */
+}
+
 /* Data must never land on metadata: a damaged L2 entry could point there. */
 static int check_overlap(struct qcow2 *s, uint64_t host, uint64_t len)
 {
@@ -309,6 +325,20 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
     if (ret < 0)
         goto out;
     qiov_init(&w, q->niov + 2);
+    if ((head || head + total < tail_end) && cow_is_zero(bs, l2, l2i, nclusters, head, total)) {
+        /* nothing to copy: zero the new clusters cheaply (fallocate), then write just the data */
+        ret = check_overlap(s, newoff, tail_end);
+        if (ret == 0)
+            ret = bfile_write_zeroes(bs->file, newoff, tail_end, false);
+        if (ret == 0) {
+            qiov_concat(&w, q, q_off, total);
+            ret = bfile_pwritev(bs->file, newoff + head, &w);
+        }
+        qiov_destroy(&w);
+        if (ret < 0)
+            goto out;
+        goto link;
+    }
     if (head) {
         hbuf = bfile_memalign(cs);
         ret = cluster_old_content(bs, first_guest, ldq_be(l2 + 8 * l2i), hbuf, 0, head);
@@ -333,6 +363,7 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
         /* the clusters leak rather than risk a table pointing at half-written data */
         goto out;
     }
+link:
     for (uint64_t i = 0; i < nclusters; i++) {
         uint64_t e = ldq_be(l2 + 8 * (l2i + i));
 
@@ -567,30 +598,44 @@ int qcow2_drv_map_direct(struct block_state *bs, uint64_t off, uint64_t len, boo
     uint64_t cs = s->cluster_size, l1i = off >> (s->cluster_bits + s->l2_bits);
     uint64_t l2i = (off >> s->cluster_bits) & (l2_entries(s) - 1);
     uint64_t n = ((off & (cs - 1)) + len + cs - 1) >> s->cluster_bits, first = 0, l2off;
+    bool zero = true, data = true;
     uint8_t *l2;
     int ret = -EAGAIN;
 
-    if (l2i + n > l2_entries(s))
+    if (l2i + n > l2_entries(s) || !len)
         return -EAGAIN;
     pthread_mutex_lock(&s->lock);
-    if (s->corrupt || (write && s->lazy && !s->dirty_on_disk) || l1i >= s->l1_size)
+    if (s->corrupt || (write && s->lazy && !s->dirty_on_disk))
         goto out;
-    l2off = s->l1[l1i] & QCOW2_L1E_OFFSET_MASK;
-    if (!l2off || !(l2 = qcow2_cache_peek(&s->l2c, l2off)))
+    l2off = l1i < s->l1_size ? s->l1[l1i] & QCOW2_L1E_OFFSET_MASK : 0;
+    if (!l2off) {
+        /* no L2 table: all unallocated */
+        if (!write && !bs->backing && off + len <= bs->size)
+            ret = MAP_ZERO;
+        goto out;
+    }
+    if (!(l2 = qcow2_cache_peek(&s->l2c, l2off)))
         goto out;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t e = ldq_be(l2 + 8 * (l2i + i)), h = e & QCOW2_L2E_OFFSET_MASK;
+        enum qcow2_ctype t = qcow2_l2e_type(s, e);
 
-        if (qcow2_l2e_type(s, e) != QCOW2_NORMAL || (write && !(e & QCOW2_OFLAG_COPIED)) ||
-            !IS_ALIGNED(h, cs) || h < cs || h >= s->file_end || (i && h != first + (i << s->cluster_bits)))
-            goto out;
+        if (t != QCOW2_ZERO_PLAIN && t != QCOW2_ZERO_ALLOC && (t != QCOW2_UNALLOCATED || bs->backing))
+            zero = false;
+        if (t != QCOW2_NORMAL || (write && !(e & QCOW2_OFLAG_COPIED)) || !IS_ALIGNED(h, cs) || h < cs ||
+            h >= s->file_end || (i && h != first + (i << s->cluster_bits)))
+            data = false;
         if (!i)
             first = h;
+        if (!zero && !data)
+            goto out;
     }
-    if (write && qcow2_overlaps_metadata(s, first, n << s->cluster_bits))
-        goto out;
-    *host = first + (off & (cs - 1));
-    ret = 0;
+    if (zero && !write) {
+        ret = MAP_ZERO;
+    } else if (data && !(write && qcow2_overlaps_metadata(s, first, n << s->cluster_bits))) {
+        *host = first + (off & (cs - 1));
+        ret = MAP_HOST;
+    }
 out:
     pthread_mutex_unlock(&s->lock);
     return ret;

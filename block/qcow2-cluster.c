@@ -420,21 +420,57 @@ int qcow2_drv_pwritev(struct block_state *bs, uint64_t off, const struct qiov *q
     return ret;
 }
 
+/*
+ * One deflate stream per thread, reset between clusters: setting one up costs
+ * more than compressing a small cluster. Raw deflate with a 4 KiB window, as
+ * "Compressed Clusters" requires; freed when the thread exits.
+ */
+static pthread_key_t deflate_key;
+static pthread_once_t deflate_once = PTHREAD_ONCE_INIT;
+
+static void deflate_free(void *p)
+{
+    deflateEnd(p);
+    free(p);
+}
+
+static void deflate_key_init(void)
+{
+    pthread_key_create(&deflate_key, deflate_free);
+}
+
+static z_stream *deflate_stream(void)
+{
+    z_stream *z;
+
+    pthread_once(&deflate_once, deflate_key_init);
+    z = pthread_getspecific(deflate_key);
+    if (z)
+        return z;
+    z = xzalloc(sizeof(*z));
+    if (deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(z);
+        return NULL;
+    }
+    pthread_setspecific(deflate_key, z);
+    return z;
+}
+
 /* Write one whole cluster compressed (convert -c); falls back to a plain write when it does not shrink. */
 int qcow2_write_compressed(struct block_state *bs, uint64_t off, const uint8_t *buf, size_t len)
 {
     struct qcow2 *s = bs->opaque;
     uint64_t cs = s->cluster_size, l1i, l2i, hoff, nsec, e;
     uint8_t *out, *l2;
-    z_stream z;
+    z_stream *z;
     size_t clen;
     int ret;
 
     if (!IS_ALIGNED(off, cs) || (len != cs && off + len != bs->size) || len > cs)
         return -EINVAL;
     out = xmalloc(cs);
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+    z = deflate_stream();
+    if (!z) {
         free(out);
         return -ENOMEM;
     }
@@ -447,13 +483,13 @@ int qcow2_write_compressed(struct block_state *bs, uint64_t off, const uint8_t *
             memcpy(full, buf, len);
             src = full;
         }
-        z.next_in = (uint8_t *)src;
-        z.avail_in = cs;
-        z.next_out = out;
-        z.avail_out = cs - 512;
-        ret = deflate(&z, Z_FINISH);
-        clen = cs - 512 - z.avail_out;
-        deflateEnd(&z);
+        z->next_in = (uint8_t *)src;
+        z->avail_in = cs;
+        z->next_out = out;
+        z->avail_out = cs - 512;
+        ret = deflate(z, Z_FINISH);
+        clen = cs - 512 - z->avail_out;
+        deflateReset(z);
         free(full);
     }
     if (ret != Z_STREAM_END) {

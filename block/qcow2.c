@@ -127,6 +127,20 @@ int qcow2_update_header(struct qcow2 *s)
     return ret;
 }
 
+int qcow2_update_header_synced(struct qcow2 *s)
+{
+    int ret;
+
+    pthread_mutex_lock(&s->lock);
+    ret = qcow2_flush_metadata(s);
+    if (ret == 0)
+        ret = qcow2_update_header(s);
+    pthread_mutex_unlock(&s->lock);
+    if (ret == 0)
+        ret = bfile_flush(s->bs->file);
+    return ret;
+}
+
 int qcow2_write_l1(struct qcow2 *s)
 {
     size_t bytes = ALIGN_UP((uint64_t)s->l1_size * 8, 512);
@@ -594,16 +608,10 @@ static int qcow2_truncate(struct block_state *bs, uint64_t size)
         return -EFBIG;
     pthread_mutex_lock(&s->lock);
     ret = qcow2_grow_l1(s, l1_need);
-    if (ret == 0) {
+    if (ret == 0)
         bs->size = size;
-        ret = qcow2_flush_metadata(s);
-    }
-    if (ret == 0)
-        ret = qcow2_update_header(s);
     pthread_mutex_unlock(&s->lock);
-    if (ret == 0)
-        ret = bfile_flush(bs->file);
-    return ret;
+    return ret ? ret : qcow2_update_header_synced(s);
 }
 
 const struct block_driver block_driver_qcow2 = {

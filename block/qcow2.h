@@ -139,6 +139,8 @@ struct qcow2 {
 
 /* qcow2.c */
 int qcow2_update_header(struct qcow2 *s);
+/* Flush the metadata, rewrite the header and sync, taking the lock. */
+int qcow2_update_header_synced(struct qcow2 *s);
 int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...) PRINTF_FMT(2, 3);
 int qcow2_set_dirty(struct qcow2 *s, bool dirty);
 int qcow2_write_l1(struct qcow2 *s);

@@ -69,6 +69,9 @@ struct qcow2_cache {
     int *bucket;
     int nbuckets;
     uint64_t tick;
+    uint8_t *mem;           /* the entries' tables, one after another */
+    size_t table_size;
+    int ndirty;
 };
 
 struct qcow2_snapshot {

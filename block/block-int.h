@@ -125,8 +125,12 @@ struct block_state *block_dev_state(struct block_dev *bd);
 /* ---- the thread pool (thread-pool.c) ---- */
 typedef int pool_work_fn(void *arg);
 typedef void pool_done_fn(void *arg, int ret);
-/* Run work(arg) in a worker; done(arg, ret) later in the main loop. */
-void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg);
+/*
+ * Run work(arg) in a worker; done(arg, ret) later in the main loop. `device_bound`
+ * says the work waits on a device (O_DIRECT) rather than the page cache: only
+ * such work makes the pool grow past the number of CPUs.
+ */
+void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg, bool device_bound);
 
 /* ---- Linux native AIO (linux-aio.c) ---- */
 typedef void laio_done_fn(void *arg, int ret);

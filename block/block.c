@@ -356,7 +356,7 @@ static void block_req_laio_done(void *arg, int ret)
     struct block_req *r = arg;
 
     if (ret == -EAGAIN) {       /* a short read at the end of the file: finish it in a worker */
-        pool_submit(block_req_work, block_req_pool_done, r);
+        pool_submit(block_req_work, block_req_pool_done, r, r->bd->bs->file->direct);
         return;
     }
     block_req_complete(r, ret);
@@ -425,7 +425,7 @@ static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_
             laio_submit(bd->bs->file->fd, type == REQ_WRITE, host, &r->q, block_req_laio_done, r) == 0)
             return;
     }
-    pool_submit(block_req_work, block_req_pool_done, r);
+    pool_submit(block_req_work, block_req_pool_done, r, bd->bs->file->direct);
 }
 
 void block_aio_readv(struct block_dev *bd, uint64_t offset, const struct iovec *iov, int niov,

@@ -263,19 +263,35 @@ const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t host, uint64_t len
 }
 
 /* Do the parts of the first and last cluster that the write leaves alone read as zeros? */
-static bool cow_is_zero(struct block_state *bs, const uint8_t *l2, uint64_t l2i, uint64_t n, uint64_t head,
-                        uint64_t total)
+static bool cow_is_zero(struct block_state *bs, uint64_t e_first, uint64_t e_last)
 {
     struct qcow2 *s = bs->opaque;
-    uint64_t ends[2] = { l2i, l2i + ((head + total - 1) >> s->cluster_bits) };
+    uint64_t e[2] = { e_first, e_last };
 
     for (int i = 0; i < 2; i++) {
-        enum qcow2_ctype t = qcow2_l2e_type(s, ldq_be(l2 + 8 * ends[i]));
+        enum qcow2_ctype t = qcow2_l2e_type(s, e[i]);
 
         if (t != QCOW2_ZERO_PLAIN && t != QCOW2_ZERO_ALLOC && (t != QCOW2_UNALLOCATED || bs->backing))
             return false;
     }
     return s->cluster_size >= 4096;     /* below a page, one write is cheaper than two calls */
+}
+
+/* Wait (lock held) until no allocating write is in flight over guest [off, off+len). */
+static void inflight_wait(struct qcow2 *s, uint64_t off, uint64_t len)
+{
+    uint64_t first = off >> s->cluster_bits, last = (off + len - 1) >> s->cluster_bits;
+
+    for (;;) {
+        struct qcow2_inflight *f;
+
+        for (f = s->inflight; f; f = f->next)
+            if (f->first <= last && first < f->first + f->n)
+                break;
+        if (!f)
+            return;
+        pthread_cond_wait(&s->inflight_done, &s->lock);
+    }
 }
 
 /* Data must never land on metadata: a damaged L2 entry could point there. */
@@ -289,9 +305,11 @@ static int check_overlap(struct qcow2 *s, uint64_t host, uint64_t len)
 }
 
 /*
- * Write [off, off+len) of q (at q_off) into clusters that need allocation:
- * at most one L2 table's worth. New clusters get the old content around the
- * written range (copy-on-write), then the L2 entries switch. Lock held.
+ * Write [off, off+len) of q (at q_off) into clusters that need allocation: at
+ * most one L2 table's worth. Called and returns with the lock held, but drops it
+ * for the data I/O: the new clusters are chosen and marked in flight, filled with
+ * the old content around the written range (copy-on-write) and the data, and
+ * only then linked into the L2 table. Writers to those clusters wait meanwhile.
  */
 static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *q, size_t q_off, uint64_t len,
                        uint64_t *written)
@@ -299,8 +317,11 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
     struct qcow2 *s = bs->opaque;
     uint64_t cs = s->cluster_size, l1i = off >> (s->cluster_bits + s->l2_bits);
     uint64_t l2i = (off >> s->cluster_bits) & (l2_entries(s) - 1);
-    uint64_t head = off & (cs - 1), nclusters, newoff, first_guest = off - head, tail_end, total;
+    uint64_t head = off & (cs - 1), nclusters, newoff, first_guest = off - head, tail_end, total, last;
+    uint64_t e_first, e_last;
+    struct qcow2_inflight me, **pp;
     uint8_t *l2, *hbuf = NULL, *tbuf = NULL;
+    bool zero_cow, unlock;
     struct qiov w;
     int ret;
 
@@ -321,62 +342,72 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
     }
     total = MIN(total, (nclusters << s->cluster_bits) - head);
     tail_end = nclusters << s->cluster_bits;
+    last = (head + total - 1) >> s->cluster_bits;      /* cluster index in the run */
+    e_first = ldq_be(l2 + 8 * l2i);
+    e_last = ldq_be(l2 + 8 * (l2i + last));
+    qcow2_cache_put(&s->l2c, l2);
+    zero_cow = (head || head + total < tail_end) && cow_is_zero(bs, e_first, e_last);
     ret = qcow2_alloc_clusters(s, nclusters, &newoff);
+    if (ret == 0)
+        ret = check_overlap(s, newoff, tail_end);
     if (ret < 0)
-        goto out;
+        return ret;
+    me = (struct qcow2_inflight){ first_guest >> s->cluster_bits, nclusters, s->inflight };
+    s->inflight = &me;
+    /* decompressing an old cluster may report damage: keep the lock for that rare case */
+    unlock = qcow2_l2e_type(s, e_first) != QCOW2_COMPRESSED && qcow2_l2e_type(s, e_last) != QCOW2_COMPRESSED;
+    if (unlock)
+        pthread_mutex_unlock(&s->lock);
+
     qiov_init(&w, q->niov + 2);
-    if ((head || head + total < tail_end) && cow_is_zero(bs, l2, l2i, nclusters, head, total)) {
+    if (zero_cow) {
         /* nothing to copy: zero the new clusters cheaply (fallocate), then write just the data */
-        ret = check_overlap(s, newoff, tail_end);
+        ret = bfile_write_zeroes(bs->file, newoff, tail_end, false);
+        qiov_concat(&w, q, q_off, total);
         if (ret == 0)
-            ret = bfile_write_zeroes(bs->file, newoff, tail_end, false);
-        if (ret == 0) {
-            qiov_concat(&w, q, q_off, total);
             ret = bfile_pwritev(bs->file, newoff + head, &w);
+    } else {
+        if (head) {
+            hbuf = bfile_memalign(cs);
+            ret = cluster_old_content(bs, first_guest, e_first, hbuf, 0, head);
+            qiov_add(&w, hbuf, head);
         }
-        qiov_destroy(&w);
-        if (ret < 0)
-            goto out;
-        goto link;
-    }
-    if (head) {
-        hbuf = bfile_memalign(cs);
-        ret = cluster_old_content(bs, first_guest, ldq_be(l2 + 8 * l2i), hbuf, 0, head);
-        qiov_add(&w, hbuf, head);
-    }
-    qiov_concat(&w, q, q_off, total);
-    if (ret == 0 && head + total < tail_end) {
-        uint64_t last = (head + total - 1) >> s->cluster_bits;     /* cluster index in the run */
-        uint64_t from = (head + total) & (cs - 1);
+        qiov_concat(&w, q, q_off, total);
+        if (ret == 0 && head + total < tail_end) {
+            uint64_t from = (head + total) & (cs - 1);
 
-        tbuf = bfile_memalign(cs);
-        ret = cluster_old_content(bs, first_guest + (last << s->cluster_bits), ldq_be(l2 + 8 * (l2i + last)),
-                                  tbuf, from, cs);
-        qiov_add(&w, tbuf + from, cs - from);
+            tbuf = bfile_memalign(cs);
+            ret = cluster_old_content(bs, first_guest + (last << s->cluster_bits), e_last, tbuf, from, cs);
+            qiov_add(&w, tbuf + from, cs - from);
+        }
+        if (ret == 0)
+            ret = bfile_pwritev(bs->file, newoff, &w);
     }
-    if (ret == 0)
-        ret = check_overlap(s, newoff, tail_end);
-    if (ret == 0)
-        ret = bfile_pwritev(bs->file, newoff, &w);
     qiov_destroy(&w);
-    if (ret < 0) {
-        /* the clusters leak rather than risk a table pointing at half-written data */
-        goto out;
-    }
-link:
-    for (uint64_t i = 0; i < nclusters; i++) {
-        uint64_t e = ldq_be(l2 + 8 * (l2i + i));
+    free(hbuf);
+    free(tbuf);
 
-        qcow2_free_l2_entry(s, e);
+    if (unlock)
+        pthread_mutex_lock(&s->lock);
+    for (pp = &s->inflight; *pp != &me; pp = &(*pp)->next)
+        ;
+    *pp = me.next;
+    pthread_cond_broadcast(&s->inflight_done);
+    if (ret == 0)
+        ret = qcow2_get_l2(s, l1i, true, &l2);
+    if (ret < 0) {
+        /* nothing points at the new clusters: give them back */
+        qcow2_update_refcount(s, newoff, tail_end, -1);
+        return ret;
+    }
+    for (uint64_t i = 0; i < nclusters; i++) {
+        qcow2_free_l2_entry(s, ldq_be(l2 + 8 * (l2i + i)));
         stq_be(l2 + 8 * (l2i + i), (newoff + (i << s->cluster_bits)) | QCOW2_OFLAG_COPIED);
     }
     qcow2_cache_mark_dirty(&s->l2c, l2);
-    *written = total;
-out:
-    free(hbuf);
-    free(tbuf);
     qcow2_cache_put(&s->l2c, l2);
-    return ret;
+    *written = total;
+    return 0;
 }
 
 int qcow2_drv_pwritev(struct block_state *bs, uint64_t off, const struct qiov *q)
@@ -394,6 +425,7 @@ int qcow2_drv_pwritev(struct block_state *bs, uint64_t off, const struct qiov *q
         uint64_t e, n = 0, cur = off + done;
 
         pthread_mutex_lock(&s->lock);
+        inflight_wait(s, cur, q->size - done);
         if (s->lazy && !s->dirty_on_disk)
             ret = qcow2_set_dirty(s, true);
         if (ret == 0)
@@ -571,6 +603,7 @@ int qcow2_drv_discard(struct block_state *bs, uint64_t off, uint64_t len)
     if (start >= end || (bs->backing && s->version < 3))
         return 0;
     pthread_mutex_lock(&s->lock);
+    inflight_wait(s, start, end - start);
     if (s->lazy && !s->dirty_on_disk)
         ret = qcow2_set_dirty(s, true);
     if (ret == 0)
@@ -597,6 +630,7 @@ int qcow2_drv_write_zeroes(struct block_state *bs, uint64_t off, uint64_t len, u
     }
     if (start < end && (s->version >= 3 || !bs->backing)) {
         pthread_mutex_lock(&s->lock);
+        inflight_wait(s, start, end - start);
         if (s->lazy && !s->dirty_on_disk)
             ret = qcow2_set_dirty(s, true);
         if (ret == 0)

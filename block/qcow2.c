@@ -317,6 +317,7 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
     s->bs = bs;
     bs->opaque = s;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->inflight_done, NULL);
     s->check_mode = o->check;
     if (flen < 0) {
         ret = fail(err, (int)flen, "'%s': cannot get its size: %s", bs->filename, strerror((int)-flen));
@@ -590,6 +591,7 @@ static void qcow2_close(struct block_state *bs)
     free(s->pending_free);
     free(s->unknown_ext);
     pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->inflight_done);
     free(s);
     bs->opaque = NULL;
 }

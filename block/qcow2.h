@@ -87,9 +87,17 @@ struct qcow2_snapshot {
     uint32_t extra_size;
 };
 
+/* An allocating write between choosing its clusters and linking them into the L2 table */
+struct qcow2_inflight {
+    uint64_t first, n;          /* guest clusters */
+    struct qcow2_inflight *next;
+};
+
 struct qcow2 {
     struct block_state *bs;
     pthread_mutex_t lock;
+    pthread_cond_t inflight_done;
+    struct qcow2_inflight *inflight;
     uint32_t version;
     uint32_t header_length;
     int cluster_bits;

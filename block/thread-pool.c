@@ -111,19 +111,19 @@ static void pool_bh(void *opaque)
  * threads than CPUs only fight over the file's locks; work that waits for a
  * device needs many threads in flight to keep the device busy.
  */
-static int pool_limit(void)
+static int pool_limit(bool device_bound)
 {
     if (!P.ncpu) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 
         P.ncpu = n > 0 ? (int)n : 1;
     }
-    if (P.avg_ns > POOL_SLOW_NS)
+    if (device_bound && P.avg_ns > POOL_SLOW_NS)
         return POOL_MAX_THREADS;
     return MIN(MAX(P.ncpu, 2), POOL_MAX_THREADS);
 }
 
-void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg)
+void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg, bool device_bound)
 {
     struct pool_item *it = xnew(struct pool_item);
     bool wake;
@@ -141,7 +141,7 @@ void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg)
     *P.tail = it;
     P.tail = &it->next;
     __atomic_store_n(&P.queued, P.queued + 1, __ATOMIC_RELAXED);
-    if (P.queued > P.idle && P.threads < pool_limit()) {
+    if (P.queued > P.idle && P.threads < pool_limit(device_bound)) {
         pthread_t t;
         pthread_attr_t a;
 

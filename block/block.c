@@ -315,16 +315,19 @@ static void block_account(struct block_dev *bd, enum block_req_type type, uint64
 {
     struct block_stats *s = &bd->stats;
 
+/* the synchronous calls may come from several threads at once (convert -c) */
+#define STAT_ADD(field, v) __atomic_fetch_add(&(field), (uint64_t)(v), __ATOMIC_RELAXED)
+
     if (ret < 0) {
-        s->failed_ops++;
+        STAT_ADD(s->failed_ops, 1);
         return;
     }
     switch (type) {
-    case REQ_READ: s->rd_ops++; s->rd_bytes += len; s->rd_ns += ns; break;
-    case REQ_WRITE: s->wr_ops++; s->wr_bytes += len; s->wr_ns += ns; break;
-    case REQ_FLUSH: s->flush_ops++; s->flush_ns += ns; break;
-    case REQ_DISCARD: s->discard_ops++; s->discard_bytes += len; break;
-    case REQ_ZEROES: s->zero_ops++; s->zero_bytes += len; break;
+    case REQ_READ: STAT_ADD(s->rd_ops, 1); STAT_ADD(s->rd_bytes, len); STAT_ADD(s->rd_ns, ns); break;
+    case REQ_WRITE: STAT_ADD(s->wr_ops, 1); STAT_ADD(s->wr_bytes, len); STAT_ADD(s->wr_ns, ns); break;
+    case REQ_FLUSH: STAT_ADD(s->flush_ops, 1); STAT_ADD(s->flush_ns, ns); break;
+    case REQ_DISCARD: STAT_ADD(s->discard_ops, 1); STAT_ADD(s->discard_bytes, len); break;
+    case REQ_ZEROES: STAT_ADD(s->zero_ops, 1); STAT_ADD(s->zero_bytes, len); break;
     }
 }
 
@@ -405,7 +408,7 @@ static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_
     bd->in_flight++;
 
     ret = block_req_check(bd, type, off, r->len);
-    if (ret < 0 || (iov && r->len == 0)) {
+    if (ret < 0 || (type != REQ_FLUSH && r->len == 0)) {
         block_complete_later(bd, r, ret);
         return;
     }
@@ -473,9 +476,7 @@ static int block_sync(struct block_dev *bd, enum block_req_type type, uint64_t o
     int ret;
 
     ret = block_req_check(bd, type, off, len);
-    if (ret == 0 && len)
-        ret = block_req_run(bd->bs, type, off, len, flags, &q);
-    else if (ret == 0 && type == REQ_FLUSH)
+    if (ret == 0 && (len || type == REQ_FLUSH))
         ret = block_req_run(bd->bs, type, off, len, flags, &q);
     block_account(bd, type, len, clock_monotonic_ns() - start, ret);
     return ret;

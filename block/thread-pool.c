@@ -39,8 +39,12 @@ static void *pool_worker(void *opaque)
     for (;;) {
         struct pool_item *it;
 
-        if (!P.head) {
-            /* the next request of a queue-depth-1 stream comes within microseconds: wait awake */
+        if (!P.head && P.avg_ns < POOL_SLOW_NS && P.threads <= P.ncpu) {
+            /*
+             * The next request of a queue-depth-1 stream served from the page cache
+             * comes within microseconds: wait awake. Never when requests wait on a
+             * device: spinning workers would take the CPUs the others need.
+             */
             int64_t until = clock_monotonic_ns() + POOL_SPIN_NS;
 
             P.idle++;

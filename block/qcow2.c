@@ -89,12 +89,19 @@ int qcow2_update_header(struct qcow2 *s)
     if (bs->backing_format) {
         size_t l = strlen(bs->backing_format);
 
+        if (p + 16 + ALIGN_UP(l, 8) > cs) {
+            free(h);
+            log_error("'%s': the backing format name does not fit in the header cluster", bs->filename);
+            return -ENOSPC;
+        }
         stl_be(h + p, QCOW2_EXT_BACKING_FMT);
         stl_be(h + p + 4, l);
         memcpy(h + p + 8, bs->backing_format, l);
         p += 8 + ALIGN_UP(l, 8);
     }
-    if (s->version >= 3) {
+    /* the feature name table is optional: small clusters leave it out when it does not fit, as QEMU does */
+    if (s->version >= 3 && p + 8 + ARRAY_SIZE(qcow2_features) * 48 + 8 +
+                           (bs->backing_file ? strlen(bs->backing_file) : 0) <= cs) {
         stl_be(h + p, QCOW2_EXT_FEATURES);
         stl_be(h + p + 4, ARRAY_SIZE(qcow2_features) * 48);
         p += 8;
@@ -104,7 +111,7 @@ int qcow2_update_header(struct qcow2 *s)
             strncpy((char *)h + p + 2, qcow2_features[i].name, 46);
         }
     }
-    if (s->unknown_ext_len && p + s->unknown_ext_len + 8 <= cs) {
+    if (s->unknown_ext_len && p + s->unknown_ext_len + 8 + (bs->backing_file ? strlen(bs->backing_file) : 0) <= cs) {
         memcpy(h + p, s->unknown_ext, s->unknown_ext_len);
         p += s->unknown_ext_len;
     }

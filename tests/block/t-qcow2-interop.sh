@@ -89,6 +89,12 @@ cp mb.raw mt.raw
 check "skiff overlay: qemu-img check passes" qemu-img check -q top.qcow2
 check "skiff overlay: qemu-img compare sees base plus overlay writes" qemu-img compare -q top.qcow2 mt.raw
 check "skiff overlay: the base is unchanged" qemu-img compare -q sub/base.qcow2 mb.raw
+"$S" create -q -f qcow2 -o cluster_size=512 -b sub/base.qcow2 -F qcow2 small.qcow2
+"$BLKIO" small.qcow2 write 9 1000 5000
+check "an overlay with 512-byte clusters (no room for the feature table) passes qemu-img check" qemu-img check -q small.qcow2
+cp mb.raw ms.raw
+head -c 5000 /dev/zero | tr '\0' '\011' | dd of=ms.raw bs=1 seek=1000 conv=notrunc status=none
+check "and qemu-img sees the write over the backing file's content" qemu-img compare -q small.qcow2 ms.raw
 "$S" convert -c -O qcow2 top.qcow2 c.qcow2
 check "convert -c: qemu-img check passes" qemu-img check -q c.qcow2
 check "convert -c: qemu-img compare finds the content" qemu-img compare -q c.qcow2 mt.raw

@@ -33,6 +33,7 @@ struct bfile {
     bool no_flush;          /* cache=unsafe */
     bool blockdev;
     size_t align;
+    bool no_nowait[2];      /* the file system refused RWF_NOWAIT reads [0] / writes [1] */
 };
 int bfile_open(struct bfile **out, const char *name, bool rw, enum block_cache cache, char **err);
 void bfile_close(struct bfile *f);

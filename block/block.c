@@ -5,6 +5,7 @@
 #include "util/main-loop.h" // bh_new, loop_iterate
 
 #include <libgen.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #define BLOCK_MAX_CHAIN 64
@@ -377,6 +378,25 @@ static void block_early_bh(void *opaque)
     }
 }
 
+#define BLOCK_INLINE_MAX (64 * KiB)
+
+/* One non-blocking attempt at the whole request; true when it all went through. */
+static bool block_try_nowait(struct bfile *f, bool write, uint64_t off, const struct qiov *q)
+{
+    ssize_t n;
+
+    if (q->niov > IOV_MAX || (write && f->read_only) || f->no_nowait[write])
+        return false;
+    if (write)
+        n = pwritev2(f->fd, q->iov, q->niov, off, RWF_NOWAIT);
+    else
+        n = preadv2(f->fd, q->iov, q->niov, off, RWF_NOWAIT);
+    if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS))
+        f->no_nowait[write] = true;     /* don't ask again */
+    /* a short transfer is simply redone whole by a worker */
+    return n == (ssize_t)q->size;
+}
+
 /* Complete a request that needed no I/O from the main loop, never from inside its submission. */
 static void block_complete_later(struct block_dev *bd, struct block_req *r, int ret)
 {
@@ -419,6 +439,16 @@ static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_
         if (m == MAP_ZERO) {
             /* nothing to read: zeros, completed from the main loop */
             qiov_memset(&r->q, 0, 0, r->len);
+            block_complete_later(bd, r, 0);
+            return;
+        }
+        /*
+         * Small requests the page cache can serve are done right here without
+         * blocking (RWF_NOWAIT): no worker, no thread switch. Anything else
+         * (data not cached, a file system without NOWAIT) goes on below.
+         */
+        if (m == MAP_HOST && !bd->bs->file->direct && r->len <= BLOCK_INLINE_MAX &&
+            block_try_nowait(bd->bs->file, type == REQ_WRITE, host, &r->q)) {
             block_complete_later(bd, r, 0);
             return;
         }

@@ -141,6 +141,12 @@ check "info --output=json matches qemu-img (but actual-size)" \
 check "info --backing-chain --output=json matches qemu-img (but actual-size)" \
     diff <("$S" info --backing-chain --output=json top.qcow2 | grep -v actual-size) \
          <(qemu-img info --backing-chain --output=json top.qcow2 | grep -v actual-size)
+qemu-img create -q -f raw plain.raw 10M
+check "info of a raw image matches qemu-img's (human and JSON, but disk usage)" bash -c "
+    diff <('$S' info -f raw plain.raw | grep -v '^disk size') <(qemu-img info -f raw plain.raw | grep -v '^disk size') &&
+    diff <('$S' info -f raw --output=json plain.raw | grep -v actual-size) \
+         <(qemu-img info -f raw --output=json plain.raw | grep -v actual-size)"
+check "map of a raw image matches qemu-img's" diff <("$S" map -f raw --output=json plain.raw) <(qemu-img map -f raw --output=json plain.raw)
 check "check --output=json matches qemu-img" diff <("$S" check --output=json c.qcow2) <(qemu-img check --output=json c.qcow2)
 check "compare on different images reports the offset as qemu-img does" \
     diff <("$S" compare top.qcow2 mo.raw; echo "rc=$?") <(qemu-img compare top.qcow2 mo.raw; echo "rc=$?")

@@ -33,6 +33,7 @@ struct bfile {
     bool no_flush;          /* cache=unsafe */
     bool blockdev;
     size_t align;
+    bool no_nowait[2];      /* the file system refused RWF_NOWAIT reads [0] / writes [1] */
 };
 int bfile_open(struct bfile **out, const char *name, bool rw, enum block_cache cache, char **err);
 void bfile_close(struct bfile *f);
@@ -75,14 +76,18 @@ struct block_driver {
     int (*write_zeroes)(struct block_state *bs, uint64_t off, uint64_t len, unsigned flags);
     int (*truncate)(struct block_state *bs, uint64_t size);
     /*
-     * For native AIO: if [off, off+len) is one contiguous range of the file that
-     * can be read (or written in place) with no metadata work and no I/O to find
-     * it, set *host and return 0; otherwise -EAGAIN and the request goes the slow way.
+     * Without waiting: if [off, off+len) is one contiguous range of the file that
+     * can be read (or written in place) with no metadata work, set *host and
+     * return MAP_HOST; for a read of a range that is all zeros return MAP_ZERO;
+     * otherwise -EAGAIN and the request goes the slow way (a worker thread).
      */
     int (*map_direct)(struct block_state *bs, uint64_t off, uint64_t len, bool write, uint64_t *host);
     /* status of [off, off+len): returns BSTAT_* flags, *pnum the run length (> 0) */
     int (*block_status)(struct block_state *bs, uint64_t off, uint64_t len, uint64_t *pnum, uint64_t *map);
 };
+
+#define MAP_HOST 0
+#define MAP_ZERO 1
 
 extern const struct block_driver block_driver_raw;
 extern const struct block_driver block_driver_qcow2;
@@ -121,8 +126,12 @@ struct block_state *block_dev_state(struct block_dev *bd);
 /* ---- the thread pool (thread-pool.c) ---- */
 typedef int pool_work_fn(void *arg);
 typedef void pool_done_fn(void *arg, int ret);
-/* Run work(arg) in a worker; done(arg, ret) later in the main loop. */
-void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg);
+/*
+ * Run work(arg) in a worker; done(arg, ret) later in the main loop. `device_bound`
+ * says the work waits on a device (O_DIRECT) rather than the page cache: only
+ * such work makes the pool grow past the number of CPUs.
+ */
+void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg, bool device_bound);
 
 /* ---- Linux native AIO (linux-aio.c) ---- */
 typedef void laio_done_fn(void *arg, int ret);

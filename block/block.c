@@ -5,6 +5,7 @@
 #include "util/main-loop.h" // bh_new, loop_iterate
 
 #include <libgen.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #define BLOCK_MAX_CHAIN 64
@@ -244,8 +245,7 @@ int block_open(struct block_dev **out, const char *filename, const struct block_
         free(bd);
         return ret;
     }
-    bd->native = bd->bs->drv->map_direct && o->aio == BLOCK_AIO_NATIVE && bd->bs->file->direct &&
-                 laio_available();
+    bd->native = o->aio == BLOCK_AIO_NATIVE && bd->bs->file->direct && laio_available();
     *out = bd;
     return 0;
 }
@@ -316,16 +316,19 @@ static void block_account(struct block_dev *bd, enum block_req_type type, uint64
 {
     struct block_stats *s = &bd->stats;
 
+/* the synchronous calls may come from several threads at once (convert -c) */
+#define STAT_ADD(field, v) __atomic_fetch_add(&(field), (uint64_t)(v), __ATOMIC_RELAXED)
+
     if (ret < 0) {
-        s->failed_ops++;
+        STAT_ADD(s->failed_ops, 1);
         return;
     }
     switch (type) {
-    case REQ_READ: s->rd_ops++; s->rd_bytes += len; s->rd_ns += ns; break;
-    case REQ_WRITE: s->wr_ops++; s->wr_bytes += len; s->wr_ns += ns; break;
-    case REQ_FLUSH: s->flush_ops++; s->flush_ns += ns; break;
-    case REQ_DISCARD: s->discard_ops++; s->discard_bytes += len; break;
-    case REQ_ZEROES: s->zero_ops++; s->zero_bytes += len; break;
+    case REQ_READ: STAT_ADD(s->rd_ops, 1); STAT_ADD(s->rd_bytes, len); STAT_ADD(s->rd_ns, ns); break;
+    case REQ_WRITE: STAT_ADD(s->wr_ops, 1); STAT_ADD(s->wr_bytes, len); STAT_ADD(s->wr_ns, ns); break;
+    case REQ_FLUSH: STAT_ADD(s->flush_ops, 1); STAT_ADD(s->flush_ns, ns); break;
+    case REQ_DISCARD: STAT_ADD(s->discard_ops, 1); STAT_ADD(s->discard_bytes, len); break;
+    case REQ_ZEROES: STAT_ADD(s->zero_ops, 1); STAT_ADD(s->zero_bytes, len); break;
     }
 }
 
@@ -357,7 +360,7 @@ static void block_req_laio_done(void *arg, int ret)
     struct block_req *r = arg;
 
     if (ret == -EAGAIN) {       /* a short read at the end of the file: finish it in a worker */
-        pool_submit(block_req_work, block_req_pool_done, r);
+        pool_submit(block_req_work, block_req_pool_done, r, r->bd->bs->file->direct);
         return;
     }
     block_req_complete(r, ret);
@@ -373,6 +376,36 @@ static void block_early_bh(void *opaque)
         next = list->next;
         block_req_complete(list, list->ret);
     }
+}
+
+#define BLOCK_INLINE_MAX (64 * KiB)
+
+/* One non-blocking attempt at the whole request; true when it all went through. */
+static bool block_try_nowait(struct bfile *f, bool write, uint64_t off, const struct qiov *q)
+{
+    ssize_t n;
+
+    if (q->niov > IOV_MAX || (write && f->read_only) || f->no_nowait[write])
+        return false;
+    if (write)
+        n = pwritev2(f->fd, q->iov, q->niov, off, RWF_NOWAIT);
+    else
+        n = preadv2(f->fd, q->iov, q->niov, off, RWF_NOWAIT);
+    if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS))
+        f->no_nowait[write] = true;     /* don't ask again */
+    /* a short transfer is simply redone whole by a worker */
+    return n == (ssize_t)q->size;
+}
+
+/* Complete a request that needed no I/O from the main loop, never from inside its submission. */
+static void block_complete_later(struct block_dev *bd, struct block_req *r, int ret)
+{
+    if (!bd->bh)
+        bd->bh = bh_new(block_early_bh, bd);
+    r->ret = ret;
+    r->next = bd->early;
+    bd->early = r;
+    bh_schedule(bd->bh);
 }
 
 static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_t off, uint64_t len,
@@ -395,25 +428,37 @@ static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_
     bd->in_flight++;
 
     ret = block_req_check(bd, type, off, r->len);
-    if (ret < 0 || (iov && r->len == 0)) {
-        if (!bd->bh)
-            bd->bh = bh_new(block_early_bh, bd);
-        r->ret = ret;
-        r->next = bd->early;
-        bd->early = r;
-        bh_schedule(bd->bh);
+    if (ret < 0 || (type != REQ_FLUSH && r->len == 0)) {
+        block_complete_later(bd, r, ret);
         return;
     }
-    if (bd->native && (type == REQ_READ || type == REQ_WRITE) &&
-        IS_ALIGNED(off, bd->bs->file->align) && qiov_is_aligned(&r->q, bd->bs->file->align)) {
+    if ((type == REQ_READ || type == REQ_WRITE) && bd->bs->drv->map_direct) {
         uint64_t host;
+        int m = bd->bs->drv->map_direct(bd->bs, off, r->len, type == REQ_WRITE, &host);
 
+        if (m == MAP_ZERO) {
+            /* nothing to read: zeros, completed from the main loop */
+            qiov_memset(&r->q, 0, 0, r->len);
+            block_complete_later(bd, r, 0);
+            return;
+        }
+        /*
+         * Small requests the page cache can serve are done right here without
+         * blocking (RWF_NOWAIT): no worker, no thread switch. Anything else
+         * (data not cached, a file system without NOWAIT) goes on below.
+         */
+        if (m == MAP_HOST && !bd->bs->file->direct && r->len <= BLOCK_INLINE_MAX &&
+            block_try_nowait(bd->bs->file, type == REQ_WRITE, host, &r->q)) {
+            block_complete_later(bd, r, 0);
+            return;
+        }
         /* straight to the file when the format knows where, without waiting */
-        if (bd->bs->drv->map_direct(bd->bs, off, r->len, type == REQ_WRITE, &host) == 0 &&
+        if (m == MAP_HOST && bd->native && IS_ALIGNED(host, bd->bs->file->align) &&
+            qiov_is_aligned(&r->q, bd->bs->file->align) &&
             laio_submit(bd->bs->file->fd, type == REQ_WRITE, host, &r->q, block_req_laio_done, r) == 0)
             return;
     }
-    pool_submit(block_req_work, block_req_pool_done, r);
+    pool_submit(block_req_work, block_req_pool_done, r, bd->bs->file->direct);
 }
 
 void block_aio_readv(struct block_dev *bd, uint64_t offset, const struct iovec *iov, int niov,
@@ -461,9 +506,7 @@ static int block_sync(struct block_dev *bd, enum block_req_type type, uint64_t o
     int ret;
 
     ret = block_req_check(bd, type, off, len);
-    if (ret == 0 && len)
-        ret = block_req_run(bd->bs, type, off, len, flags, &q);
-    else if (ret == 0 && type == REQ_FLUSH)
+    if (ret == 0 && (len || type == REQ_FLUSH))
         ret = block_req_run(bd->bs, type, off, len, flags, &q);
     block_account(bd, type, len, clock_monotonic_ns() - start, ret);
     return ret;

@@ -222,10 +222,10 @@ int bfile_write_zeroes(struct bfile *f, uint64_t off, uint64_t len, bool may_unm
     if (f->read_only)
         return -EROFS;
     if (!f->blockdev) {
-        int64_t size = bfile_length(f);
-
-        /* a range wholly past EOF reads as zeros already once the file grows over it */
+        /* a punched range keeps the file's size: grow it when the range reaches past the end */
         if (may_unmap && fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) == 0) {
+            int64_t size = bfile_length(f);
+
             if (size >= 0 && off + len > (uint64_t)size)
                 return bfile_truncate(f, off + len);
             return 0;

@@ -55,58 +55,45 @@ void qiov_concat(struct qiov *dst, const struct qiov *src, size_t off, size_t le
     }
 }
 
-size_t qiov_to_buf(const struct qiov *q, size_t off, void *buf, size_t len)
+/* Copy between the vector (from byte off) and buf, or fill the vector with c when buf is NULL. */
+static size_t qiov_copy(const struct qiov *q, size_t off, void *buf, size_t len, bool to_buf, int c)
 {
     size_t done = 0;
 
     for (int i = 0; i < q->niov && done < len; i++) {
         size_t l = q->iov[i].iov_len;
+        char *p = (char *)q->iov[i].iov_base + off;
 
         if (off >= l) {
             off -= l;
             continue;
         }
         l = MIN(l - off, len - done);
-        memcpy((char *)buf + done, (char *)q->iov[i].iov_base + off, l);
+        if (!buf)
+            memset(p, c, l);
+        else if (to_buf)
+            memcpy((char *)buf + done, p, l);
+        else
+            memcpy(p, (char *)buf + done, l);
         done += l;
         off = 0;
     }
     return done;
+}
+
+size_t qiov_to_buf(const struct qiov *q, size_t off, void *buf, size_t len)
+{
+    return qiov_copy(q, off, buf, len, true, 0);
 }
 
 size_t qiov_from_buf(const struct qiov *q, size_t off, const void *buf, size_t len)
 {
-    size_t done = 0;
-
-    for (int i = 0; i < q->niov && done < len; i++) {
-        size_t l = q->iov[i].iov_len;
-
-        if (off >= l) {
-            off -= l;
-            continue;
-        }
-        l = MIN(l - off, len - done);
-        memcpy((char *)q->iov[i].iov_base + off, (const char *)buf + done, l);
-        done += l;
-        off = 0;
-    }
-    return done;
+    return qiov_copy(q, off, (void *)buf, len, false, 0);
 }
 
 void qiov_memset(const struct qiov *q, size_t off, int c, size_t len)
 {
-    for (int i = 0; i < q->niov && len; i++) {
-        size_t l = q->iov[i].iov_len;
-
-        if (off >= l) {
-            off -= l;
-            continue;
-        }
-        l = MIN(l - off, len);
-        memset((char *)q->iov[i].iov_base + off, c, l);
-        len -= l;
-        off = 0;
-    }
+    qiov_copy(q, off, NULL, len, false, c);
 }
 
 bool qiov_is_aligned(const struct qiov *q, size_t align)

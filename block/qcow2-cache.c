@@ -14,16 +14,17 @@ void qcow2_cache_init(struct qcow2_cache *c, const char *what, int n, size_t clu
     c->bucket = xmalloc(c->nbuckets * sizeof(int));
     for (int i = 0; i < c->nbuckets; i++)
         c->bucket[i] = -1;
+    c->table_size = cluster_size;
+    c->mem = bfile_memalign((size_t)n * cluster_size);
     for (int i = 0; i < n; i++) {
-        c->e[i].data = bfile_memalign(cluster_size);
+        c->e[i].data = c->mem + (size_t)i * cluster_size;
         c->e[i].hnext = -1;
     }
 }
 
 void qcow2_cache_destroy(struct qcow2_cache *c)
 {
-    for (int i = 0; i < c->n; i++)
-        free(c->e[i].data);
+    free(c->mem);
     free(c->e);
     free(c->bucket);
     memset(c, 0, sizeof(*c));
@@ -53,6 +54,13 @@ static void cache_unhash(struct qcow2_cache *c, int i)
     c->e[i].offset = 0;
 }
 
+static void cache_set_dirty(struct qcow2_cache *c, int i, bool dirty)
+{
+    if (c->e[i].dirty != dirty)
+        c->ndirty += dirty ? 1 : -1;
+    c->e[i].dirty = dirty;
+}
+
 static int cache_write_entry(struct qcow2 *s, struct qcow2_cache *c, int i)
 {
     int ret;
@@ -73,7 +81,7 @@ static int cache_write_entry(struct qcow2 *s, struct qcow2_cache *c, int i)
                   c->e[i].offset, strerror(-ret));
         return ret;
     }
-    c->e[i].dirty = false;
+    cache_set_dirty(c, i, false);
     return 0;
 }
 
@@ -117,7 +125,7 @@ int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t offset, boo
         }
     }
     c->e[i].offset = offset;
-    c->e[i].dirty = false;
+    cache_set_dirty(c, i, false);
     {
         int h = cache_hash(c, offset);
 
@@ -143,11 +151,9 @@ uint8_t *qcow2_cache_peek(struct qcow2_cache *c, uint64_t offset)
 
 static int cache_index(struct qcow2_cache *c, uint8_t *data)
 {
-    for (int i = 0; i < c->n; i++)
-        if (c->e[i].data == data)
-            return i;
-    abort();
+    return (int)((size_t)(data - c->mem) / c->table_size);
 }
+
 
 void qcow2_cache_put(struct qcow2_cache *c, uint8_t *data)
 {
@@ -156,22 +162,19 @@ void qcow2_cache_put(struct qcow2_cache *c, uint8_t *data)
 
 void qcow2_cache_mark_dirty(struct qcow2_cache *c, uint8_t *data)
 {
-    c->e[cache_index(c, data)].dirty = true;
+    cache_set_dirty(c, cache_index(c, data), true);
 }
 
 bool qcow2_cache_is_dirty(struct qcow2_cache *c)
 {
-    for (int i = 0; i < c->n; i++)
-        if (c->e[i].dirty)
-            return true;
-    return false;
+    return c->ndirty > 0;
 }
 
 int qcow2_cache_write(struct qcow2 *s, struct qcow2_cache *c)
 {
     int ret = 0;
 
-    for (int i = 0; i < c->n && ret == 0; i++)
+    for (int i = 0; i < c->n && ret == 0 && c->ndirty; i++)
         ret = cache_write_entry(s, c, i);
     return ret;
 }
@@ -181,7 +184,7 @@ void qcow2_cache_discard(struct qcow2_cache *c, uint64_t offset)
     int i = cache_find(c, offset);
 
     if (i >= 0 && !c->e[i].pinned) {
-        c->e[i].dirty = false;
+        cache_set_dirty(c, i, false);
         cache_unhash(c, i);
     }
 }

@@ -262,6 +262,38 @@ const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t host, uint64_t len
     return NULL;
 }
 
+/* Do the parts of the first and last cluster that the write leaves alone read as zeros? */
+static bool cow_is_zero(struct block_state *bs, uint64_t e_first, uint64_t e_last)
+{
+    struct qcow2 *s = bs->opaque;
+    uint64_t e[2] = { e_first, e_last };
+
+    for (int i = 0; i < 2; i++) {
+        enum qcow2_ctype t = qcow2_l2e_type(s, e[i]);
+
+        if (t != QCOW2_ZERO_PLAIN && t != QCOW2_ZERO_ALLOC && (t != QCOW2_UNALLOCATED || bs->backing))
+            return false;
+    }
+    return s->cluster_size >= 4096;     /* below a page, one write is cheaper than two calls */
+}
+
+/* Wait (lock held) until no allocating write is in flight over guest [off, off+len). */
+static void inflight_wait(struct qcow2 *s, uint64_t off, uint64_t len)
+{
+    uint64_t first = off >> s->cluster_bits, last = (off + len - 1) >> s->cluster_bits;
+
+    for (;;) {
+        struct qcow2_inflight *f;
+
+        for (f = s->inflight; f; f = f->next)
+            if (f->first <= last && first < f->first + f->n)
+                break;
+        if (!f)
+            return;
+        pthread_cond_wait(&s->inflight_done, &s->lock);
+    }
+}
+
 /* Data must never land on metadata: a damaged L2 entry could point there. */
 static int check_overlap(struct qcow2 *s, uint64_t host, uint64_t len)
 {
@@ -273,9 +305,11 @@ static int check_overlap(struct qcow2 *s, uint64_t host, uint64_t len)
 }
 
 /*
- * Write [off, off+len) of q (at q_off) into clusters that need allocation:
- * at most one L2 table's worth. New clusters get the old content around the
- * written range (copy-on-write), then the L2 entries switch. Lock held.
+ * Write [off, off+len) of q (at q_off) into clusters that need allocation: at
+ * most one L2 table's worth. Called and returns with the lock held, but drops it
+ * for the data I/O: the new clusters are chosen and marked in flight, filled with
+ * the old content around the written range (copy-on-write) and the data, and
+ * only then linked into the L2 table. Writers to those clusters wait meanwhile.
  */
 static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *q, size_t q_off, uint64_t len,
                        uint64_t *written)
@@ -283,8 +317,11 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
     struct qcow2 *s = bs->opaque;
     uint64_t cs = s->cluster_size, l1i = off >> (s->cluster_bits + s->l2_bits);
     uint64_t l2i = (off >> s->cluster_bits) & (l2_entries(s) - 1);
-    uint64_t head = off & (cs - 1), nclusters, newoff, first_guest = off - head, tail_end, total;
+    uint64_t head = off & (cs - 1), nclusters, newoff, first_guest = off - head, tail_end, total, last;
+    uint64_t e_first, e_last;
+    struct qcow2_inflight me, **pp;
     uint8_t *l2, *hbuf = NULL, *tbuf = NULL;
+    bool zero_cow, unlock;
     struct qiov w;
     int ret;
 
@@ -305,47 +342,72 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
     }
     total = MIN(total, (nclusters << s->cluster_bits) - head);
     tail_end = nclusters << s->cluster_bits;
+    last = (head + total - 1) >> s->cluster_bits;      /* cluster index in the run */
+    e_first = ldq_be(l2 + 8 * l2i);
+    e_last = ldq_be(l2 + 8 * (l2i + last));
+    qcow2_cache_put(&s->l2c, l2);
+    zero_cow = (head || head + total < tail_end) && cow_is_zero(bs, e_first, e_last);
     ret = qcow2_alloc_clusters(s, nclusters, &newoff);
-    if (ret < 0)
-        goto out;
-    qiov_init(&w, q->niov + 2);
-    if (head) {
-        hbuf = bfile_memalign(cs);
-        ret = cluster_old_content(bs, first_guest, ldq_be(l2 + 8 * l2i), hbuf, 0, head);
-        qiov_add(&w, hbuf, head);
-    }
-    qiov_concat(&w, q, q_off, total);
-    if (ret == 0 && head + total < tail_end) {
-        uint64_t last = (head + total - 1) >> s->cluster_bits;     /* cluster index in the run */
-        uint64_t from = (head + total) & (cs - 1);
-
-        tbuf = bfile_memalign(cs);
-        ret = cluster_old_content(bs, first_guest + (last << s->cluster_bits), ldq_be(l2 + 8 * (l2i + last)),
-                                  tbuf, from, cs);
-        qiov_add(&w, tbuf + from, cs - from);
-    }
     if (ret == 0)
         ret = check_overlap(s, newoff, tail_end);
-    if (ret == 0)
-        ret = bfile_pwritev(bs->file, newoff, &w);
+    if (ret < 0)
+        return ret;
+    me = (struct qcow2_inflight){ first_guest >> s->cluster_bits, nclusters, s->inflight };
+    s->inflight = &me;
+    /* decompressing an old cluster may report damage: keep the lock for that rare case */
+    unlock = qcow2_l2e_type(s, e_first) != QCOW2_COMPRESSED && qcow2_l2e_type(s, e_last) != QCOW2_COMPRESSED;
+    if (unlock)
+        pthread_mutex_unlock(&s->lock);
+
+    qiov_init(&w, q->niov + 2);
+    if (zero_cow) {
+        /* nothing to copy: zero the new clusters cheaply (fallocate), then write just the data */
+        ret = bfile_write_zeroes(bs->file, newoff, tail_end, false);
+        qiov_concat(&w, q, q_off, total);
+        if (ret == 0)
+            ret = bfile_pwritev(bs->file, newoff + head, &w);
+    } else {
+        if (head) {
+            hbuf = bfile_memalign(cs);
+            ret = cluster_old_content(bs, first_guest, e_first, hbuf, 0, head);
+            qiov_add(&w, hbuf, head);
+        }
+        qiov_concat(&w, q, q_off, total);
+        if (ret == 0 && head + total < tail_end) {
+            uint64_t from = (head + total) & (cs - 1);
+
+            tbuf = bfile_memalign(cs);
+            ret = cluster_old_content(bs, first_guest + (last << s->cluster_bits), e_last, tbuf, from, cs);
+            qiov_add(&w, tbuf + from, cs - from);
+        }
+        if (ret == 0)
+            ret = bfile_pwritev(bs->file, newoff, &w);
+    }
     qiov_destroy(&w);
+    free(hbuf);
+    free(tbuf);
+
+    if (unlock)
+        pthread_mutex_lock(&s->lock);
+    for (pp = &s->inflight; *pp != &me; pp = &(*pp)->next)
+        ;
+    *pp = me.next;
+    pthread_cond_broadcast(&s->inflight_done);
+    if (ret == 0)
+        ret = qcow2_get_l2(s, l1i, true, &l2);
     if (ret < 0) {
-        /* the clusters leak rather than risk a table pointing at half-written data */
-        goto out;
+        /* nothing points at the new clusters: give them back */
+        qcow2_update_refcount(s, newoff, tail_end, -1);
+        return ret;
     }
     for (uint64_t i = 0; i < nclusters; i++) {
-        uint64_t e = ldq_be(l2 + 8 * (l2i + i));
-
-        qcow2_free_l2_entry(s, e);
+        qcow2_free_l2_entry(s, ldq_be(l2 + 8 * (l2i + i)));
         stq_be(l2 + 8 * (l2i + i), (newoff + (i << s->cluster_bits)) | QCOW2_OFLAG_COPIED);
     }
     qcow2_cache_mark_dirty(&s->l2c, l2);
-    *written = total;
-out:
-    free(hbuf);
-    free(tbuf);
     qcow2_cache_put(&s->l2c, l2);
-    return ret;
+    *written = total;
+    return 0;
 }
 
 int qcow2_drv_pwritev(struct block_state *bs, uint64_t off, const struct qiov *q)
@@ -363,6 +425,7 @@ int qcow2_drv_pwritev(struct block_state *bs, uint64_t off, const struct qiov *q
         uint64_t e, n = 0, cur = off + done;
 
         pthread_mutex_lock(&s->lock);
+        inflight_wait(s, cur, q->size - done);
         if (s->lazy && !s->dirty_on_disk)
             ret = qcow2_set_dirty(s, true);
         if (ret == 0)
@@ -389,21 +452,57 @@ int qcow2_drv_pwritev(struct block_state *bs, uint64_t off, const struct qiov *q
     return ret;
 }
 
+/*
+ * One deflate stream per thread, reset between clusters: setting one up costs
+ * more than compressing a small cluster. Raw deflate with a 4 KiB window, as
+ * "Compressed Clusters" requires; freed when the thread exits.
+ */
+static pthread_key_t deflate_key;
+static pthread_once_t deflate_once = PTHREAD_ONCE_INIT;
+
+static void deflate_free(void *p)
+{
+    deflateEnd(p);
+    free(p);
+}
+
+static void deflate_key_init(void)
+{
+    pthread_key_create(&deflate_key, deflate_free);
+}
+
+static z_stream *deflate_stream(void)
+{
+    z_stream *z;
+
+    pthread_once(&deflate_once, deflate_key_init);
+    z = pthread_getspecific(deflate_key);
+    if (z)
+        return z;
+    z = xzalloc(sizeof(*z));
+    if (deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(z);
+        return NULL;
+    }
+    pthread_setspecific(deflate_key, z);
+    return z;
+}
+
 /* Write one whole cluster compressed (convert -c); falls back to a plain write when it does not shrink. */
 int qcow2_write_compressed(struct block_state *bs, uint64_t off, const uint8_t *buf, size_t len)
 {
     struct qcow2 *s = bs->opaque;
     uint64_t cs = s->cluster_size, l1i, l2i, hoff, nsec, e;
     uint8_t *out, *l2;
-    z_stream z;
+    z_stream *z;
     size_t clen;
     int ret;
 
     if (!IS_ALIGNED(off, cs) || (len != cs && off + len != bs->size) || len > cs)
         return -EINVAL;
     out = xmalloc(cs);
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+    z = deflate_stream();
+    if (!z) {
         free(out);
         return -ENOMEM;
     }
@@ -416,13 +515,13 @@ int qcow2_write_compressed(struct block_state *bs, uint64_t off, const uint8_t *
             memcpy(full, buf, len);
             src = full;
         }
-        z.next_in = (uint8_t *)src;
-        z.avail_in = cs;
-        z.next_out = out;
-        z.avail_out = cs - 512;
-        ret = deflate(&z, Z_FINISH);
-        clen = cs - 512 - z.avail_out;
-        deflateEnd(&z);
+        z->next_in = (uint8_t *)src;
+        z->avail_in = cs;
+        z->next_out = out;
+        z->avail_out = cs - 512;
+        ret = deflate(z, Z_FINISH);
+        clen = cs - 512 - z->avail_out;
+        deflateReset(z);
         free(full);
     }
     if (ret != Z_STREAM_END) {
@@ -504,6 +603,7 @@ int qcow2_drv_discard(struct block_state *bs, uint64_t off, uint64_t len)
     if (start >= end || (bs->backing && s->version < 3))
         return 0;
     pthread_mutex_lock(&s->lock);
+    inflight_wait(s, start, end - start);
     if (s->lazy && !s->dirty_on_disk)
         ret = qcow2_set_dirty(s, true);
     if (ret == 0)
@@ -530,6 +630,7 @@ int qcow2_drv_write_zeroes(struct block_state *bs, uint64_t off, uint64_t len, u
     }
     if (start < end && (s->version >= 3 || !bs->backing)) {
         pthread_mutex_lock(&s->lock);
+        inflight_wait(s, start, end - start);
         if (s->lazy && !s->dirty_on_disk)
             ret = qcow2_set_dirty(s, true);
         if (ret == 0)
@@ -567,30 +668,44 @@ int qcow2_drv_map_direct(struct block_state *bs, uint64_t off, uint64_t len, boo
     uint64_t cs = s->cluster_size, l1i = off >> (s->cluster_bits + s->l2_bits);
     uint64_t l2i = (off >> s->cluster_bits) & (l2_entries(s) - 1);
     uint64_t n = ((off & (cs - 1)) + len + cs - 1) >> s->cluster_bits, first = 0, l2off;
+    bool zero = true, data = true;
     uint8_t *l2;
     int ret = -EAGAIN;
 
-    if (l2i + n > l2_entries(s))
+    if (l2i + n > l2_entries(s) || !len)
         return -EAGAIN;
     pthread_mutex_lock(&s->lock);
-    if (s->corrupt || (write && s->lazy && !s->dirty_on_disk) || l1i >= s->l1_size)
+    if (s->corrupt || (write && s->lazy && !s->dirty_on_disk))
         goto out;
-    l2off = s->l1[l1i] & QCOW2_L1E_OFFSET_MASK;
-    if (!l2off || !(l2 = qcow2_cache_peek(&s->l2c, l2off)))
+    l2off = l1i < s->l1_size ? s->l1[l1i] & QCOW2_L1E_OFFSET_MASK : 0;
+    if (!l2off) {
+        /* no L2 table: all unallocated */
+        if (!write && !bs->backing && off + len <= bs->size)
+            ret = MAP_ZERO;
+        goto out;
+    }
+    if (!(l2 = qcow2_cache_peek(&s->l2c, l2off)))
         goto out;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t e = ldq_be(l2 + 8 * (l2i + i)), h = e & QCOW2_L2E_OFFSET_MASK;
+        enum qcow2_ctype t = qcow2_l2e_type(s, e);
 
-        if (qcow2_l2e_type(s, e) != QCOW2_NORMAL || (write && !(e & QCOW2_OFLAG_COPIED)) ||
-            !IS_ALIGNED(h, cs) || h < cs || h >= s->file_end || (i && h != first + (i << s->cluster_bits)))
-            goto out;
+        if (t != QCOW2_ZERO_PLAIN && t != QCOW2_ZERO_ALLOC && (t != QCOW2_UNALLOCATED || bs->backing))
+            zero = false;
+        if (t != QCOW2_NORMAL || (write && !(e & QCOW2_OFLAG_COPIED)) || !IS_ALIGNED(h, cs) || h < cs ||
+            h >= s->file_end || (i && h != first + (i << s->cluster_bits)))
+            data = false;
         if (!i)
             first = h;
+        if (!zero && !data)
+            goto out;
     }
-    if (write && qcow2_overlaps_metadata(s, first, n << s->cluster_bits))
-        goto out;
-    *host = first + (off & (cs - 1));
-    ret = 0;
+    if (zero && !write) {
+        ret = MAP_ZERO;
+    } else if (data && !(write && qcow2_overlaps_metadata(s, first, n << s->cluster_bits))) {
+        *host = first + (off & (cs - 1));
+        ret = MAP_HOST;
+    }
 out:
     pthread_mutex_unlock(&s->lock);
     return ret;

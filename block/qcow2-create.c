@@ -83,7 +83,6 @@ int qcow2_create(const char *filename, const struct qcow2_create_opts *o, char *
 int qcow2_change_backing(struct block_state *bs, const char *file, const char *fmt)
 {
     struct qcow2 *s = qcow2_of(bs);
-    int ret;
 
     if (!s)
         return -ENOTSUP;
@@ -93,12 +92,5 @@ int qcow2_change_backing(struct block_state *bs, const char *file, const char *f
     free(bs->backing_format);
     bs->backing_file = file ? xstrdup(file) : NULL;
     bs->backing_format = file && fmt ? xstrdup(fmt) : NULL;
-    pthread_mutex_lock(&s->lock);
-    ret = qcow2_flush_metadata(s);
-    if (ret == 0)
-        ret = qcow2_update_header(s);
-    pthread_mutex_unlock(&s->lock);
-    if (ret == 0)
-        ret = bfile_flush(bs->file);
-    return ret;
+    return qcow2_update_header_synced(s);
 }

@@ -298,8 +298,8 @@ retry:
         if (ret < 0)
             return ret;
     }
-    if (start == s->free_cluster_index)
-        s->free_cluster_index = start + n;
+    /* everything from the old hint up to here is in use now */
+    s->free_cluster_index = start + n;
     *offset = start << s->cluster_bits;
     s->file_end = MAX(s->file_end, (start + n) << s->cluster_bits);
     return 0;

@@ -291,13 +291,11 @@ out:
     return ret;
 }
 
-int qcow2_snapshot_apply(struct block_state *bs, const char *name, char **err)
+/* The index of a snapshot to change, or -errno with *err set. */
+static int snapshot_lookup(struct block_state *bs, const char *name, char **err)
 {
     struct qcow2 *s = qcow2_of(bs);
-    uint64_t *snap_l1 = NULL, *old_l1 = NULL;
-    uint32_t old_size;
-    struct qcow2_snapshot *sn;
-    int i, ret;
+    int i;
 
     if (!s || bs->read_only)
         return -EROFS;
@@ -306,6 +304,20 @@ int qcow2_snapshot_apply(struct block_state *bs, const char *name, char **err)
         *err = xasprintf("'%s': no snapshot '%s' (see 'skiff-img snapshot -l')", bs->filename, name);
         return -ENOENT;
     }
+    return i;
+}
+
+int qcow2_snapshot_apply(struct block_state *bs, const char *name, char **err)
+{
+    struct qcow2 *s = qcow2_of(bs);
+    uint64_t *snap_l1 = NULL, *old_l1 = NULL;
+    uint32_t old_size;
+    struct qcow2_snapshot *sn;
+    int i, ret;
+
+    i = snapshot_lookup(bs, name, err);
+    if (i < 0)
+        return i;
     sn = &s->snaps[i];
     pthread_mutex_lock(&s->lock);
     ret = qcow2_flush_metadata(s);
@@ -354,13 +366,9 @@ int qcow2_snapshot_delete(struct block_state *bs, const char *name, char **err)
     uint64_t *l1 = NULL;
     int i, ret;
 
-    if (!s || bs->read_only)
-        return -EROFS;
-    i = qcow2_snapshot_find(s, name);
-    if (i < 0) {
-        *err = xasprintf("'%s': no snapshot '%s' (see 'skiff-img snapshot -l')", bs->filename, name);
-        return -ENOENT;
-    }
+    i = snapshot_lookup(bs, name, err);
+    if (i < 0)
+        return i;
     pthread_mutex_lock(&s->lock);
     sn = s->snaps[i];
     ret = qcow2_flush_metadata(s);

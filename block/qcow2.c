@@ -89,12 +89,19 @@ int qcow2_update_header(struct qcow2 *s)
     if (bs->backing_format) {
         size_t l = strlen(bs->backing_format);
 
+        if (p + 16 + ALIGN_UP(l, 8) > cs) {
+            free(h);
+            log_error("'%s': the backing format name does not fit in the header cluster", bs->filename);
+            return -ENOSPC;
+        }
         stl_be(h + p, QCOW2_EXT_BACKING_FMT);
         stl_be(h + p + 4, l);
         memcpy(h + p + 8, bs->backing_format, l);
         p += 8 + ALIGN_UP(l, 8);
     }
-    if (s->version >= 3) {
+    /* the feature name table is optional: small clusters leave it out when it does not fit, as QEMU does */
+    if (s->version >= 3 && p + 8 + ARRAY_SIZE(qcow2_features) * 48 + 8 +
+                           (bs->backing_file ? strlen(bs->backing_file) : 0) <= cs) {
         stl_be(h + p, QCOW2_EXT_FEATURES);
         stl_be(h + p + 4, ARRAY_SIZE(qcow2_features) * 48);
         p += 8;
@@ -104,7 +111,7 @@ int qcow2_update_header(struct qcow2 *s)
             strncpy((char *)h + p + 2, qcow2_features[i].name, 46);
         }
     }
-    if (s->unknown_ext_len && p + s->unknown_ext_len + 8 <= cs) {
+    if (s->unknown_ext_len && p + s->unknown_ext_len + 8 + (bs->backing_file ? strlen(bs->backing_file) : 0) <= cs) {
         memcpy(h + p, s->unknown_ext, s->unknown_ext_len);
         p += s->unknown_ext_len;
     }
@@ -124,6 +131,20 @@ int qcow2_update_header(struct qcow2 *s)
     }
     ret = bfile_pwrite(bs->file, 0, h, MIN(cs, ALIGN_UP(p, 512)));
     free(h);
+    return ret;
+}
+
+int qcow2_update_header_synced(struct qcow2 *s)
+{
+    int ret;
+
+    pthread_mutex_lock(&s->lock);
+    ret = qcow2_flush_metadata(s);
+    if (ret == 0)
+        ret = qcow2_update_header(s);
+    pthread_mutex_unlock(&s->lock);
+    if (ret == 0)
+        ret = bfile_flush(s->bs->file);
     return ret;
 }
 
@@ -303,6 +324,7 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
     s->bs = bs;
     bs->opaque = s;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->inflight_done, NULL);
     s->check_mode = o->check;
     if (flen < 0) {
         ret = fail(err, (int)flen, "'%s': cannot get its size: %s", bs->filename, strerror((int)-flen));
@@ -576,6 +598,7 @@ static void qcow2_close(struct block_state *bs)
     free(s->pending_free);
     free(s->unknown_ext);
     pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->inflight_done);
     free(s);
     bs->opaque = NULL;
 }
@@ -594,16 +617,10 @@ static int qcow2_truncate(struct block_state *bs, uint64_t size)
         return -EFBIG;
     pthread_mutex_lock(&s->lock);
     ret = qcow2_grow_l1(s, l1_need);
-    if (ret == 0) {
+    if (ret == 0)
         bs->size = size;
-        ret = qcow2_flush_metadata(s);
-    }
-    if (ret == 0)
-        ret = qcow2_update_header(s);
     pthread_mutex_unlock(&s->lock);
-    if (ret == 0)
-        ret = bfile_flush(bs->file);
-    return ret;
+    return ret ? ret : qcow2_update_header_synced(s);
 }
 
 const struct block_driver block_driver_qcow2 = {

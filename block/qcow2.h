@@ -69,6 +69,9 @@ struct qcow2_cache {
     int *bucket;
     int nbuckets;
     uint64_t tick;
+    uint8_t *mem;           /* the entries' tables, one after another */
+    size_t table_size;
+    int ndirty;
 };
 
 struct qcow2_snapshot {
@@ -84,9 +87,17 @@ struct qcow2_snapshot {
     uint32_t extra_size;
 };
 
+/* An allocating write between choosing its clusters and linking them into the L2 table */
+struct qcow2_inflight {
+    uint64_t first, n;          /* guest clusters */
+    struct qcow2_inflight *next;
+};
+
 struct qcow2 {
     struct block_state *bs;
     pthread_mutex_t lock;
+    pthread_cond_t inflight_done;
+    struct qcow2_inflight *inflight;
     uint32_t version;
     uint32_t header_length;
     int cluster_bits;
@@ -139,6 +150,8 @@ struct qcow2 {
 
 /* qcow2.c */
 int qcow2_update_header(struct qcow2 *s);
+/* Flush the metadata, rewrite the header and sync, taking the lock. */
+int qcow2_update_header_synced(struct qcow2 *s);
 int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...) PRINTF_FMT(2, 3);
 int qcow2_set_dirty(struct qcow2 *s, bool dirty);
 int qcow2_write_l1(struct qcow2 *s);

@@ -8,6 +8,7 @@
 
 #define POOL_MAX_THREADS 64
 #define POOL_SLOW_NS 50000         /* work this long means the device, not the CPU, is the limit */
+#define POOL_SPIN_NS 30000         /* a worker that just finished looks for more this long before sleeping */
 #define POOL_IDLE_NS (10 * 1000000000LL)
 
 struct pool_item {
@@ -23,7 +24,7 @@ static struct {
     pthread_cond_t cond;
     struct pool_item *head, **tail;     /* waiting for a worker */
     struct pool_item *done_head, **done_tail;
-    int threads, idle, queued;
+    int threads, idle, queued, sleeping;
     int ncpu;
     int64_t avg_ns;             /* decaying average time of one piece of work */
     struct bh *bh;
@@ -38,6 +39,21 @@ static void *pool_worker(void *opaque)
     for (;;) {
         struct pool_item *it;
 
+        if (!P.head && P.avg_ns < POOL_SLOW_NS && P.threads <= P.ncpu) {
+            /*
+             * The next request of a queue-depth-1 stream served from the page cache
+             * comes within microseconds: wait awake. Never when requests wait on a
+             * device: spinning workers would take the CPUs the others need.
+             */
+            int64_t until = clock_monotonic_ns() + POOL_SPIN_NS;
+
+            P.idle++;
+            pthread_mutex_unlock(&P.lock);
+            while (!__atomic_load_n(&P.queued, __ATOMIC_RELAXED) && clock_monotonic_ns() < until)
+                __builtin_ia32_pause();
+            pthread_mutex_lock(&P.lock);
+            P.idle--;
+        }
         while (!P.head) {
             struct timespec ts;
             int r;
@@ -45,7 +61,9 @@ static void *pool_worker(void *opaque)
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += POOL_IDLE_NS / 1000000000LL;
             P.idle++;
+            P.sleeping++;
             r = pthread_cond_timedwait(&P.cond, &P.lock, &ts);
+            P.sleeping--;
             P.idle--;
             if (r == ETIMEDOUT && !P.head) {
                 P.threads--;
@@ -55,7 +73,7 @@ static void *pool_worker(void *opaque)
         }
         it = P.head;
         P.head = it->next;
-        P.queued--;
+        __atomic_store_n(&P.queued, P.queued - 1, __ATOMIC_RELAXED);
         if (!P.head)
             P.tail = &P.head;
         pthread_mutex_unlock(&P.lock);
@@ -97,21 +115,22 @@ static void pool_bh(void *opaque)
  * threads than CPUs only fight over the file's locks; work that waits for a
  * device needs many threads in flight to keep the device busy.
  */
-static int pool_limit(void)
+static int pool_limit(bool device_bound)
 {
     if (!P.ncpu) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 
         P.ncpu = n > 0 ? (int)n : 1;
     }
-    if (P.avg_ns > POOL_SLOW_NS)
+    if (device_bound && P.avg_ns > POOL_SLOW_NS)
         return POOL_MAX_THREADS;
     return MIN(MAX(P.ncpu, 2), POOL_MAX_THREADS);
 }
 
-void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg)
+void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg, bool device_bound)
 {
     struct pool_item *it = xnew(struct pool_item);
+    bool wake;
 
     it->work = work;
     it->done = done;
@@ -125,8 +144,8 @@ void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg)
     }
     *P.tail = it;
     P.tail = &it->next;
-    P.queued++;
-    if (P.queued > P.idle && P.threads < pool_limit()) {
+    __atomic_store_n(&P.queued, P.queued + 1, __ATOMIC_RELAXED);
+    if (P.queued > P.idle && P.threads < pool_limit(device_bound)) {
         pthread_t t;
         pthread_attr_t a;
 
@@ -138,6 +157,9 @@ void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg)
             log_error("cannot start an I/O worker thread; requests wait");
         pthread_attr_destroy(&a);
     }
-    pthread_cond_signal(&P.cond);
+    /* spinning workers see the queue by themselves; only sleeping ones need waking */
+    wake = P.sleeping > 0;
     pthread_mutex_unlock(&P.lock);
+    if (wake)
+        pthread_cond_signal(&P.cond);
 }

@@ -199,7 +199,7 @@ static void *convert_worker(void *opaque)
 int img_convert(int argc, char **argv)
 {
     struct img_create_opts co = { 0 };
-    const char *fmt = NULL, *ofmt = "raw", *cache = "writeback", *scache = NULL, *out;
+    const char *fmt = NULL, *ofmt = "raw", *cache = "unsafe", *scache = NULL, *out;  /* qemu-img convert: unsafe */
     bool quiet = false, no_create = false, compress = false, progress = false;
     uint64_t sparse = 4096, nthreads = 8;
     struct convert cv = { .plock = PTHREAD_MUTEX_INITIALIZER, .last_pct = -1 };
@@ -299,9 +299,9 @@ int img_convert(int argc, char **argv)
     cv.chunk = CHUNK;
     if (compress)
         cv.chunk = MAX(CHUNK, qcow2_of(cv.dbs)->cluster_size);
-    /* compression is CPU work: in parallel; plain copies go in order, as qemu-img without -W */
+    /* several chunks in flight, as qemu-img's coroutines: compression in parallel, copies overlapped */
     if (!compress)
-        nthreads = 1;
+        nthreads = MIN(nthreads, 4);
     img_progress(progress, 0);
     for (uint64_t i = 0; i < nthreads; i++)
         pthread_create(&th[i], NULL, convert_worker, &cv);

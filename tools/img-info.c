@@ -147,10 +147,8 @@ int img_info(int argc, char **argv)
             return 1;
         }
     }
-    if (optind + 1 != argc) {
-        img_error("Expecting one image file name");
+    if (!img_one_file(argc, argv))
         return 1;
-    }
     bd = img_open(argv[optind], fmt, false, NULL, !chain, false);
     if (!bd)
         return 1;
@@ -210,10 +208,8 @@ int img_check(int argc, char **argv)
             return 1;
         }
     }
-    if (optind + 1 != argc) {
-        img_error("Expecting one image file name");
+    if (!img_one_file(argc, argv))
         return 1;
-    }
     bd = img_open(argv[optind], fmt, fix != 0, cache, true, true);
     if (!bd)
         return 1;
@@ -362,10 +358,8 @@ int img_map(int argc, char **argv)
             return 1;
         }
     }
-    if (optind + 1 != argc) {
-        img_error("Expecting one image file name");
+    if (!img_one_file(argc, argv))
         return 1;
-    }
     bd = img_open(argv[optind], fmt, false, NULL, false, false);
     if (!bd)
         return 1;

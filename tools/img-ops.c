@@ -143,10 +143,8 @@ int img_commit(int argc, char **argv)
     }
     if (quiet)
         progress = false;
-    if (optind + 1 != argc) {
-        img_error("Expecting one image file name");
+    if (!img_one_file(argc, argv))
         return 1;
-    }
     file = argv[optind];
     bd = img_open(file, fmt, !keep, cache, false, false);
     if (!bd)
@@ -376,10 +374,8 @@ int img_bench(int argc, char **argv)
             return 1;
         }
     }
-    if (optind + 1 != argc) {
-        img_error("Expecting one image file name");
+    if (!img_one_file(argc, argv))
         return 1;
-    }
     if (b.flush_interval && !b.write) {
         img_error("--flush-interval is only available in write tests");
         return 1;

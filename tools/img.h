@@ -29,6 +29,8 @@ int img_parse_create_opts(const char *s, struct img_create_opts *o);
 /* Create an image of `fmt`; prints the "Formatting ..." line unless quiet. */
 int img_create_image(const char *name, const char *fmt, struct img_create_opts *o, bool quiet);
 void img_progress(bool on, double pct);
+/* After getopt: exactly one file name left? Prints qemu-img's message when not. */
+bool img_one_file(int argc, char **argv);
 /*
  * A flat JSON object as qemu-img prints it: keys in the order of QEMU's QDict
  * hash buckets, numbers shown only when non-zero unless `always`, `str` for a

@@ -123,6 +123,14 @@ void img_json_fields(struct img_jfield *f, size_t n)
     printf("\n}\n");
 }
 
+bool img_one_file(int argc, char **argv)
+{
+    if (optind + 1 == argc)
+        return true;
+    img_error("Expecting one image file name");
+    return false;
+}
+
 void img_progress(bool on, double pct)
 {
     if (!on)
@@ -502,10 +510,8 @@ int img_snapshot(int argc, char **argv)
             return 1;
         }
     }
-    if (optind + 1 != argc) {
-        img_error("Expecting one image file name");
+    if (!img_one_file(argc, argv))
         return 1;
-    }
     file = argv[optind];
     bd = img_open(file, NULL, action && action != 'l', NULL, true, false);
     if (!bd)

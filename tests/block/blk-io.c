@@ -183,7 +183,9 @@ static int crash(uint64_t seed, const char *log_path)
         unsigned op = rnd() % 16;
 
         if (op < 12) {
-            uint64_t off = ALIGN_DOWN(rnd() % size, 512), len = MIN((rnd() % 32 + 1) * 4096, size - off), s = rnd();
+            uint64_t off = ALIGN_DOWN(rnd() % size, 512), len = (rnd() % 32 + 1) * 4096, s = rnd();
+
+            len = MIN(len, size - off);     /* (MIN evaluates its arguments twice) */
             struct wreq *w = xnew(struct wreq);
 
             w->buf = xmalloc(len);

@@ -26,6 +26,7 @@ for i in $(seq 1 "$ROUNDS"); do
     pid=$!
     # let it run a while, then kill it wherever it is
     sleep "0.$((RANDOM % 7 + 2))"
+    check "$t: the writer was still at work when killed (no request failed)" kill -0 "$pid"
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     if [ "$lazy" = on ]; then

@@ -89,6 +89,12 @@ cp mb.raw mt.raw
 check "skiff overlay: qemu-img check passes" qemu-img check -q top.qcow2
 check "skiff overlay: qemu-img compare sees base plus overlay writes" qemu-img compare -q top.qcow2 mt.raw
 check "skiff overlay: the base is unchanged" qemu-img compare -q sub/base.qcow2 mb.raw
+"$S" create -q -f qcow2 -o cluster_size=512 -b sub/base.qcow2 -F qcow2 small.qcow2
+"$BLKIO" small.qcow2 write 9 1000 5000
+check "an overlay with 512-byte clusters (no room for the feature table) passes qemu-img check" qemu-img check -q small.qcow2
+cp mb.raw ms.raw
+head -c 5000 /dev/zero | tr '\0' '\011' | dd of=ms.raw bs=1 seek=1000 conv=notrunc status=none
+check "and qemu-img sees the write over the backing file's content" qemu-img compare -q small.qcow2 ms.raw
 "$S" convert -c -O qcow2 top.qcow2 c.qcow2
 check "convert -c: qemu-img check passes" qemu-img check -q c.qcow2
 check "convert -c: qemu-img compare finds the content" qemu-img compare -q c.qcow2 mt.raw
@@ -135,6 +141,12 @@ check "info --output=json matches qemu-img (but actual-size)" \
 check "info --backing-chain --output=json matches qemu-img (but actual-size)" \
     diff <("$S" info --backing-chain --output=json top.qcow2 | grep -v actual-size) \
          <(qemu-img info --backing-chain --output=json top.qcow2 | grep -v actual-size)
+qemu-img create -q -f raw plain.raw 10M
+check "info of a raw image matches qemu-img's (human and JSON, but disk usage)" bash -c "
+    diff <('$S' info -f raw plain.raw | grep -v '^disk size') <(qemu-img info -f raw plain.raw | grep -v '^disk size') &&
+    diff <('$S' info -f raw --output=json plain.raw | grep -v actual-size) \
+         <(qemu-img info -f raw --output=json plain.raw | grep -v actual-size)"
+check "map of a raw image matches qemu-img's" diff <("$S" map -f raw --output=json plain.raw) <(qemu-img map -f raw --output=json plain.raw)
 check "check --output=json matches qemu-img" diff <("$S" check --output=json c.qcow2) <(qemu-img check --output=json c.qcow2)
 check "compare on different images reports the offset as qemu-img does" \
     diff <("$S" compare top.qcow2 mo.raw; echo "rc=$?") <(qemu-img compare top.qcow2 mo.raw; echo "rc=$?")

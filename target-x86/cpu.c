@@ -501,13 +501,10 @@ void cpus_destroy(void)
     for (int i = 0; i < C.n; i++) {
         struct vcpu *v = &C.v[i];
 
-        if (v->thread_started) {
-            /* a thread inside KVM_RUN may need more than one kick */
-            while (pthread_tryjoin_np(v->thread, NULL) == EBUSY) {
-                vcpu_kick(v);
-                usleep(1000);
-            }
-        }
+        /* immediate_exit is set before the signal, so a thread about to enter KVM_RUN
+         * leaves it at once too: one kick is enough */
+        if (v->thread_started)
+            pthread_join(v->thread, NULL);
     }
     devlock_lock();
     cpus_drain_coalesced();

@@ -32,9 +32,8 @@ endif
 
 WARN = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
        -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Wvla
-ifneq ($(FUZZ),1)
-WARN += -Wshadow=local
-endif
+# gcc's -Wshadow=local; compilers without it (clang) get nothing in its place
+WARN += $(shell $(CC) -Werror -Wshadow=local -E -x c /dev/null >/dev/null 2>&1 && echo -Wshadow=local)
 ifeq ($(WERROR),yes)
 WARN += -Werror
 endif
@@ -119,7 +118,7 @@ install: all
 	install -m 644 docs/*.md $(DESTDIR)$(PREFIX)/share/skiff/
 
 clean:
-	rm -rf build build-san skiff skiff-img
+	rm -rf build build-san build-fuzz build-static skiff skiff-img
 
 distclean: clean
 	rm -f config.mak config-host.h

@@ -33,7 +33,8 @@ endif
 WARN = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
        -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Wvla
 # gcc's -Wshadow=local; compilers without it (clang) get nothing in its place
-WARN += $(shell $(CC) -Werror -Wshadow=local -E -x c /dev/null >/dev/null 2>&1 && echo -Wshadow=local)
+SHADOW_FLAG := $(shell $(CC) -Werror -Wshadow=local -E -x c /dev/null >/dev/null 2>&1 && echo -Wshadow=local)
+WARN += $(SHADOW_FLAG)
 ifeq ($(WERROR),yes)
 WARN += -Werror
 endif

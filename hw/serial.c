@@ -452,7 +452,7 @@ static void serial_unrealize(struct device *dev)
 {
     struct serial *s = container_of(dev, struct serial, dev);
 
-    if (s->tx_coalesced)
+    if (s->tx_coalesced && accel)
         accel->coalesce_pio(s->iobase + UART_THR, 1, false);
     s->tx_coalesced = false;
     io_region_unmap(&s->io);

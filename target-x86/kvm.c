@@ -161,6 +161,8 @@ void kvm_irqchip_reset(void)
 
 void kvm_cleanup(void)
 {
+    /* the VM and its slots go with the fd; guest memory is freed without the accelerator */
+    accel = NULL;
     free(kvm.supported_cpuid);
     free(kvm.slot_used);
     if (kvm.vm_fd >= 0)

@@ -53,6 +53,7 @@ struct i8042 {
     uint8_t pending_cmd;        /* a controller command waiting for its data byte */
     uint8_t obuf, obuf_src;
     struct ps2_queue cq, kq, mq;    /* controller replies, keyboard, mouse */
+    struct ps2_queue caq;           /* bytes the controller puts out as the mouse's (0xd3) */
     /* the keyboard */
     uint8_t kbd_cmd;            /* a keyboard command waiting for its argument */
     uint8_t kbd_scanning;
@@ -103,6 +104,10 @@ static void i8042_fill(struct i8042 *k)
         if (k->cq.count) {
             k->obuf = q_get(&k->cq);
             k->obuf_src = SRC_CTRL;
+        } else if (k->caq.count) {
+            /* written by the controller itself: not held back by the aux port's disable bit */
+            k->obuf = q_get(&k->caq);
+            k->obuf_src = SRC_AUX;
         } else if (k->kq.count && !(k->cmd_byte & CB_KBD_OFF)) {
             k->obuf = q_get(&k->kq);
             k->obuf_src = SRC_KBD;
@@ -470,6 +475,9 @@ static uint64_t i8042_data_read(void *opaque, uint64_t off, unsigned size)
 
     /* with nothing new the last byte reads again */
     k->status &= ~(STAT_OBF | STAT_AUX_OBF);
+    /* drop the line before the next byte raises it: ISA interrupts are edge-triggered, and
+     * without the edge the guest would not hear of a byte that follows at once */
+    i8042_update_irq(k);
     i8042_fill(k);
     return v;
 }
@@ -490,11 +498,13 @@ static void i8042_data_write(void *opaque, uint64_t off, uint64_t val, unsigned 
     case 0xd1:              /* write output port */
         i8042_write_outport(k, v);
         break;
-    case 0xd2:              /* write keyboard output buffer */
-        kbd_reply(k, v);
+    case 0xd2:              /* write keyboard output buffer: as if from the keyboard */
+        ctrl_reply(k, v);
         break;
-    case 0xd3:              /* write aux output buffer */
-        aux_reply(k, v);
+    case 0xd3:              /* write aux output buffer: as if from the mouse, whatever its
+                             * disable bit (Linux's multiplexer probe loops bytes with it set) */
+        q_put(&k->caq, v);
+        i8042_fill(k);
         break;
     case 0xd4:              /* write to the aux device */
         mouse_write(k, v);
@@ -604,6 +614,7 @@ static void i8042_reset(struct device *dev)
     k->obuf = 0;
     k->obuf_src = SRC_NONE;
     memset(&k->cq, 0, sizeof(k->cq));
+    memset(&k->caq, 0, sizeof(k->caq));
     memset(&k->kq, 0, sizeof(k->kq));
     memset(&k->mq, 0, sizeof(k->mq));
     k->kbd_cmd = 0;
@@ -680,6 +691,7 @@ static const struct vmstate_field i8042_fields[] = {
     VMSTATE_U8(obuf, struct i8042),
     VMSTATE_U8_MAX(obuf_src, struct i8042, SRC_AUX),
     VMSTATE_STRUCT(cq, struct i8042, ps2_queue_vmsd, struct ps2_queue),
+    VMSTATE_STRUCT(caq, struct i8042, ps2_queue_vmsd, struct ps2_queue),
     VMSTATE_STRUCT(kq, struct i8042, ps2_queue_vmsd, struct ps2_queue),
     VMSTATE_STRUCT(mq, struct i8042, ps2_queue_vmsd, struct ps2_queue),
     VMSTATE_U8(kbd_cmd, struct i8042),

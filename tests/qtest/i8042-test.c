@@ -169,6 +169,28 @@ int main(void)
     cmd(0xa8);
     CHECK(got((uint8_t[]){ 0x28, 0x01, 0xff, 0x00 }, 4), "and comes once it is enabled (dy -1: the sign bit)");
 
+    /* Linux's multiplexer probe: bytes looped with 0xd3 while the aux port is disabled */
+    cmd(0x60);
+    data(0x70);
+    cmd(0xd3);
+    data(0xf0);
+    CHECK((qtest_inb(q, 0x64) & 0x21) == 0x21 && qtest_inb(q, 0x60) == 0xf0,
+          "0xd3 puts its byte out as the mouse's even with the aux port disabled");
+    /* two bytes back to back: each one an interrupt edge */
+    qtest_irq_intercept(q);
+    cmd(0x60);
+    data(0x41);
+    qtest_irq_raises(q, 1);
+    cmd(0xd2);
+    data(0x11);
+    cmd(0xd2);
+    data(0x22);
+    qtest_inb(q, 0x60);
+    qtest_inb(q, 0x60);
+    CHECK(qtest_irq_raises(q, 1) == 2, "each of two queued keyboard bytes raises IRQ 1 anew");
+    cmd(0x60);
+    data(0x43);
+
     cmd(0xd0);
     CHECK(got((uint8_t[]){ 0x03 }, 1), "the output port: reset line high, A20 on");
     CHECK(qtest_cmd(q, "vmstate_roundtrip") != NULL, "the controller's state saves and loads back");

@@ -20,6 +20,7 @@
 #   kit_svm_reset                   start a new lane run
 #   kit_svm_file SRC NAME           ship a file into L1 as /kit/f/NAME (anything else put under
 #                                   $KIT_SVM_DIR/root goes into L1 at the same path)
+#   kit_svm_firmware                SeaBIOS, the VGA BIOS and linuxboot_dma.bin in L1 (firmware boots)
 #   kit_svm_add NAME [--timeout S] [--input FILE] [--bin PATH] [--console] -- SKIFF-ARGS...
 #                                   a scenario: L1 runs skiff SKIFF-ARGS (the L2 kernel is
 #                                   /kit/bzImage) and records its console and exit status.
@@ -288,6 +289,19 @@ kit_svm_reset() {
 kit_svm_file() {
     [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
     cp -L "$1" "$KIT_SVM_DIR/root/kit/f/$2"
+}
+
+# kit_svm_firmware: SeaBIOS, the VGA BIOS and the Linux-loader option ROM in L1, where skiff
+# looks for them (Debian's seabios and qemu-system-data), for scenarios that boot by firmware
+kit_svm_firmware() {
+    [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
+    local f
+    mkdir -p "$KIT_SVM_DIR/root/usr/share/seabios" "$KIT_SVM_DIR/root/usr/share/qemu"
+    for f in /usr/share/seabios/bios-256k.bin /usr/share/seabios/vgabios-stdvga.bin; do
+        cp -L "$f" "$KIT_SVM_DIR/root/usr/share/seabios/" || return 1
+    done
+    cp -L /usr/share/qemu/linuxboot_dma.bin "$KIT_SVM_DIR/root/usr/share/qemu/" 2>/dev/null
+    return 0
 }
 
 # kit_quote ARG: ARG single-quoted for sh

@@ -447,9 +447,6 @@ static void parse_args(int argc, char **argv)
             die("-m %" PRIu64 "M: this host has only %" PRIu64 " MiB of memory and swap; give the "
                 "guest less", machine_cfg.ram_size / MiB, host / MiB);
     }
-    if (machine_cfg.kernel && machine_cfg.bios && !machine_cfg.qtest)
-        die("-kernel with -bios: skiff does not yet hand a kernel to firmware through fw_cfg; "
-            "drop -bios for a direct boot");
     if (machine_cfg.initrd && !machine_cfg.kernel)
         die("-initrd needs -kernel");
     if (machine_cfg.append && !machine_cfg.kernel)

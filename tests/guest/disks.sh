@@ -3,7 +3,8 @@
 # byte, FAT file systems through mtools, GRUB (grub-mkimage, grub-mkrescue), SYSLINUX/ISOLINUX
 # (syslinux --install, xorriso). Source it after tests/lib/common.sh.
 #
-#   disks_need                          the Debian packages, installed as root (else skip)
+#   disks_need                          the Debian packages, installed as root (else 1)
+#   disks_suite_needs PLAN              in a suite: them and the svm lane, else skip PLAN results
 #   disk_mbr IMG SIZE_MIB PART...       a sparse image with an MBR partition table; a PART is
 #                                       START_MIB:SIZE_MIB:TYPE[:boot] (TYPE in hex, e.g. 06)
 #   disk_fat IMG START_MIB LABEL FILE[:NAME]...
@@ -26,6 +27,15 @@ GRUB_PC=/usr/lib/grub/i386-pc
 GRUB_CORE="biosdisk part_msdos fat iso9660 normal configfile serial terminal echo test ls lspci hashsum gcry_sha256 nativedisk halt"
 
 disks_need() { need_pkg $DISKS_PKGS; }
+
+# disks_suite_needs PLAN: in a suite: these tools and the svm lane, else skip all PLAN results
+disks_suite_needs() {
+    if ! disks_need; then
+        for _ in $(seq 1 "$1"); do skip "missing Debian packages: $MISSING_PKGS" "firmware guests"; done
+        done_testing
+    fi
+    kit_suite_needs_lane "$1"
+}
 
 # le32 N: N as four little-endian bytes, as printf escapes
 le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }

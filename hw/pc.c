@@ -302,11 +302,16 @@ static void pc_fw_cfg_kernel(void)
     };
     struct device *f = pc.fw_cfg;
     struct fw_kernel fk;
-    uint8_t *rom;
+    uint8_t *rom, *img;
     size_t len;
     char *err = NULL;
+    int r;
 
-    if (bzimage_for_firmware(&req, &fk, &err) < 0)
+    if (boot_read_file("kernel", req.kernel, &img, &len, &err) < 0)
+        die("%s", err);
+    r = bzimage_for_firmware(&req, img, len, &fk, &err);
+    free(img);
+    if (r < 0)
         die("%s", err);
     pc_fw_cfg_kernel_part(FW_CFG_SETUP_ADDR, FW_CFG_SETUP_SIZE, FW_CFG_SETUP_DATA, &fk.setup);
     pc_fw_cfg_kernel_part(FW_CFG_KERNEL_ADDR, FW_CFG_KERNEL_SIZE, FW_CFG_KERNEL_DATA, &fk.kernel);

@@ -252,20 +252,16 @@ int bzimage_load(const struct boot_request *req, const uint8_t *img, size_t len,
 #define FW_ACPI_RESERVE     0x28000u    /* QEMU's allowance for the firmware's tables */
 #define TYPE_OF_LOADER_QEMU 0xb0
 
-int bzimage_for_firmware(const struct boot_request *req, struct fw_kernel *fk, char **err)
+int bzimage_for_firmware(const struct boot_request *req, const uint8_t *img, size_t len,
+                         struct fw_kernel *fk, char **err)
 {
-    const uint8_t *img;
-    uint8_t *setup, *raw;
-    size_t len, setup_size, cmdlen;
+    uint8_t *setup;
+    size_t setup_size, cmdlen;
     uint64_t kend = 0, initrd_max;
     int r;
 
     *err = NULL;
     memset(fk, 0, sizeof(*fk));
-    r = boot_read_file("kernel", req->kernel, &raw, &len, err);
-    if (r < 0)
-        return r;
-    img = raw;
     r = bzimage_check(req, img, len, &setup_size, err);
     if (r == -ENOEXEC)
         *err = xasprintf("kernel '%s' is not a bzImage: with -bios, skiff hands only bzImages "
@@ -320,7 +316,6 @@ int bzimage_for_firmware(const struct boot_request *req, struct fw_kernel *fk, c
     }
     r = 0;
 out:
-    free(raw);
     if (r < 0)
         fw_kernel_free(fk);
     return r;

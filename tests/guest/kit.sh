@@ -491,6 +491,7 @@ kit_suite_run() {
     if ! kit_svm_run "$KIT_LOG" "$2"; then
         echo "# the svm lane did not finish; its console:"
         tail -n 40 "$KIT_LOG" | sed 's/^/#   /'
+        grep -v 'TCG doesn.t support' "$KIT_LOG.boot.stderr" 2>/dev/null | tail -n 5 | sed 's/^/#   stderr: /'
     fi
     tr -d '\r' <"$KIT_LOG" | grep '^@@kit end' | sed 's/^@@kit end /# scenario /'
     _kit_failed_seen=${_tap_failed:-0}

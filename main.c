@@ -32,7 +32,8 @@ static const struct option_def options[] = {
     { "m", true, "SIZE", "guest RAM, in MiB or with a suffix (512, 2G); default 128M" },
     { "smp", true, "N[,sockets=S,cores=C,threads=T]", "virtual CPUs and their topology" },
     { "cpu", true, "MODEL[,+feat,-feat]", "CPU model: host (default), qemu64; -cpu help lists features" },
-    { "kernel", true, "FILE", "boot a Linux bzImage, ELF vmlinux (PVH) or multiboot image directly" },
+    { "kernel", true, "FILE", "boot a Linux bzImage, ELF vmlinux (PVH) or multiboot image directly; "
+      "with -bios, the firmware boots the bzImage" },
     { "initrd", true, "FILE", "initial ramdisk (multiboot: modules, \"file args,file args\")" },
     { "append", true, "CMDLINE", "kernel command line" },
     { "bios", true, "FILE", "firmware image (default: SeaBIOS's bios-256k.bin from Debian's seabios)" },

@@ -32,7 +32,8 @@ static const struct option_def options[] = {
     { "m", true, "SIZE", "guest RAM, in MiB or with a suffix (512, 2G); default 128M" },
     { "smp", true, "N[,sockets=S,cores=C,threads=T]", "virtual CPUs and their topology" },
     { "cpu", true, "MODEL[,+feat,-feat]", "CPU model: host (default), qemu64; -cpu help lists features" },
-    { "kernel", true, "FILE", "boot a Linux bzImage, ELF vmlinux (PVH) or multiboot image directly" },
+    { "kernel", true, "FILE", "boot a Linux bzImage, ELF vmlinux (PVH) or multiboot image directly; "
+      "with -bios, the firmware boots the bzImage" },
     { "initrd", true, "FILE", "initial ramdisk (multiboot: modules, \"file args,file args\")" },
     { "append", true, "CMDLINE", "kernel command line" },
     { "bios", true, "FILE", "firmware image (default: SeaBIOS's bios-256k.bin from Debian's seabios)" },
@@ -447,9 +448,6 @@ static void parse_args(int argc, char **argv)
             die("-m %" PRIu64 "M: this host has only %" PRIu64 " MiB of memory and swap; give the "
                 "guest less", machine_cfg.ram_size / MiB, host / MiB);
     }
-    if (machine_cfg.kernel && machine_cfg.bios && !machine_cfg.qtest)
-        die("-kernel with -bios: skiff does not yet hand a kernel to firmware through fw_cfg; "
-            "drop -bios for a direct boot");
     if (machine_cfg.initrd && !machine_cfg.kernel)
         die("-initrd needs -kernel");
     if (machine_cfg.append && !machine_cfg.kernel)

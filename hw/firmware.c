@@ -11,6 +11,23 @@ static const char *const firmware_dirs[] = {
     "/usr/lib/ipxe/qemu",
 };
 
+/* The Debian package a missing image comes in, for the error message */
+static const char *firmware_package(const char *name)
+{
+    static const struct { const char *prefix, *pkg; } pkgs[] = {
+        { "linuxboot", "qemu-system-data" },
+        { "multiboot", "qemu-system-data" },
+        { "pvh", "qemu-system-data" },
+        { "efi-", "ipxe-qemu" },
+        { "pxe-", "ipxe-qemu" },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(pkgs); i++)
+        if (!strncmp(name, pkgs[i].prefix, strlen(pkgs[i].prefix)))
+            return pkgs[i].pkg;
+    return "seabios";
+}
+
 int firmware_load(const char *what, const char *name, uint8_t **data, size_t *len, char **err)
 {
     const char *env = getenv("SKIFF_FIRMWARE_DIR");
@@ -43,8 +60,8 @@ int firmware_load(const char *what, const char *name, uint8_t **data, size_t *le
         }
     }
     if (!path) {
-        *err = xasprintf("cannot find the %s '%s' (looked in %s); install Debian's seabios "
-                         "package or name the file", what, name, tried);
+        *err = xasprintf("cannot find the %s '%s' (looked in %s); install Debian's %s "
+                         "package or name the file", what, name, tried, firmware_package(name));
         free(tried);
         return -ENOENT;
     }

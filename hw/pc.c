@@ -55,6 +55,7 @@ static struct {
 } pc;
 
 #define PC_BIOS_DEFAULT "bios-256k.bin"
+#define PC_LINUXBOOT_ROM "linuxboot_dma.bin"    /* QEMU's, from Debian's qemu-system-data */
 #define PC_BIOS_MAX (16 * MiB)
 #define PC_ISA_BIOS_SIZE 0x20000ULL
 
@@ -62,6 +63,12 @@ static struct {
 static bool pc_direct_boot(void)
 {
     return machine_cfg.kernel && !machine_cfg.bios;
+}
+
+/* -kernel with -bios: the firmware boots the kernel through fw_cfg and an option ROM */
+static bool pc_kernel_by_firmware(void)
+{
+    return machine_cfg.kernel && machine_cfg.bios;
 }
 
 /* The test accelerator runs no CPU; it maps firmware only when a test names it. */
@@ -271,6 +278,53 @@ static void pc_fw_cfg_acpi(const struct acpi_config *ac)
     acpi_tables_free(&t);
 }
 
+/* One part of the kernel: where it goes, its size, its bytes (fw_cfg.rst's legacy items) */
+static void pc_fw_cfg_kernel_part(uint16_t addr_key, uint16_t size_key, uint16_t data_key,
+                                  const struct fw_kernel_part *p)
+{
+    fw_cfg_add_i32(pc.fw_cfg, addr_key, p->addr);
+    fw_cfg_add_i32(pc.fw_cfg, size_key, p->len);
+    fw_cfg_add_bytes(pc.fw_cfg, data_key, p->data, p->len);
+}
+
+/*
+ * -kernel with firmware: the kernel's parts in fw_cfg's kernel items (fw_cfg.rst), and the
+ * option ROM that copies them into place and enters the kernel, as a file under genroms/
+ * that SeaBIOS runs as it runs QEMU's.
+ */
+static void pc_fw_cfg_kernel(void)
+{
+    struct boot_request req = {
+        .kernel = machine_cfg.kernel,
+        .initrd = machine_cfg.initrd,
+        .cmdline = machine_cfg.append,
+        .ram_below_4g = machine_ram.below_4g,
+    };
+    struct device *f = pc.fw_cfg;
+    struct fw_kernel fk;
+    uint8_t *rom, *img;
+    size_t len;
+    char *err = NULL;
+    int r;
+
+    if (boot_read_file("kernel", req.kernel, &img, &len, &err) < 0)
+        die("%s", err);
+    r = bzimage_for_firmware(&req, img, len, &fk, &err);
+    free(img);
+    if (r < 0)
+        die("%s", err);
+    pc_fw_cfg_kernel_part(FW_CFG_SETUP_ADDR, FW_CFG_SETUP_SIZE, FW_CFG_SETUP_DATA, &fk.setup);
+    pc_fw_cfg_kernel_part(FW_CFG_KERNEL_ADDR, FW_CFG_KERNEL_SIZE, FW_CFG_KERNEL_DATA, &fk.kernel);
+    pc_fw_cfg_kernel_part(FW_CFG_INITRD_ADDR, FW_CFG_INITRD_SIZE, FW_CFG_INITRD_DATA, &fk.initrd);
+    pc_fw_cfg_kernel_part(FW_CFG_CMDLINE_ADDR, FW_CFG_CMDLINE_SIZE, FW_CFG_CMDLINE_DATA, &fk.cmdline);
+    fw_kernel_free(&fk);
+    if (firmware_load("Linux loader option ROM", PC_LINUXBOOT_ROM, &rom, &len, &err) < 0)
+        die("%s", err);
+    if (fw_cfg_add_file(f, "genroms/" PC_LINUXBOOT_ROM, rom, len, false) < 0)
+        die("cannot add the Linux loader option ROM to fw_cfg");
+    free(rom);
+}
+
 #define PC_MAX_BOOT_DEVICES 3
 
 /* The geometry a BIOS sees for a disk: QEMU's guess for a blank disk (16 heads, 63 sectors). */
@@ -347,6 +401,10 @@ static void pc_fw_cfg_bootorder(const char *order)
 {
     char buf[512];
     size_t len = 0;
+
+    /* QEMU's way: the Linux loader ROM boots first (bootindex 0) */
+    if (pc_kernel_by_firmware())
+        len += snprintf(buf, sizeof(buf), "/rom@genroms/%s\n", PC_LINUXBOOT_ROM);
 
     for (const char *c = order; *c; c++) {
         for (int i = 0; i < PC_MAX_IDE; i++) {
@@ -455,6 +513,8 @@ void pc_init(const struct pc_options *opts)
     pc_set_cmos_disks();
     pc_fw_cfg_bootorder(pc.opts.boot_once ? pc.opts.boot_once : pc.opts.boot_order);
     pc_fw_cfg_init();
+    if (pc_kernel_by_firmware())
+        pc_fw_cfg_kernel();
     if (pc_firmware_wanted())
         pc_load_firmware();
     for (int i = 0; i < machine_cfg.topo.cpus; i++)

@@ -42,6 +42,24 @@ struct boot_request {
  */
 int boot_load_kernel(const struct boot_request *req, struct cpu_entry *entry, char **err);
 
+/*
+ * -kernel with firmware (-bios): the parts of the bzImage img (and of req->initrd, read here),
+ * set up for QEMU's Linux loader option ROM, which copies each to its address from fw_cfg's
+ * kernel items (fw_cfg.rst) and enters the kernel's real-mode setup. 0, or -errno with *err
+ * (-ENOEXEC, with *err too, for a file that is not a bzImage); free with fw_kernel_free.
+ */
+struct fw_kernel_part {
+    uint32_t addr;
+    uint8_t *data;
+    size_t len;
+};
+struct fw_kernel {
+    struct fw_kernel_part setup, kernel, initrd, cmdline;
+};
+int bzimage_for_firmware(const struct boot_request *req, const uint8_t *img, size_t len,
+                         struct fw_kernel *fk, char **err);
+void fw_kernel_free(struct fw_kernel *fk);
+
 /* Loaders tried in order by boot_load_kernel; each returns -ENOEXEC when the file is not its kind. */
 int bzimage_load(const struct boot_request *req, const uint8_t *img, size_t len,
                  struct cpu_entry *entry, char **err);

@@ -78,15 +78,17 @@ static int try_unpacked(const struct boot_request *req, const uint8_t *img, size
     return r;
 }
 
-int bzimage_load(const struct boot_request *req, const uint8_t *img, size_t len,
-                 struct cpu_entry *entry, char **err)
+/*
+ * What both ways of loading a bzImage check first: the header, the sizes it claims against the
+ * file's, and the command line's length. 0 with *setup_size set, -ENOEXEC when the file is not
+ * a bzImage, or -EINVAL with *err.
+ */
+static int bzimage_check(const struct boot_request *req, const uint8_t *img, size_t len,
+                         size_t *setup_size, char **err)
 {
-    uint8_t bp[4096];
-    uint16_t version, xlf;
-    size_t setup_size, hdr_end, cmdlen;
-    uint32_t initrd_max, init_size, cmdline_max;
-    uint64_t kend, pref;
-    int r;
+    uint16_t version;
+    size_t cmdlen;
+    uint32_t cmdline_max;
 
     if (len < 0x270 || memcmp(img + HDR_MAGIC, "HdrS", 4))
         return -ENOEXEC;
@@ -96,25 +98,24 @@ int bzimage_load(const struct boot_request *req, const uint8_t *img, size_t len,
                          req->kernel, version >> 8, version & 0xff);
         return -EINVAL;
     }
-    setup_size = ((img[HDR_SETUP_SECTS] ? img[HDR_SETUP_SECTS] : 4) + 1) * 512;
-    if (setup_size >= len) {
+    *setup_size = ((img[HDR_SETUP_SECTS] ? img[HDR_SETUP_SECTS] : 4) + 1) * 512;
+    if (*setup_size >= len) {
         *err = xasprintf("kernel '%s' is truncated: its setup code claims %zu of %zu bytes",
-                         req->kernel, setup_size, len);
+                         req->kernel, *setup_size, len);
         return -EINVAL;
     }
     {
         uint64_t pm_size = (uint64_t)ldl_le(img + HDR_SYSSIZE) * 16;
         uint64_t payload_end = (uint64_t)ldl_le(img + HDR_PAYLOAD_OFFSET) + ldl_le(img + HDR_PAYLOAD_LENGTH);
 
-        if ((pm_size && setup_size + pm_size > len + 15) ||
-            (version >= 0x208 && setup_size + payload_end > len)) {
+        if ((pm_size && *setup_size + pm_size > len + 15) ||
+            (version >= 0x208 && *setup_size + payload_end > len)) {
             *err = xasprintf("kernel '%s' is truncated: its header describes %" PRIu64
                              " bytes, the file has %zu", req->kernel,
-                             setup_size + MAX(pm_size, payload_end), len);
+                             *setup_size + MAX(pm_size, payload_end), len);
             return -EINVAL;
         }
     }
-    xlf = lduw_le(img + HDR_XLOADFLAGS);
     cmdlen = req->cmdline ? strlen(req->cmdline) : 0;
     cmdline_max = ldl_le(img + HDR_CMDLINE_SIZE);
     if (cmdlen > cmdline_max || cmdlen >= BOOT_CMDLINE_MAX) {
@@ -122,20 +123,50 @@ int bzimage_load(const struct boot_request *req, const uint8_t *img, size_t len,
                          cmdlen, cmdline_max);
         return -EINVAL;
     }
+    return 0;
+}
+
+/* Where the decompressing kernel ends: it needs init_size bytes from its (aligned) address. */
+static int bzimage_kernel_end(const struct boot_request *req, const uint8_t *img, size_t len,
+                              size_t setup_size, uint64_t *kend, char **err)
+{
+    uint32_t init_size = ldl_le(img + HDR_INIT_SIZE);
+    uint64_t pref = ldq_le(img + HDR_PREF_ADDRESS);
+
+    *kend = MAX(pref, BOOT_KERNEL_ADDR) + MAX((uint64_t)init_size, len - setup_size);
+    if (*kend > req->ram_below_4g) {
+        *err = xasprintf("kernel '%s' needs %" PRIu64 " MiB of RAM to start; give it more with -m",
+                         req->kernel, DIV_ROUND_UP(*kend, MiB) + 16);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int bzimage_load(const struct boot_request *req, const uint8_t *img, size_t len,
+                 struct cpu_entry *entry, char **err)
+{
+    uint8_t bp[4096];
+    uint16_t version, xlf;
+    size_t setup_size, hdr_end, cmdlen;
+    uint32_t initrd_max;
+    uint64_t kend;
+    int r;
+
+    r = bzimage_check(req, img, len, &setup_size, err);
+    if (r < 0)
+        return r;
+    version = lduw_le(img + HDR_VERSION);
+    xlf = lduw_le(img + HDR_XLOADFLAGS);
+    cmdlen = req->cmdline ? strlen(req->cmdline) : 0;
 
     if (req->unpack && version >= 0x208 && (xlf & XLF_KERNEL_64) &&
         try_unpacked(req, img, len, setup_size, entry) == 0)
         return 0;
 
-    /* the kernel decompresses itself: it needs init_size bytes from its (aligned) address */
-    init_size = ldl_le(img + HDR_INIT_SIZE);
-    pref = ldq_le(img + HDR_PREF_ADDRESS);
-    kend = MAX(pref, BOOT_KERNEL_ADDR) + MAX((uint64_t)init_size, len - setup_size);
-    if (kend > req->ram_below_4g) {
-        *err = xasprintf("kernel '%s' needs %" PRIu64 " MiB of RAM to start; give it more with -m",
-                         req->kernel, DIV_ROUND_UP(kend, MiB) + 16);
-        return -ENOMEM;
-    }
+    /* the kernel decompresses itself */
+    r = bzimage_kernel_end(req, img, len, setup_size, &kend, err);
+    if (r < 0)
+        return r;
     memset(bp, 0, sizeof(bp));
     hdr_end = 0x202 + img[0x201];
     if (hdr_end > 0x280 || hdr_end > len)
@@ -205,4 +236,96 @@ int bzimage_load(const struct boot_request *req, const uint8_t *img, size_t len,
     entry->rsp = BOOT_STACK_ADDR;
     boot_setup_gdt(entry);
     return 0;
+}
+
+/*
+ * -kernel with firmware: the kernel cut into the pieces the Linux loader option ROM (QEMU's
+ * linuxboot_dma.bin) copies from fw_cfg before it enters the real-mode setup code, which then
+ * asks the BIOS for the memory map and switches to protected mode itself. The header is
+ * patched as a boot loader patches it (boot.rst "Loading the rest of the kernel"), in the
+ * layout QEMU uses: setup at 0x10000 with its heap up to the command line at 0x20000, the
+ * protected-mode code at 1 MiB, the initrd as high as initrd_addr_max and RAM allow (the ROM
+ * moves it below what the BIOS keeps at the top of RAM when RAM is the limit).
+ */
+#define FW_SETUP_ADDR       0x10000u
+#define FW_CMDLINE_ADDR     0x20000u
+#define FW_ACPI_RESERVE     0x28000u    /* QEMU's allowance for the firmware's tables */
+#define TYPE_OF_LOADER_QEMU 0xb0
+
+int bzimage_for_firmware(const struct boot_request *req, const uint8_t *img, size_t len,
+                         struct fw_kernel *fk, char **err)
+{
+    uint8_t *setup;
+    size_t setup_size, cmdlen;
+    uint64_t kend = 0, initrd_max;
+    int r;
+
+    *err = NULL;
+    memset(fk, 0, sizeof(*fk));
+    r = bzimage_check(req, img, len, &setup_size, err);
+    if (r == -ENOEXEC)
+        *err = xasprintf("kernel '%s' is not a bzImage: with -bios, skiff hands only bzImages "
+                         "to the firmware (drop -bios to boot it directly)", req->kernel);
+    if (r == 0 && setup_size > FW_CMDLINE_ADDR - FW_SETUP_ADDR - 0x200) {
+        *err = xasprintf("kernel '%s': its %zu bytes of setup code leave no room below the "
+                         "command line", req->kernel, setup_size);
+        r = -EINVAL;
+    }
+    if (r == 0)
+        r = bzimage_kernel_end(req, img, len, setup_size, &kend, err);
+    if (r < 0)
+        goto out;
+
+    setup = xmalloc(setup_size);
+    memcpy(setup, img, setup_size);
+    setup[HDR_TYPE_OF_LOADER] = TYPE_OF_LOADER_QEMU;
+    setup[HDR_LOADFLAGS] |= LOADFLAG_CAN_USE_HEAP;
+    stw_le(setup + HDR_HEAP_END_PTR, FW_CMDLINE_ADDR - FW_SETUP_ADDR - 0x200);
+    stl_le(setup + HDR_CMD_LINE_PTR, FW_CMDLINE_ADDR);
+    fk->setup = (struct fw_kernel_part){ FW_SETUP_ADDR, setup, setup_size };
+    fk->kernel.addr = BOOT_KERNEL_ADDR;
+    fk->kernel.len = len - setup_size;
+    fk->kernel.data = xmalloc(fk->kernel.len);
+    memcpy(fk->kernel.data, img + setup_size, fk->kernel.len);
+    cmdlen = req->cmdline ? strlen(req->cmdline) : 0;
+    fk->cmdline.addr = FW_CMDLINE_ADDR;
+    fk->cmdline.len = cmdlen + 1;
+    fk->cmdline.data = xzalloc(cmdlen + 1);
+    memcpy(fk->cmdline.data, req->cmdline ? req->cmdline : "", cmdlen);
+
+    if (req->initrd) {
+        r = boot_read_file("initrd", req->initrd, &fk->initrd.data, &fk->initrd.len, err);
+        if (r < 0)
+            goto out;
+        /* initrd_max is the last byte the initrd may occupy, as in the header */
+        initrd_max = ldl_le(img + HDR_INITRD_ADDR_MAX);
+        if (!initrd_max)
+            initrd_max = 0x37ffffff;
+        if (req->ram_below_4g > FW_ACPI_RESERVE)
+            initrd_max = MIN(initrd_max, req->ram_below_4g - FW_ACPI_RESERVE - 1);
+        if (fk->initrd.len > initrd_max ||
+            ALIGN_DOWN(initrd_max - fk->initrd.len, 4096ULL) < kend) {
+            *err = xasprintf("initrd '%s' (%zu MiB) does not fit in guest RAM beside the kernel; "
+                             "give it more with -m", req->initrd, DIV_ROUND_UP(fk->initrd.len, MiB));
+            r = -ENOMEM;
+            goto out;
+        }
+        fk->initrd.addr = ALIGN_DOWN(initrd_max - fk->initrd.len, 4096ULL);
+        stl_le(setup + HDR_RAMDISK_IMAGE, fk->initrd.addr);
+        stl_le(setup + HDR_RAMDISK_SIZE, fk->initrd.len);
+    }
+    r = 0;
+out:
+    if (r < 0)
+        fw_kernel_free(fk);
+    return r;
+}
+
+void fw_kernel_free(struct fw_kernel *fk)
+{
+    free(fk->setup.data);
+    free(fk->kernel.data);
+    free(fk->initrd.data);
+    free(fk->cmdline.data);
+    memset(fk, 0, sizeof(*fk));
 }

@@ -1,4 +1,4 @@
-/* fuzz-kernel.c: libFuzzer target: the kernel loaders (bzImage, PVH ELF, multiboot) and host-side unpacking */
+/* fuzz-kernel.c: libFuzzer target: the kernel loaders (bzImage, PVH ELF, multiboot), host-side unpacking, and a bzImage cut for firmware */
 #include "hw/guest-mem.h"
 #include "target-x86/boot.h"
 
@@ -36,6 +36,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* every refusal says why */
     if (r < 0 && r != -ENOEXEC && !err)
         abort();
+    free(err);
+    err = NULL;
+    /* the same image cut for firmware (-kernel with -bios): refused with a reason, or whole */
+    {
+        struct fw_kernel fk;
+
+        r = bzimage_for_firmware(&req, data, size, &fk, &err);
+        if ((r < 0 && !err) ||
+            (r == 0 && fk.setup.len + fk.kernel.len != size))
+            abort();
+        if (r == 0)
+            fw_kernel_free(&fk);
+    }
     free(err);
     return 0;
 }

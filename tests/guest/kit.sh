@@ -20,6 +20,8 @@
 #   kit_svm_reset                   start a new lane run
 #   kit_svm_file SRC NAME           ship a file into L1 as /kit/f/NAME (anything else put under
 #                                   $KIT_SVM_DIR/root goes into L1 at the same path)
+#   kit_svm_firmware                SeaBIOS, the VGA BIOS and linuxboot_dma.bin in L1 (firmware boots)
+#   kit_svm_qemu                    Debian's QEMU in L1, with its libraries and firmware (benchmarks)
 #   kit_svm_add NAME [--timeout S] [--input FILE] [--bin PATH] [--console] -- SKIFF-ARGS...
 #                                   a scenario: L1 runs skiff SKIFF-ARGS (the L2 kernel is
 #                                   /kit/bzImage) and records its console and exit status.
@@ -290,6 +292,40 @@ kit_svm_file() {
     cp -L "$1" "$KIT_SVM_DIR/root/kit/f/$2"
 }
 
+# kit_svm_firmware: SeaBIOS, the VGA BIOS and the Linux-loader option ROM in L1, where skiff
+# looks for them (Debian's seabios and qemu-system-data), for scenarios that boot by firmware
+kit_svm_firmware() {
+    [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
+    local f
+    mkdir -p "$KIT_SVM_DIR/root/usr/share/seabios" "$KIT_SVM_DIR/root/usr/share/qemu"
+    for f in /usr/share/seabios/bios-256k.bin /usr/share/seabios/vgabios-stdvga.bin; do
+        cp -L "$f" "$KIT_SVM_DIR/root/usr/share/seabios/" || return 1
+    done
+    cp -L /usr/share/qemu/linuxboot_dma.bin "$KIT_SVM_DIR/root/usr/share/qemu/" 2>/dev/null
+    return 0
+}
+
+# kit_svm_qemu: Debian's QEMU in L1 as /usr/bin/qemu-system-x86_64, for benchmarks that run
+# both VMMs in one L1: it is linked dynamically, so the libraries ldd names go with it, and
+# its firmware (SeaBIOS, the option ROMs QEMU loads by itself)
+kit_svm_qemu() {
+    [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
+    local q lib f
+    q=$(command -v qemu-system-x86_64) || return 1
+    mkdir -p "$KIT_SVM_DIR/root/usr/bin"
+    cp -L "$q" "$KIT_SVM_DIR/root/usr/bin/qemu-system-x86_64"
+    for lib in $(ldd "$q" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+        mkdir -p "$KIT_SVM_DIR/root$(dirname "$lib")"
+        cp -L "$lib" "$KIT_SVM_DIR/root$lib"
+    done
+    mkdir -p "$KIT_SVM_DIR/root/usr/share/qemu" "$KIT_SVM_DIR/root/usr/share/seabios"
+    cp -L /usr/share/seabios/* "$KIT_SVM_DIR/root/usr/share/seabios/" 2>/dev/null
+    for f in kvmvapic linuxboot linuxboot_dma multiboot multiboot_dma pvh; do
+        [ -e "/usr/share/qemu/$f.bin" ] && cp -L "/usr/share/qemu/$f.bin" "$KIT_SVM_DIR/root/usr/share/qemu/"
+    done
+    return 0
+}
+
 # kit_quote ARG: ARG single-quoted for sh
 kit_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 
@@ -440,4 +476,29 @@ kit_section() {
 # kit_status LOG NAME: how skiff ended in one scenario: its exit status, or "timeout"
 kit_status() {
     tr -d '\r' <"$1" | sed -n "s/^@@kit end $2 status=\([^ ]*\).*/\1/p" | tail -n 1
+}
+
+# In a suite, after its scenarios were added:
+#   kit_suite_run NAME TIMEOUT      run the lane; the whole console goes to KIT_LOG
+#                                   (build/test-logs/NAME.console.log), and when L1 did not
+#                                   finish, its last lines go to the suite's log
+#   kit_has SCENARIO TEXT           that scenario's console holds TEXT
+#   kit_show_on_fail SCENARIO       its console's last lines, when a check failed since the
+#                                   suite ran the lane or since the last kit_show_on_fail
+kit_suite_run() {
+    KIT_LOG="$SRCDIR/build/test-logs/$1.console.log"
+    mkdir -p "$(dirname "$KIT_LOG")"
+    if ! kit_svm_run "$KIT_LOG" "$2"; then
+        echo "# the svm lane did not finish; its console:"
+        tail -n 40 "$KIT_LOG" | sed 's/^/#   /'
+        grep -v 'TCG doesn.t support' "$KIT_LOG.boot.stderr" 2>/dev/null | tail -n 5 | sed 's/^/#   stderr: /'
+    fi
+    tr -d '\r' <"$KIT_LOG" | grep '^@@kit end' | sed 's/^@@kit end /# scenario /'
+    _kit_failed_seen=${_tap_failed:-0}
+}
+kit_has() { kit_section "$KIT_LOG" "$1" | grep -qF -- "$2"; }
+kit_show_on_fail() {
+    [ "${_tap_failed:-0}" -gt "${_kit_failed_seen:-0}" ] &&
+        kit_section "$KIT_LOG" "$1" | tail -n 40 | sed 's/^/#   /'
+    _kit_failed_seen=${_tap_failed:-0}
 }

@@ -55,57 +55,39 @@ kit_svm_add noreboot --timeout 90 -- "${BOOT[@]}" -smp 1 -no-reboot \
 kit_svm_add panic --timeout 90 -- "${BOOT[@]}" -smp 2 -no-reboot \
     -initrd /kit/f/panic.cpio.gz -append "console=ttyS0 quiet panic=-1"
 
-# the whole console stays beside the suite's log, for a look after a failure
-LOG="$SRCDIR/build/test-logs/t-svm-boot.console.log"
-mkdir -p "$(dirname "$LOG")"
-kit_svm_run "$LOG" 600
-lane=$?
-if [ $lane -ne 0 ]; then
-    note "the svm lane did not finish; its console:"
-    tail -n 40 "$LOG" | sed 's/^/#   /'
-    sed 's/^/#   stderr: /' "$LOG.stderr" | grep -v 'TCG doesn.t support' | tail -n 5
-fi
-grep '^@@kit end' "$LOG" | tr -d '\r' | sed 's/^@@kit end /# scenario /'
+kit_suite_run t-svm-boot 600
+# count NAME TEXT: how many times the scenario's console holds TEXT
+count() { kit_section "$KIT_LOG" "$1" | grep -oF -- "$2" | wc -l; }
 
-# has NAME TEXT: the scenario's console holds TEXT; count NAME TEXT: how many times
-has() { kit_section "$LOG" "$1" | grep -qF -- "$2"; }
-count() { kit_section "$LOG" "$1" | grep -oF -- "$2" | wc -l; }
-show_on_fail() { [ "$1" = ok ] || kit_section "$LOG" "$2" | tail -n 25 | sed 's/^/#   /'; }
+check "svm lane: L1 booted with a hardware-style /dev/kvm" grep -q '^kit: L1 host up, /dev/kvm ready' "$KIT_LOG"
 
-check "svm lane: L1 booted with a hardware-style /dev/kvm" grep -q '^kit: L1 host up, /dev/kvm ready' "$LOG"
+check "-smp 2: the Debian kernel boots to the busybox shell" kit_has smp2 "(skiff guest) / #"
+check "-smp 2: a command typed into skiff's stdin runs in the guest's shell" kit_has smp2 "typed-42"
+check "-smp 2: the guest runs Debian's kernel ($KIT_KVER)" kit_has smp2 "kernel=$KIT_KVER "
+check "-smp 2: /proc/cpuinfo shows 2 CPUs, both online" kit_has smp2 "cpus=2 online=0-1 "
+check "-cpu host (the default): the guest sees popcnt" kit_has smp2 "online=0-1 popcnt=2"
+check "-smp 2: poweroff powers the guest down" kit_has smp2 "reboot: Power down"
+check "-smp 2: skiff exits with status 0 after poweroff" [ "$(kit_status "$KIT_LOG" smp2)" = 0 ]
+kit_show_on_fail smp2
 
-r=ok
-check "-smp 2: the Debian kernel boots to the busybox shell" has smp2 "(skiff guest) / #" || r=bad
-check "-smp 2: a command typed into skiff's stdin runs in the guest's shell" has smp2 "typed-42" || r=bad
-check "-smp 2: the guest runs Debian's kernel ($KIT_KVER)" has smp2 "kernel=$KIT_KVER " || r=bad
-check "-smp 2: /proc/cpuinfo shows 2 CPUs, both online" has smp2 "cpus=2 online=0-1 " || r=bad
-check "-cpu host (the default): the guest sees popcnt" has smp2 "online=0-1 popcnt=2" || r=bad
-check "-smp 2: poweroff powers the guest down" has smp2 "reboot: Power down" || r=bad
-check "-smp 2: skiff exits with status 0 after poweroff" [ "$(kit_status "$LOG" smp2)" = 0 ] || r=bad
-show_on_fail $r smp2
+check "-smp 1: the Debian kernel boots to the busybox shell" kit_has smp1 "(skiff guest) / #"
+check "-smp 1: /proc/cpuinfo shows 1 CPU" kit_has smp1 "cpus=1 online=0 "
+check "-cpu host,-popcnt: the guest does not see popcnt" kit_has smp1 "online=0 popcnt=0"
+check "-smp 1: skiff exits with status 0 after poweroff -f" [ "$(kit_status "$KIT_LOG" smp1)" = 0 ]
+kit_show_on_fail smp1
 
-r=ok
-check "-smp 1: the Debian kernel boots to the busybox shell" has smp1 "(skiff guest) / #" || r=bad
-check "-smp 1: /proc/cpuinfo shows 1 CPU" has smp1 "cpus=1 online=0 " || r=bad
-check "-cpu host,-popcnt: the guest does not see popcnt" has smp1 "online=0 popcnt=0" || r=bad
-check "-smp 1: skiff exits with status 0 after poweroff -f" [ "$(kit_status "$LOG" smp1)" = 0 ] || r=bad
-show_on_fail $r smp1
+check "the guest sees the -append command line" kit_has reboot "cmdline=console=ttyS0 quiet kit.token=r1"
+check "reboot: the guest boots a second time" [ "$(count reboot "$KIT_L2_MARKER")" -ge 2 ]
+check "reboot: skiff keeps running across the reset" [ "$(kit_status "$KIT_LOG" reboot)" = killed ]
+kit_show_on_fail reboot
 
-r=ok
-check "the guest sees the -append command line" has reboot "cmdline=console=ttyS0 quiet kit.token=r1" || r=bad
-check "reboot: the guest boots a second time" [ "$(count reboot "$KIT_L2_MARKER")" -ge 2 ] || r=bad
-check "reboot: skiff keeps running across the reset" [ "$(kit_status "$LOG" reboot)" = killed ] || r=bad
-show_on_fail $r reboot
+noreboot_ok() { [ "$(kit_status "$KIT_LOG" noreboot)" = 0 ] && [ "$(count noreboot "$KIT_L2_MARKER")" -eq 1 ]; }
+check "-no-reboot: the guest's reboot ends skiff with status 0, after one boot" noreboot_ok
+kit_show_on_fail noreboot
 
-r=ok
-noreboot_ok() { [ "$(kit_status "$LOG" noreboot)" = 0 ] && [ "$(count noreboot "$KIT_L2_MARKER")" -eq 1 ]; }
-check "-no-reboot: the guest's reboot ends skiff with status 0, after one boot" noreboot_ok || r=bad
-show_on_fail $r noreboot
-
-r=ok
-check "panic: the kernel panic shows on the console" has panic "Kernel panic - not syncing: sysrq triggered crash" || r=bad
-check "panic: the panic's call trace shows too" has panic "Call Trace:" || r=bad
-check "panic: with panic=-1 and -no-reboot skiff exits (status 0)" [ "$(kit_status "$LOG" panic)" = 0 ] || r=bad
-show_on_fail $r panic
+check "panic: the kernel panic shows on the console" kit_has panic "Kernel panic - not syncing: sysrq triggered crash"
+check "panic: the panic's call trace shows too" kit_has panic "Call Trace:"
+check "panic: with panic=-1 and -no-reboot skiff exits (status 0)" [ "$(kit_status "$KIT_LOG" panic)" = 0 ]
+kit_show_on_fail panic
 
 done_testing

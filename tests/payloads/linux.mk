@@ -1,5 +1,6 @@
 # linux.mk: a synthetic Linux kernel for the boot-protocol tests: a bzImage whose 64-bit entry
-# checks boot_params, carrying as payload a PVH ELF (gzip/xz/lz4/zstd) that checks start_info.
+# checks boot_params, carrying as payload a PVH ELF (gzip/xz/lz4/zstd) that checks start_info;
+# its real-mode setup code lets firmware's Linux loader boot it too.
 LB = build/payloads/linux
 LINUX64_CFLAGS = -m64 -mno-red-zone -mcmodel=kernel -ffreestanding -fno-pic -fno-stack-protector \
                  -fno-builtin -nostdlib -O2 -Wall -Wextra -Wno-unused-parameter -Werror \
@@ -36,6 +37,14 @@ $(LB)/vmlinux: $(LB)/pvh.o $(LB)/pvh_main.o build/payloads/lib/payload.o tests/p
 	$(Q)$(CC) $(PAYLOAD_CFLAGS) -Wl,-T,tests/payloads/linux/pvh.ld -Wl,--build-id=none -static \
 	    -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack -o $@ $(filter %.o,$^)
 
+# the real-mode setup code, run at offset 0x80 of its code segment (setup16.S)
+$(LB)/setup16.o: tests/payloads/linux/setup16.S
+	@mkdir -p $(dir $@)
+	$(quiet) "  AS      $@"
+	$(Q)$(CC) -m32 -c -o $@ $<
+$(LB)/setup16.bin: $(LB)/setup16.o
+	$(Q)ld -m elf_i386 -e setup16 -Ttext=0x80 --oformat binary -o $@ $<
+
 $(LB)/mkbzimage: tests/payloads/linux/mkbzimage.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -O2 -Wall -o $@ $<
@@ -53,9 +62,9 @@ $(LB)/vmlinux.zst: $(LB)/vmlinux
 	$(Q)(zstd -q -19 -c $< && stat -c %s $< | tr -d '\n' | \
 	    xargs printf '%08x' | sed 's/\(..\)\(..\)\(..\)\(..\)/\\x\4\\x\3\\x\2\\x\1/' | xargs -0 printf) >$@
 
-$(LB)/bzImage.%: $(LB)/kernel64.bin $(LB)/vmlinux.% $(LB)/mkbzimage
+$(LB)/bzImage.%: $(LB)/kernel64.bin $(LB)/vmlinux.% $(LB)/mkbzimage $(LB)/setup16.bin
 	$(quiet) "  BZIMAGE $@"
-	$(Q)$(LB)/mkbzimage $(LB)/kernel64.bin $(LB)/vmlinux.$* 0x020f $@
+	$(Q)$(LB)/mkbzimage $(LB)/kernel64.bin $(LB)/vmlinux.$* 0x020f $@ $(LB)/setup16.bin
 
 linux-payloads: $(LB)/bzImage.gz $(LB)/bzImage.xz $(LB)/bzImage.lz4 $(LB)/bzImage.zst $(LB)/vmlinux
 payloads: linux-payloads

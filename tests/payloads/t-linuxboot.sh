@@ -36,6 +36,19 @@ guest_passed() {
     fi
 }
 
+# expect_error LABEL PATTERN SKIFF-ARGS...: one clear line matching PATTERN, status 1
+expect_error() {
+    local label=$1 pat=$2; shift 2
+    timeout 10 "$SKIFF" -nodefaults -serial null "$@" >"$TMP/out" 2>"$TMP/err"
+    status=$?
+    if [ "$status" -eq 1 ] && grep -q "$pat" "$TMP/err" && [ "$(wc -l <"$TMP/err")" -le 2 ]; then
+        ok "$label: \"$(head -1 "$TMP/err")\""
+    else
+        not_ok "$label (status $status)"
+        sed 's/^/# /' "$TMP/err" | head -10
+    fi
+}
+
 for fmt in gz xz lz4 zst; do
     rm -rf "$TMP/cache"
     boot "$LB/bzImage.$fmt" -kernel-cache "$TMP/cache" -d debug
@@ -62,18 +75,26 @@ guest_passed "a payload that does not unpack falls back to the kernel's own 64-b
 boot "$LB/vmlinux"
 guest_passed "an ELF vmlinux boots through its PVH note"
 
+# -kernel with -bios: SeaBIOS runs QEMU's Linux loader ROM, which takes the kernel from fw_cfg
+# and enters its real-mode setup; that asks the BIOS for the e820 map and goes to long mode
+if need_pkg seabios qemu-system-data; then
+    boot "$LB/bzImage.xz" -bios bios-256k.bin -chardev file,id=d,path="$TMP/bios.log" \
+        -device isa-debugcon,iobase=0x402,chardev=d
+    guest_passed "-kernel with -bios: SeaBIOS boots the bzImage through the linuxboot ROM"
+    check "  and the kernel came in through its real-mode setup, loaded by QEMU's ROM (type 0xb0)" \
+        grep -q "type_of_loader is 0xb0" "$TMP/out"
+    check "  SeaBIOS's log shows it booting the ROM first" grep -q "Booting from ROM" "$TMP/bios.log"
+    check "  the e820 map came from the BIOS (int 15h E820) and adds up to -m 128" \
+        grep -q "^ok .* e820 map in boot_params .* adds up to -m 128" "$TMP/out"
+    check "  the RSDP is where the firmware put it, in the BIOS area" \
+        grep -q "^ok .*RSDP is in the BIOS area" "$TMP/out"
+    expect_error "-kernel with -bios: a PVH vmlinux is refused by name" \
+        "not a bzImage: with -bios" -bios bios-256k.bin -kernel "$LB/vmlinux"
+else
+    for _ in 1 2 3 4 5 6; do skip "missing Debian packages: $MISSING_PKGS" "-kernel with -bios"; done
+fi
+
 # bad kernels: one clear line, status 1
-expect_error() {   # label pattern skiff-args...
-    local label=$1 pat=$2; shift 2
-    timeout 10 "$SKIFF" -nodefaults -serial null "$@" >"$TMP/out" 2>"$TMP/err"
-    status=$?
-    if [ "$status" -eq 1 ] && grep -q "$pat" "$TMP/err" && [ "$(wc -l <"$TMP/err")" -le 2 ]; then
-        ok "$label: \"$(head -1 "$TMP/err")\""
-    else
-        not_ok "$label (status $status)"
-        sed 's/^/# /' "$TMP/err" | head -10
-    fi
-}
 head -c 100000 /dev/urandom >"$TMP/random"
 expect_error "a file that is no kernel" "is not a bzImage, an ELF with a PVH note or a multiboot" -kernel "$TMP/random"
 expect_error "a missing kernel" "cannot read kernel.*No such file" -kernel "$TMP/nonexistent"

@@ -1,9 +1,12 @@
-/* fw_cfg-test.c: fw_cfg through both interfaces (ports and DMA), bad DMA requests, and the ACPI table-loader run as firmware runs it */
+/* fw_cfg-test.c: fw_cfg through both interfaces (ports and DMA), bad DMA requests, the ACPI table-loader run as firmware runs it, and -kernel handed to firmware */
 #include "tests/qtest/libqtest.h"
 #include "tests/unit/tap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SEL 0x510
 #define DATA 0x511
@@ -227,6 +230,139 @@ static void check_table_loader(struct qtest *q, const struct file *files, int nf
     free(script);
 }
 
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f)) {
+        perror(path);
+        exit(2);
+    }
+}
+
+static uint8_t *item(struct qtest *q, uint16_t key, size_t len)
+{
+    uint8_t *b = malloc(len ? len : 1);
+
+    cfg_read(q, key, b, len);
+    return b;
+}
+
+/*
+ * -kernel with -bios: the bzImage cut into fw_cfg's kernel items as QEMU's linuxboot ROM reads
+ * them, its header patched as a boot loader does, and the ROM itself first in the boot order.
+ * A made-up firmware and ROM stand in (SKIFF_FIRMWARE_DIR): the test runs no CPU.
+ */
+static void test_kernel_items(void)
+{
+    enum { SETUP = 3 * 512 + 512, KERNEL = 8192, INITRD = 6000 };
+    char *dir = qtest_tmp_path(""), *kpath, *ipath, *bios, *rom, *bp;
+    static uint8_t img[SETUP + KERNEL], rd[INITRD], fw[65536], lb[1536];
+    struct qtest *q;
+    struct file files[64];
+    const struct file *f;
+    uint8_t *b, *rb;
+    uint32_t initrd_addr;
+    int n;
+
+    mkdir(dir, 0700);
+    if (asprintf(&kpath, "%s/bzImage", dir) < 0 || asprintf(&ipath, "%s/initrd", dir) < 0 ||
+        asprintf(&bios, "%s/fake-bios.bin", dir) < 0 || asprintf(&rom, "%s/linuxboot_dma.bin", dir) < 0)
+        exit(2);
+    /* boot protocol 2.15: 3 setup sectors, loaded high, 64-bit, initrd_addr_max 2 GiB - 1 */
+    for (size_t i = 0; i < sizeof(img); i++)
+        img[i] = i * 7 + 1;
+    memset(img + 0x1f1, 0, 0x270 - 0x1f1);
+    img[0x1f1] = 3;
+    img[0x1fe] = 0x55, img[0x1ff] = 0xaa;
+    memcpy(img + 0x202, "HdrS", 4);
+    img[0x206] = 0x0f, img[0x207] = 0x02;
+    img[0x211] = 0x01;
+    img[0x22c] = 0xff, img[0x22d] = 0xff, img[0x22e] = 0xff, img[0x22f] = 0x7f;
+    img[0x236] = 0x01;
+    img[0x238] = 0xff, img[0x239] = 0x07;
+    img[0x260] = 0x00, img[0x261] = 0x00, img[0x262] = 0x10;    /* init_size 1 MiB */
+    write_file(kpath, img, sizeof(img));
+    for (size_t i = 0; i < sizeof(rd); i++)
+        rd[i] = i * 13 + 5;
+    write_file(ipath, rd, sizeof(rd));
+    write_file(bios, fw, sizeof(fw));
+    lb[0] = 0x55, lb[1] = 0xaa, lb[2] = 3;
+    write_file(rom, lb, sizeof(lb));
+    setenv("SKIFF_FIRMWARE_DIR", dir, 1);
+    q = qtest_start("-m 64 -bios %s -kernel %s -initrd %s -append hello=world", bios, kpath, ipath);
+
+    b = item(q, 0x16, 4);
+    CHECK(le32(b) == 0x10000, "FW_CFG_SETUP_ADDR: the setup code goes to 0x10000 (0x%x)", le32(b));
+    free(b);
+    b = item(q, 0x17, 4);
+    CHECK(le32(b) == SETUP, "FW_CFG_SETUP_SIZE: (setup_sects + 1) sectors (%u)", le32(b));
+    free(b);
+    b = item(q, 0x18, SETUP);
+    CHECK(!memcmp(b, img, 0x1f1) && !memcmp(b + 0x270, img + 0x270, SETUP - 0x270),
+          "FW_CFG_SETUP_DATA: the image's setup sectors");
+    CHECK(b[0x210] == 0xb0, "the header's type_of_loader is QEMU's (0x%02x)", b[0x210]);
+    CHECK(b[0x211] == 0x81, "loadflags: loaded high, and the heap may be used (0x%02x)", b[0x211]);
+    CHECK(le32(b + 0x228) == 0x20000 && (b[0x224] | b[0x225] << 8) == 0xfe00,
+          "cmd_line_ptr is 0x20000, heap_end_ptr 0xfe00: the heap ends where the command line starts");
+    initrd_addr = le32(b + 0x218);
+    CHECK(le32(b + 0x21c) == INITRD && initrd_addr % 4096 == 0 && initrd_addr >= 0x200000 &&
+          initrd_addr + INITRD < (64 << 20) - 0x28000,
+          "ramdisk_image/size: the initrd, page aligned below what firmware keeps (0x%x)", initrd_addr);
+    free(b);
+    b = item(q, 0x0a, 4);
+    CHECK(le32(b) == initrd_addr, "FW_CFG_INITRD_ADDR agrees with the header");
+    free(b);
+    b = item(q, 0x0b, 4);
+    rb = item(q, 0x12, INITRD);
+    CHECK(le32(b) == INITRD && !memcmp(rb, rd, INITRD), "FW_CFG_INITRD_SIZE/DATA: the -initrd file");
+    free(b);
+    free(rb);
+    b = item(q, 0x07, 4);
+    CHECK(le32(b) == 0x100000, "FW_CFG_KERNEL_ADDR: the protected-mode code goes to 1 MiB");
+    free(b);
+    b = item(q, 0x08, 4);
+    rb = item(q, 0x11, KERNEL);
+    CHECK(le32(b) == KERNEL && !memcmp(rb, img + SETUP, KERNEL),
+          "FW_CFG_KERNEL_SIZE/DATA: the rest of the image (%u bytes)", le32(b));
+    free(b);
+    free(rb);
+    b = item(q, 0x13, 4);
+    rb = item(q, 0x14, 4);
+    CHECK(le32(b) == 0x20000 && le32(rb) == 12, "FW_CFG_CMDLINE_ADDR/SIZE: 0x20000, with the NUL");
+    free(b);
+    free(rb);
+    b = item(q, 0x15, 12);
+    CHECK(!memcmp(b, "hello=world", 12), "FW_CFG_CMDLINE_DATA: the -append text");
+    free(b);
+
+    n = find_files(q, files, 64);
+    f = file_by_name(files, n, "genroms/linuxboot_dma.bin");
+    CHECK(f && f->size == sizeof(lb), "the Linux loader ROM is there as genroms/linuxboot_dma.bin");
+    f = file_by_name(files, n, "bootorder");
+    if (f) {
+        bp = (char *)file_dma(q, f);
+        bp[f->size] = 0;
+        CHECK(!strncmp(bp, "/rom@genroms/linuxboot_dma.bin\n", 31),
+              "bootorder names the ROM first, so SeaBIOS boots the kernel (\"%.31s\")", bp);
+        free(bp);
+    } else {
+        CHECK(0, "bootorder names the ROM first (there is no bootorder)");
+    }
+    CHECK(qtest_quit(q) == 0, "skiff exits cleanly");
+    unlink(kpath);
+    unlink(ipath);
+    unlink(bios);
+    unlink(rom);
+    rmdir(dir);
+    unsetenv("SKIFF_FIRMWARE_DIR");
+    free(kpath);
+    free(ipath);
+    free(bios);
+    free(rom);
+    free(dir);
+}
+
 int main(void)
 {
     struct qtest *q = qtest_start("-m 64 -smp 2");
@@ -297,5 +433,6 @@ int main(void)
 
     CHECK(qtest_cmd(q, "vmstate_roundtrip") != NULL, "fw_cfg's state saves and loads back");
     CHECK(qtest_quit(q) == 0, "skiff exits cleanly");
+    test_kernel_items();
     return tap_done();
 }

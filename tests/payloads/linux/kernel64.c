@@ -1,4 +1,4 @@
-/* kernel64.c: the in-guest path of the test bzImage: checks the boot_params skiff wrote (Linux boot protocol) */
+/* kernel64.c: the in-guest path of the test bzImage: checks the boot_params skiff, or firmware and the kernel's setup code, wrote (Linux boot protocol) */
 #include "lib/payload.h"
 
 /* boot_params offsets (Documentation/arch/x86/zero-page.rst, boot.rst) */
@@ -11,6 +11,23 @@
 #define BP_CMD_LINE_PTR 0x228
 #define BP_E820_TABLE 0x2d0
 
+/* Where Linux looks for the RSDP when boot_params has none: the BIOS area, 16-byte steps (ACPI 5.2.5.1) */
+static const uint8_t *find_rsdp(void)
+{
+    for (uintptr_t a = 0xe0000; a < 0x100000; a += 16) {
+        const uint8_t *p = (const uint8_t *)a;
+        uint8_t sum = 0;
+
+        if (memcmp(p, "RSD PTR ", 8))
+            continue;
+        for (int i = 0; i < 20; i++)
+            sum += p[i];
+        if (sum == 0)
+            return p;
+    }
+    return NULL;
+}
+
 void kernel_main(const uint8_t *bp);
 void kernel_main(const uint8_t *bp)
 {
@@ -22,7 +39,8 @@ void kernel_main(const uint8_t *bp)
     uint64_t cr0, efer_lo;
 
     serial_init();
-    note("entered at the bzImage's 64-bit entry (the kernel unpacks itself)");
+    note("entered at the bzImage's 64-bit entry (the kernel unpacks itself)%s",
+         bp[BP_TYPE_OF_LOADER] == 0xb0 ? ", from its 32-bit entry after its real-mode setup" : "");
     __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
     {
         uint32_t lo, hi;
@@ -32,7 +50,9 @@ void kernel_main(const uint8_t *bp)
     }
     check((cr0 & 0x80000001) == 0x80000001 && (efer_lo & 0x500) == 0x500,
           "the CPU is in 64-bit long mode with paging on");
-    check(bp[BP_TYPE_OF_LOADER] == 0xff, "type_of_loader is 0xff (undefined loader)");
+    check(bp[BP_TYPE_OF_LOADER] == 0xff || bp[BP_TYPE_OF_LOADER] == 0xb0,
+          "type_of_loader is 0x%x (0xff: skiff's direct boot; 0xb0: QEMU's loader ROM)",
+          bp[BP_TYPE_OF_LOADER]);
     check(bp[BP_LOADFLAGS] & 0x01, "loadflags say the kernel was loaded high");
     check(cmdline && strstr(cmdline, "hello=world"), "cmd_line_ptr points at -append (\"%s\")",
           cmdline ? cmdline : "");
@@ -48,8 +68,10 @@ void kernel_main(const uint8_t *bp)
     check(n >= 3 && ram > (120ull << 20) && ram <= (128ull << 20),
           "the e820 map in boot_params has %u entries and adds up to -m 128 (%llu KiB RAM)", n,
           (unsigned long long)(ram >> 10));
-    check(rsdp && !memcmp((const void *)(uintptr_t)rsdp, "RSD PTR ", 8),
-          "acpi_rsdp_addr points at the RSDP");
+    if (rsdp)
+        check(!memcmp((const void *)(uintptr_t)rsdp, "RSD PTR ", 8), "acpi_rsdp_addr points at the RSDP");
+    else
+        check(find_rsdp() != NULL, "the firmware's RSDP is in the BIOS area, where Linux looks");
     done();
 }
 

@@ -30,7 +30,11 @@ int qcow2_read_snapshots(struct qcow2 *s, char **err)
     s->snapshots_size = 0;
     if (!s->nb_snapshots)
         return 0;
-    if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS || !IS_ALIGNED(off, s->cluster_size) || off >= flen || !off) {
+    /* the header field is unsigned: a count that reads negative is as damaged as a huge one,
+     * and every entry takes at least 40 bytes of the file */
+    if (s->nb_snapshots < 0 || s->nb_snapshots > QCOW2_MAX_SNAPSHOTS ||
+        !IS_ALIGNED(off, s->cluster_size) || off >= flen || !off ||
+        (uint64_t)s->nb_snapshots * 40 > flen - off) {
         if (err)
             *err = xasprintf("'%s': the snapshot table (%d entries at 0x%" PRIx64 ") is invalid: the image is damaged",
                              bs->filename, s->nb_snapshots, off);

@@ -202,3 +202,15 @@ void gmem_mark_dirty(uint64_t gpa, uint64_t len)
         len -= n;
     }
 }
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void gmem_populate(void *hva, uint64_t len)
+{
+    uintptr_t start = ALIGN_DOWN((uintptr_t)hva, (uintptr_t)GUEST_PAGE_SIZE);
+    uintptr_t end = ALIGN_UP((uintptr_t)hva + len, (uintptr_t)GUEST_PAGE_SIZE);
+
+    madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+}

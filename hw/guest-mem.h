@@ -45,5 +45,7 @@ int gmem_write(uint64_t gpa, const void *buf, size_t len);
 int gmem_write_rom(uint64_t gpa, const void *buf, size_t len);
 bool gmem_is_ram(uint64_t gpa, uint64_t len);
 void gmem_mark_dirty(uint64_t gpa, uint64_t len);
+/* Allocate the host pages behind a range about to be written in bulk (a hint; errors ignored). */
+void gmem_populate(void *hva, uint64_t len);
 
 #endif

@@ -52,6 +52,7 @@ static struct {
     char *cache_dir;
     uint8_t *bios;              /* the firmware ROM, mapped below 4 GiB */
     uint64_t bios_size;
+    bool booted;                /* a kernel was loaded once: RAM is no longer all zeros */
 } pc;
 
 #define PC_BIOS_DEFAULT "bios-256k.bin"
@@ -575,6 +576,7 @@ int pc_boot(char **err)
         .rsdp_addr = BOOT_ACPI_ADDR,
         .unpack = pc.opts.kernel_unpack,
         .cache_dir = pc.opts.kernel_cache_dir,
+        .ram_is_zero = !pc.booted,
     };
     struct cpu_entry entry;
     int r;
@@ -601,6 +603,7 @@ int pc_boot(char **err)
     r = boot_load_kernel(&req, &entry, err);
     if (r < 0)
         return r;
+    pc.booted = true;
     if (!machine_cfg.qtest)
         cpus_set_entry(&entry);
     return 0;

@@ -3,6 +3,9 @@
 #include "target-x86/boot.h"
 #include "hw/guest-mem.h"
 #include "util/log.h"
+#include "util/sha256.h"
+
+#include <sys/stat.h>
 
 int boot_read_file(const char *what, const char *path, uint8_t **data, size_t *len, char **err)
 {
@@ -68,6 +71,21 @@ int boot_load_kernel(const struct boot_request *req, struct cpu_entry *entry, ch
     int r;
 
     *err = NULL;
+    {
+        struct boot_request *rq = (struct boot_request *)req;
+        struct stat st;
+
+        rq->kernel_id[0] = '\0';
+        if (stat(req->kernel, &st) == 0) {
+            char *id = xasprintf("%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)st.st_dev,
+                                 (unsigned long long)st.st_ino, (long long)st.st_size,
+                                 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                                 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+
+            sha256_hex(id, strlen(id), rq->kernel_id);
+            free(id);
+        }
+    }
     r = boot_read_file("kernel", req->kernel, &img, &len, err);
     if (r < 0)
         return r;

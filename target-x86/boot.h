@@ -33,6 +33,9 @@ struct boot_request {
     uint64_t rsdp_addr;         /* 0 when there are no ACPI tables */
     bool unpack;                /* unpack compressed kernels on the host */
     const char *cache_dir;      /* where unpacked kernels are kept, NULL for no cache */
+    bool ram_is_zero;           /* guest RAM was never written: no need to zero bss */
+    char kernel_id[65];         /* the kernel file's identity (device, inode, size, times),
+                                 * hashed; set by boot_load_kernel, "" when unknown */
 };
 
 /*
@@ -83,8 +86,20 @@ int boot_place_high(const struct boot_request *req, uint64_t len, uint64_t limit
  * (gzip, xz, lz4, zstd), through a cache keyed by the bzImage's SHA-256.
  * 0 with *elf (to free) or -errno (-ENOTSUP: format not built in).
  */
+struct unpacked_kernel {
+    uint8_t *data;
+    size_t len;
+    bool mapped;                /* a mapping of the cache file, not a heap buffer */
+};
 int kernel_unpack(const uint8_t *payload, size_t len, const char *cache_dir, const char *key,
-                  uint8_t **elf, size_t *elf_len, char **err);
+                  struct unpacked_kernel *out, char **err);
+void kernel_unpacked_free(struct unpacked_kernel *k);
+/*
+ * The cache key (SHA-256 of the bzImage) remembered by the file's identity, so that a
+ * kernel booted again is not hashed again. NULL when not remembered; free the result.
+ */
+char *kernel_cache_key_lookup(const char *cache_dir, const char *kernel_id);
+void kernel_cache_key_remember(const char *cache_dir, const char *kernel_id, const char *key);
 
 
 /* ELF images (elf.c) */
@@ -96,6 +111,8 @@ struct elf_info {
 };
 /* Check an ELF image and find its PT_LOAD range and notes; -ENOEXEC when not ELF. */
 int elf_probe(const uint8_t *img, size_t len, struct elf_info *info, char **err);
-/* Copy the PT_LOAD segments to their physical addresses and zero their bss. */
-int elf_load(const uint8_t *img, size_t len, const struct elf_info *info, char **err);
+/* Copy the PT_LOAD segments to their physical addresses and zero their bss (unless the RAM
+ * is known to be zero). */
+int elf_load(const uint8_t *img, size_t len, const struct elf_info *info, bool ram_is_zero,
+             char **err);
 #endif

@@ -53,28 +53,37 @@ static int try_unpacked(const struct boot_request *req, const uint8_t *img, size
                         size_t setup_size, struct cpu_entry *entry)
 {
     uint32_t off = ldl_le(img + HDR_PAYLOAD_OFFSET), plen = ldl_le(img + HDR_PAYLOAD_LENGTH);
-    uint8_t *elf = NULL;
-    size_t elf_len = 0;
-    char key[65], *err = NULL;
+    struct unpacked_kernel k;
+    char key[65], *err = NULL, *known = NULL;
     int r;
 
     if (!plen || setup_size + (uint64_t)off + plen > len)
         return -ENOEXEC;
-    r = kernel_unpack(img + setup_size + off, plen, req->cache_dir, cache_key(img, len, key), &elf,
-                      &elf_len, &err);
+    /* hashing 8 MiB each boot costs more than the rest of the setup: remember it */
+    if (req->cache_dir && req->kernel_id[0])
+        known = kernel_cache_key_lookup(req->cache_dir, req->kernel_id);
+    if (known) {
+        snprintf(key, sizeof(key), "%s", known);
+        free(known);
+    } else {
+        cache_key(img, len, key);
+    }
+    r = kernel_unpack(img + setup_size + off, plen, req->cache_dir, key, &k, &err);
+    if (r == 0 && req->cache_dir && req->kernel_id[0])
+        kernel_cache_key_remember(req->cache_dir, req->kernel_id, key);
     if (r < 0) {
         log_debug("unpacking on the host failed (%s); the kernel will unpack itself",
                   err ? err : strerror(-r));
         free(err);
         return r;
     }
-    r = pvh_load(req, elf, elf_len, entry, &err);
+    r = pvh_load(req, k.data, k.len, entry, &err);
     if (r < 0) {
         log_debug("the unpacked kernel cannot boot through PVH (%s); the kernel will unpack "
                   "itself", err ? err : strerror(-r));
         free(err);
     }
-    free(elf);
+    kernel_unpacked_free(&k);
     return r;
 }
 

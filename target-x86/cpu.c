@@ -40,6 +40,7 @@ static struct {
     pthread_cond_t resume_cond;
     int coalesced_zones;
     struct timer *drain_timer;
+    int64_t drain_interval;
 } C = { .paused_cond = PTHREAD_COND_INITIALIZER, .resume_cond = PTHREAD_COND_INITIALIZER };
 
 int cpus_count(void)
@@ -258,13 +259,31 @@ void cpus_drain_coalesced(void)
         handle_coalesced(&C.v[0]);
 }
 
-#define COALESCED_DRAIN_NS (10 * 1000 * 1000)
+/* Drain often while the guest writes, back off while it does not (an idle VM wakes rarely). */
+#define COALESCED_DRAIN_MIN_NS (5 * 1000 * 1000)
+#define COALESCED_DRAIN_MAX_NS (160 * 1000 * 1000)
+#define COALESCED_DRAIN_NS COALESCED_DRAIN_MIN_NS
+
+static bool ring_empty(void)
+{
+    struct kvm_coalesced_mmio_ring *ring;
+
+    if (!C.n || !kvm.coalesced_mmio)
+        return true;
+    ring = (void *)((uint8_t *)C.v[0].run + kvm.coalesced_mmio * getpagesize());
+    return ring->first == ring->last;
+}
 
 static void coalesced_drain_tick(void *opaque)
 {
-    cpus_drain_coalesced();
+    if (ring_empty()) {
+        C.drain_interval = MIN(C.drain_interval * 2, (int64_t)COALESCED_DRAIN_MAX_NS);
+    } else {
+        cpus_drain_coalesced();
+        C.drain_interval = COALESCED_DRAIN_MIN_NS;
+    }
     if (C.coalesced_zones > 0)
-        timer_mod(C.drain_timer, clock_get_ns(CLK_REALTIME) + COALESCED_DRAIN_NS);
+        timer_mod(C.drain_timer, clock_get_ns(CLK_REALTIME) + C.drain_interval);
 }
 
 void cpus_coalesced_zone_count(int delta)
@@ -272,8 +291,10 @@ void cpus_coalesced_zone_count(int delta)
     C.coalesced_zones += delta;
     if (!C.drain_timer)
         C.drain_timer = timer_new(CLK_REALTIME, coalesced_drain_tick, NULL);
-    if (C.coalesced_zones > 0 && !timer_pending(C.drain_timer))
+    if (C.coalesced_zones > 0 && !timer_pending(C.drain_timer)) {
+        C.drain_interval = COALESCED_DRAIN_NS;
         timer_mod(C.drain_timer, clock_get_ns(CLK_REALTIME) + COALESCED_DRAIN_NS);
+    }
     else if (C.coalesced_zones <= 0) {
         cpus_drain_coalesced();
         timer_del(C.drain_timer);

@@ -131,7 +131,8 @@ not_x86:
     return -EINVAL;
 }
 
-int elf_load(const uint8_t *img, size_t len, const struct elf_info *info, char **err)
+int elf_load(const uint8_t *img, size_t len, const struct elf_info *info, bool ram_is_zero,
+             char **err)
 {
     int phnum = info->is64 ? ((const Elf64_Ehdr *)img)->e_phnum : ((const Elf32_Ehdr *)img)->e_phnum;
 
@@ -147,8 +148,11 @@ int elf_load(const uint8_t *img, size_t len, const struct elf_info *info, char *
                              "guest RAM; give the guest more with -m", p.paddr, p.memsz);
             return -ENOMEM;
         }
+        /* fault the destination in with one call rather than page by page (Linux 5.14+) */
+        gmem_populate(dst, p.filesz);
         memcpy(dst, img + p.offset, p.filesz);
-        memset(dst + p.filesz, 0, p.memsz - p.filesz);
+        if (!ram_is_zero)
+            memset(dst + p.filesz, 0, p.memsz - p.filesz);
     }
     return 0;
 }

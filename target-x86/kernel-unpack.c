@@ -4,6 +4,7 @@
 #include "util/log.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -189,16 +190,87 @@ static int mkdir_p(const char *dir)
     return access(dir, W_OK) == 0 ? 0 : -errno;
 }
 
+/* Map a cached vmlinux: no copy through a heap buffer. */
+static int cache_map(const char *path, struct unpacked_kernel *out)
+{
+    struct stat st;
+    void *p;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0 || st.st_size < 64) {
+        close(fd);
+        return -EINVAL;
+    }
+    p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return -errno;
+    if (memcmp(p, "\x7f" "ELF", 4)) {
+        munmap(p, st.st_size);
+        return -EINVAL;
+    }
+    out->data = p;
+    out->len = st.st_size;
+    out->mapped = true;
+    return 0;
+}
+
+void kernel_unpacked_free(struct unpacked_kernel *k)
+{
+    if (k->mapped)
+        munmap(k->data, k->len);
+    else
+        free(k->data);
+    memset(k, 0, sizeof(*k));
+}
+
+char *kernel_cache_key_lookup(const char *cache_dir, const char *kernel_id)
+{
+    char *path = xasprintf("%s/%s.key", cache_dir, kernel_id), buf[65] = { 0 };
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    bool ok;
+
+    free(path);
+    if (fd < 0)
+        return NULL;
+    ok = read(fd, buf, 64) == 64 && strspn(buf, "0123456789abcdef") == 64;
+    close(fd);
+    return ok ? xstrdup(buf) : NULL;
+}
+
+void kernel_cache_key_remember(const char *cache_dir, const char *kernel_id, const char *key)
+{
+    char *path = xasprintf("%s/%s.key", cache_dir, kernel_id);
+    char *tmp = xasprintf("%s.%d.tmp", path, (int)getpid());
+    int fd;
+
+    if (access(path, F_OK) != 0 && mkdir_p(cache_dir) == 0) {
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0 && write_full(fd, key, 64) == 0 && close(fd) == 0)
+            rename(tmp, path);
+        else if (fd >= 0)
+            close(fd);
+        unlink(tmp);
+    }
+    free(tmp);
+    free(path);
+}
+
 int kernel_unpack(const uint8_t *payload, size_t len, const char *cache_dir, const char *key,
-                  uint8_t **elf, size_t *elf_len, char **err)
+                  struct unpacked_kernel *out, char **err)
 {
     char *path = NULL, *tmp;
+    uint8_t **elf = &out->data;
+    size_t *elf_len = &out->len;
     int r, fd;
 
     *err = NULL;
+    memset(out, 0, sizeof(*out));
     if (cache_dir) {
         path = xasprintf("%s/%s.vmlinux", cache_dir, key);
-        if (file_read_all(path, elf, elf_len) == 0 && *elf_len > 4 && !memcmp(*elf, "\x7f" "ELF", 4)) {
+        if (cache_map(path, out) == 0) {
             log_debug("using the unpacked kernel cached at %s", path);
             free(path);
             return 0;

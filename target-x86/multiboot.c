@@ -144,7 +144,7 @@ int multiboot_load(const struct boot_request *req, const uint8_t *img, size_t le
                              req->kernel, DIV_ROUND_UP(info.hi, MiB) + 1);
             return -ENOMEM;
         }
-        r = elf_load(img, len, &info, err);
+        r = elf_load(img, len, &info, req->ram_is_zero, err);
         if (r < 0)
             return r;
         mb_entry = info.entry;

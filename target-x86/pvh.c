@@ -65,7 +65,7 @@ int pvh_load(const struct boot_request *req, const uint8_t *img, size_t len,
                          req->kernel, DIV_ROUND_UP(info.hi, MiB) + 16);
         return -ENOMEM;
     }
-    r = elf_load(img, len, &info, err);
+    r = elf_load(img, len, &info, req->ram_is_zero, err);
     if (r < 0)
         return r;
 

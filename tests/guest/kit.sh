@@ -398,6 +398,9 @@ kit_svm_image() {
 # L1's khugepaged was seen in a soft lockup while L2 guests ran (collapsing the pages of a
 # VMM's guest RAM under nested paging, in emulation): L1 goes without transparent huge pages
 KIT_L1_CMDLINE="transparent_hugepage=never"
+# Scenario runs (not the demo): when L1 does stall, its console shows why: warnings (where a
+# soft lockup's backtrace prints) and the backtraces of all CPUs
+KIT_L1_DEBUG="loglevel=5 softlockup_all_cpu_backtrace=1"
 
 kit_svm_qemu_cmd() {
     # L1 with one CPU was seen to freeze: always two
@@ -439,7 +442,7 @@ kit_svm_boot() {
     KIT_STALL_S=$((KIT_SVM_MAX_TIMEOUT + 90))
     # QEMU warns about TCG's missing CPU features on stderr: keep that out of the console log
     "${KIT_QEMU[@]}" -kernel "$KIT_KERNEL" -initrd "$img" \
-        -append "console=ttyS0 quiet panic=-1 $KIT_L1_CMDLINE ${KIT_L1_APPEND:-}" </dev/null >"$log" 2>"$log.stderr" &
+        -append "console=ttyS0 quiet panic=-1 $KIT_L1_CMDLINE $KIT_L1_DEBUG ${KIT_L1_APPEND:-}" </dev/null >"$log" 2>"$log.stderr" &
     pid=$!
     start=$SECONDS
     last=$SECONDS

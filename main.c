@@ -5,6 +5,7 @@
 #include "hw/machine.h"
 #include "hw/pc.h"
 #include "hw/qtest.h"
+#include "monitor/monitor.h"
 #include "target-x86/cpu.h"
 #include "target-x86/cpuid.h"
 #include "target-x86/kvm.h"
@@ -48,6 +49,8 @@ static const struct option_def options[] = {
       "firmware boot order: c disk, d CD-ROM, a floppy, n network (default cad)" },
     { "serial", true, "DEV", "next serial port: stdio, mon:stdio, pty, file:F, pipe:P, unix:S[,server=on,wait=off], tcp:H:P[,...], null, none, chardev:ID" },
     { "chardev", true, "BACKEND,id=ID,...", "a character device: stdio, file, pipe, pty, socket, null" },
+    { "monitor", true, "DEV", "the human monitor on DEV (as -serial takes it: stdio, unix:S,server=on,wait=off, ...; none)" },
+    { "mon", true, "chardev=ID[,mode=readline]", "the human monitor on a -chardev" },
     { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them" },
     { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)" },
     { "display", true, "none", "display backend (only none for now)" },
@@ -106,6 +109,10 @@ static struct {
     int nchardev;
     const char *device[MAX_LIST];
     int ndevice;
+    const char *monitor[MAX_LIST];
+    int nmonitor;
+    const char *mon[MAX_LIST];
+    int nmon;
     const char *qtest;
     const char *pidfile;
     const char *kernel_cache;
@@ -314,6 +321,8 @@ static void parse_args(int argc, char **argv)
         }
         name = a + 1 + (a[1] == '-');
         o = find_option(name);
+        if (!o && (!strcmp(name, "qmp") || !strcmp(name, "qmp-pretty")))
+            die("%s: skiff has no QMP yet; the human monitor is -monitor DEV", a);
         if (!o)
             die("%s: unknown option (see skiff --help)", a);
         if (o->has_arg) {
@@ -374,6 +383,14 @@ static void parse_args(int argc, char **argv)
             if (args.nchardev == MAX_LIST)
                 die("-chardev: too many");
             args.chardev[args.nchardev++] = val;
+        } else if (!strcmp(name, "monitor")) {
+            if (args.nmonitor == MAX_LIST)
+                die("-monitor: too many");
+            args.monitor[args.nmonitor++] = val;
+        } else if (!strcmp(name, "mon")) {
+            if (args.nmon == MAX_LIST)
+                die("-mon: too many");
+            args.mon[args.nmon++] = val;
         } else if (!strcmp(name, "device")) {
             if (!strcmp(val, "help") || !strcmp(val, "?")) {
                 device_print_types(stdout);
@@ -484,6 +501,69 @@ static void write_pidfile(const char *path)
     close(fd);
 }
 
+/* -monitor, -mon, and a monitor beside each "mon:" serial port (Ctrl-A c), as QEMU sets them up */
+static void start_monitors(struct chardev *const *serial)
+{
+    char *err = NULL;
+
+    for (int i = 0; i < args.nserial; i++) {
+        if (serial[i] && !strncmp(args.serial[i], "mon:", 4) && !monitor_new(serial[i], &err))
+            die("-serial %s: %s", args.serial[i], err);
+    }
+    for (int i = 0; i < args.nmonitor; i++) {
+        char id[32];
+        struct chardev *c;
+
+        snprintf(id, sizeof(id), "compat_monitor%d", i);
+        c = chardev_new_legacy(args.monitor[i], id, &err);
+        if (!c && err)
+            die("-monitor %s: %s", args.monitor[i], err);
+        if (c && !monitor_new(c, &err))
+            die("-monitor %s: %s", args.monitor[i], err);
+    }
+    for (int i = 0; i < args.nmon; i++) {
+        struct opts *o = opts_parse(args.mon[i], "chardev", &err);
+        const char *id, *mode, *unused;
+        struct chardev *c;
+
+        if (!o)
+            die("-mon: %s", err);
+        id = opts_get(o, "chardev");
+        mode = opts_get(o, "mode");
+        opts_get(o, "pretty");
+        if (mode && !strcmp(mode, "control"))
+            die("-mon %s: skiff has no QMP (mode=control) yet; mode=readline is the human monitor", args.mon[i]);
+        if (mode && strcmp(mode, "readline"))
+            die("-mon %s: mode is readline (or control)", args.mon[i]);
+        if ((unused = opts_first_unused(o)))
+            die("-mon: unknown parameter '%s'", unused);
+        if (!id)
+            die("-mon %s: which chardev? (-mon chardev=ID)", args.mon[i]);
+        c = chardev_find(id);
+        if (!c)
+            die("-mon %s: no -chardev with id '%s'", args.mon[i], id);
+        if (!monitor_new(c, &err))
+            die("-mon %s: %s", args.mon[i], err);
+        opts_free(o);
+    }
+}
+
+/*
+ * Files the user named that are plainly not there: said before KVM is opened, so that the
+ * first error is about the user's own mistake (the loaders say more about bad contents).
+ */
+static void check_named_files(void)
+{
+    if (machine_cfg.bios && strchr(machine_cfg.bios, '/') && access(machine_cfg.bios, R_OK) != 0)
+        die("firmware '%s': %s", machine_cfg.bios, strerror(errno));
+    for (int i = 0; i < PC_MAX_IDE; i++) {
+        const char *f = args.ide[i].file;
+
+        if (args.ide[i].present && f && access(f, F_OK) != 0 && errno == ENOENT)
+            die("'%s': no such file", f);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct pc_options pco = { 0 };
@@ -491,6 +571,7 @@ int main(int argc, char **argv)
     int status;
 
     parse_args(argc, argv);
+    check_named_files();
     loop_init();
     devlock_lock();
     machine_init_requests();
@@ -502,8 +583,14 @@ int main(int argc, char **argv)
     for (int i = 0; i < args.nchardev; i++)
         if (!chardev_new(args.chardev[i], &err))
             die("-chardev %s: %s", args.chardev[i], err);
-    if (args.nserial == 0 && !args.nodefaults && !machine_cfg.qtest)
-        args.serial[args.nserial++] = "mon:stdio";
+    if (args.nserial == 0 && !args.nodefaults && !machine_cfg.qtest) {
+        bool mon_stdio = false;
+
+        for (int i = 0; i < args.nmonitor; i++)
+            mon_stdio |= !strncmp(args.monitor[i], "stdio", 5);
+        /* the terminal is the monitor's: the serial port goes nowhere, as QEMU's to its vc */
+        args.serial[args.nserial++] = mon_stdio ? "null" : "mon:stdio";
+    }
     for (int i = 0; i < args.nserial; i++) {
         char id[32];
 
@@ -537,6 +624,7 @@ int main(int argc, char **argv)
     pco.kernel_cache_dir = cache_dir;
 
     pc_init(&pco);
+    start_monitors(pco.serial);
     for (int i = 0; i < args.ndevice; i++) {
         struct opts *o = opts_parse(args.device[i], "driver", &err);
 
@@ -572,6 +660,7 @@ int main(int argc, char **argv)
      */
     if (!machine_cfg.qtest)
         kvm_cleanup();
+    monitor_cleanup_all();
     device_destroy_all();
     chardev_cleanup_all();
     pc_cleanup();

@@ -769,6 +769,13 @@ void chardev_detach(struct chardev *c, void *opaque)
     }
 }
 
+bool chardev_has_focus(struct chardev *c, void *opaque)
+{
+    struct frontend *f = chr_focus(c);
+
+    return f && f->opaque == opaque;
+}
+
 int chardev_wait_clients(char **err)
 {
     for (struct chardev *c = chardevs; c; c = c->next) {

@@ -33,6 +33,8 @@ const char *chardev_id(const struct chardev *c);
  */
 int chardev_attach(struct chardev *c, const struct chardev_fe_ops *ops, void *opaque);
 void chardev_detach(struct chardev *c, void *opaque);
+/* Whether input goes to this frontend now (on a mux: whether Ctrl-A c switched to it). */
+bool chardev_has_focus(struct chardev *c, void *opaque);
 /* Send bytes to the outside. Never blocks; output that cannot be taken is dropped. */
 void chardev_write(struct chardev *c, const uint8_t *buf, size_t len);
 void chardev_printf(struct chardev *c, const char *fmt, ...) PRINTF_FMT(2, 3);

@@ -93,6 +93,37 @@ struct device *pc_acpi_pm(void)
     return pc.acpi_pm;
 }
 
+bool pc_ide_drive(int index, bool *cdrom, struct block_dev **bd)
+{
+    if (index < 0 || index >= PC_MAX_IDE || !pc.opts.ide[index].present || !pc.ide)
+        return false;
+    *cdrom = pc.opts.ide[index].cdrom;
+    *bd = pc.ide_bd[index];
+    return true;
+}
+
+int pc_cd_change(int index, const char *file, const char *format, bool force, char **err)
+{
+    struct block_open_opts o = { .read_only = true, .format = format };
+    struct block_dev *bd = NULL;
+    int r;
+
+    if (index < 0 || index >= PC_MAX_IDE || !pc.opts.ide[index].present || !pc.ide) {
+        *err = xstrdup("no such drive");
+        return -ENODEV;
+    }
+    if (file && (r = block_open(&bd, file, &o, err)) < 0)
+        return r;
+    r = piix_ide_change_medium(pc.ide, index / 2, index % 2, bd, force, err);
+    if (r < 0) {
+        block_close(bd);
+        return r;
+    }
+    block_close(pc.ide_bd[index]);
+    pc.ide_bd[index] = bd;
+    return 0;
+}
+
 struct device *pc_rtc(void)
 {
     return pc.rtc;
@@ -447,6 +478,8 @@ static void pc_set_cmos_boot(const char *order)
 static void pc_reset(void *opaque)
 {
     char *err = NULL;
+    /* a VM stopped by the monitor (or started with -S) stays stopped through the reset */
+    bool running = !machine_cfg.qtest && cpus_running();
 
     log_debug("system reset");
     if (!machine_cfg.qtest)
@@ -467,7 +500,8 @@ static void pc_reset(void *opaque)
         machine_request_exit(EXIT_VM_ERROR);
         return;
     }
-    cpus_resume();
+    if (running)
+        cpus_resume();
 }
 
 void pc_init(const struct pc_options *opts)

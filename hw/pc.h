@@ -11,6 +11,8 @@ struct chardev;
 #define PC_MAX_IDE 4    /* index 0-3: bus 0 master, bus 0 slave, bus 1 master, bus 1 slave */
 
 /* One -hda..-hdd, -cdrom or -drive if=ide */
+struct block_dev;
+
 struct pc_drive {
     bool present;
     bool cdrom;
@@ -41,6 +43,13 @@ int pc_boot(char **err);
 void pc_cleanup(void);
 /* The devices a monitor command or test reaches: */
 struct device *pc_acpi_pm(void);
+/* IDE drive index 0-3 (bus * 2 + unit): whether it is there, whether a CD-ROM, its medium or NULL. */
+bool pc_ide_drive(int index, bool *cdrom, struct block_dev **bd);
+/*
+ * The monitor's change (file) and eject (file NULL) of a CD-ROM's disc; open options as
+ * -drive's. 0 or -errno with *err.
+ */
+int pc_cd_change(int index, const char *file, const char *format, bool force, char **err);
 struct device *pc_rtc(void);
 struct device *pc_vga(void);                /* NULL with -vga none */
 

@@ -307,6 +307,31 @@ int piix_ide_attach(struct device *dev, int bus, int unit, struct block_dev *bd,
     return ide_drive_attach(&s->ch[bus], unit, bd, cdrom, err);
 }
 
+int piix_ide_change_medium(struct device *dev, int bus, int unit, struct block_dev *bd, bool force,
+                           char **err)
+{
+    struct piix_ide *s = container_of(dev, struct piix_ide, dev);
+    struct ide_drive *d;
+
+    if (bus < 0 || bus > 1 || unit < 0 || unit > 1) {
+        *err = xasprintf("there is no IDE bus %d unit %d", bus, unit);
+        return -EINVAL;
+    }
+    d = &s->ch[bus].drive[unit];
+    if (d->kind != IDE_CD) {
+        *err = xasprintf("IDE bus %d unit %d is not a CD-ROM drive", bus, unit);
+        return -ENOTSUP;
+    }
+    if (d->locked && !force) {
+        *err = xstrdup("the guest has locked the tray; use -f to force it");
+        return -EBUSY;
+    }
+    /* a read of the old disc may be in flight: it ends before the disc goes */
+    ide_channel_drain(&s->ch[bus]);
+    ide_cd_change(d, bd);
+    return 0;
+}
+
 static const struct pci_id piix_ide_id = {
     .vendor = 0x8086,
     .device = 0x7010,

@@ -11,4 +11,12 @@ struct block_dev;
 int piix_ide_attach(struct device *dev, int bus, int unit, struct block_dev *bd, bool cdrom,
                     char **err);
 
+/*
+ * The monitor's change and eject: put bd (NULL: none) in the CD-ROM at bus/unit after the
+ * requests in flight end; the guest sees a unit attention. A tray the guest locked stays shut
+ * unless force. The old medium is the caller's to close. 0 or -errno with *err.
+ */
+int piix_ide_change_medium(struct device *dev, int bus, int unit, struct block_dev *bd, bool force,
+                           char **err);
+
 #endif

@@ -503,6 +503,12 @@ void cpus_pause(void)
     cpus_drain_coalesced();
 }
 
+void cpus_stop(void)
+{
+    C.running = false;
+    cpus_pause();
+}
+
 void cpus_resume(void)
 {
     C.running = true;

@@ -40,9 +40,15 @@ expect_error "more RAM than the host has" "this host has only" "$SKIFF" -kernel 
 expect_error "a -smp topology that does not fit" "does not fit 8 CPUs" "$SKIFF" -kernel "$K" -smp 8,sockets=1,cores=2,threads=2
 expect_error "an unknown CPU model" "unknown CPU model 'pentium9'" "$SKIFF" -kernel "$K" -cpu pentium9
 expect_error "an unknown CPU feature" "unknown CPU feature 'warp-drive'" "$SKIFF" -kernel "$K" -cpu host,+warp-drive
-expect_error "an unknown device" "'flux-capacitor' is not a device skiff can create" "$SKIFF" -kernel "$K" -device flux-capacitor
-expect_error "an unknown device property" "isa-serial: no property 'colour'" "$SKIFF" -kernel "$K" -device isa-serial,colour=red
-expect_error "a bad property value" "does not take the value 'x'" "$SKIFF" -kernel "$K" -device isa-debug-exit,iobase=x
+# -device is parsed the same under any accelerator: the test one needs no /dev/kvm
+DEV=(-accel qtest -qtest null)
+expect_error "an unknown device" "'flux-capacitor' is not a device skiff can create" "$SKIFF" "${DEV[@]}" -device flux-capacitor
+expect_error "an unknown device property" "isa-serial: no property 'colour'" "$SKIFF" "${DEV[@]}" -device isa-serial,colour=red
+expect_error "a bad property value" "does not take the value 'x'" "$SKIFF" "${DEV[@]}" -device isa-debug-exit,iobase=x
+expect_error "QMP, which skiff does not have yet" "skiff has no QMP yet" "$SKIFF" -kernel "$K" -qmp unix:/tmp/q,server=on
+expect_error "-mon naming a chardev that does not exist" "no -chardev with id 'nope'" "$SKIFF" "${DEV[@]}" -mon chardev=nope
+expect_error "-mon mode=control (QMP)" "no QMP (mode=control) yet" "$SKIFF" "${DEV[@]}" -chardev null,id=n -mon chardev=n,mode=control
+expect_error "an unknown monitor backend" "unknown character device" "$SKIFF" "${DEV[@]}" -monitor carrier-pigeon:1
 expect_error "an unknown serial backend" "unknown character device" "$SKIFF" -kernel "$K" -serial carrier-pigeon:1
 expect_error "a chardev id that does not exist" "no chardev with id 'nope'" "$SKIFF" -kernel "$K" -serial chardev:nope
 expect_error "an unknown chardev backend" "unknown backend 'tape'" "$SKIFF" -kernel "$K" -chardev tape,id=t

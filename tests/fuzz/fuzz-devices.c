@@ -1,13 +1,9 @@
 /* fuzz-devices.c: libFuzzer target: a guest writing anything to any port or address, on the board run
  * by the test accelerator (the qtest entry points: io_dispatch, guest memory, the virtual clock) */
 #include "chardev/chardev.h"
-#include "hw/accel.h"
 #include "hw/device.h"
 #include "hw/ioregion.h"
-#include "hw/machine.h"
-#include "hw/pc.h"
-#include "hw/qtest.h"
-#include "util/main-loop.h"
+#include "tests/fuzz/fuzz-board.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,17 +13,9 @@ static void machine_setup(void)
     struct pc_options o = { 0 };
     char *err = NULL;
 
-    loop_init();
-    devlock_lock();
-    machine_init_requests();
-    machine_cfg.ram_size = 16 * MiB;
-    machine_cfg.topo = (struct cpu_topology){ 1, 1, 1, 1 };
-    machine_cfg.qtest = true;
-    clock_virtual_set_manual();
-    qtest_accel_install();
     o.serial[0] = chardev_new("null,id=s0", &err);
     o.serial[1] = chardev_new("null,id=s1", &err);
-    pc_init(&o);
+    fuzz_board_init(&o);
     device_create_simple("isa-debugcon", "chardev=s1");
 }
 

@@ -29,6 +29,7 @@
 #                                     wait TEXT        until skiff's output holds TEXT
 #                                     waitn N TEXT     until it holds TEXT N times
 #                                     send TEXT        type TEXT and Enter into skiff's stdin
+#                                     keys BYTES       type bytes (printf escapes: \001c is Ctrl-A c)
 #                                     sleep S          pause
 #                                     kill             stop skiff (SIGTERM)
 #                                   --bin: run this program from L1 instead of skiff

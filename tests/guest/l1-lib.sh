@@ -14,6 +14,8 @@ kit_feed() {
             until [ "$(grep -oF -- "$t" /tmp/out | wc -l)" -ge "$n" ]; do sleep 0.1; done ;;
         # Enter on a terminal sends a carriage return
         send) printf '%s\r' "$arg" >&3 ;;
+        # raw bytes, printf escapes: "keys \001c" is Ctrl-A c (to the monitor and back)
+        keys) printf "$arg" >&3 ;;
         sleep) sleep "$arg" ;;
         kill) touch /tmp/killed; kill "$2" ;;
         esac

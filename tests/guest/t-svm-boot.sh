@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 
-kit_suite_needs_lane 19
+kit_suite_needs_lane 24
 
 # the guests: an interactive shell, and two scripts
 kit_initramfs "$TMP/shell.cpio.gz" --shell
@@ -17,8 +17,21 @@ kit_initramfs "$TMP/reboot.cpio.gz" --script "$TMP/reboot.sh"
 echo 'echo c >/proc/sysrq-trigger' >"$TMP/panic.sh"
 kit_initramfs "$TMP/panic.cpio.gz" --script "$TMP/panic.sh"
 
+# the power button: busybox's acpid hears it through the kernel's ACPI button driver and evdev
+cat >"$TMP/button.sh" <<'EOF'
+mkdir -p /etc/acpi/PWRF
+printf '#!/bin/sh\necho kit: acpid saw the power button\npoweroff\n' >/etc/acpi/PWRF/00000080
+chmod +x /etc/acpi/PWRF/00000080
+acpid -d 2>&1 &
+sleep 1
+echo "kit: input devices: $(cat /sys/class/input/*/name | tr '\n' ',')"
+echo "kit: waiting for the power button"
+sleep 300
+EOF
+kit_initramfs "$TMP/button.cpio.gz" --script "$TMP/button.sh" --module button --module evdev
+
 kit_svm_reset
-for f in shell reboot panic; do kit_svm_file "$TMP/$f.cpio.gz" "$f.cpio.gz"; done
+for f in shell reboot panic button; do kit_svm_file "$TMP/$f.cpio.gz" "$f.cpio.gz"; done
 BOOT=(-m 512 -kernel /kit/bzImage -nographic)
 
 # -smp 2: commands typed into skiff's stdin reach the guest's shell; `poweroff` ends skiff
@@ -55,7 +68,20 @@ kit_svm_add noreboot --timeout 90 -- "${BOOT[@]}" -smp 1 -no-reboot \
 kit_svm_add panic --timeout 90 -- "${BOOT[@]}" -smp 2 -no-reboot \
     -initrd /kit/f/panic.cpio.gz -append "console=ttyS0 quiet panic=-1"
 
-kit_suite_run t-svm-boot 600
+# the monitor shares the terminal with the serial console (Ctrl-A c, as QEMU's -nographic):
+# system_powerdown presses the power button, and the guest shuts itself down
+cat >"$TMP/button.in" <<'EOF'
+wait kit: waiting for the power button
+keys \001c
+wait (skiff)
+send info status
+wait VM status: running
+send system_powerdown
+EOF
+kit_svm_add button --timeout 90 --input "$TMP/button.in" -- "${BOOT[@]}" -smp 1 \
+    -initrd /kit/f/button.cpio.gz -append "console=ttyS0 quiet"
+
+kit_suite_run t-svm-boot 700
 # count NAME TEXT: how many times the scenario's console holds TEXT
 count() { kit_section "$KIT_LOG" "$1" | grep -oF -- "$2" | wc -l; }
 
@@ -89,5 +115,12 @@ check "panic: the kernel panic shows on the console" kit_has panic "Kernel panic
 check "panic: the panic's call trace shows too" kit_has panic "Call Trace:"
 check "panic: with panic=-1 and -no-reboot skiff exits (status 0)" [ "$(kit_status "$KIT_LOG" panic)" = 0 ]
 kit_show_on_fail panic
+
+check "power button: the guest has the ACPI power button as an input device" kit_has button "Power Button,"
+check "power button: Ctrl-A c switches the terminal to skiff's monitor" kit_has button "skiff $(sed -n 's/.*SKIFF_VERSION "\(.*\)"/\1/p' "$SRCDIR/config-host.h") monitor - type 'help'"
+check "power button: info status in the monitor says running" kit_has button "VM status: running"
+check "power button: system_powerdown reaches the guest's acpid" kit_has button "kit: acpid saw the power button"
+check "power button: the guest shuts down and skiff exits with status 0" [ "$(kit_status "$KIT_LOG" button)" = 0 ]
+kit_show_on_fail button
 
 done_testing

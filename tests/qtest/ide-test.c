@@ -479,14 +479,14 @@ static void check_ata(const char *big_path)
     qtest_inb(q, P + 7);
 }
 
-/* One PACKET command by PIO; data-in goes to buf. Returns the final status. */
-static uint8_t atapi(uint16_t base, const uint8_t pkt[12], uint8_t *buf, size_t max, uint16_t bcl,
-                     size_t *got, int *drqs)
+/* One PACKET command by PIO to the unit that sel (0x00 master, 0x10 slave) picks; data-in goes to buf. Returns the final status. */
+static uint8_t atapi_drqs(uint16_t base, uint8_t sel, const uint8_t pkt[12], uint8_t *buf, size_t max,
+                          uint16_t bcl, size_t *got, int *drqs)
 {
     uint8_t st;
     size_t n = 0;
 
-    qtest_outb(q, base + 6, 0xa0);
+    qtest_outb(q, base + 6, 0xa0 | sel);
     qtest_outb(q, base + 1, 0);
     qtest_outb(q, base + 4, bcl);
     qtest_outb(q, base + 5, bcl >> 8);
@@ -521,13 +521,41 @@ static uint8_t atapi(uint16_t base, const uint8_t pkt[12], uint8_t *buf, size_t 
     return st;
 }
 
-static uint8_t sense_key(uint16_t base, uint8_t *asc)
+static uint8_t atapi(uint16_t base, const uint8_t pkt[12], uint8_t *buf, size_t max, uint16_t bcl,
+                     size_t *got, int *drqs)
+{
+    return atapi_drqs(base, 0x00, pkt, buf, max, bcl, got, drqs);
+}
+
+static uint8_t atapi_unit(uint16_t base, uint8_t sel, const uint8_t pkt[12], uint8_t *buf, size_t max,
+                          uint16_t bcl, size_t *got)
+{
+    return atapi_drqs(base, sel, pkt, buf, max, bcl, got, NULL);
+}
+
+static uint8_t sense_key_unit(uint16_t base, uint8_t sel, uint8_t *asc)
 {
     uint8_t pkt[12] = { 0x03, 0, 0, 0, 18 }, b[18] = { 0 };
 
-    atapi(base, pkt, b, sizeof(b), 18, NULL, NULL);
+    atapi_unit(base, sel, pkt, b, sizeof(b), 18, NULL);
     *asc = b[12];
     return b[2] & 0x0f;
+}
+
+static uint8_t sense_key(uint16_t base, uint8_t *asc)
+{
+    return sense_key_unit(base, 0x00, asc);
+}
+
+/* A command with no data on unit 1 (slave) of the channel; the sense key it left (0: none). */
+static uint8_t sense_after(uint16_t base, const uint8_t pkt[12], uint8_t *asc)
+{
+    uint8_t st = atapi_unit(base, 0x10, pkt, NULL, 0, 0, NULL);
+
+    *asc = 0;
+    if (!(st & ST_ERR))
+        return 0;
+    return sense_key_unit(base, 0x10, asc);
 }
 
 static void check_atapi(void)
@@ -665,9 +693,13 @@ int main(void)
     char *cd = make_image(".iso", CD_SECTORS * 2048ULL, 2048, CD_SECTORS);
     uint8_t b[64], asc;
 
+    char *mon_path = qtest_tmp_path(".mon");
+    int mon_listen = qtest_listen_unix(mon_path), mon = -1;
+
     q = qtest_start("-m 64 -drive file=%s,format=raw,if=ide,index=0 -drive file=%s,format=raw,if=ide,index=1 "
-                    "-drive file=%s,if=ide,index=2,media=cdrom -drive if=ide,index=3,media=cdrom",
-                    disk, big, cd);
+                    "-drive file=%s,if=ide,index=2,media=cdrom -drive if=ide,index=3,media=cdrom "
+                    "-monitor unix:%s", disk, big, cd, mon_path);
+    CHECK(qtest_hmp_open(mon_listen, &mon) != NULL, "the monitor answers on its socket");
     qtest_irq_intercept(q);
     CHECK(pci_cfg_readl(q, IDE, 0) == 0x70108086 && pci_cfg_readl(q, IDE, 8) >> 8 == 0x010180,
           "01.1 is the PIIX3 IDE controller, legacy mode, bus master capable");
@@ -718,6 +750,39 @@ int main(void)
         wait_ready(S);
         qtest_inb(q, S + 7);
     }
+    /* the monitor puts a disc in the empty drive, and takes it out */
+    {
+        const char *out = qtest_hmp(mon, "info block");
+        uint8_t pkt[12] = { 0x25 }, cap[8] = { 0 };
+        size_t got = 0;
+
+        CHECK(out && strstr(out, "ide0-hd0: ") && strstr(out, "ide1-cd0: ") &&
+              strstr(out, "ide1-cd1: [not inserted]"), "info block names the drives as QEMU does");
+        out = qtest_hmp(mon, "change ide1-cd1 %s", cd);
+        CHECK(out && !*out, "change ide1-cd1 FILE: no complaint");
+        qtest_outb(q, S + 6, 0xb0);
+        CHECK(sense_after(S, (uint8_t[12]){ 0x00 }, &asc) == 6 && asc == 0x28,
+              "the guest's next TEST UNIT READY: UNIT ATTENTION, medium may have changed");
+        CHECK(sense_after(S, (uint8_t[12]){ 0x00 }, &asc) == 0, "then the drive is ready");
+        atapi_unit(S, 0x10, pkt, cap, sizeof(cap), 8, &got);
+        CHECK(got == 8 && (cap[2] << 8 | cap[3]) == CD_SECTORS - 1,
+              "READ CAPACITY on the secondary slave sees the new disc");
+        out = qtest_hmp(mon, "info block");
+        CHECK(out && strstr(out, "ide1-cd1: ") && !strstr(out, "[not inserted]"), "info block shows it");
+        out = qtest_hmp(mon, "eject ide1-cd1");
+        CHECK(out && !*out && sense_after(S, (uint8_t[12]){ 0x00 }, &asc) == 6,
+              "eject: the guest hears of the change");
+        CHECK(sense_after(S, (uint8_t[12]){ 0x00 }, &asc) == 2 && asc == 0x3a,
+              "and then: NOT READY, medium not present");
+        out = qtest_hmp(mon, "change ide0-hd0 %s", cd);
+        CHECK(out && strstr(out, "not a CD-ROM"), "change on a hard disk is refused");
+        out = qtest_hmp(mon, "change ide1-cd1 /nonexistent/disc.iso");
+        CHECK(out && strstr(out, "'/nonexistent/disc.iso': no such file"),
+              "a missing image file is named, and the drive stays empty");
+        out = qtest_hmp(mon, "info blockstats");
+        CHECK(out && strstr(out, "ide0-hd0: rd_bytes=") && !strstr(out, "ide0-hd0: rd_bytes=0 "),
+              "info blockstats counts the disk's reads");
+    }
     qtest_outb(q, S + 6, 0xa0);
 
     /* nobody home */
@@ -730,6 +795,10 @@ int main(void)
         }
     CHECK(qtest_cmd(q, "endianness") != NULL, "arbitrary register writes do no harm");
     CHECK(qtest_quit(q) == 0, "skiff exits cleanly");
+    close(mon);
+    close(mon_listen);
+    unlink(mon_path);
+    free(mon_path);
     unlink(disk);
     unlink(big);
     unlink(cd);

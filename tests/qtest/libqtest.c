@@ -97,6 +97,61 @@ size_t qtest_read_avail(int fd, void *buf, size_t len, int timeout_ms)
     return got;
 }
 
+/* Read until the monitor's prompt; the text before it with \r dropped (static), or NULL. */
+static const char *hmp_read_prompt(int fd)
+{
+    static char buf[65536];
+    size_t n = 0;
+    const char prompt[] = "(skiff) ";
+
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        char c;
+
+        if (poll(&p, 1, 5000) <= 0 || read(fd, &c, 1) != 1)
+            return NULL;
+        if (c == '\r')
+            continue;
+        if (n + 1 < sizeof(buf))
+            buf[n++] = c;
+        buf[n] = '\0';
+        if (n >= sizeof(prompt) - 1 && !strcmp(buf + n - (sizeof(prompt) - 1), prompt)) {
+            buf[n - (sizeof(prompt) - 1)] = '\0';
+            return buf;
+        }
+    }
+}
+
+const char *qtest_hmp_open(int listen_fd, int *fd)
+{
+    *fd = qtest_accept(listen_fd, 10000);
+    return *fd < 0 ? NULL : hmp_read_prompt(*fd);
+}
+
+const char *qtest_hmp(int fd, const char *fmt, ...)
+{
+    char *line;
+    const char *out, *nl;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        fatal("out of memory");
+    if (write(fd, line, n) != n || write(fd, "\n", 1) != 1) {
+        free(line);
+        return NULL;
+    }
+    free(line);
+    out = hmp_read_prompt(fd);
+    /* the monitor echoes what was typed: the reply starts after that line */
+    if (out && (nl = strchr(out, '\n')))
+        out = nl + 1;
+    return out;
+}
+
 struct qtest *qtest_start(const char *fmt, ...)
 {
     struct qtest *q = calloc(1, sizeof(*q));

@@ -51,6 +51,15 @@ int qtest_listen_unix(const char *path);
 int qtest_accept(int listen_fd, int timeout_ms);
 /* Read what is available within timeout_ms into buf; returns bytes read. */
 size_t qtest_read_avail(int fd, void *buf, size_t len, int timeout_ms);
+/*
+ * The human monitor of the skiff under test (-monitor unix:PATH, connecting to a socket the
+ * test listens on): accept it and read its greeting up to the first prompt (NULL on failure);
+ * run one command and return what it printed before the next prompt, without the echoed
+ * command line and with \r\n as \n (static buffer; NULL when no prompt came back).
+ */
+const char *qtest_hmp_open(int listen_fd, int *fd);
+const char *qtest_hmp(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* A fresh temporary path (in $TMPDIR) ending in `suffix`; free it. */
 char *qtest_tmp_path(const char *suffix);
 

@@ -4,10 +4,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 
 make -s -C "$SRCDIR" payloads >&2
-if ! kvm_usable; then
-    skip "no usable /dev/kvm on this machine" "console"
-    done_testing
-fi
+native_lane "console"
 K=$SRCDIR/build/payloads/echo.elf
 DX="-device isa-debug-exit,iobase=0xf4,iosize=4"
 

@@ -280,6 +280,50 @@ kit_suite_needs_lane() {
     done_testing
 }
 
+# kit_native_in_l1 SUITE WHAT: run the script suite SUITE inside L1 (see native_lane in
+# tests/lib/common.sh) and report its TAP lines as ours
+kit_native_in_l1() {
+    local suite=$1 what=$2 why="" name l n=0 st
+    if ! need_pkg qemu-system-x86 kmod; then
+        why="missing Debian packages: $MISSING_PKGS (run as root)"
+    elif ! kit_svm_available; then
+        why=$KIT_WHY
+    elif ! kit_fetch; then
+        why="cannot fetch Debian's kernel and busybox"
+    fi
+    if [ -n "$why" ]; then
+        skip "no usable /dev/kvm, and the svm lane cannot stand in: $why" "$what"
+        return
+    fi
+    note "no usable /dev/kvm here: $what runs in the svm lane's L1, on its /dev/kvm, with this machine's files"
+    KIT_L1_MODULES="virtio_pci 9pnet_virtio 9p"
+    # the host's root, read-write as the suite needs it (its own files go to L1's /tmp)
+    KIT_L1_QEMU_EXTRA=(-fsdev "local,id=host,path=/,security_model=$([ "$(id -u)" = 0 ] && echo passthrough || echo none),multidevs=remap"
+        -device virtio-9p-pci,fsdev=host,mount_tag=host)
+    name=$(basename "$suite" .sh)
+    kit_svm_reset
+    kit_svm_file "$KIT_DIR/l1-native.sh" native.sh
+    kit_svm_add native --timeout 1200 --bin /bin/sh -- /kit/f/native.sh "$suite" \
+        "SRCDIR=$SRCDIR" "SKIFF=$SKIFF" "SKIFF_IMG=$SKIFF_IMG" "SKIFF_SAN=${SKIFF_SAN:-}" \
+        "SKIFF_CACHE=$SKIFF_CACHE" "ASAN_OPTIONS=${ASAN_OPTIONS:-}" "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}"
+    kit_suite_run "$name.l1" 1500
+    KIT_L1_MODULES=""
+    KIT_L1_QEMU_EXTRA=()
+    while IFS= read -r l; do
+        case "$l" in
+        "not ok "*) n=$((n + 1)); l=${l#not ok }; not_ok "${l#* - }" ;;
+        "ok "*"# SKIP "*) n=$((n + 1)); l=${l#ok }; l=${l#* - }; skip "${l##*# SKIP }" "${l% # SKIP *}" ;;
+        "ok "*) n=$((n + 1)); l=${l#ok }; ok "${l#* - }" ;;
+        "#"*) echo "$l" ;;
+        esac
+    done < <(kit_section "$KIT_LOG" native)
+    st=$(kit_status "$KIT_LOG" native)
+    if [ "$n" -eq 0 ] || { [ "$st" != 0 ] && [ "$st" != 1 ]; }; then
+        not_ok "$what: the suite ran to its end in the svm lane's L1 ($n results, status ${st:-none})"
+        kit_section "$KIT_LOG" native | tail -n 30 | sed 's/^/#   /'
+    fi
+}
+
 kit_svm_reset() {
     KIT_SVM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kit-svm.XXXXXX")
     mkdir -p "$KIT_SVM_DIR/root/kit/f" "$KIT_SVM_DIR/root/kit/in"
@@ -407,7 +451,7 @@ kit_svm_qemu_cmd() {
     # L1 with one CPU was seen to freeze: always two
     KIT_QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu EPYC,+svm,+npt -smp 2
         -m "${KIT_L1_MEM:-2048}" -nodefaults -display none -serial "${KIT_QEMU_SERIAL:-stdio}"
-        -no-reboot)
+        -no-reboot ${KIT_L1_QEMU_EXTRA[@]+"${KIT_L1_QEMU_EXTRA[@]}"})
 }
 
 kit_svm_run() {

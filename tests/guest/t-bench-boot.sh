@@ -7,10 +7,7 @@ if ! need_pkg qemu-system-x86; then
     skip "missing Debian packages: $MISSING_PKGS (run as root)" "bench/boot"
     done_testing
 fi
-if ! kvm_usable; then
-    skip "no usable /dev/kvm on this machine" "bench/boot"
-    done_testing
-fi
+native_lane "bench/boot"
 
 OUT="$TMP/bench.out"
 timeout 300 "$SRCDIR/bench/boot" -n 1 --no-svm >"$OUT" 2>&1

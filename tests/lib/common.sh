@@ -51,3 +51,18 @@ trap 'rm -rf "$TMP"' EXIT
 
 # kvm_usable: is there a /dev/kvm we can open?
 kvm_usable() { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
+
+# native_lane WHAT: the suite needs a usable /dev/kvm. Returns when this machine has one; where
+# it has none, runs the whole suite in the svm lane's L1 instead (hardware-style KVM, this
+# machine's files through virtio-9p), reports its results as this suite's, and exits. Skips
+# only when neither can run, saying why.
+native_lane() {
+    kvm_usable && return 0
+    if [ -n "${SKIFF_IN_L1:-}" ]; then
+        skip "no usable /dev/kvm in the svm lane's L1 either" "$1"
+        done_testing
+    fi
+    . "$SRCDIR/tests/guest/kit.sh"
+    kit_native_in_l1 "$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" "$1"
+    done_testing
+}

@@ -7,10 +7,7 @@
 
 need_pkg xz-utils lz4 zstd gzip || { skip "missing Debian packages: $MISSING_PKGS" "linux boot"; done_testing; }
 make -s -C "$SRCDIR" payloads >&2 || { not_ok "the test kernels build"; done_testing; }
-if ! kvm_usable; then
-    skip "no usable /dev/kvm on this machine" "linux boot protocol"
-    done_testing
-fi
+native_lane "linux boot protocol"
 
 LB=$SRCDIR/build/payloads/linux
 printf 'INITRD-MAGIC%4084s' x >"$TMP/initrd"

@@ -9,10 +9,7 @@
 
 make -s -C "$SRCDIR" payloads >&2 || { not_ok "the payloads build"; done_testing; }
 
-if ! kvm_usable; then
-    skip "no usable /dev/kvm on this machine" "bare-metal payloads"
-    done_testing
-fi
+native_lane "bare-metal payloads"
 
 printf 'first\n' >"$TMP/mod1"
 printf 'second\n' >"$TMP/mod2"

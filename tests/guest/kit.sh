@@ -264,18 +264,26 @@ kit_svm_available() {
 
 # kit_suite_needs_lane PLAN: in a script suite (tests/lib/common.sh): make sure the svm lane
 # can run (installing its Debian packages as root), else skip all PLAN results, with the reason
-kit_suite_needs_lane() {
-    local why=""
+# kit_lane_ready: whether the svm lane can run here (installing its packages as root and
+# fetching the kernel); if not, KIT_LANE_WHY says why
+kit_lane_ready() {
+    KIT_LANE_WHY=""
     if ! need_pkg qemu-system-x86 kmod; then
-        why="missing Debian packages: $MISSING_PKGS (run as root)"
+        KIT_LANE_WHY="missing Debian packages: $MISSING_PKGS (run as root)"
     elif ! kit_svm_available; then
-        why=$KIT_WHY
+        KIT_LANE_WHY=$KIT_WHY
     elif ! kit_fetch; then
-        why="cannot fetch Debian's kernel and busybox"
+        KIT_LANE_WHY="cannot fetch Debian's kernel and busybox"
     elif [ ! -x "$SKIFF" ]; then
-        why="no skiff binary (make)"
+        KIT_LANE_WHY="no skiff binary (make)"
     fi
-    [ -z "$why" ] && return 0
+    [ -z "$KIT_LANE_WHY" ]
+}
+
+kit_suite_needs_lane() {
+    local why
+    kit_lane_ready && return 0
+    why=$KIT_LANE_WHY
     for _ in $(seq 1 "$1"); do skip "$why" "svm lane"; done
     done_testing
 }
@@ -283,16 +291,9 @@ kit_suite_needs_lane() {
 # kit_native_in_l1 SUITE WHAT: run the script suite SUITE inside L1 (see native_lane in
 # tests/lib/common.sh) and report its TAP lines as ours
 kit_native_in_l1() {
-    local suite=$1 what=$2 why="" name l n=0 st
-    if ! need_pkg qemu-system-x86 kmod; then
-        why="missing Debian packages: $MISSING_PKGS (run as root)"
-    elif ! kit_svm_available; then
-        why=$KIT_WHY
-    elif ! kit_fetch; then
-        why="cannot fetch Debian's kernel and busybox"
-    fi
-    if [ -n "$why" ]; then
-        skip "no usable /dev/kvm, and the svm lane cannot stand in: $why" "$what"
+    local suite=$1 what=$2 name l n=0 st
+    if ! kit_lane_ready; then
+        skip "no usable /dev/kvm, and the svm lane cannot stand in: $KIT_LANE_WHY" "$what"
         return
     fi
     note "no usable /dev/kvm here: $what runs in the svm lane's L1, on its /dev/kvm, with this machine's files"

@@ -304,7 +304,8 @@ kit_native_in_l1() {
     name=$(basename "$suite" .sh)
     kit_svm_reset
     kit_svm_file "$KIT_DIR/l1-native.sh" native.sh
-    kit_svm_add native --timeout 1200 --bin /bin/sh -- /kit/f/native.sh "$suite" \
+    mkdir -p "$KIT_SVM_DIR/l1tmp"
+    kit_svm_add native --timeout 1200 --bin /bin/sh -- /kit/f/native.sh "$KIT_SVM_DIR/l1tmp" "$suite" \
         "SRCDIR=$SRCDIR" "SKIFF=$SKIFF" "SKIFF_IMG=$SKIFF_IMG" "SKIFF_SAN=${SKIFF_SAN:-}" \
         "SKIFF_CACHE=$SKIFF_CACHE" "ASAN_OPTIONS=${ASAN_OPTIONS:-}" "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}"
     kit_suite_run "$name.l1" 1500

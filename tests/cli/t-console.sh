@@ -8,23 +8,48 @@ native_lane "console"
 K=$SRCDIR/build/payloads/echo.elf
 DX="-device isa-debug-exit,iobase=0xf4,iosize=4"
 
+# type OUT KEYS...: once the guest has said "echo ready" in OUT (its UART is set up: what came
+# before would be lost, as on a real PC), type each KEYS (printf format), 0.3 s apart
+type_keys() {
+    local out=$1 k
+    shift
+    for _ in $(seq 1 400); do
+        grep -q "echo ready" "$out" 2>/dev/null && break
+        sleep 0.05
+    done
+    for k in "$@"; do
+        printf "$k"
+        sleep 0.3
+    done
+}
+
 # plain -serial stdio: lines typed reach the guest, which echoes them and exits on "quit"
-(sleep 0.5; printf 'hello skiff\r'; sleep 0.3; printf 'quit\r') |
+rm -f "$TMP/out"
+type_keys "$TMP/out" 'hello skiff\r' 'quit\r' |
     timeout 20 "$SKIFF" -kernel "$K" -nodefaults -serial stdio $DX >"$TMP/out" 2>"$TMP/err"
 status=$?
 check "with -serial stdio, a typed line reaches the guest" grep -q "echo: hello skiff" "$TMP/out"
 check "and the guest's \"quit\" ends skiff through debug-exit (status $status)" test "$status" -eq 1
 
 # -nographic: Ctrl-A h prints help, Ctrl-A x quits with status 0
-(sleep 0.5; printf 'abc\r'; sleep 0.3; printf '\001h'; sleep 0.3; printf 'x\001\001y\r'; sleep 0.3;
- printf '\001x'; sleep 5) |
-    timeout 20 "$SKIFF" -kernel "$K" -nographic $DX >"$TMP/out" 2>"$TMP/err"
+rm -f "$TMP/out2"
+(type_keys "$TMP/out2" 'abc\r' '\001h' 'x\001\001y\r' '\001x'; sleep 5) |
+    timeout 20 "$SKIFF" -kernel "$K" -nographic $DX >"$TMP/out2" 2>"$TMP/err"
 status=$?
-check "with -nographic, typed lines reach the guest" grep -q "echo: abc" "$TMP/out"
-check "Ctrl-A h lists the escape keys" grep -q "C-a x    exit skiff" "$TMP/out"
-check "Ctrl-A Ctrl-A sends one Ctrl-A to the guest" grep -q $'echo: x\001y' "$TMP/out"
+check "with -nographic, typed lines reach the guest" grep -q "echo: abc" "$TMP/out2"
+check "Ctrl-A h lists the escape keys" grep -q "C-a x    exit skiff" "$TMP/out2"
+check "Ctrl-A Ctrl-A sends one Ctrl-A to the guest" grep -q $'echo: x\001y' "$TMP/out2"
 check "Ctrl-A x ends skiff with status 0 (status $status)" test "$status" -eq 0
-check "and says so" grep -q "skiff: terminated" "$TMP/out"
+check "and says so" grep -q "skiff: terminated" "$TMP/out2"
+
+# Ctrl-A c: the monitor on the same terminal; quit there ends skiff with status 0
+rm -f "$TMP/out3"
+(type_keys "$TMP/out3" '\001c' 'info status\r' 'quit\r'; sleep 5) |
+    timeout 20 "$SKIFF" -kernel "$K" -nographic $DX >"$TMP/out3" 2>"$TMP/err"
+status=$?
+check "Ctrl-A c switches the terminal to the monitor" grep -q "monitor - type 'help'" "$TMP/out3"
+check "info status there: the VM runs" grep -q "VM status: running" "$TMP/out3"
+check "the monitor's quit ends skiff with status 0 (status $status)" test "$status" -eq 0
 
 # end of input does not spin or quit: the guest keeps running until it exits
 timeout 5 "$SKIFF" -kernel "$K" -nodefaults -serial stdio $DX </dev/null >"$TMP/out" 2>"$TMP/err"

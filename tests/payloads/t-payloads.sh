@@ -67,6 +67,11 @@ for src in "$SRCDIR"/tests/payloads/*.c; do
         skip "this host's KVM is not $only: $(sed -n 's|.*skiff-only-with-module: *[a-z_0-9]* *\(.*\) \*/.*|\1|p' "$src")" "$name"
         continue
     fi
+    not=$(sed -n 's|.*skiff-only-without-module: *\([a-z_0-9]*\).*|\1|p' "$src")
+    if [ -n "$not" ] && [ -d "/sys/module/$not" ]; then
+        skip "this host's KVM is $not: $(sed -n 's|.*skiff-only-without-module: *[a-z_0-9]* *\(.*\) \*/.*|\1|p' "$src")" "$name"
+        continue
+    fi
     expect=$(sed -n 's|.*skiff-expect-exit: *\([0-9]*\).*|\1|p' "$src" | head -1)
     expect=${expect:-1}
     mapfile -t runs < <(sed -n 's|.*skiff-args: *\(.*\) \*/.*|\1|p' "$src")

@@ -400,10 +400,6 @@ static void cmd_sendkey(struct monitor *m, int argc, char **argv)
         if (!dash)
             break;
     }
-    if (!n) {
-        mon_printf(m, "sendkey: which keys? (e.g. sendkey ctrl-alt-delete)\n");
-        return;
-    }
     /* keys still held from the last sendkey go up first */
     timer_del(m->release);
     sendkey_release(m);

@@ -128,23 +128,31 @@ const char *qtest_hmp_open(int listen_fd, int *fd)
     return *fd < 0 ? NULL : hmp_read_prompt(*fd);
 }
 
-const char *qtest_hmp(int fd, const char *fmt, ...)
+/* Format one command and send it with its newline; false when the write fails. */
+static bool send_line(int fd, const char *fmt, va_list ap)
 {
     char *line;
-    const char *out, *nl;
-    va_list ap;
-    int n;
+    int n = vasprintf(&line, fmt, ap);
+    bool ok;
 
-    va_start(ap, fmt);
-    n = vasprintf(&line, fmt, ap);
-    va_end(ap);
     if (n < 0)
         fatal("out of memory");
-    if (write(fd, line, n) != n || write(fd, "\n", 1) != 1) {
-        free(line);
-        return NULL;
-    }
+    ok = write(fd, line, n) == n && write(fd, "\n", 1) == 1;
     free(line);
+    return ok;
+}
+
+const char *qtest_hmp(int fd, const char *fmt, ...)
+{
+    const char *out, *nl;
+    va_list ap;
+    bool sent;
+
+    va_start(ap, fmt);
+    sent = send_line(fd, fmt, ap);
+    va_end(ap);
+    if (!sent)
+        return NULL;
     out = hmp_read_prompt(fd);
     /* the monitor echoes what was typed: the reply starts after that line */
     if (out && (nl = strchr(out, '\n')))
@@ -273,18 +281,14 @@ static char *read_line(struct qtest *q)
 
 const char *qtest_cmd(struct qtest *q, const char *fmt, ...)
 {
-    char *cmd;
     va_list ap;
-    int n;
+    bool sent;
 
     va_start(ap, fmt);
-    n = vasprintf(&cmd, fmt, ap);
+    sent = send_line(q->fd, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        fatal("out of memory");
-    if (write(q->fd, cmd, n) != n || write(q->fd, "\n", 1) != 1)
+    if (!sent)
         fatal("write to skiff: %s", strerror(errno));
-    free(cmd);
     free(q->reply);
     q->reply = read_line(q);
     if (!strncmp(q->reply, "OK", 2))

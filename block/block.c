@@ -378,7 +378,7 @@ static void block_early_bh(void *opaque)
     }
 }
 
-#define BLOCK_INLINE_MAX (64 * KiB)
+#define BLOCK_INLINE_MAX (256 * KiB)
 
 /* One non-blocking attempt at the whole request; true when it all went through. */
 static bool block_try_nowait(struct bfile *f, bool write, uint64_t off, const struct qiov *q)
@@ -405,7 +405,7 @@ static void block_complete_later(struct block_dev *bd, struct block_req *r, int 
     r->ret = ret;
     r->next = bd->early;
     bd->early = r;
-    bh_schedule(bd->bh);
+    bh_schedule_soon(bd->bh);
 }
 
 static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_t off, uint64_t len,

@@ -443,7 +443,9 @@ static void *vcpu_thread(void *opaque)
         if (r < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 vcpu_eat_signals();
+                bh_local_begin();
                 handle_coalesced(v);
+                bh_local_end();
                 continue;
             }
             fprintf(stderr, "skiff: vCPU %d: KVM_RUN failed: %s\n", v->index, strerror(errno));
@@ -453,8 +455,10 @@ static void *vcpu_thread(void *opaque)
             continue;
         }
         v->exit_pending = v->run->exit_reason == KVM_EXIT_IO || v->run->exit_reason == KVM_EXIT_MMIO;
+        bh_local_begin();
         if (!handle_exit(v))
             v->pause_req = true;
+        bh_local_end();
     }
     v->paused = true;
     pthread_cond_broadcast(&C.paused_cond);

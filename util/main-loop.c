@@ -388,6 +388,36 @@ void bh_schedule(struct bh *b)
         loop_kick();
 }
 
+/* bottom halves a vCPU thread runs itself after the exit in hand; nlocal < 0 outside one */
+#define BH_LOCAL_MAX 8
+static __thread struct bh *local_bhs[BH_LOCAL_MAX];
+static __thread int nlocal = -1;
+
+void bh_local_begin(void)
+{
+    nlocal = 0;
+}
+
+void bh_schedule_soon(struct bh *b)
+{
+    /* a full list (a chain of completions) goes on in the main loop: the exit stays short */
+    if (nlocal < 0 || nlocal == BH_LOCAL_MAX) {
+        bh_schedule(b);
+        return;
+    }
+    if (!atomic_exchange(&b->scheduled, true))
+        local_bhs[nlocal++] = b;
+}
+
+void bh_local_end(void)
+{
+    /* what these run may schedule more: the list grows, bounded by its size */
+    for (int i = 0; i < nlocal; i++)
+        if (atomic_exchange(&local_bhs[i]->scheduled, false))
+            local_bhs[i]->fn(local_bhs[i]->opaque);
+    nlocal = -1;
+}
+
 void bh_cancel(struct bh *b)
 {
     atomic_store(&b->scheduled, false);

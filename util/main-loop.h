@@ -59,6 +59,15 @@ struct bh;
 typedef void bh_fn(void *opaque);
 struct bh *bh_new(bh_fn *fn, void *opaque);
 void bh_schedule(struct bh *bh);     /* thread-safe, lock-free */
+/*
+ * Run bh as soon as the device callback in hand has returned: a vCPU thread handling an exit
+ * runs it itself right after the exit (between bh_local_begin and bh_local_end), so the guest's
+ * next access sees the result without a main loop wake-up; anywhere else it is bh_schedule.
+ * For completions that need no other thread (a request the page cache served in place).
+ */
+void bh_schedule_soon(struct bh *bh);
+void bh_local_begin(void);
+void bh_local_end(void);
 void bh_cancel(struct bh *bh);
 void bh_free(struct bh *bh);
 

@@ -4,7 +4,8 @@
 #
 # A payload names its runs in comments: "/* skiff-args: -smp 4 */" (one run per line; the
 # arguments are also its -append command line), "/* skiff-initrd: ... */" for multiboot
-# modules made by this script, "/* skiff-expect-exit: N */" for another expected status.
+# modules made by this script, "/* skiff-drive: data */" for an IDE disk at index 0 whose 32-bit
+# words each hold their own index (64 MiB), "/* skiff-expect-exit: N */" for another expected status.
 . "$(dirname "$0")/../lib/common.sh"
 
 make -s -C "$SRCDIR" payloads >&2 || { not_ok "the payloads build"; done_testing; }
@@ -15,14 +16,18 @@ printf 'first\n' >"$TMP/mod1"
 printf 'second\n' >"$TMP/mod2"
 
 run_payload() {   # bin name args expect
-    local bin=$1 name=$2 args=$3 expect=$4 label initrd=()
+    local bin=$1 name=$2 args=$3 expect=$4 label initrd=() drive=()
     label="$name${args:+ ($args)}"
     [ "$bin" != "$SKIFF" ] && label="$label [sanitizers]"
     if grep -q "skiff-initrd: modules" "$SRCDIR/tests/payloads/$name.c"; then
         initrd=(-initrd "$TMP/mod1 arg1,$TMP/mod2")
     fi
+    if grep -q "skiff-drive: data" "$SRCDIR/tests/payloads/$name.c"; then
+        [ -f "$TMP/data.img" ] || perl -e 'print pack("V*", 0 .. 16777215)' >"$TMP/data.img"
+        drive=(-drive "file=$TMP/data.img,format=raw,if=ide,index=0")
+    fi
     # shellcheck disable=SC2086
-    timeout 60 "$bin" -m 64 -kernel "$SRCDIR/build/payloads/$name.elf" "${initrd[@]}" \
+    timeout 60 "$bin" -m 64 -kernel "$SRCDIR/build/payloads/$name.elf" "${initrd[@]}" "${drive[@]}" \
         -append "$args hello=world" $args -nodefaults -serial "file:$TMP/out" \
         -device isa-debug-exit,iobase=0xf4,iosize=4 -display none 2>"$TMP/err"
     local status=$?

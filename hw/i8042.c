@@ -464,8 +464,10 @@ static void i8042_write_outport(struct i8042 *k, uint8_t v)
 {
     k->outport = v;
     /* bit 0 low holds the processor in reset; bit 1 is A20, which KVM keeps on */
-    if (!(v & 1))
+    if (!(v & 1)) {
+        log_debug("output port 0x%02x holds the processor in reset", v);
         machine_request_reset();
+    }
 }
 
 static uint64_t i8042_data_read(void *opaque, uint64_t off, unsigned size)
@@ -582,8 +584,10 @@ static void i8042_cmd_write(void *opaque, uint64_t off, uint64_t val, unsigned s
             k->pending_cmd = v;
         } else if (v >= 0xf0) {
             /* pulse output port bits 3:0 low for 6 us; bit 0 is the reset line */
-            if (!(v & 1))
+            if (!(v & 1)) {
+                log_debug("command 0x%02x pulses the reset line", v);
                 machine_request_reset();
+            }
         } else {
             log_guest_error("unknown controller command 0x%02x", v);
         }

@@ -42,8 +42,10 @@ static void port92_write(void *opaque, uint64_t off, uint64_t val, unsigned size
     bool reset = (val & 1) && !(p->port92_val & 1);
 
     p->port92_val = val & 0x02;     /* A20 stays as written; the reset bit self-clears */
-    if (reset)
+    if (reset) {
+        log_debug("port 0x92: fast reset");
         machine_request_reset();
+    }
 }
 
 static const struct io_region_ops port92_ops = {
@@ -64,6 +66,7 @@ static void rcr_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 
     if (val & 0x04) {
         p->rcr_val = 0;
+        log_debug("port 0xcf9: reset (0x%02x)", (unsigned)val);
         machine_request_reset();
         return;
     }

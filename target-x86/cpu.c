@@ -107,6 +107,52 @@ static void vcpu_set_msrs_zero(struct vcpu *v)
     free(m);
 }
 
+/*
+ * The power-on value of every MSR KVM lists for saving (KVM_GET_MSR_INDEX_LIST), read one at
+ * a time so that one KVM cannot read does not lose the rest. A reset writes them back: a
+ * rebooted guest must not find its predecessor's PAT, MTRRs, speculation controls or
+ * paravirtual areas (QEMU resets the same set). The TSC is left running, as QEMU's reset
+ * leaves the other CPUs' TSCs in step only by writing them all.
+ */
+static void vcpu_save_msrs(struct vcpu *v)
+{
+    struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
+    struct kvm_msrs *m = xzalloc(sizeof(*m) + sizeof(struct kvm_msr_entry));
+
+    if (ioctl(kvm.kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+        goto out;
+    list = xzalloc(sizeof(*list) + probe.nmsrs * sizeof(uint32_t));
+    list->nmsrs = probe.nmsrs;
+    if (ioctl(kvm.kvm_fd, KVM_GET_MSR_INDEX_LIST, list) == 0) {
+        v->msrs0 = xcalloc(list->nmsrs ? list->nmsrs : 1, sizeof(struct kvm_msr_entry));
+        for (uint32_t i = 0; i < list->nmsrs; i++) {
+            if (list->indices[i] == 0x10)       /* IA32_TSC */
+                continue;
+            m->nmsrs = 1;
+            m->entries[0] = (struct kvm_msr_entry){ .index = list->indices[i] };
+            if (ioctl(v->fd, KVM_GET_MSRS, m) == 1)
+                v->msrs0[v->nmsrs0++] = m->entries[0];
+        }
+    }
+    free(list);
+out:
+    free(m);
+}
+
+static void vcpu_restore_msrs(struct vcpu *v)
+{
+    struct kvm_msrs *m = xzalloc(sizeof(*m) + sizeof(struct kvm_msr_entry));
+
+    for (int i = 0; i < v->nmsrs0; i++) {
+        m->nmsrs = 1;
+        m->entries[0] = v->msrs0[i];
+        if (ioctl(v->fd, KVM_SET_MSRS, m) != 1)
+            log_debug("vCPU %d: MSR 0x%x keeps its value through the reset", v->index,
+                      v->msrs0[i].index);
+    }
+    free(m);
+}
+
 void cpus_create(const struct cpu_topology *t)
 {
     struct sigaction sa = { .sa_handler = sig_ipi_handler };
@@ -141,6 +187,14 @@ void cpus_create(const struct cpu_topology *t)
         if (kvm_has_cap(KVM_CAP_XCRS) && ioctl(v->fd, KVM_GET_XCRS, &v->xcrs0) == 0)
             v->has_xcrs = true;
         vcpu_set_msrs_zero(v);
+        if (kvm_has_cap(KVM_CAP_XSAVE)) {
+            v->xsave0 = xzalloc(sizeof(*v->xsave0));
+            if (ioctl(v->fd, KVM_GET_XSAVE, v->xsave0) < 0) {
+                free(v->xsave0);
+                v->xsave0 = NULL;
+            }
+        }
+        vcpu_save_msrs(v);
     }
 }
 
@@ -206,6 +260,10 @@ void cpus_reset(void)
         vcpu_ioctl_or_die(v, KVM_SET_DEBUGREGS, &v->debugregs0, "KVM_SET_DEBUGREGS");
         if (v->has_xcrs)
             ioctl(v->fd, KVM_SET_XCRS, &v->xcrs0);
+        /* the whole XSAVE area: KVM_SET_FPU leaves the AVX halves and the header */
+        if (v->xsave0 && ioctl(v->fd, KVM_SET_XSAVE, v->xsave0) < 0)
+            log_debug("vCPU %d: KVM_SET_XSAVE failed: %s", v->index, strerror(errno));
+        vcpu_restore_msrs(v);
         vcpu_set_msrs_zero(v);
     }
 }
@@ -336,6 +394,8 @@ static bool handle_exit(struct vcpu *v)
     case KVM_EXIT_SHUTDOWN:
         /* triple fault: a PC resets */
         log_debug("vCPU %d: triple fault, resetting", v->index);
+        if (log_level_max >= LOG_DEBUG)
+            cpu_dump_state(v, stderr);
         machine_request_reset();
         v->pause_req = true;
         return true;
@@ -345,6 +405,7 @@ static bool handle_exit(struct vcpu *v)
             machine_request_shutdown();
             break;
         case KVM_SYSTEM_EVENT_RESET:
+            log_debug("vCPU %d: KVM asks for a reset", v->index);
             machine_request_reset();
             break;
         default:
@@ -545,6 +606,8 @@ void cpus_destroy(void)
     for (int i = 0; i < C.n; i++) {
         munmap(C.v[i].run, kvm.vcpu_mmap_size);
         close(C.v[i].fd);
+        free(C.v[i].xsave0);
+        free(C.v[i].msrs0);
     }
     free(C.v);
     C.v = NULL;

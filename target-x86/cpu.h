@@ -45,6 +45,9 @@ struct vcpu {
     struct kvm_xcrs xcrs0;
     struct kvm_vcpu_events events0;
     struct kvm_debugregs debugregs0;
+    struct kvm_xsave *xsave0;               /* NULL without KVM_CAP_XSAVE */
+    struct kvm_msr_entry *msrs0;            /* every MSR KVM saves, as it read at power-on */
+    int nmsrs0;
     bool has_xcrs;
 };
 

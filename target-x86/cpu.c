@@ -111,8 +111,8 @@ static void vcpu_set_msrs_zero(struct vcpu *v)
  * The power-on value of every MSR KVM lists for saving (KVM_GET_MSR_INDEX_LIST), read one at
  * a time so that one KVM cannot read does not lose the rest. A reset writes them back: a
  * rebooted guest must not find its predecessor's PAT, MTRRs, speculation controls or
- * paravirtual areas (QEMU resets the same set). The TSC is left running, as QEMU's reset
- * leaves the other CPUs' TSCs in step only by writing them all.
+ * paravirtual areas (QEMU resets the same set). The TSC is left out: it keeps running across
+ * a reset (QEMU sets it to 0 on every vCPU).
  */
 static void vcpu_save_msrs(struct vcpu *v)
 {

@@ -13,6 +13,7 @@
 #       --file SRC[:DST]            an extra file (DST defaults to /SRC's basename)
 #       --init FILE                 the whole /init (the L1 image uses this)
 #   kit_static_skiff                build a static skiff into build-static/, set KIT_SKIFF_STATIC
+#                                   (and L1's l1-kvm-hold: KIT_KVM_HOLD_STATIC)
 #
 # The svm lane (DESIGN.md "Two lanes"): Debian's QEMU in emulation, with an AMD CPU that has
 # SVM, boots the same Debian kernel as a host "L1" with kvm-amd, and skiff runs there on a real
@@ -40,7 +41,8 @@
 #                                   -kernel/-initrd/-append; KIT_QEMU_SERIAL (default stdio)
 #   kit_svm_run LOG [TIMEOUT]       boot L1 and run the scenarios; LOG gets the whole console.
 #                                   Returns 0 when L1 came up and ran every scenario. When L1
-#                                   stalls, it boots again for the scenarios left (twice at most).
+#                                   stalls or ends early (its kernel panicked), it boots again
+#                                   for the scenarios left (twice at most).
 #   kit_section LOG NAME            a scenario's console (skiff's stdout+stderr), \r stripped
 #   kit_status LOG NAME             its exit status ("timeout" when the kit had to kill it)
 #   kit_svm_available               can this machine run the lane? (else KIT_WHY says why)
@@ -239,8 +241,9 @@ kit_initramfs() {
 # kit_static_skiff: a statically linked skiff in build-static/, apart from the normal build
 kit_static_skiff() {
     KIT_SKIFF_STATIC="$SRCDIR/build-static/skiff"
+    KIT_KVM_HOLD_STATIC="$SRCDIR/build-static/tests/guest/l1-kvm-hold"
     make -s -C "$SRCDIR" -j"$(nproc)" STATIC=yes BUILD=build-static BIN=build-static \
-        build-static/skiff >"${TMPDIR:-/tmp}/kit-static-build.log" 2>&1 ||
+        build-static/skiff build-static/tests/guest/l1-kvm-hold >"${TMPDIR:-/tmp}/kit-static-build.log" 2>&1 ||
         { kit_log "building the static skiff failed:"; tail -n 20 "${TMPDIR:-/tmp}/kit-static-build.log" >&2; return 1; }
     export KIT_SKIFF_STATIC
 }
@@ -434,7 +437,7 @@ kit_svm_image() {
     fi
     cp "$KIT_DIR/l1-lib.sh" "$KIT_SVM_DIR/root/kit/lib.sh"
     local args=(--init "$KIT_DIR/l1-init" --file "$KIT_SKIFF_STATIC:/bin/skiff"
-        --file "$KIT_KERNEL:/kit/bzImage") f m
+        --file "$KIT_KVM_HOLD_STATIC:/bin/l1-kvm-hold" --file "$KIT_KERNEL:/kit/bzImage") f m
     for m in irqbypass ccp kvm kvm-amd:nested=1 ${KIT_L1_MODULES:-}; do args+=(--module "$m"); done
     # everything put under $KIT_SVM_DIR/root goes into L1 at the same path
     while IFS= read -r f; do
@@ -463,15 +466,17 @@ kit_svm_run() {
     img="$KIT_SVM_DIR/l1.cpio"
     kit_svm_qemu_cmd
     : >"$log"
-    # An emulated L1 was seen to stop now and then on a busy machine, as a VMM started in it:
-    # when no scenario begins or ends for longer than any scenario may last, boot L1 again
-    # with the scenarios that did not end (twice at most). LOG gets every boot's console.
+    # An emulated L1 was seen to stop now and then on a busy machine, as a VMM started in it,
+    # and its kernel once panicked under a VMM ("stack guard page was hit"): when no scenario
+    # begins or ends for longer than any scenario may last, or L1 ends before its last one,
+    # boot L1 again with the scenarios that did not end (twice at most). LOG gets every
+    # boot's console.
     for try in 1 2 3; do
         kit_svm_image "$img" || return 1
         kit_svm_boot "$log.boot" "$img" "$tmo"
         cat "$log.boot" >>"$log"
         [ "$KIT_STALLED" = 1 ] && [ "$try" -lt 3 ] || break
-        kit_log "the svm lane's L1 stopped (no progress for $KIT_STALL_S s): booting it again for the scenarios left"
+        kit_log "the svm lane's L1 $KIT_STALL_WHY: booting it again for the scenarios left"
         tr -d '\r' <"$log" | sed -n 's/^@@kit end \([^ ]*\) .*/\1/p' >"$KIT_SVM_DIR/ended"
         # (FILENAME, not NR == FNR: the list of ended ones may be empty)
         awk -F"'" -v done="$KIT_SVM_DIR/ended" 'FILENAME == done { ended[$0] = 1; next } !($2 in ended)' "$KIT_SVM_DIR/ended" \
@@ -484,9 +489,10 @@ kit_svm_run() {
     tr -d '\r' <"$log" | grep -q '^kit: L1 done'
 }
 
-# kit_svm_boot LOG IMAGE TIMEOUT: one outer boot; sets KIT_STALLED=1 when L1 fell silent
+# kit_svm_boot LOG IMAGE TIMEOUT: one outer boot; sets KIT_STALLED=1 when L1 fell silent or
+# ended (a panic) before it ran every scenario, and KIT_STALL_WHY to say which
 kit_svm_boot() {
-    local log=$1 img=$2 tmo=$3 pid start last marks=-1 now
+    local log=$1 img=$2 tmo=$3 pid start last marks=-1 now timedout=0
     KIT_STALLED=0
     # KIT_STALL: how long L1 may go without progress, for runs whose scenarios show it in their
     # own TAP lines (the native lane); else longer than any scenario may last
@@ -504,16 +510,23 @@ kit_svm_boot() {
         [ "$now" != "$marks" ] && { marks=$now; last=$SECONDS; }
         if [ $((SECONDS - start)) -ge "$tmo" ]; then
             kit_log "the svm lane timed out after $tmo s"
+            timedout=1
             break
         fi
         if [ $((SECONDS - last)) -ge "$KIT_STALL_S" ]; then
             KIT_STALLED=1
+            KIT_STALL_WHY="stopped (no progress for $KIT_STALL_S s)"
             break
         fi
     done
     kill "$pid" 2>/dev/null && sleep 1 && kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    tr -d '\r' <"$log" | grep -q '^kit: L1 done'
+    tr -d '\r' <"$log" | grep -q '^kit: L1 done' && return 0
+    if [ "$KIT_STALLED" = 0 ] && [ "$timedout" = 0 ]; then
+        KIT_STALLED=1
+        KIT_STALL_WHY="ended before its last scenario ($(tr -d '\r' <"$log" | grep -m1 -o 'Kernel panic - not syncing:.*' || echo 'no panic line'))"
+    fi
+    return 1
 }
 
 # kit_section LOG NAME: the console of one scenario

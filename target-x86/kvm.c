@@ -37,6 +37,16 @@ static void kvm_get_supported_cpuid(void)
 
         c->nent = n;
         if (ioctl(kvm.kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+            /*
+             * The TSC-deadline timer lives in the in-kernel local APIC, which skiff always
+             * uses: KVM reports it as a capability, not in the CPUID it supports (as QEMU
+             * adds it). Linux guests then program their timer with one MSR write.
+             */
+            if (ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0) {
+                for (uint32_t i = 0; i < c->nent; i++)
+                    if (c->entries[i].function == 1)
+                        c->entries[i].ecx |= 1u << 24;
+            }
             kvm.supported_cpuid = c;
             return;
         }

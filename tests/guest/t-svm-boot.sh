@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 
-kit_suite_needs_lane 24
+kit_suite_needs_lane 25
 
 # the guests: an interactive shell, and two scripts
 kit_initramfs "$TMP/shell.cpio.gz" --shell
@@ -39,6 +39,8 @@ cat >"$TMP/smp2.in" <<'EOF'
 wait (skiff guest)
 send echo typed-$((6*7)) kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) online=$(cat /sys/devices/system/cpu/online) popcnt=$(grep -cw popcnt /proc/cpuinfo); echo end-$((1+1))
 wait end-2
+send echo timer=$(cat /sys/devices/system/clockevents/clockevent0/current_device) tscdl=$(grep -cw tsc_deadline_timer /proc/cpuinfo); echo end-$((1+2))
+wait end-3
 send poweroff
 EOF
 kit_svm_add smp2 --timeout 90 --input "$TMP/smp2.in" -- "${BOOT[@]}" -smp 2 \
@@ -92,6 +94,7 @@ check "-smp 2: a command typed into skiff's stdin runs in the guest's shell" kit
 check "-smp 2: the guest runs Debian's kernel ($KIT_KVER)" kit_has smp2 "kernel=$KIT_KVER "
 check "-smp 2: /proc/cpuinfo shows 2 CPUs, both online" kit_has smp2 "cpus=2 online=0-1 "
 check "-cpu host (the default): the guest sees popcnt" kit_has smp2 "online=0-1 popcnt=2"
+check "-cpu host: the guest's timer is the local APIC in TSC-deadline mode, on both CPUs" kit_has smp2 "timer=lapic-deadline tscdl=2"
 check "-smp 2: poweroff powers the guest down" kit_has smp2 "reboot: Power down"
 check "-smp 2: skiff exits with status 0 after poweroff" [ "$(kit_status "$KIT_LOG" smp2)" = 0 ]
 kit_show_on_fail smp2

@@ -185,6 +185,15 @@ static struct kvm_cpuid_entry2 *entry_find(struct kvm_cpuid2 *c, uint32_t leaf, 
     return NULL;
 }
 
+void cpuid_add_supported(struct kvm_cpuid2 *supported, const char *name)
+{
+    const struct feature *f = feature_find(name);
+    struct kvm_cpuid_entry2 *e = f ? entry_find(supported, f->leaf, f->subleaf) : NULL;
+
+    if (e)
+        *entry_reg(e, f->reg) |= 1u << f->bit;
+}
+
 static int bits_for(int n)
 {
     int b = 0;

@@ -19,6 +19,9 @@ int cpuid_configure(const char *spec, char **err);
 int cpu_topology_parse(const char *spec, struct cpu_topology *t, char **err);
 /* The APIC ID of vCPU `index`: packed socket/core/thread fields, each a power of two wide. */
 uint32_t cpu_apic_id(const struct cpu_topology *t, int index);
+/* Mark the named feature (a -cpu name) supported in KVM's set, for what KVM offers as a
+ * capability rather than in KVM_GET_SUPPORTED_CPUID. */
+void cpuid_add_supported(struct kvm_cpuid2 *supported, const char *name);
 /* CPUID entries for one vCPU, from KVM's supported set; caller frees. */
 struct kvm_cpuid2 *cpuid_build(const struct kvm_cpuid2 *supported, const struct cpu_topology *t,
                                int index);

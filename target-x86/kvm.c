@@ -42,11 +42,8 @@ static void kvm_get_supported_cpuid(void)
              * uses: KVM reports it as a capability, not in the CPUID it supports (as QEMU
              * adds it). Linux guests then program their timer with one MSR write.
              */
-            if (ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0) {
-                for (uint32_t i = 0; i < c->nent; i++)
-                    if (c->entries[i].function == 1)
-                        c->entries[i].ecx |= 1u << 24;
-            }
+            if (ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+                cpuid_add_supported(c, "tsc-deadline");
             kvm.supported_cpuid = c;
             return;
         }

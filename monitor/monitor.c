@@ -141,28 +141,28 @@ static int drive_find(const char *name)
 
 /* ---- info ---- */
 
-static void info_status(struct monitor *m)
+static void info_status(struct monitor *m, int argc, char **argv)
 {
     mon_printf(m, "VM status: %s\n", vm_running() ? "running" : "paused");
 }
 
-static void info_version(struct monitor *m)
+static void info_version(struct monitor *m, int argc, char **argv)
 {
     mon_printf(m, "%s (skiff)\n", SKIFF_VERSION);
 }
 
-static void info_name(struct monitor *m)
+static void info_name(struct monitor *m, int argc, char **argv)
 {
     if (machine_cfg.name)
         mon_printf(m, "%s\n", machine_cfg.name);
 }
 
-static void info_kvm(struct monitor *m)
+static void info_kvm(struct monitor *m, int argc, char **argv)
 {
     mon_printf(m, "kvm support: enabled\nkvm: %s\n", machine_cfg.qtest ? "off (-accel qtest)" : "on");
 }
 
-static void info_cpus(struct monitor *m)
+static void info_cpus(struct monitor *m, int argc, char **argv)
 {
     int n = machine_cfg.qtest ? 0 : cpus_count();
 
@@ -172,7 +172,34 @@ static void info_cpus(struct monitor *m)
         mon_printf(m, "no CPUs (-accel qtest)\n");
 }
 
-static void info_block(struct monitor *m)
+/* QEMU's spelling: the monitor's CPU (#0 here) alone, or every CPU with -a */
+static void info_registers(struct monitor *m, int argc, char **argv)
+{
+    bool all = argc > 1 && !strcmp(argv[1], "-a");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (argc > 1 && !all) {
+        mon_printf(m, "info registers: unknown option '%s' (-a shows every CPU)\n", argv[1]);
+        return;
+    }
+    if (machine_cfg.qtest || !cpus_count()) {
+        mon_printf(m, "no CPUs (-accel qtest)\n");
+        return;
+    }
+    f = open_memstream(&text, &len);
+    if (!f) {
+        mon_printf(m, "info registers: out of memory\n");
+        return;
+    }
+    cpus_dump_state(all ? -1 : 0, f);
+    fclose(f);
+    mon_printf(m, "%s", text);
+    free(text);
+}
+
+static void info_block(struct monitor *m, int argc, char **argv)
 {
     struct drive d;
 
@@ -189,7 +216,7 @@ static void info_block(struct monitor *m)
     }
 }
 
-static void info_blockstats(struct monitor *m)
+static void info_blockstats(struct monitor *m, int argc, char **argv)
 {
     struct drive d;
 
@@ -210,7 +237,7 @@ static void info_blockstats(struct monitor *m)
 
 static const struct {
     const char *name;
-    void (*fn)(struct monitor *m);
+    void (*fn)(struct monitor *m, int argc, char **argv);
     const char *help;
 } info_cmds[] = {
     { "block", info_block, "the drives and their media" },
@@ -218,6 +245,7 @@ static const struct {
     { "cpus", info_cpus, "the virtual CPUs" },
     { "kvm", info_kvm, "whether KVM runs the guest" },
     { "name", info_name, "the guest's -name" },
+    { "registers", info_registers, "the CPU's registers (-a: every CPU's)" },
     { "status", info_status, "whether the VM runs" },
     { "version", info_version, "skiff's version" },
 };
@@ -324,7 +352,7 @@ static void cmd_info(struct monitor *m, int argc, char **argv)
     }
     for (size_t i = 0; i < ARRAY_SIZE(info_cmds); i++) {
         if (!strcmp(info_cmds[i].name, argv[1])) {
-            info_cmds[i].fn(m);
+            info_cmds[i].fn(m, argc - 1, argv + 1);
             return;
         }
     }

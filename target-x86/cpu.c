@@ -614,6 +614,22 @@ void cpus_destroy(void)
     C.n = 0;
 }
 
+void cpus_dump_state(int index, FILE *out)
+{
+    bool running = C.running;
+
+    cpus_pause();
+    for (int i = 0; i < C.n; i++) {
+        if (index >= 0 && i != index)
+            continue;
+        if (index < 0)
+            fprintf(out, "%sCPU#%d\n", i ? "\n" : "", i);
+        cpu_dump_state(&C.v[i], out);
+    }
+    if (running)
+        cpus_resume();
+}
+
 static void dump_seg(FILE *out, const char *name, const struct kvm_segment *s)
 {
     fprintf(out, "%s =%04x %016llx %08x %02x%s%s%s\n", name, s->selector,

@@ -78,5 +78,10 @@ void cpus_drain_coalesced(void);
 struct vcpu *cpu_get(int index);
 /* Print registers and the bytes at the instruction pointer, for fatal errors. */
 void cpu_dump_state(struct vcpu *v, FILE *out);
+/*
+ * The monitor's "info registers": vCPU index's state (every vCPU's, each under a "CPU#N" line,
+ * when index < 0). Running vCPUs pause for the look and go on; main thread, device lock held.
+ */
+void cpus_dump_state(int index, FILE *out);
 
 #endif

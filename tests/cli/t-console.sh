@@ -51,6 +51,22 @@ check "Ctrl-A c switches the terminal to the monitor" grep -q "monitor - type 'h
 check "info status there: the VM runs" grep -q "VM status: running" "$TMP/out3"
 check "the monitor's quit ends skiff with status 0 (status $status)" test "$status" -eq 0
 
+# info registers looks at the running guest's CPU; the guest goes on (a line typed after it
+# is echoed), as in QEMU
+rm -f "$TMP/out4"
+(type_keys "$TMP/out4" '\001c' 'info registers\r' 'info registers -a\r' 'info registers -x\r' \
+    '\001c' 'after\r' 'quit\r'; sleep 5) |
+    timeout 20 "$SKIFF" -kernel "$K" -nographic -smp 2 $DX >"$TMP/out4" 2>"$TMP/err"
+status=$?
+tr -d '\r' <"$TMP/out4" >"$TMP/regs"
+check "info registers shows CPU 0 in protected mode (CR0.PE)" grep -qE '^CR0=[0-9a-f]{7}[13579bdf] ' "$TMP/regs"
+check "with its instruction pointer and flags" grep -qE '^RIP=[0-9a-f]{16} RFL=[0-9a-f]{8}$' "$TMP/regs"
+check "and its flat 32-bit code segment" grep -qE '^CS +=[0-9a-f]{4} 0{16} ffffffff .* DB$' "$TMP/regs"
+check "info registers -a shows both CPUs" grep -q '^CPU#1$' "$TMP/regs"
+check "a bad option is named" grep -q "unknown option '-x'" "$TMP/regs"
+check "the guest ran on: the line typed afterwards was echoed (status $status)" \
+    grep -q "echo: after" "$TMP/regs"
+
 # end of input does not spin or quit: the guest keeps running until it exits
 timeout 5 "$SKIFF" -kernel "$K" -nodefaults -serial stdio $DX </dev/null >"$TMP/out" 2>"$TMP/err"
 status=$?

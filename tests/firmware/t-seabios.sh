@@ -30,10 +30,14 @@ run() {
     local name=$1; shift
     LOG=$TMP/$name.debugcon
     OUT=$TMP/$name.com1
-    timeout 120 "$SKIFF" -m 128 -display none -chardev file,id=dbg,path="$LOG" \
-        -device isa-debugcon,iobase=0x402,chardev=dbg -device isa-debug-exit,iobase=0xf4,iosize=4 \
-        -serial file:"$OUT" "$@" >"$TMP/$name.stdout" 2>"$TMP/$name.stderr" </dev/null
-    status=$?
+    local attempt
+    for attempt in 1 2; do
+        timeout 120 "$SKIFF" -m 128 -display none -chardev file,id=dbg,path="$LOG" \
+            -device isa-debugcon,iobase=0x402,chardev=dbg -device isa-debug-exit,iobase=0xf4,iosize=4 \
+            -serial file:"$OUT" "$@" >"$TMP/$name.stdout" 2>"$TMP/$name.stderr" </dev/null
+        status=$?
+        l1_again "$status" "$attempt" "SeaBIOS run $name" || break
+    done
 }
 
 # relay the guest's TAP lines as ours, and check its plan and exit status (debug-exit: failures*2+1)

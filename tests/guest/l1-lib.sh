@@ -24,8 +24,19 @@ kit_feed() {
     while :; do sleep 10; done
 }
 
-# kit_run NAME TIMEOUT INPUT|- PROGRAM ARGS...
+# kit_run NAME TIMEOUT INPUT|- PROGRAM ARGS...: one scenario. One that hits its timeout runs
+# once more, saying so: the outer machine (Debian's QEMU emulating SVM) now and then resumes an
+# L2 vCPU at a wrong instruction after a port I/O exit, which hangs the guest; QEMU as L2's VMM
+# is hit the same way (docs/testing.md, "Known flaws of the svm lane").
 kit_run() {
+    kit_run_once "$@"
+    if [ "$rc" = timeout ]; then
+        echo "kit: $1 timed out: running it once more (a known flaw of the emulated SVM)"
+        kit_run_once "$@"
+    fi
+}
+
+kit_run_once() {
     name=$1 tmo=$2 input=$3 bin=$4
     shift 4
     echo "@@kit begin $name"

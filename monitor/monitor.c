@@ -166,8 +166,9 @@ static void info_cpus(struct monitor *m, int argc, char **argv)
 {
     int n = machine_cfg.qtest ? 0 : cpus_count();
 
+    /* QEMU's lines, which management tools parse to pin the vCPU threads */
     for (int i = 0; i < n; i++)
-        mon_printf(m, "%c CPU #%d\n", i ? ' ' : '*', i);
+        mon_printf(m, "%c CPU #%d: thread_id=%d\n", i ? ' ' : '*', i, (int)cpu_get(i)->tid);
     if (!n)
         mon_printf(m, "no CPUs (-accel qtest)\n");
 }

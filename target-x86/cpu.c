@@ -481,6 +481,7 @@ static void *vcpu_thread(void *opaque)
     }
 
     devlock_lock();
+    v->tid = gettid();
     for (;;) {
         int r;
 

@@ -31,6 +31,7 @@ struct vcpu {
     int fd;
     struct kvm_run *run;
     pthread_t thread;
+    pid_t tid;              /* the vCPU thread's id (info cpus), 0 until it runs */
     bool thread_started;
     bool pause_req;
     bool paused;

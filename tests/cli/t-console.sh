@@ -53,9 +53,14 @@ check "the monitor's quit ends skiff with status 0 (status $status)" test "$stat
 
 # info registers looks at the running guest's CPU; the guest goes on (a line typed after it
 # is echoed), as in QEMU
-rm -f "$TMP/out4"
-(type_keys "$TMP/out4" '\001c' 'info registers\r' 'info registers -a\r' 'info registers -x\r' \
-    '\001c' 'after\r' 'quit\r'; sleep 5) |
+# info cpus names each vCPU's thread (QEMU's "* CPU #0: thread_id=N", which management tools
+# parse to pin them): each must be a thread of the running skiff
+rm -f "$TMP/out4" "$TMP/tids"
+(type_keys "$TMP/out4" '\001c' 'info registers\r' 'info registers -a\r' 'info registers -x\r' 'info cpus\r'
+    for tid in $(tr -d '\r' <"$TMP/out4" | sed -n 's/^[* ] CPU #[0-9]*: thread_id=\([0-9]*\)$/\1/p'); do
+        echo "$tid $(cat "/proc/$(awk '/^Tgid:/ { print $2 }' "/proc/$tid/status")/comm")" >>"$TMP/tids"
+    done
+    type_keys "$TMP/out4" '\001c' 'after\r' 'quit\r'; sleep 5) |
     timeout 20 "$SKIFF" -kernel "$K" -nographic -smp 2 $DX >"$TMP/out4" 2>"$TMP/err"
 status=$?
 tr -d '\r' <"$TMP/out4" >"$TMP/regs"
@@ -66,6 +71,8 @@ check "info registers -a shows both CPUs" grep -q '^CPU#1$' "$TMP/regs"
 check "a bad option is named" grep -q "unknown option '-x'" "$TMP/regs"
 check "the guest ran on: the line typed afterwards was echoed (status $status)" \
     grep -q "echo: after" "$TMP/regs"
+check "info cpus gives both vCPUs' thread ids, threads of skiff ($(tr '\n' ' ' <"$TMP/tids"))" \
+    test "$(awk '$2 == "skiff" { print $1 }' "$TMP/tids" 2>/dev/null | sort -u | wc -l)" -eq 2
 
 # end of input does not spin or quit: the guest keeps running until it exits
 timeout 5 "$SKIFF" -kernel "$K" -nodefaults -serial stdio $DX </dev/null >"$TMP/out" 2>"$TMP/err"

@@ -314,7 +314,8 @@ kit_native_in_l1() {
     kit_svm_add native --timeout 1200 --once --bin /bin/sh -- /kit/f/native.sh "$KIT_SVM_DIR/l1tmp" "$suite" \
         "SRCDIR=$SRCDIR" "SKIFF=$SKIFF" "SKIFF_IMG=$SKIFF_IMG" "SKIFF_SAN=${SKIFF_SAN:-}" \
         "SKIFF_CACHE=$SKIFF_CACHE" "ASAN_OPTIONS=${ASAN_OPTIONS:-}" "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}"
-    # an L1 that stalls (see kit_svm_run) shows as no new result for 4 minutes: the suite runs again
+    # an L1 that stalls (see kit_svm_run) shows as no new result for 4 minutes: the suite runs
+    # again. KIT_L1_TCG_THREAD comes from native_lane: single but for suites that boot Linux.
     KIT_STALL=240 kit_suite_run "$name.l1" 1500
     KIT_L1_MODULES=""
     KIT_L1_QEMU_EXTRA=()
@@ -451,15 +452,16 @@ kit_svm_image() {
 }
 
 # L1's khugepaged was seen in a soft lockup while L2 guests ran (collapsing the pages of a
-# VMM's guest RAM under nested paging, in emulation): L1 goes without transparent huge pages
-KIT_L1_CMDLINE="transparent_hugepage=never"
+# VMM's guest RAM under nested paging, in emulation): L1 goes without transparent huge pages.
+# No KASLR: kit_l1_symbols names the functions a stopped L1's CPUs were in.
+KIT_L1_CMDLINE="transparent_hugepage=never nokaslr"
 # Scenario runs (not the demo): when L1 does stall, its console shows why: warnings (where a
 # soft lockup's backtrace prints) and the backtraces of all CPUs
 KIT_L1_DEBUG="loglevel=5 softlockup_all_cpu_backtrace=1"
 
 kit_svm_qemu_cmd() {
     # L1 with one CPU was seen to freeze: always two
-    KIT_QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu EPYC,+svm,+npt -smp 2
+    KIT_QEMU=(qemu-system-x86_64 -accel tcg,thread=${KIT_L1_TCG_THREAD:-multi} -cpu EPYC,+svm,+npt -smp 2
         -m "${KIT_L1_MEM:-2048}" -nodefaults -display none -serial "${KIT_QEMU_SERIAL:-stdio}"
         -no-reboot ${KIT_L1_QEMU_EXTRA[@]+"${KIT_L1_QEMU_EXTRA[@]}"})
 }
@@ -489,6 +491,7 @@ kit_svm_run() {
     done
     rm -f "$log.boot"
     rm -rf "$KIT_SVM_DIR"
+    kit_l1_symbols "$log"
     KIT_SVM_DIR=""
     tr -d '\r' <"$log" | grep -q '^kit: L1 done'
 }
@@ -496,15 +499,21 @@ kit_svm_run() {
 # kit_svm_boot LOG IMAGE TIMEOUT: one outer boot; sets KIT_STALLED=1 when L1 fell silent or
 # ended (a panic) before it ran every scenario, and KIT_STALL_WHY to say which
 kit_svm_boot() {
-    local log=$1 img=$2 tmo=$3 pid start last marks=-1 now timedout=0
+    local log=$1 img=$2 tmo=$3 pid monpid start last marks=-1 now timedout=0
     KIT_STALLED=0
     # KIT_STALL: how long L1 may go without progress, for runs whose scenarios show it in their
     # own TAP lines (the native lane); else longer than any scenario may last
     KIT_STALL_S=${KIT_STALL:-$((KIT_SVM_MAX_TIMEOUT + 90))}
+    # the outer QEMU's monitor on two fifos, to ask where L1's CPUs are should it stop
+    rm -f "$log.mon.in" "$log.mon.out"
+    mkfifo "$log.mon.in" "$log.mon.out"
     # QEMU warns about TCG's missing CPU features on stderr: keep that out of the console log
     "${KIT_QEMU[@]}" -kernel "$KIT_KERNEL" -initrd "$img" \
+        -chardev pipe,id=kitmon,path="$log.mon" -mon chardev=kitmon,mode=readline \
         -append "console=ttyS0 quiet panic=-1 $KIT_L1_CMDLINE $KIT_L1_DEBUG ${KIT_L1_APPEND:-}" </dev/null >"$log" 2>"$log.stderr" &
     pid=$!
+    cat "$log.mon.out" >"$log.mon" 2>/dev/null &
+    monpid=$!
     start=$SECONDS
     last=$SECONDS
     while kill -0 "$pid" 2>/dev/null; do
@@ -520,17 +529,67 @@ kit_svm_boot() {
         if [ $((SECONDS - last)) -ge "$KIT_STALL_S" ]; then
             KIT_STALLED=1
             KIT_STALL_WHY="stopped (no progress for $KIT_STALL_S s)"
+            kit_l1_where "$log"
             break
         fi
     done
     kill "$pid" 2>/dev/null && sleep 1 && kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+    kill "$monpid" 2>/dev/null
+    wait "$monpid" 2>/dev/null
+    rm -f "$log.mon.in" "$log.mon.out" "$log.mon"
     tr -d '\r' <"$log" | grep -q '^kit: L1 done' && return 0
     if [ "$KIT_STALLED" = 0 ] && [ "$timedout" = 0 ]; then
         KIT_STALLED=1
         KIT_STALL_WHY="ended before its last scenario ($(tr -d '\r' <"$log" | grep -m1 -o 'Kernel panic - not syncing:.*' || echo 'no panic line'))"
     fi
     return 1
+}
+
+# kit_l1_where LOG: where a stopped L1's CPUs are, twice 2 s apart, from the outer QEMU's
+# monitor: "kit: L1 CPU N look K: RIP ADDR" lines appended to LOG (kit_l1_symbols names them)
+kit_l1_where() {
+    local log=$1 i
+    for i in 1 2; do
+        printf 'info registers -a\n' >"$log.mon.in"
+        sleep 2
+    done
+    tr -d '\r' <"$log.mon" | awk '
+        /^CPU#/ { cpu = substr($1, 5); if (cpu == "0") look++ }
+        /^RIP=/ { printf "kit: L1 CPU %s look %d: RIP %s\n", cpu, look, substr($1, 5) }' >>"$log"
+}
+
+# kit_l1_symbols LOG: name the kernel function of each "kit: L1 CPU" line in LOG (in place).
+# Debian's System.map is a stub and L1 runs without KASLR, so L1's own /proc/kallsyms, taken
+# once per kernel version by an extra boot, is kept in the cache.
+kit_l1_symbols() {
+    local log=$1 syms="$SKIFF_CACHE/guest/kallsyms-$KIT_KVER"
+    [ -z "${KIT_NO_SYMBOLS:-}" ] && grep -q '^kit: L1 CPU .*: RIP [0-9a-f]*$' "$log" || return 0
+    if [ ! -s "$syms" ]; then
+        (
+            KIT_NO_SYMBOLS=1
+            kit_svm_reset
+            kit_svm_add kallsyms --timeout 200 --once --bin /bin/sh -- -c \
+                "grep ' [tTwW] ' /proc/kallsyms | grep -v '\\[' | gzip -c | base64 -w 0"
+            kit_svm_run "$syms.log" 600 >/dev/null 2>&1
+            kit_section "$syms.log" kallsyms | tr -d '\n' | base64 -d 2>/dev/null | gunzip >"$syms.new" 2>/dev/null &&
+                [ -s "$syms.new" ] && mv "$syms.new" "$syms"
+            rm -f "$syms.log" "$syms.new"
+        )
+    fi
+    [ -s "$syms" ] || return 0
+    awk -v syms="$syms" '
+        function hex(s,   i, v) { v = 0
+            for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+            return v }
+        BEGIN { while ((getline l < syms) > 0) { split(l, f, " ")
+                    if (substr(f[1], 1, 8) == "ffffffff") { a[++n] = hex(substr(f[1], 9)); name[n] = f[3] } } }
+        /^kit: L1 CPU .*: RIP [0-9a-f]*$/ { rip = $NF; where = "in L2 or L1 user space"
+            if (substr(rip, 1, 8) == "ffffffff") { r = hex(substr(rip, 9)); best = 0
+                for (j = 1; j <= n; j++) if (a[j] <= r && (best == 0 || a[j] > a[best])) best = j
+                where = best && r - a[best] < 65536 ? sprintf("%s+0x%x", name[best], r - a[best]) : "outside L1'"'"'s kernel text (an L2 kernel?)" }
+            $0 = $0 " " where }
+        { print }' "$log" >"$log.sym" && mv "$log.sym" "$log"
 }
 
 # kit_section LOG NAME: the console of one scenario
@@ -564,7 +623,7 @@ kit_suite_run() {
         tail -n 40 "$KIT_LOG" | sed 's/^/#   /'
         grep -v 'TCG doesn.t support' "$KIT_LOG.boot.stderr" 2>/dev/null | tail -n 5 | sed 's/^/#   stderr: /'
     fi
-    tr -d '\r' <"$KIT_LOG" | grep '^@@kit end\|^kit: .* once more' |
+    tr -d '\r' <"$KIT_LOG" | grep '^@@kit end\|^kit: .* once more\|^kit: L1 CPU' |
         sed 's/^@@kit end /# scenario /; s/^kit: /# /'
     _kit_failed_seen=${_tap_failed:-0}
 }

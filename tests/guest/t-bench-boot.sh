@@ -7,7 +7,7 @@ if ! need_pkg qemu-system-x86; then
     skip "missing Debian packages: $MISSING_PKGS (run as root)" "bench/boot"
     done_testing
 fi
-native_lane "bench/boot"
+native_lane "bench/boot" --linux
 
 OUT="$TMP/bench.out"
 timeout 300 "$SRCDIR/bench/boot" -n 1 --no-svm >"$OUT" 2>&1

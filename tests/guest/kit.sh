@@ -551,7 +551,8 @@ kit_svm_boot() {
 kit_l1_where() {
     local log=$1 i
     for i in 1 2; do
-        printf 'info registers -a\n' >"$log.mon.in"
+        # (opening the fifo would wait for ever were QEMU gone)
+        timeout 5 sh -c 'printf "info registers -a\n" >"$1"' sh "$log.mon.in"
         sleep 2
     done
     tr -d '\r' <"$log.mon" | awk '
@@ -587,7 +588,7 @@ kit_l1_symbols() {
         /^kit: L1 CPU .*: RIP [0-9a-f]*$/ { rip = $NF; where = "in L2 or L1 user space"
             if (substr(rip, 1, 8) == "ffffffff") { r = hex(substr(rip, 9)); best = 0
                 for (j = 1; j <= n; j++) if (a[j] <= r && (best == 0 || a[j] > a[best])) best = j
-                where = best && r - a[best] < 65536 ? sprintf("%s+0x%x", name[best], r - a[best]) : "outside L1'"'"'s kernel text (an L2 kernel?)" }
+                where = best && r - a[best] < 65536 ? sprintf("%s+0x%x", name[best], r - a[best]) : "not in L1'"'"'s kernel text: a module, or an L2 kernel" }
             $0 = $0 " " where }
         { print }' "$log" >"$log.sym" && mv "$log.sym" "$log"
 }

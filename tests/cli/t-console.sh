@@ -51,10 +51,9 @@ check "Ctrl-A c switches the terminal to the monitor" grep -q "monitor - type 'h
 check "info status there: the VM runs" grep -q "VM status: running" "$TMP/out3"
 check "the monitor's quit ends skiff with status 0 (status $status)" test "$status" -eq 0
 
-# info registers looks at the running guest's CPU; the guest goes on (a line typed after it
-# is echoed), as in QEMU
-# info cpus names each vCPU's thread (QEMU's "* CPU #0: thread_id=N", which management tools
-# parse to pin them): each must be a thread of the running skiff
+# info registers looks at the running guest's CPUs and the guest goes on (a line typed after
+# it is echoed); info cpus names each vCPU's thread (QEMU's "* CPU #0: thread_id=N", which
+# management tools parse to pin them), each a thread of the running skiff. As in QEMU.
 rm -f "$TMP/out4" "$TMP/tids"
 (type_keys "$TMP/out4" '\001c' 'info registers\r' 'info registers -a\r' 'info registers -x\r' 'info cpus\r'
     for tid in $(tr -d '\r' <"$TMP/out4" | sed -n 's/^[* ] CPU #[0-9]*: thread_id=\([0-9]*\)$/\1/p'); do

@@ -37,7 +37,7 @@
 #                                   --console: run it on L1's console, in the foreground (the
 #                                     demo); ends with "kit: skiff exited with status N"
 #                                   --once: no second run when it times out (else it runs
-#                                     once more, saying so: docs/testing.md, "Known flaws of
+#                                     once more, saying so: docs/svm-lane.md, "Known flaws of
 #                                     the svm lane")
 #   kit_svm_image OUT               the L1 initramfs for the scenarios added so far
 #   kit_svm_qemu_cmd                the outer QEMU's command line (array KIT_QEMU), less

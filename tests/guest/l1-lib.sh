@@ -27,7 +27,7 @@ kit_feed() {
 # kit_run NAME TIMEOUT INPUT|- PROGRAM ARGS...: one scenario. One that hits its timeout runs
 # once more, saying so: the outer machine (Debian's QEMU emulating SVM) now and then resumes an
 # L2 vCPU at a wrong instruction after a port I/O exit, which hangs the guest; QEMU as L2's VMM
-# is hit the same way (docs/testing.md, "Known flaws of the svm lane").
+# is hit the same way (docs/svm-lane.md, "Known flaws of the svm lane").
 kit_run() {
     kit_run_once "$@"
     if [ "$rc" = timeout ]; then

@@ -49,18 +49,18 @@ need_pkg() {
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/skiff-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-# kvm_usable: is there a /dev/kvm we can open?
 # l1_again STATUS ATTEMPT WHAT: whether to run a VMM once more. Only in the svm lane's L1
 # (SKIFF_IN_L1), only when attempt 1 hit its timeout (STATUS 124), and it says so. There the
 # outer machine (Debian's QEMU emulating SVM) now and then resumes an L2 vCPU at a wrong
 # instruction after a port I/O exit, which hangs or resets the guest; QEMU as L2's VMM is hit
-# the same way (docs/testing.md, "Known flaws of the svm lane"). Use:
+# the same way (docs/svm-lane.md, "Known flaws of the svm lane"). Use:
 #   for attempt in 1 2; do timeout 60 "$SKIFF" ...; status=$?; l1_again $status $attempt "$label" || break; done
 l1_again() {
     [ -n "${SKIFF_IN_L1:-}" ] && [ "$1" -eq 124 ] && [ "$2" -eq 1 ] || return 1
     note "$3: timed out in the svm lane's L1 (a known flaw of the emulated SVM): running it once more"
 }
 
+# kvm_usable: is there a /dev/kvm we can open?
 kvm_usable() { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
 
 # native_lane WHAT [--linux]: the suite needs a usable /dev/kvm. Returns when this machine has

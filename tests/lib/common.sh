@@ -49,15 +49,26 @@ need_pkg() {
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/skiff-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-# l1_again STATUS ATTEMPT WHAT: whether to run a VMM once more. Only in the svm lane's L1
-# (SKIFF_IN_L1), only when attempt 1 hit its timeout (STATUS 124), and it says so. There the
+# vm_run SECS WHAT OUT ERR CMD...: run a VMM under `timeout SECS`, its stdout to OUT and stderr
+# to ERR (one file when the two are the same), stdin from /dev/null; sets $status. In the svm
+# lane's L1 only (SKIFF_IN_L1), a run that hit its timeout runs once more, saying so: there the
 # outer machine (Debian's QEMU emulating SVM) now and then resumes an L2 vCPU at a wrong
 # instruction after a port I/O exit, which hangs or resets the guest; QEMU as L2's VMM is hit
-# the same way (docs/svm-lane.md, "Known flaws of the svm lane"). Use:
-#   for attempt in 1 2; do timeout 60 "$SKIFF" ...; status=$?; l1_again $status $attempt "$label" || break; done
-l1_again() {
-    [ -n "${SKIFF_IN_L1:-}" ] && [ "$1" -eq 124 ] && [ "$2" -eq 1 ] || return 1
-    note "$3: timed out in the svm lane's L1 (a known flaw of the emulated SVM): running it once more"
+# the same way (docs/svm-lane.md, "Known flaws of the svm lane"). Each attempt starts its output
+# files afresh, so that checks read only the last one.
+vm_run() {
+    local secs=$1 what=$2 out=$3 err=$4 attempt
+    shift 4
+    for attempt in 1 2; do
+        if [ "$out" = "$err" ]; then
+            timeout "$secs" "$@" >"$out" 2>&1 </dev/null
+        else
+            timeout "$secs" "$@" >"$out" 2>"$err" </dev/null
+        fi
+        status=$?
+        [ -n "${SKIFF_IN_L1:-}" ] && [ "$status" -eq 124 ] && [ "$attempt" -eq 1 ] || break
+        note "$what: timed out in the svm lane's L1 (a known flaw of the emulated SVM): running it once more"
+    done
 }
 
 # kvm_usable: is there a /dev/kvm we can open?

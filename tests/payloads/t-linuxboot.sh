@@ -15,14 +15,9 @@ printf 'INITRD-MAGIC%4084s' x >"$TMP/initrd"
 # boot KERNEL ARGS...: run skiff; output in $TMP/out, stderr in $TMP/err, status in $status
 boot() {
     local k=$1; shift
-    local attempt
-    for attempt in 1 2; do
-        timeout 30 "$SKIFF" -m 128 -kernel "$k" -initrd "$TMP/initrd" -append "hello=world" \
-            -nodefaults -serial "file:$TMP/out" -device isa-debug-exit,iobase=0xf4,iosize=4 "$@" \
-            2>"$TMP/err"
-        status=$?
-        l1_again "$status" "$attempt" "boot of $(basename "$k")" || break
-    done
+    vm_run 30 "boot of $(basename "$k")" /dev/null "$TMP/err" \
+        "$SKIFF" -m 128 -kernel "$k" -initrd "$TMP/initrd" -append "hello=world" \
+        -nodefaults -serial "file:$TMP/out" -device isa-debug-exit,iobase=0xf4,iosize=4 "$@"
 }
 
 # guest_passed LABEL: every check the guest made passed and it exited through debug-exit

@@ -26,15 +26,12 @@ run_payload() {   # bin name args expect
         [ -f "$TMP/data.img" ] || perl -e 'print pack("V*", 0 .. 16777215)' >"$TMP/data.img"
         drive=(-drive "file=$TMP/data.img,format=raw,if=ide,index=0")
     fi
-    local status attempt
-    for attempt in 1 2; do
-        # shellcheck disable=SC2086
-        timeout 60 "$bin" -m 64 -kernel "$SRCDIR/build/payloads/$name.elf" "${initrd[@]}" "${drive[@]}" \
-            -append "$args hello=world" $args -nodefaults -serial "file:$TMP/out" \
-            -device isa-debug-exit,iobase=0xf4,iosize=4 -display none 2>"$TMP/err"
-        status=$?
-        l1_again "$status" "$attempt" "$label" || break
-    done
+    local status
+    # shellcheck disable=SC2086
+    vm_run 60 "$label" /dev/null "$TMP/err" \
+        "$bin" -m 64 -kernel "$SRCDIR/build/payloads/$name.elf" "${initrd[@]}" "${drive[@]}" \
+        -append "$args hello=world" $args -nodefaults -serial "file:$TMP/out" \
+        -device isa-debug-exit,iobase=0xf4,iosize=4 -display none
     local n=0 bad=0
     while IFS= read -r l; do
         l=${l%$'\r'}

@@ -368,12 +368,10 @@ int acpi_link_into_guest(struct acpi_tables *t, const uint64_t base[ACPI_BLOB_MA
     /* checksums in order: the RSDP's 20-byte sum comes before its 36-byte sum */
     for (int i = 0; i < t->nsums; i++) {
         struct acpi_checksum *c = &t->sums[i];
-        uint8_t *d = t->data[c->blob], sum = 0;
+        uint8_t *d = t->data[c->blob];
 
         d[c->offset] = 0;
-        for (uint32_t k = 0; k < c->length; k++)
-            sum += d[c->start + k];
-        d[c->offset] = -sum;
+        d[c->offset] = checksum_zero(d + c->start, c->length);
     }
     for (int b = 0; b < ACPI_BLOB_MAX; b++)
         if (gmem_write(base[b], t->data[b], t->len[b]) < 0)

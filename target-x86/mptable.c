@@ -2,15 +2,6 @@
 #include "target-x86/acpi-build.h"
 #include "hw/guest-mem.h"
 
-static uint8_t checksum(const uint8_t *p, size_t n)
-{
-    uint8_t s = 0;
-
-    while (n--)
-        s += *p++;
-    return -s;
-}
-
 int mptable_write(uint64_t addr, int cpus, const uint32_t *apic_ids)
 {
     /* floating pointer (16) + header (44) + cpus (20 each) + bus (8) + ioapic (8) + 16 irqs + 2 lints */
@@ -29,7 +20,7 @@ int mptable_write(uint64_t addr, int cpus, const uint32_t *apic_ids)
     stl_le(fp + 4, addr + 16);
     fp[8] = 1;          /* length in 16-byte units */
     fp[9] = 4;          /* spec revision 1.4 */
-    fp[10] = checksum(fp, 16);
+    fp[10] = checksum_zero(fp, 16);
 
     memcpy(ct, "PCMP", 4);
     stw_le(ct + 4, len);
@@ -79,7 +70,7 @@ int mptable_write(uint64_t addr, int cpus, const uint32_t *apic_ids)
     e[7] = 1;
     entries += 2;
     stw_le(ct + 34, entries);
-    ct[7] = checksum(ct, len);
+    ct[7] = checksum_zero(ct, len);
     r = gmem_write(addr, buf, 16 + len);
     free(buf);
     return r;

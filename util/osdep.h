@@ -70,4 +70,14 @@ static inline void stw_be(void *p, uint16_t v) { stw_le(p, __builtin_bswap16(v))
 static inline void stl_be(void *p, uint32_t v) { stl_le(p, __builtin_bswap32(v)); }
 static inline void stq_be(void *p, uint64_t v) { stq_le(p, __builtin_bswap64(v)); }
 
+/* The byte that makes N bytes sum to zero: the checksum of ACPI, MP and SMBIOS tables. */
+static inline uint8_t checksum_zero(const uint8_t *p, size_t n)
+{
+    uint8_t s = 0;
+
+    while (n--)
+        s += *p++;
+    return -s;
+}
+
 #endif

@@ -19,6 +19,7 @@
 #include "target-x86/boot.h"
 #include "target-x86/cpu.h"
 #include "target-x86/kvm.h"
+#include "target-x86/smbios.h"
 #include "util/log.h"
 
 #include <sys/mman.h>
@@ -294,6 +295,26 @@ static void pc_fw_cfg_init(void)
     }
 }
 
+/* The SMBIOS tables, for the firmware to publish: SeaBIOS builds its own without them, which
+ * takes it 0.2 s under a software KVM (kvm_pvm): a fifteenth of its whole boot. */
+static void pc_fw_cfg_smbios(void)
+{
+    struct smbios_config c = {
+        .topo = &machine_cfg.topo,
+        .ram_below_4g = machine_ram.below_4g,
+        .ram_above_4g = machine_ram.above_4g,
+    };
+    struct smbios_tables t;
+
+    if (kvm.supported_cpuid)
+        cpuid_signature(kvm.supported_cpuid, &machine_cfg.topo, &c.cpuid_signature,
+                        &c.cpuid_features);
+    smbios_build(&t, &c);
+    fw_cfg_add_file(pc.fw_cfg, "etc/smbios/smbios-anchor", t.anchor, sizeof(t.anchor), false);
+    fw_cfg_add_file(pc.fw_cfg, "etc/smbios/smbios-tables", t.data, t.len, false);
+    smbios_tables_free(&t);
+}
+
 /* The ACPI tables, for the firmware to place through the table-loader. */
 static void pc_fw_cfg_acpi(const struct acpi_config *ac)
 {
@@ -559,6 +580,7 @@ void pc_init(const struct pc_options *opts)
                                   .pci_hole_start = machine_ram.below_4g };
 
         pc_fw_cfg_acpi(&ac);
+        pc_fw_cfg_smbios();
     }
     e820_build(&pc.e820, machine_ram.below_4g, machine_ram.above_4g);
     machine_add_reset_hook(pc_reset, NULL);

@@ -427,6 +427,17 @@ struct kvm_cpuid2 *cpuid_build(const struct kvm_cpuid2 *supported, const struct 
     return c;
 }
 
+void cpuid_signature(const struct kvm_cpuid2 *supported, const struct cpu_topology *t,
+                     uint32_t *eax, uint32_t *edx)
+{
+    struct kvm_cpuid2 *c = cpuid_build(supported, t, 0);
+    const struct kvm_cpuid_entry2 *e = entry_find(c, 1, 0);
+
+    *eax = e ? e->eax : 0;
+    *edx = e ? e->edx : 0;
+    free(c);
+}
+
 void cpuid_print_help(FILE *out)
 {
     fprintf(out, "CPU models:\n"

@@ -25,6 +25,9 @@ void cpuid_add_supported(struct kvm_cpuid2 *supported, const char *name);
 /* CPUID entries for one vCPU, from KVM's supported set; caller frees. */
 struct kvm_cpuid2 *cpuid_build(const struct kvm_cpuid2 *supported, const struct cpu_topology *t,
                                int index);
+/* CPUID 1's EAX (the signature) and EDX (the features) as vCPU 0 sees them. */
+void cpuid_signature(const struct kvm_cpuid2 *supported, const struct cpu_topology *t,
+                     uint32_t *eax, uint32_t *edx);
 void cpuid_print_help(FILE *out);
 
 #endif

@@ -207,6 +207,83 @@ static void disk_tests(uint8_t drive)
     check(!int13(&r) && (r.edx & 0xff) >= 1, "int 13h AH=08h: drive parameters, at least one disk");
 }
 
+/* a byte at a linear address below 1 MiB, through FS */
+static uint8_t peekb(uint32_t lin)
+{
+    uint8_t v;
+
+    __asm__ volatile("mov %w1, %%fs\n\tmovb %%fs:(%2), %0" : "=q"(v) : "r"(lin >> 4), "r"(lin & 15));
+    return v;
+}
+
+static uint32_t peekl(uint32_t lin)
+{
+    return peekb(lin) | peekb(lin + 1) << 8 | (uint32_t)peekb(lin + 2) << 16 |
+           (uint32_t)peekb(lin + 3) << 24;
+}
+
+/* does string N (from 1) of the structure whose strings begin at S read WANT? */
+static int smbios_string_is(uint32_t s, uint8_t n, const char *want)
+{
+    for (; n > 1; n--)
+        while (peekb(s++))
+            ;
+    for (; *want; want++, s++)
+        if (peekb(s) != (uint8_t)*want)
+            return 0;
+    return n == 1 && peekb(s) == 0;
+}
+
+/* the SMBIOS tables SeaBIOS published from skiff's fw_cfg (DSP0134: a 2.1 entry point on a
+ * 16-byte boundary in the F segment; this small a table SeaBIOS keeps there too) */
+static void smbios_tests(void)
+{
+    uint32_t ep = 0, tbl, end, p;
+    uint8_t sum = 0;
+    int type0 = 0, type1 = 0, type4 = 0, dimm_mib = -1, structs = 0;
+
+    for (uint32_t a = 0xf0000; a < 0x100000 && !ep; a += 16)
+        if (peekl(a) == 0x5f4d535f)     /* "_SM_" */
+            ep = a;
+    for (int i = 0; ep && i < 0x1f; i++)
+        sum += peekb(ep + i);
+    check(ep && !sum && peekb(ep + 6) == 2 && peekb(ep + 7) == 8,
+          "SMBIOS: an SMBIOS 2.8 entry point with a good checksum in the F segment");
+    if (!ep)
+        return;
+    tbl = peekl(ep + 0x18);
+    end = tbl + (peekl(ep + 0x16) & 0xffff);
+    note("SMBIOS structure table at ", tbl);
+    if (end > 0x100000)
+        end = tbl;                      /* out of a real-mode program's reach: the checks fail */
+    for (p = tbl; p + 4 <= end; structs++) {
+        uint8_t type = peekb(p), len = peekb(p + 1);
+        uint32_t s = p + len;
+
+        if (type == 0)
+            type0 = smbios_string_is(s, peekb(p + 4), "SeaBIOS");
+        if (type == 1)
+            type1 = smbios_string_is(s, peekb(p + 4), "skiff") &&
+                    smbios_string_is(s, peekb(p + 5), "Standard PC (i440FX + PIIX, 1996)");
+        if (type == 4)
+            type4++;
+        if (type == 17)
+            dimm_mib = peekl(p + 0x0c) & 0xffff;
+        if (type == 127)
+            break;
+        /* the strings end with a double NUL */
+        while (s + 1 < end && (peekb(s) || peekb(s + 1)))
+            s++;
+        p = s + 2;
+    }
+    check(type0, "SMBIOS: SeaBIOS added its BIOS information (type 0, vendor SeaBIOS)");
+    check(type1, "SMBIOS: the system (type 1) is skiff's Standard PC (i440FX + PIIX, 1996)");
+    check(type4 == 1, "SMBIOS: one processor (type 4) for the one socket");
+    check(dimm_mib == 128, "SMBIOS: one 128 MiB memory device (type 17)");
+    check((peekl(ep + 0x1c) & 0xffff) == (uint32_t)structs + 1,
+          "SMBIOS: the entry point counts every structure up to the end marker");
+}
+
 static void cd_tests(uint8_t drive)
 {
     static uint8_t spec[0x13];
@@ -239,6 +316,7 @@ void stage2_main(uint32_t drive)
     puts_com1("\n# stage2: booted from drive ");
     put_hex(drive);
     puts_com1("\n");
+    smbios_tests();
     if (drive == 0x80)
         disk_tests(drive);
     else

@@ -9,7 +9,7 @@
 . "$SRCDIR/tests/guest/kit.sh"
 . "$SRCDIR/tests/guest/disks.sh"
 
-PLAN=20
+PLAN=21
 disks_suite_needs $PLAN
 
 # the disk: partition 1 (FAT) holds SYSLINUX, the kernel and the initrd; partition 2 (4 MiB)
@@ -23,6 +23,7 @@ while [ -e /sys/block/sda ] && [ ! -b /dev/sda2 ] && [ $i -lt 100 ]; do sleep 0.
 sha() { sha256sum | cut -d' ' -f1; }
 echo "l2: cmdline=$(cat /proc/cmdline)"
 echo "l2: block devices: $(ls /sys/block | tr '\n' ' ')"
+echo "l2: dmi vendor=$(cat /sys/class/dmi/id/sys_vendor) product=$(cat /sys/class/dmi/id/product_name)"
 echo "l2: sda model=$(echo $(cat /sys/block/sda/device/model)) sectors=$(cat /sys/block/sda/size)"
 echo "l2: sr0 vendor=$(echo $(cat /sys/block/sr0/device/vendor)) model=$(echo $(cat /sys/block/sr0/device/model))"
 dmesg | grep -E 'ata[0-9]|sd 0:0:0:0|sr 1:0:0:0|scsi [01]:0:0:0' | sed 's/^\[[ 0-9.]*\] /l2: dmesg: /'
@@ -85,6 +86,8 @@ val() { kit_section "$KIT_LOG" "$1" | sed -n "s/^$2=\([^ ]*\).*/\1/p" | tail -n 
 S=ide-linux
 check "SeaBIOS boots SYSLINUX from the IDE disk, which boots Debian's kernel" \
     kit_has $S "kit.from=ide-disk initrd=/initrd.gz"
+check "Linux reads the machine from skiff's SMBIOS tables (/sys/class/dmi/id)" \
+    kit_has $S "l2: dmi vendor=skiff product=Standard PC (i440FX + PIIX, 1996)"
 check "ata_piix finds the disk and the CD-ROM: sda and sr0" kit_has $S "l2: block devices: sda sr0"
 check "the kernel sees the disk's model and its size (64 Ki sectors)" \
     kit_has $S "l2: sda model=SKIFF HARDDISK sectors=65536"

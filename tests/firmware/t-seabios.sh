@@ -99,8 +99,12 @@ name=nographic
 vm_run 120 "SeaBIOS run nographic" "$TMP/nographic.out" "$TMP/nographic.out" \
     "$SKIFF" -m 128 -nographic -hda "$DISK" -device isa-debug-exit,iobase=0xf4,iosize=4
 check "-nographic shows SeaBIOS's banner on the serial console" grep -q "SeaBIOS (version" "$TMP/nographic.out"
-if grep -q "booted from drive" "$TMP/nographic.out"; then
-    ok "and what the boot loader prints"
+# SeaBIOS's serial console sends its last line ("Booting from Hard Disk...") lazily, on a timer
+# tick, so its dots and line end can land inside what the boot loader writes to COM1 itself
+# (seen: "booted from d.<CR><LF>rive"), on QEMU as here: read past them
+if tr -d '.\r\n' <"$TMP/nographic.out" | grep -q "stage2: booted from drive 0x00000080" &&
+    [ "$status" -eq 1 ]; then
+    ok "and what the boot loader prints, to the end of its checks (debug-exit status 1)"
 else
     not_ok "and what the boot loader prints (skiff exited with $status)"
     tail -n 8 "$TMP/nographic.out" | cat -v | sed 's/^/# console: /'

@@ -295,21 +295,28 @@ static void pc_fw_cfg_init(void)
     }
 }
 
-/* The SMBIOS tables, for the firmware to publish: SeaBIOS builds its own without them, which
- * takes it 0.2 s under a software KVM (kvm_pvm): a fifteenth of its whole boot. */
-static void pc_fw_cfg_smbios(void)
+/* The SMBIOS tables (what dmidecode shows) of this machine */
+static void pc_smbios_build(struct smbios_tables *t)
 {
     struct smbios_config c = {
         .topo = &machine_cfg.topo,
         .ram_below_4g = machine_ram.below_4g,
         .ram_above_4g = machine_ram.above_4g,
     };
-    struct smbios_tables t;
 
     if (kvm.supported_cpuid)
         cpuid_signature(kvm.supported_cpuid, &machine_cfg.topo, &c.cpuid_signature,
                         &c.cpuid_features);
-    smbios_build(&t, &c);
+    smbios_build(t, &c);
+}
+
+/* The SMBIOS tables, for the firmware to publish: SeaBIOS builds its own without them, which
+ * takes it 0.2 s under a software KVM (kvm_pvm): a fifteenth of its whole boot. */
+static void pc_fw_cfg_smbios(void)
+{
+    struct smbios_tables t;
+
+    pc_smbios_build(&t);
     fw_cfg_add_file(pc.fw_cfg, "etc/smbios/smbios-anchor", t.anchor, sizeof(t.anchor), false);
     fw_cfg_add_file(pc.fw_cfg, "etc/smbios/smbios-tables", t.data, t.len, false);
     smbios_tables_free(&t);
@@ -613,6 +620,7 @@ static void pc_setup_like_firmware(void)
 int pc_boot(char **err)
 {
     struct acpi_tables t;
+    struct smbios_tables smb;
     struct acpi_config ac = {
         .cpus = machine_cfg.topo.cpus,
         .apic_ids = pc.apic_ids,
@@ -656,6 +664,9 @@ int pc_boot(char **err)
         return r;
     }
     mptable_write(BOOT_MPTABLE_ADDR, machine_cfg.topo.cpus, pc.apic_ids);
+    pc_smbios_build(&smb);
+    smbios_place(&smb, BOOT_SMBIOS_ADDR);
+    smbios_tables_free(&smb);
     r = boot_load_kernel(&req, &entry, err);
     if (r < 0)
         return r;

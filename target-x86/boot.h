@@ -22,6 +22,7 @@
 #define BOOT_ACPI_ADDR      0xe0000ULL
 #define BOOT_ACPI_SIZE      0x10000ULL
 #define BOOT_MPTABLE_ADDR   0xf0000ULL
+#define BOOT_SMBIOS_ADDR    0xf8000ULL  /* the SMBIOS entry point, its structures after it */
 #define BOOT_KERNEL_ADDR    0x100000ULL /* where a bzImage's protected-mode part is loaded */
 
 struct boot_request {

@@ -1,5 +1,6 @@
 /* smbios.c: the SMBIOS 2.8 structures (DMTF DSP0134) for the firmware to publish */
 #include "target-x86/smbios.h"
+#include "hw/guest-mem.h" // gmem_write
 
 #define SMBIOS_MANUFACTURER "skiff"
 #define SMBIOS_PRODUCT "Standard PC (i440FX + PIIX, 1996)"
@@ -175,6 +176,15 @@ static void smbios_type19(struct smbios_writer *w, uint64_t start, uint64_t size
     smbios_end(w);
 }
 
+/* the intermediate checksum covers 0x10-0x1e, the entry point's the first 16 bytes (5.2.1) */
+static void smbios_anchor_sum(uint8_t *a)
+{
+    a[0x15] = 0;
+    a[0x15] = checksum_zero(a + 0x10, SMBIOS_ANCHOR_LEN - 0x10);
+    a[0x04] = 0;
+    a[0x04] = checksum_zero(a, 0x10);
+}
+
 void smbios_build(struct smbios_tables *t, const struct smbios_config *c)
 {
     struct smbios_writer w = { .t = t };
@@ -212,9 +222,18 @@ void smbios_build(struct smbios_tables *t, const struct smbios_config *c)
     stw_le(a + 0x16, t->len);
     stw_le(a + 0x1c, w.count);
     a[0x1e] = 0x28;
-    /* the intermediate checksum covers 0x10-0x1e, the entry point's the first 16 bytes */
-    a[0x15] = checksum_zero(a + 0x10, SMBIOS_ANCHOR_LEN - 0x10);
-    a[0x04] = checksum_zero(a, 0x10);
+    smbios_anchor_sum(a);
+}
+
+int smbios_place(struct smbios_tables *t, uint64_t addr)
+{
+    uint8_t *a = t->anchor;
+
+    stl_le(a + 0x18, addr + 32);
+    smbios_anchor_sum(a);
+    if (gmem_write(addr, a, SMBIOS_ANCHOR_LEN) < 0 || gmem_write(addr + 32, t->data, t->len) < 0)
+        return -EFAULT;
+    return 0;
 }
 
 void smbios_tables_free(struct smbios_tables *t)

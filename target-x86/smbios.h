@@ -29,6 +29,9 @@ struct smbios_tables {
  * BIOS adds its own type 0.
  */
 void smbios_build(struct smbios_tables *t, const struct smbios_config *c);
+/* For a boot without firmware: the entry point at ADDR (16-byte aligned, in the F segment where
+ * guests look for it), the structures right after it. 0, or -EFAULT outside guest RAM. */
+int smbios_place(struct smbios_tables *t, uint64_t addr);
 void smbios_tables_free(struct smbios_tables *t);
 
 #endif

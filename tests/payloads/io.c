@@ -1,4 +1,4 @@
-/* io.c: payload checking port and MMIO dispatch, string I/O, and the ACPI and MP tables skiff wrote */
+/* io.c: payload checking port and MMIO dispatch, string I/O, and the ACPI, MP and SMBIOS tables skiff wrote */
 #include "lib/intr.h"
 
 /* skiff-args: -smp 2 */
@@ -85,6 +85,53 @@ static void check_mptable(void)
     check(cpus == 2, "the MP table lists 2 processors for -smp 2 (%u)", cpus);
 }
 
+/* string N (from 1) of the SMBIOS structure at P */
+static const char *smbios_string(const uint8_t *p, uint8_t n)
+{
+    const char *s = (const char *)p + p[1];
+
+    while (n > 1 && *s) {
+        s += strlen(s) + 1;
+        n--;
+    }
+    return n == 1 ? s : "";
+}
+
+/* what dmidecode would read: the entry point in the F segment, the structures it points at */
+static void check_smbios(void)
+{
+    const uint8_t *ep = NULL, *p, *end;
+    const uint8_t *type1 = NULL, *type4 = NULL;
+    int structs = 0;
+
+    for (uint32_t a = 0xf0000; a < 0x100000 && !ep; a += 16)
+        if (!memcmp((void *)a, "_SM_", 4))
+            ep = (const uint8_t *)a;
+    check(ep && sum_ok(ep, 0x10) && !memcmp(ep + 0x10, "_DMI_", 5) && sum_ok(ep + 0x10, 0x0f),
+          "an SMBIOS entry point with valid checksums is in 0xf0000-0xfffff");
+    if (!ep)
+        return;
+    p = (const uint8_t *)*(const uint32_t *)(ep + 0x18);
+    end = p + *(const uint16_t *)(ep + 0x16);
+    while (p + 4 <= end && p[0] != 127) {
+        const uint8_t *s = p + p[1];
+
+        if (p[0] == 1)
+            type1 = p;
+        if (p[0] == 4)
+            type4 = p;
+        while (s + 1 < end && (s[0] || s[1]))
+            s++;
+        p = s + 2;
+        structs++;
+    }
+    check(p + 4 <= end && p[0] == 127 && structs + 1 == *(const uint16_t *)(ep + 0x1c),
+          "its structures run to the end marker, as many as it counts (%d)", structs + 1);
+    check(type1 && !strcmp(smbios_string(type1, type1[4]), "skiff"),
+          "the system (type 1) is made by skiff");
+    check(type4 && type4[0x23] == 2, "the processor (type 4) has the 2 cores of -smp 2");
+}
+
 void test_main(uint32_t magic, uint32_t mbi)
 {
     uint8_t out[16], in[16];
@@ -129,6 +176,7 @@ void test_main(uint32_t magic, uint32_t mbi)
 
     check_acpi();
     check_mptable();
+    check_smbios();
     /* the BIOS area holding the tables is RAM the guest can write */
     *(volatile uint32_t *)0xeff00 = 0x600dc0de;
     check(*(volatile uint32_t *)0xeff00 == 0x600dc0de, "the BIOS area is writable RAM in direct boot");

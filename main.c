@@ -9,6 +9,7 @@
 #include "target-x86/cpu.h"
 #include "target-x86/cpuid.h"
 #include "target-x86/kvm.h"
+#include "target-x86/smbios.h"
 #include "util/log.h"
 #include "util/main-loop.h"
 #include "util/opts.h"
@@ -65,6 +66,10 @@ static const struct option_def options[] = {
     { "M", true, "pc", "machine type (pc)" },
     { "qtest", true, "DEV", "serve the qtest protocol on a chardev (with -accel qtest)" },
     { "name", true, "NAME", "the guest's name" },
+    { "uuid", true, "UUID", "the machine's UUID (SMBIOS, fw_cfg)" },
+    { "smbios", true, "type=1|3[,FIELD=VALUE...]",
+      "SMBIOS strings of the system (type=1: manufacturer, product, version, serial, uuid, sku, "
+      "family) or the chassis (type=3: manufacturer, version, serial, asset, sku)" },
     { "pidfile", true, "FILE", "write the process id to FILE" },
     { "kernel-cache", true, "DIR|off", "where host-unpacked kernels are cached (default ~/.cache/skiff)" },
     { "no-kernel-unpack", false, NULL, "let a compressed kernel unpack itself in the guest" },
@@ -444,6 +449,12 @@ static void parse_args(int argc, char **argv)
             args.qtest = val;
         } else if (!strcmp(name, "name")) {
             machine_cfg.name = val;
+        } else if (!strcmp(name, "uuid")) {
+            if (smbios_set_uuid(val, &err) < 0)
+                die("-uuid %s", err);
+        } else if (!strcmp(name, "smbios")) {
+            if (smbios_option(val, &err) < 0)
+                die("%s", err);
         } else if (!strcmp(name, "pidfile")) {
             args.pidfile = val;
         } else if (!strcmp(name, "kernel-cache")) {

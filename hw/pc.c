@@ -252,8 +252,9 @@ static void pc_fw_cfg_init(void)
     struct device *f = pc.fw_cfg;
     struct e820_entry e820[3];
     int n = 0;
-    uint8_t uuid[16] = { 0 };
+    uint8_t uuid[16];
 
+    smbios_get_uuid(uuid);
     fw_cfg_add_bytes(f, FW_CFG_UUID, uuid, sizeof(uuid));
     fw_cfg_add_i64(f, FW_CFG_RAM_SIZE, machine_ram.size);
     fw_cfg_add_i16(f, FW_CFG_NOGRAPHIC, pc.opts.nographic);

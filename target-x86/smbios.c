@@ -1,11 +1,37 @@
 /* smbios.c: the SMBIOS 2.8 structures (DMTF DSP0134) for the firmware to publish */
 #include "target-x86/smbios.h"
 #include "hw/guest-mem.h" // gmem_write
+#include "util/opts.h"
+
+#include <ctype.h>
 
 #define SMBIOS_MANUFACTURER "skiff"
 #define SMBIOS_PRODUCT "Standard PC (i440FX + PIIX, 1996)"
 #define SMBIOS_VERSION "skiff-" SKIFF_VERSION
 #define DIMM_MAX (16 * GiB)     /* as QEMU: one memory device per 16 GiB */
+
+/* the strings -smbios may set, with the offsets of their fields */
+struct smbios_field {
+    const char *key;
+    uint8_t offset;
+};
+
+static const struct smbios_field smbios_type1_fields[] = {
+    { "manufacturer", 0x04 }, { "product", 0x05 }, { "version", 0x06 }, { "serial", 0x07 },
+    { "sku", 0x19 }, { "family", 0x1a },
+};
+static const struct smbios_field smbios_type3_fields[] = {
+    { "manufacturer", 0x04 }, { "version", 0x06 }, { "serial", 0x07 }, { "asset", 0x08 },
+    { "sku", 0x15 },
+};
+#define SMBIOS_FIELDS_MAX 6
+
+/* what -smbios and -uuid set: NULL for a default, "" for no string */
+static struct {
+    char *type1[SMBIOS_FIELDS_MAX];
+    char *type3[SMBIOS_FIELDS_MAX];
+    uint8_t uuid[16];
+} smbios_user;
 
 /* one structure being written: its formatted area, then its strings */
 struct smbios_writer {
@@ -55,29 +81,52 @@ static void smbios_end(struct smbios_writer *w)
     w->max_size = MAX(w->max_size, w->t->len - w->start);
 }
 
+/* The strings of a structure: the user's, else the defaults given (NULL: none). */
+static void smbios_strings(struct smbios_writer *w, const struct smbios_field *f, size_t n,
+                           char *const *user, const char *const *defaults)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *s = user[i] ? user[i] : defaults[i];
+
+        if (s && *s)
+            smbios_string(w, f[i].offset, s);
+    }
+}
+
 /* 7.2 System Information */
 static void smbios_type1(struct smbios_writer *w)
 {
+    static const char *const defaults[SMBIOS_FIELDS_MAX] = {
+        SMBIOS_MANUFACTURER, SMBIOS_PRODUCT, SMBIOS_VERSION,
+    };
+    const uint8_t *u = smbios_user.uuid;
     uint8_t *p = smbios_begin(w, 1, 0x1b, 0x100);
 
+    /* 7.2.1: the first three fields of the UUID little-endian (all zero: none given) */
+    for (int i = 0; i < 4; i++)
+        p[0x08 + i] = u[3 - i];
+    p[0x0c] = u[5];
+    p[0x0d] = u[4];
+    p[0x0e] = u[7];
+    p[0x0f] = u[6];
+    memcpy(p + 0x10, u + 8, 8);
     p[0x18] = 0x06;                     /* woken by the power switch */
-    smbios_string(w, 0x04, SMBIOS_MANUFACTURER);
-    smbios_string(w, 0x05, SMBIOS_PRODUCT);
-    smbios_string(w, 0x06, SMBIOS_VERSION);
-    /* UUID (0x08) all zero: not set, as QEMU without -uuid */
+    smbios_strings(w, smbios_type1_fields, ARRAY_SIZE(smbios_type1_fields), smbios_user.type1,
+                   defaults);
     smbios_end(w);
 }
 
 /* 7.4 System Enclosure or Chassis */
 static void smbios_type3(struct smbios_writer *w)
 {
+    static const char *const defaults[SMBIOS_FIELDS_MAX] = { SMBIOS_MANUFACTURER, SMBIOS_VERSION };
     uint8_t *p = smbios_begin(w, 3, 0x16, 0x300);
 
     p[0x05] = 0x01;                     /* other */
     p[0x09] = p[0x0a] = p[0x0b] = 0x03; /* boot-up, power supply, thermal: safe */
     p[0x0c] = 0x02;                     /* security: unknown */
-    smbios_string(w, 0x04, SMBIOS_MANUFACTURER);
-    smbios_string(w, 0x06, SMBIOS_VERSION);
+    smbios_strings(w, smbios_type3_fields, ARRAY_SIZE(smbios_type3_fields), smbios_user.type3,
+                   defaults);
     smbios_end(w);
 }
 
@@ -223,6 +272,110 @@ void smbios_build(struct smbios_tables *t, const struct smbios_config *c)
     stw_le(a + 0x1c, w.count);
     a[0x1e] = 0x28;
     smbios_anchor_sum(a);
+}
+
+/* The values of one -smbios type's fields into SLOTS; the first unknown key is an error. */
+static int smbios_option_fields(struct opts *o, const char *type, const struct smbios_field *f,
+                                size_t n, char **slots, char **err)
+{
+    const char *bad;
+    char *names = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *v = opts_get(o, f[i].key);
+
+        if (v) {
+            free(slots[i]);
+            slots[i] = xstrdup(v);
+        }
+    }
+    if (!(bad = opts_first_unused(o)))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char *s = xasprintf("%s%s%s", names ? names : "", names ? ", " : "", f[i].key);
+
+        free(names);
+        names = s;
+    }
+    *err = xasprintf("-smbios type=%s: no field '%s' (skiff sets %s%s)", type, bad, names,
+                     !strcmp(type, "1") ? ", uuid" : "");
+    free(names);
+    return -EINVAL;
+}
+
+int smbios_option(const char *spec, char **err)
+{
+    struct opts *o = opts_parse(spec, NULL, err);
+    const char *type, *uuid;
+    int r = -EINVAL;
+
+    if (!o)
+        return -EINVAL;
+    type = opts_get(o, "type");
+    if (type && !strcmp(type, "1")) {
+        uuid = opts_get(o, "uuid");
+        if (uuid && smbios_set_uuid(uuid, err) < 0) {
+            char *e = *err;
+
+            *err = xasprintf("-smbios type=1: %s", e);
+            free(e);
+            goto out;
+        }
+        r = smbios_option_fields(o, type, smbios_type1_fields, ARRAY_SIZE(smbios_type1_fields),
+                                 smbios_user.type1, err);
+    } else if (type && !strcmp(type, "3")) {
+        r = smbios_option_fields(o, type, smbios_type3_fields, ARRAY_SIZE(smbios_type3_fields),
+                                 smbios_user.type3, err);
+    } else {
+        *err = xasprintf("-smbios %s: skiff sets the system (type=1) and chassis (type=3) strings", spec);
+    }
+out:
+    opts_free(o);
+    return r;
+}
+
+int smbios_set_uuid(const char *s, char **err)
+{
+    /* RFC 4122 3: 8-4-4-4-12 hex digits */
+    static const int dash[] = { 8, 13, 18, 23 };
+    uint8_t u[16];
+    int k = 0;
+
+    if (strlen(s) != 36)
+        goto bad;
+    for (int i = 0, d = 0; i < 36; i++) {
+        if (d < 4 && i == dash[d]) {
+            if (s[i] != '-')
+                goto bad;
+            d++;
+            continue;
+        }
+        if (!isxdigit((unsigned char)s[i]) || !isxdigit((unsigned char)s[i + 1]) ||
+            (d < 4 && i + 1 == dash[d]))
+            goto bad;
+        u[k++] = (uint8_t)strtoul((char[]){ s[i], s[i + 1], 0 }, NULL, 16);
+        i++;
+    }
+    memcpy(smbios_user.uuid, u, sizeof(u));
+    return 0;
+bad:
+    *err = xasprintf("'%s' is not a UUID: give 32 hex digits as 8-4-4-4-12, e.g. "
+                     "123e4567-e89b-12d3-a456-426614174000", s);
+    return -EINVAL;
+}
+
+void smbios_get_uuid(uint8_t uuid[16])
+{
+    memcpy(uuid, smbios_user.uuid, 16);
+}
+
+void smbios_options_reset(void)
+{
+    for (int i = 0; i < SMBIOS_FIELDS_MAX; i++) {
+        free(smbios_user.type1[i]);
+        free(smbios_user.type3[i]);
+    }
+    memset(&smbios_user, 0, sizeof(smbios_user));
 }
 
 int smbios_place(struct smbios_tables *t, uint64_t addr)

@@ -29,6 +29,17 @@ struct smbios_tables {
  * BIOS adds its own type 0.
  */
 void smbios_build(struct smbios_tables *t, const struct smbios_config *c);
+
+/* -smbios type=1,manufacturer=,product=,version=,serial=,uuid=,sku=,family= and
+ * -smbios type=3,manufacturer=,version=,serial=,asset=,sku=: QEMU's spellings; an empty value
+ * leaves the string out. 0, or -EINVAL with *err. */
+int smbios_option(const char *spec, char **err);
+/* -uuid: the machine's UUID, in SMBIOS type 1 and fw_cfg. 0, or -EINVAL with *err. */
+int smbios_set_uuid(const char *s, char **err);
+/* The UUID in RFC 4122 byte order (fw_cfg's), all zero when none was given. */
+void smbios_get_uuid(uint8_t uuid[16]);
+/* Forget what -smbios and -uuid set (for tests). */
+void smbios_options_reset(void);
 /* For a boot without firmware: the entry point at ADDR (16-byte aligned, in the F segment where
  * guests look for it), the structures right after it. 0, or -EFAULT outside guest RAM. */
 int smbios_place(struct smbios_tables *t, uint64_t addr);

@@ -53,6 +53,10 @@ expect_error "an unknown serial backend" "unknown character device" "$SKIFF" -ke
 expect_error "a chardev id that does not exist" "no chardev with id 'nope'" "$SKIFF" -kernel "$K" -serial chardev:nope
 expect_error "an unknown chardev backend" "unknown backend 'tape'" "$SKIFF" -kernel "$K" -chardev tape,id=t
 expect_error "a socket path that cannot be listened on" "cannot listen on socket" "$SKIFF" -kernel "$K" -serial unix:/nonexistent-dir/s,server=on,wait=off
+expect_error "a malformed -uuid" "is not a UUID: give 32 hex digits" "$SKIFF" -kernel "$K" -uuid 1234
+expect_error "an -smbios type skiff does not set" "skiff sets the system (type=1) and chassis (type=3)" \
+    "$SKIFF" -kernel "$K" -smbios type=17,part=x
+expect_error "an -smbios field that is not there" "no field 'colour'" "$SKIFF" -kernel "$K" -smbios type=1,colour=red
 expect_error "a bare image name that does not exist (the first disk, as QEMU takes it)" "no such file" "$SKIFF" disk.img
 
 # KVM access errors, in a private /dev: none at all, then one that only root may open (a node

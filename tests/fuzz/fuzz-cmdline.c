@@ -1,5 +1,6 @@
 /* fuzz-cmdline.c: libFuzzer target: the option-string parsers behind the command line */
 #include "target-x86/cpuid.h"
+#include "target-x86/smbios.h"
 #include "util/opts.h"
 
 #include <stdint.h>
@@ -34,6 +35,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     err = NULL;
     cpuid_configure(s, &err);
     free(err);
+    err = NULL;
+    /* -smbios and -uuid, then the tables they go into: every structure must still close */
+    int set = smbios_option(s, &err) == 0;
+
+    free(err);
+    err = NULL;
+    set |= smbios_set_uuid(s, &err) == 0;
+    if (set) {
+        struct cpu_topology topo = { .cpus = 1, .sockets = 1, .cores = 1, .threads = 1 };
+        struct smbios_config c = { .topo = &topo, .ram_below_4g = 128 * MiB };
+        struct smbios_tables tb;
+
+        smbios_build(&tb, &c);
+        if (tb.len < 6 || tb.data[tb.len - 6] != 127 || tb.data[tb.len - 1] || tb.data[tb.len - 2])
+            abort();
+        smbios_tables_free(&tb);
+    }
+    free(err);
+    smbios_options_reset();
     free(s);
     return 0;
 }

@@ -9,7 +9,7 @@
 . "$SRCDIR/tests/guest/kit.sh"
 . "$SRCDIR/tests/guest/disks.sh"
 
-PLAN=21
+PLAN=22
 disks_suite_needs $PLAN
 
 # the disk: partition 1 (FAT) holds SYSLINUX, the kernel and the initrd; partition 2 (4 MiB)
@@ -24,6 +24,7 @@ sha() { sha256sum | cut -d' ' -f1; }
 echo "l2: cmdline=$(cat /proc/cmdline)"
 echo "l2: block devices: $(ls /sys/block | tr '\n' ' ')"
 echo "l2: dmi vendor=$(cat /sys/class/dmi/id/sys_vendor) product=$(cat /sys/class/dmi/id/product_name)"
+echo "l2: dmi serial=$(cat /sys/class/dmi/id/product_serial) uuid=$(cat /sys/class/dmi/id/product_uuid) asset=$(cat /sys/class/dmi/id/chassis_asset_tag)"
 echo "l2: sda model=$(echo $(cat /sys/block/sda/device/model)) sectors=$(cat /sys/block/sda/size)"
 echo "l2: sr0 vendor=$(echo $(cat /sys/block/sr0/device/vendor)) model=$(echo $(cat /sys/block/sr0/device/model))"
 dmesg | grep -E 'ata[0-9]|sd 0:0:0:0|sr 1:0:0:0|scsi [01]:0:0:0' | sed 's/^\[[ 0-9.]*\] /l2: dmesg: /'
@@ -71,6 +72,7 @@ kit_svm_file "$TMP/data.iso" data.iso
 kit_svm_file "$TMP/run.sh" run.sh
 kit_svm_file "$TMP/initrd.gz" initrd.gz
 kit_svm_add ide-linux --timeout 180 --bin /kit/f/run.sh -- -m 512 -nographic \
+    -uuid 123e4567-e89b-12d3-a456-426614174000 -smbios type=1,serial=SKIFF-0042 -smbios type=3,asset=RACK-7 \
     -drive file=/kit/f/linux-disk.img,if=ide,index=0,media=disk,format=raw \
     -drive file=/kit/f/data.iso,if=ide,index=2,media=cdrom -boot order=c
 # -kernel with -bios: no disk to read the kernel from; the firmware gets it through fw_cfg
@@ -88,6 +90,8 @@ check "SeaBIOS boots SYSLINUX from the IDE disk, which boots Debian's kernel" \
     kit_has $S "kit.from=ide-disk initrd=/initrd.gz"
 check "Linux reads the machine from skiff's SMBIOS tables (/sys/class/dmi/id)" \
     kit_has $S "l2: dmi vendor=skiff product=Standard PC (i440FX + PIIX, 1996)"
+check "and what -uuid and -smbios set: the serial, the UUID, the chassis asset tag" \
+    kit_has $S "l2: dmi serial=SKIFF-0042 uuid=123e4567-e89b-12d3-a456-426614174000 asset=RACK-7"
 check "ata_piix finds the disk and the CD-ROM: sda and sr0" kit_has $S "l2: block devices: sda sr0"
 check "the kernel sees the disk's model and its size (64 Ki sectors)" \
     kit_has $S "l2: sda model=SKIFF HARDDISK sectors=65536"

@@ -1,7 +1,7 @@
 /* io.c: payload checking port and MMIO dispatch, string I/O, and the ACPI, MP and SMBIOS tables skiff wrote */
 #include "lib/intr.h"
 
-/* skiff-args: -smp 2 */
+/* skiff-args: -smp 2 -uuid 123e4567-e89b-12d3-a456-426614174000 -smbios type=1,serial=SKIFF-IO */
 
 #define COM1 0x3f8
 
@@ -129,6 +129,11 @@ static void check_smbios(void)
           "its structures run to the end marker, as many as it counts (%d)", structs + 1);
     check(type1 && !strcmp(smbios_string(type1, type1[4]), "skiff"),
           "the system (type 1) is made by skiff");
+    check(type1 && !strcmp(smbios_string(type1, type1[7]), "SKIFF-IO"),
+          "its serial number is -smbios type=1,serial=");
+    /* SMBIOS 2.6+ stores the UUID's first three fields little-endian */
+    check(type1 && !memcmp(type1 + 8, "\x67\x45\x3e\x12\x9b\xe8\xd3\x12\xa4\x56\x42\x66\x14\x17\x40\x00", 16),
+          "its UUID is -uuid's");
     check(type4 && type4[0x23] == 2, "the processor (type 4) has the 2 cores of -smp 2");
 }
 

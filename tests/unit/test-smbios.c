@@ -23,6 +23,72 @@ static const char *string_of(const uint8_t *p, const uint8_t *end, uint8_t n)
     return (const uint8_t *)s < end && *s ? s : NULL;
 }
 
+/* the structure of TYPE in T, or NULL */
+static const uint8_t *find_type(const struct smbios_tables *t, uint8_t type)
+{
+    const uint8_t *p = t->data, *end = t->data + t->len;
+
+    while (p + 4 <= end && p[0] != type) {
+        const uint8_t *s = p + p[1];
+
+        while (s + 1 < end && (s[0] || s[1]))
+            s++;
+        p = s + 2;
+    }
+    return p + 4 <= end ? p : NULL;
+}
+
+/* -smbios SPEC fails with an error holding WANT */
+static void refused(const char *spec, const char *want, const char *what)
+{
+    char *err = NULL;
+    int r = smbios_option(spec, &err);
+
+    CHECK(r < 0 && err && strstr(err, want), "%s is refused: %s", what, err ? err : "(no error)");
+    free(err);
+}
+
+/* -smbios and -uuid as a management tool would pass them */
+static void user_strings(void)
+{
+    struct cpu_topology topo = { .cpus = 1, .sockets = 1, .cores = 1, .threads = 1 };
+    struct smbios_config c = { .topo = &topo, .ram_below_4g = 512 * MiB };
+    static const uint8_t le[16] = { 0x67, 0x45, 0x3e, 0x12, 0x9b, 0xe8, 0xd3, 0x12,
+                                    0xa4, 0x56, 0x42, 0x66, 0x14, 0x17, 0x40, 0x00 };
+    struct smbios_tables t;
+    const uint8_t *p1, *p3, *end;
+    uint8_t raw[16];
+    char *err = NULL;
+    const char *m, *prod, *ser, *asset;
+
+    CHECK(smbios_option("type=1,manufacturer=Acme,serial=X1,version=,"
+                        "uuid=123e4567-e89b-12d3-a456-426614174000", &err) == 0 &&
+          smbios_option("type=3,asset=RACK-7", &err) == 0, "-smbios type=1,... and type=3,... are taken");
+    smbios_build(&t, &c);
+    end = t.data + t.len;
+    p1 = find_type(&t, 1);
+    p3 = find_type(&t, 3);
+    m = p1 ? string_of(p1, end, p1[4]) : NULL;
+    prod = p1 ? string_of(p1, end, p1[5]) : NULL;
+    ser = p1 ? string_of(p1, end, p1[7]) : NULL;
+    CHECK(m && !strcmp(m, "Acme") && ser && !strcmp(ser, "X1"), "type 1 has the maker and serial given");
+    CHECK(prod && !strcmp(prod, "Standard PC (i440FX + PIIX, 1996)"), "and the default product");
+    CHECK(p1 && p1[6] == 0, "an empty version= leaves the version out");
+    CHECK(p1 && !memcmp(p1 + 8, le, 16), "the UUID is stored with its first three fields little-endian (7.2.1)");
+    smbios_get_uuid(raw);
+    CHECK(raw[0] == 0x12 && raw[15] == 0x00 && raw[6] == 0x12 && raw[7] == 0xd3,
+          "fw_cfg gets the UUID in RFC 4122 byte order");
+    asset = p3 ? string_of(p3, end, p3[8]) : NULL;
+    CHECK(asset && !strcmp(asset, "RACK-7") && !strcmp(string_of(p3, end, p3[4]), "skiff"),
+          "type 3 has the asset tag given and the default maker");
+    smbios_tables_free(&t);
+    refused("type=2,manufacturer=x", "type=1", "another type");
+    refused("type=1,colour=red", "colour", "an unknown field");
+    refused("type=1,uuid=123e4567-e89b-12d3-a456-42661417400", "not a UUID", "a UUID one digit short");
+    refused("type=1,uuid=123e4567xe89b-12d3-a456-426614174000", "not a UUID", "a UUID without a dash");
+    smbios_options_reset();
+}
+
 int main(void)
 {
     /* 2 sockets of 4 cores x 2 threads, 3 GiB below 4 GiB and 37 GiB above: 40 GiB in all */
@@ -93,5 +159,6 @@ int main(void)
     CHECK(n19 == 2 && above_start == 4 * GiB && above_end == 41 * GiB,
           "the RAM above 4 GiB is mapped at 4-41 GiB");
     smbios_tables_free(&t);
+    user_strings();
     return tap_done();
 }

@@ -3,6 +3,7 @@
 #include "hw/machine.h"
 #include "hw/accel.h"
 #include "hw/device.h"
+#include "target-x86/cpu.h" // cpus_stop, cpus_resume, cpus_running
 #include "util/log.h"
 #include "util/main-loop.h"
 
@@ -19,6 +20,8 @@ static struct {
     atomic_bool reset_req;
     atomic_bool shutdown_req;
     atomic_int exit_req;        /* status + 1, 0 = none */
+    bool qtest_stopped;         /* the run state without vCPUs (-accel qtest) */
+    bool shut_down;             /* -no-shutdown: the guest powered off, not reset since */
     struct { machine_reset_fn *fn; void *opaque; } hooks[MAX_RESET_HOOKS];
     int nhooks;
 } M;
@@ -42,7 +45,10 @@ static void machine_requests_bh(void *opaque)
     }
     if (atomic_exchange(&M.shutdown_req, false)) {
         if (machine_cfg.no_shutdown) {
-            log_info("guest powered off; staying (-no-shutdown)");
+            /* as QEMU: the machine stops where it powered off, until a reset */
+            log_info("guest powered off; stopped until a reset (-no-shutdown)");
+            machine_stop();
+            M.shut_down = true;
         } else {
             loop_quit(EXIT_GUEST_POWEROFF);
             return;
@@ -53,15 +59,57 @@ static void machine_requests_bh(void *opaque)
             loop_quit(0);
             return;
         }
-        /* hooks run in order: the CPUs pause first and resume last */
+        /* hooks run in order: the CPUs pause first and resume last (a stopped machine, or one
+         * that was shut down, stays stopped) */
         for (int i = 0; i < M.nhooks; i++)
             M.hooks[i].fn(M.hooks[i].opaque);
+        M.shut_down = false;
     }
+}
+
+bool machine_running(void)
+{
+    return machine_cfg.qtest ? !M.qtest_stopped : cpus_running();
+}
+
+bool machine_shut_down(void)
+{
+    return M.shut_down;
+}
+
+void machine_stop(void)
+{
+    if (!machine_running())
+        return;
+    if (machine_cfg.qtest)
+        M.qtest_stopped = true;
+    else
+        cpus_stop();
+    clock_virtual_stop();
+}
+
+int machine_cont(char **err)
+{
+    if (M.shut_down) {
+        /* QEMU's words for it */
+        *err = xstrdup("Resetting the Virtual Machine is required");
+        return -EBUSY;
+    }
+    if (machine_running())
+        return 0;
+    clock_virtual_resume();
+    if (machine_cfg.qtest)
+        M.qtest_stopped = false;
+    else
+        cpus_resume();
+    return 0;
 }
 
 void machine_init_requests(void)
 {
     M.bh = bh_new(machine_requests_bh, NULL);
+    M.qtest_stopped = machine_cfg.start_paused;
+    M.shut_down = false;
 }
 
 void machine_cleanup_requests(void)
@@ -69,6 +117,7 @@ void machine_cleanup_requests(void)
     bh_free(M.bh);
     M.bh = NULL;
     M.nhooks = 0;
+    M.qtest_stopped = M.shut_down = false;
 }
 
 void machine_request_reset(void)

@@ -45,6 +45,15 @@ void machine_request_exit(int status);      /* debug-exit, fatal vCPU errors */
 typedef void machine_reset_fn(void *opaque);
 void machine_add_reset_hook(machine_reset_fn *fn, void *opaque);
 void machine_init_requests(void);
+
+/*
+ * The run state the monitor shows and changes (QEMU's stop, cont, info status). With
+ * -no-shutdown a guest's poweroff stops the machine "shut down": only a reset lets it run again.
+ */
+bool machine_running(void);
+bool machine_shut_down(void);
+void machine_stop(void);                    /* the vCPUs and the virtual clock */
+int machine_cont(char **err);               /* -EBUSY when shut down: reset it first */
 void machine_cleanup_requests(void);
 
 #endif

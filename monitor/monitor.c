@@ -36,7 +36,6 @@ struct monitor {
 static struct {
     struct monitor *mons[MON_MAX];
     int n;
-    bool stopped;           /* the test accelerator runs no CPU: stop and cont only say so */
 } G;
 
 static void mon_write(struct monitor *m, const char *s, size_t len)
@@ -82,35 +81,6 @@ static void mon_prompt(struct monitor *m)
     mon_printf(m, "(skiff) ");
 }
 
-/* ---- the VM's run state ---- */
-
-static bool vm_running(void)
-{
-    return machine_cfg.qtest ? !G.stopped : cpus_running();
-}
-
-static void vm_stop(void)
-{
-    if (!vm_running())
-        return;
-    if (machine_cfg.qtest)
-        G.stopped = true;
-    else
-        cpus_stop();
-    clock_virtual_stop();
-}
-
-static void vm_cont(void)
-{
-    if (vm_running())
-        return;
-    clock_virtual_resume();
-    if (machine_cfg.qtest)
-        G.stopped = false;
-    else
-        cpus_resume();
-}
-
 /* ---- drives, by QEMU's names: ide0-hd0 (-hda) .. ide1-cd0 (-cdrom) ---- */
 
 struct drive {
@@ -143,7 +113,9 @@ static int drive_find(const char *name)
 
 static void info_status(struct monitor *m, int argc, char **argv)
 {
-    mon_printf(m, "VM status: %s\n", vm_running() ? "running" : "paused");
+    /* QEMU's words; its "(shutdown)" is the one reason tools look for */
+    mon_printf(m, "VM status: %s\n", machine_shut_down() ? "paused (shutdown)" :
+                                     machine_running() ? "running" : "paused");
 }
 
 static void info_version(struct monitor *m, int argc, char **argv)
@@ -362,12 +334,17 @@ static void cmd_info(struct monitor *m, int argc, char **argv)
 
 static void cmd_stop(struct monitor *m, int argc, char **argv)
 {
-    vm_stop();
+    machine_stop();
 }
 
 static void cmd_cont(struct monitor *m, int argc, char **argv)
 {
-    vm_cont();
+    char *err = NULL;
+
+    if (machine_cont(&err) < 0) {
+        mon_printf(m, "%s\n", err);
+        free(err);
+    }
 }
 
 static void cmd_quit(struct monitor *m, int argc, char **argv)
@@ -651,8 +628,6 @@ struct monitor *monitor_new(struct chardev *c, char **err)
         *err = xasprintf("at most %d monitors", MON_MAX);
         return NULL;
     }
-    if (!G.n)
-        G.stopped = machine_cfg.start_paused;
     m = xnew(struct monitor);
     m->chr = c;
     m->release = timer_new(CLK_REALTIME, sendkey_release, m);
@@ -677,5 +652,4 @@ void monitor_cleanup_all(void)
         free(m);
     }
     G.n = 0;
-    G.stopped = false;
 }

@@ -73,6 +73,33 @@ check "the guest ran on: the line typed afterwards was echoed (status $status)" 
 check "info cpus gives both vCPUs' thread ids, threads of skiff ($(tr '\n' ' ' <"$TMP/tids"))" \
     test "$(awk '$2 == "skiff" { print $1 }' "$TMP/tids" 2>/dev/null | sort -u | wc -l)" -eq 2
 
+# -no-shutdown, as QEMU: the guest's ACPI poweroff stops the machine where it was ("paused
+# (shutdown)"; the payload's "skiff exited" failure line never comes), cont wants a reset first,
+# and after system_reset and cont the guest runs again from the start
+P=$SRCDIR/build/payloads/poweroff.elf
+rm -f "$TMP/po.com1"
+wait_for() {   # wait_for N: until the payload has printed its plan N times
+    for _ in $(seq 1 200); do
+        [ "$(grep -c '^1\.\.1' "$TMP/po.com1" 2>/dev/null)" -ge "$1" ] && return
+        sleep 0.05
+    done
+}
+(wait_for 1; sleep 0.5; printf 'info status\ncont\nsystem_reset\n'; sleep 0.5
+    printf 'info status\ncont\n'; wait_for 2; sleep 0.5; printf 'info status\nquit\n') |
+    timeout 30 "$SKIFF" -m 64 -kernel "$P" -nodefaults -serial file:"$TMP/po.com1" -monitor stdio \
+        -no-shutdown $DX >"$TMP/po.mon" 2>"$TMP/po.err"
+status=$?
+tr -d '\r' <"$TMP/po.mon" >"$TMP/po.txt"
+check "-no-shutdown: after the guest powers off, info status says paused (shutdown)" \
+    sh -c "grep -m1 'VM status' '$TMP/po.txt' | grep -q 'paused (shutdown)'"
+check "and the guest went no further than its poweroff" sh -c "! grep -q 'not ok' '$TMP/po.com1'"
+check "cont then says a reset is needed" grep -q "Resetting the Virtual Machine is required" "$TMP/po.txt"
+check "after system_reset the machine waits, paused" grep -q "^VM status: paused$" "$TMP/po.txt"
+check "and cont runs the guest again from its start (its plan printed twice)" \
+    test "$(grep -c '^1\.\.1' "$TMP/po.com1")" -eq 2
+check "which powers off again: paused (shutdown); quit ends skiff with status 0 (status $status)" \
+    sh -c "grep 'VM status' '$TMP/po.txt' | tail -1 | grep -q 'paused (shutdown)' && [ $status -eq 0 ]"
+
 # end of input does not spin or quit: the guest keeps running until it exits
 timeout 5 "$SKIFF" -kernel "$K" -nodefaults -serial stdio $DX </dev/null >"$TMP/out" 2>"$TMP/err"
 status=$?

@@ -4,6 +4,7 @@
 #include "hw/accel.h"
 #include "hw/device.h"
 #include "target-x86/cpu.h" // cpus_stop, cpus_resume, cpus_running
+#include "target-x86/kvm.h" // kvm_clock_hold, kvm_clock_release
 #include "util/log.h"
 #include "util/main-loop.h"
 
@@ -81,10 +82,12 @@ void machine_stop(void)
 {
     if (!machine_running())
         return;
-    if (machine_cfg.qtest)
+    if (machine_cfg.qtest) {
         M.qtest_stopped = true;
-    else
+    } else {
         cpus_stop();
+        kvm_clock_hold();
+    }
     clock_virtual_stop();
 }
 
@@ -98,10 +101,12 @@ int machine_cont(char **err)
     if (machine_running())
         return 0;
     clock_virtual_resume();
-    if (machine_cfg.qtest)
+    if (machine_cfg.qtest) {
         M.qtest_stopped = false;
-    else
+    } else {
+        kvm_clock_release();
         cpus_resume();
+    }
     return 0;
 }
 

@@ -573,6 +573,11 @@ void cpus_stop(void)
 {
     C.running = false;
     cpus_pause();
+    /* tell a guest with kvmclock that it was stopped, so that its watchdogs do not take the
+     * pause for a lockup (EINVAL: it has not registered kvmclock) */
+    for (int i = 0; i < C.n; i++)
+        if (ioctl(C.v[i].fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
+            log_debug("vCPU %d: KVM_KVMCLOCK_CTRL: %s", i, strerror(errno));
 }
 
 void cpus_resume(void)

@@ -60,7 +60,8 @@ void cpus_start(bool start_paused);
 /* Stop every vCPU outside KVM_RUN and wait; call from the main loop with the device lock. */
 void cpus_pause(void);
 void cpus_resume(void);
-/* The monitor's stop: pause, and stay paused (through resets too) until cpus_resume. */
+/* The monitor's stop: pause, and stay paused (through resets too) until cpus_resume; a guest
+ * with kvmclock is told (KVM_KVMCLOCK_CTRL). */
 void cpus_stop(void);
 /* Running: started without -S, or resumed since, and not stopped. */
 bool cpus_running(void);

@@ -157,6 +157,31 @@ void kvm_init(int nr_vcpus)
     kvm_get_supported_cpuid();
 }
 
+void kvm_clock_hold(void)
+{
+    struct kvm_clock_data d = { 0 };
+
+    if (kvm.clock_held || !kvm_has_cap(KVM_CAP_ADJUST_CLOCK))
+        return;
+    if (ioctl(kvm.vm_fd, KVM_GET_CLOCK, &d) < 0) {
+        log_warn("cannot read the guest's kvmclock (KVM_GET_CLOCK): %s; it will run on while stopped",
+                 strerror(errno));
+        return;
+    }
+    kvm.held_clock = (struct kvm_clock_data){ .clock = d.clock };
+    kvm.clock_held = true;
+}
+
+void kvm_clock_release(void)
+{
+    if (!kvm.clock_held)
+        return;
+    kvm.clock_held = false;
+    if (ioctl(kvm.vm_fd, KVM_SET_CLOCK, &kvm.held_clock) < 0)
+        log_warn("cannot set the guest's kvmclock back (KVM_SET_CLOCK): %s; the guest sees the "
+                 "stopped time pass", strerror(errno));
+}
+
 void kvm_irqchip_reset(void)
 {
     for (int i = 0; i < 3; i++)

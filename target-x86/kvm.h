@@ -18,6 +18,8 @@ struct kvm_state {
     /* pristine state of the in-kernel devices, restored on reset */
     struct kvm_irqchip chips[3];
     struct kvm_pit_state2 pit;
+    struct kvm_clock_data held_clock;   /* kvm_clock_hold's reading */
+    bool clock_held;
 };
 
 extern struct kvm_state kvm;
@@ -29,6 +31,10 @@ void kvm_cleanup(void);
 void kvm_accel_install(void);
 /* Restore the in-kernel PIC, IOAPIC and PIT to power-on state. */
 void kvm_irqchip_reset(void);
+/* The guest's kvmclock while the VM is stopped: held at the stop, set back at the restart, so
+ * that a stopped guest does not see the time pass (as QEMU's kvmclock device does). */
+void kvm_clock_hold(void);
+void kvm_clock_release(void);
 int kvm_vm_ioctl(unsigned long req, void *arg);
 bool kvm_has_cap(int cap);
 

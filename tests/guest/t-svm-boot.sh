@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 
-kit_suite_needs_lane 25
+kit_suite_needs_lane 27
 
 # the guests: an interactive shell, and two scripts
 kit_initramfs "$TMP/shell.cpio.gz" --shell
@@ -30,8 +30,19 @@ sleep 300
 EOF
 kit_initramfs "$TMP/button.cpio.gz" --script "$TMP/button.sh" --module button --module evdev
 
+# a guest that tells the time (its uptime, from kvmclock) every second
+cat >"$TMP/ticks.sh" <<'EOF'
+i=0
+while [ $i -lt 14 ]; do
+    echo "kit: tick $i $(cut -d' ' -f1 /proc/uptime)"
+    i=$((i + 1))
+    sleep 1
+done
+EOF
+kit_initramfs "$TMP/ticks.cpio.gz" --script "$TMP/ticks.sh"
+
 kit_svm_reset
-for f in shell reboot panic button; do kit_svm_file "$TMP/$f.cpio.gz" "$f.cpio.gz"; done
+for f in shell reboot panic button ticks; do kit_svm_file "$TMP/$f.cpio.gz" "$f.cpio.gz"; done
 BOOT=(-m 512 -kernel /kit/bzImage -nographic)
 
 # -smp 2: commands typed into skiff's stdin reach the guest's shell; `poweroff` ends skiff
@@ -83,7 +94,23 @@ EOF
 kit_svm_add button --timeout 90 --input "$TMP/button.in" -- "${BOOT[@]}" -smp 1 \
     -initrd /kit/f/button.cpio.gz -append "console=ttyS0 quiet"
 
-kit_suite_run t-svm-boot 700
+# stop and cont in the monitor, 15 s apart: as on QEMU, the stopped guest does not see that time
+# pass (its kvmclock is held; without that, its uptime jumped 16 s between two ticks)
+cat >"$TMP/pause.in" <<'EOF'
+wait kit: tick 3
+keys \001c
+wait (skiff)
+send stop
+sleep 15
+send cont
+send info status
+wait VM status: running
+keys \001c
+EOF
+kit_svm_add pause --timeout 120 --input "$TMP/pause.in" -- "${BOOT[@]}" -smp 2 \
+    -initrd /kit/f/ticks.cpio.gz -append "console=ttyS0 quiet"
+
+kit_suite_run t-svm-boot 820
 # count NAME TEXT: how many times the scenario's console holds TEXT
 count() { kit_section "$KIT_LOG" "$1" | grep -oF -- "$2" | wc -l; }
 
@@ -125,5 +152,14 @@ check "power button: info status in the monitor says running" kit_has button "VM
 check "power button: system_powerdown reaches the guest's acpid" kit_has button "kit: acpid saw the power button"
 check "power button: the guest shuts down and skiff exits with status 0" [ "$(kit_status "$KIT_LOG" button)" = 0 ]
 kit_show_on_fail button
+
+# the largest step of the guest's uptime between two of its ticks, in whole seconds
+step=$(kit_section "$KIT_LOG" pause | awk '/^kit: tick [0-9]+ [0-9.]+$/ {
+    if (n++ && $4 - t > m) m = $4 - t; t = $4 } END { printf "%d", m }')
+pause_ran() { [ "$(kit_status "$KIT_LOG" pause)" = 0 ] && kit_has pause "kit: tick 13 "; }
+check "stop/cont: the guest runs on to its last tick and powers off" pause_ran
+check "stop/cont: the guest's clock did not see the 15 s stop (largest step between its ticks: ${step:-?} s)" \
+    [ "${step:-99}" -lt 8 ]
+kit_show_on_fail pause
 
 done_testing

@@ -702,7 +702,8 @@ void ide_cd_change(struct ide_drive *d, struct block_dev *bd)
 {
     d->bd = bd;
     d->nb_sectors = bd ? block_size(bd) / IDE_SECTOR_SIZE : 0;
-    d->tray_open = 0;
+    /* as QEMU's eject and change: the tray opens to take the disc out, closes on a new one */
+    d->tray_open = !bd;
     d->media_event = bd ? MEDIA_EVENT_NEW : MEDIA_EVENT_REMOVAL;
     d->unit_attention = 1;
 }

@@ -125,6 +125,13 @@ int pc_cd_change(int index, const char *file, const char *format, bool force, ch
     return 0;
 }
 
+bool pc_cd_tray(int index, bool *locked, bool *open)
+{
+    if (index < 0 || index >= PC_MAX_IDE || !pc.opts.ide[index].present || !pc.ide)
+        return false;
+    return piix_ide_tray(pc.ide, index / 2, index % 2, locked, open);
+}
+
 struct device *pc_rtc(void)
 {
     return pc.rtc;

@@ -50,6 +50,8 @@ bool pc_ide_drive(int index, bool *cdrom, struct block_dev **bd);
  * -drive's. 0 or -errno with *err.
  */
 int pc_cd_change(int index, const char *file, const char *format, bool force, char **err);
+/* The tray of the CD-ROM at IDE index 0-3; false when there is none. */
+bool pc_cd_tray(int index, bool *locked, bool *open);
 struct device *pc_rtc(void);
 struct device *pc_vga(void);                /* NULL with -vga none */
 

@@ -332,6 +332,21 @@ int piix_ide_change_medium(struct device *dev, int bus, int unit, struct block_d
     return 0;
 }
 
+bool piix_ide_tray(struct device *dev, int bus, int unit, bool *locked, bool *open)
+{
+    struct piix_ide *s = container_of(dev, struct piix_ide, dev);
+    struct ide_drive *d;
+
+    if (bus < 0 || bus > 1 || unit < 0 || unit > 1)
+        return false;
+    d = &s->ch[bus].drive[unit];
+    if (d->kind != IDE_CD)
+        return false;
+    *locked = d->locked;
+    *open = d->tray_open;
+    return true;
+}
+
 static const struct pci_id piix_ide_id = {
     .vendor = 0x8086,
     .device = 0x7010,

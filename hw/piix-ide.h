@@ -18,5 +18,7 @@ int piix_ide_attach(struct device *dev, int bus, int unit, struct block_dev *bd,
  */
 int piix_ide_change_medium(struct device *dev, int bus, int unit, struct block_dev *bd, bool force,
                            char **err);
+/* A CD-ROM's tray: whether the guest locked it, whether it is open. false: no CD-ROM there. */
+bool piix_ide_tray(struct device *dev, int bus, int unit, bool *locked, bool *open);
 
 #endif

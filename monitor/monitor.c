@@ -175,6 +175,7 @@ static void info_registers(struct monitor *m, int argc, char **argv)
 static void info_block(struct monitor *m, int argc, char **argv)
 {
     struct drive d;
+    bool locked, open;
 
     for (int i = 0; i < PC_MAX_IDE; i++) {
         if (!drive_at(i, &d))
@@ -184,8 +185,9 @@ static void info_block(struct monitor *m, int argc, char **argv)
         else
             mon_printf(m, "%s: %s (%s%s)\n", d.name, block_filename(d.bd), block_format(d.bd),
                        block_is_read_only(d.bd) ? ", read-only" : "");
-        if (d.cd)
-            mon_printf(m, "    Removable device\n");
+        if (d.cd && pc_cd_tray(i, &locked, &open))
+            mon_printf(m, "    Removable device: %slocked, tray %s\n", locked ? "" : "not ",
+                       open ? "open" : "closed");
     }
 }
 

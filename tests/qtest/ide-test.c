@@ -774,6 +774,15 @@ int main(void)
               "eject: the guest hears of the change");
         CHECK(sense_after(S, (uint8_t[12]){ 0x00 }, &asc) == 2 && asc == 0x3a,
               "and then: NOT READY, medium not present");
+        out = qtest_hmp(mon, "info block");
+        CHECK(out && strstr(out, "ide1-cd1: [not inserted]\n    Removable device: not locked, tray open"),
+              "info block: the tray stands open after eject, as QEMU's");
+        out = qtest_hmp(mon, "change ide1-cd1 %s", cd);
+        out = qtest_hmp(mon, "info block");
+        CHECK(out && strstr(out, "ide1-cd1: ") && strstr(out, "tray closed") && !strstr(out, "tray open"),
+              "and change closes it on the new disc");
+        CHECK(sense_after(S, (uint8_t[12]){ 0x00 }, &asc) == 6, "which the guest hears of");
+        CHECK(qtest_hmp(mon, "eject ide1-cd1") != NULL, "(eject it again)");
         out = qtest_hmp(mon, "change ide0-hd0 %s", cd);
         CHECK(out && strstr(out, "not a CD-ROM"), "change on a hard disk is refused");
         out = qtest_hmp(mon, "change ide1-cd1 /nonexistent/disc.iso");

@@ -27,6 +27,7 @@ struct monitor {
     bool last_cr;           /* a \n right after \r ends no second line */
     int esc;                /* in an escape sequence (cursor keys): 1 after ESC, 2 after ESC [ */
     bool banner_shown;
+    int cpu;                /* the monitor's CPU: what info registers shows (QEMU's cpu N) */
     /* sendkey: keys held until the timer lets them go, last pressed first released */
     struct timer *release;
     unsigned held[SENDKEY_MAX];
@@ -134,18 +135,26 @@ static void info_kvm(struct monitor *m, int argc, char **argv)
     mon_printf(m, "kvm support: enabled\nkvm: %s\n", machine_cfg.qtest ? "off (-accel qtest)" : "on");
 }
 
-static void info_cpus(struct monitor *m, int argc, char **argv)
+/* The number of vCPUs; with none (the test accelerator) the monitor says so. */
+static int mon_cpus(struct monitor *m)
 {
     int n = machine_cfg.qtest ? 0 : cpus_count();
 
-    /* QEMU's lines, which management tools parse to pin the vCPU threads */
-    for (int i = 0; i < n; i++)
-        mon_printf(m, "%c CPU #%d: thread_id=%d\n", i ? ' ' : '*', i, (int)cpu_get(i)->tid);
     if (!n)
         mon_printf(m, "no CPUs (-accel qtest)\n");
+    return n;
 }
 
-/* QEMU's spelling: the monitor's CPU (#0 here) alone, or every CPU with -a */
+static void info_cpus(struct monitor *m, int argc, char **argv)
+{
+    int n = mon_cpus(m);
+
+    /* QEMU's lines, which management tools parse to pin the vCPU threads; * is the monitor's CPU */
+    for (int i = 0; i < n; i++)
+        mon_printf(m, "%c CPU #%d: thread_id=%d\n", i == m->cpu ? '*' : ' ', i, (int)cpu_get(i)->tid);
+}
+
+/* QEMU's spelling: the monitor's CPU alone (cpu N chooses it), or every CPU with -a */
 static void info_registers(struct monitor *m, int argc, char **argv)
 {
     bool all = argc > 1 && !strcmp(argv[1], "-a");
@@ -157,16 +166,14 @@ static void info_registers(struct monitor *m, int argc, char **argv)
         mon_printf(m, "info registers: unknown option '%s' (-a shows every CPU)\n", argv[1]);
         return;
     }
-    if (machine_cfg.qtest || !cpus_count()) {
-        mon_printf(m, "no CPUs (-accel qtest)\n");
+    if (!mon_cpus(m))
         return;
-    }
     f = open_memstream(&text, &len);
     if (!f) {
         mon_printf(m, "info registers: out of memory\n");
         return;
     }
-    cpus_dump_state(all ? -1 : 0, f);
+    cpus_dump_state(all ? -1 : m->cpu, f);
     fclose(f);
     mon_printf(m, "%s", text);
     free(text);
@@ -334,6 +341,26 @@ static void cmd_info(struct monitor *m, int argc, char **argv)
     mon_printf(m, "info: unknown item '%s' (info alone lists them)\n", argv[1]);
 }
 
+static void cmd_cpu(struct monitor *m, int argc, char **argv)
+{
+    int n;
+    char *end;
+    long i;
+
+    if (argc < 2) {
+        mon_printf(m, "cpu: give the CPU's index (info cpus lists them)\n");
+        return;
+    }
+    if (!(n = mon_cpus(m)))
+        return;
+    i = strtol(argv[1], &end, 10);
+    if (*end || end == argv[1] || i < 0 || i >= n) {
+        mon_printf(m, "invalid CPU index\n");     /* QEMU's words */
+        return;
+    }
+    m->cpu = (int)i;
+}
+
 static void cmd_stop(struct monitor *m, int argc, char **argv)
 {
     machine_stop();
@@ -467,6 +494,7 @@ static void cmd_change(struct monitor *m, int argc, char **argv)
 static const struct mon_cmd mon_cmds[] = {
     { "help|?", "[cmd]", "list the commands, or show one", cmd_help },
     { "info", "[item]", "show the machine's state (info alone lists the items)", cmd_info },
+    { "cpu", "index", "choose the monitor's CPU (the one info registers shows)", cmd_cpu },
     { "stop", "", "stop the virtual CPUs", cmd_stop },
     { "cont|c", "", "resume the virtual CPUs (and start them after -S)", cmd_cont },
     { "system_powerdown", "", "press the ACPI power button: the guest shuts down", cmd_system_powerdown },

@@ -55,7 +55,8 @@ check "the monitor's quit ends skiff with status 0 (status $status)" test "$stat
 # it is echoed); info cpus names each vCPU's thread (QEMU's "* CPU #0: thread_id=N", which
 # management tools parse to pin them), each a thread of the running skiff. As in QEMU.
 rm -f "$TMP/out4" "$TMP/tids"
-(type_keys "$TMP/out4" '\001c' 'info registers\r' 'info registers -a\r' 'info registers -x\r' 'info cpus\r'
+(type_keys "$TMP/out4" '\001c' 'info registers\r' 'info registers -a\r' 'info registers -x\r' 'info cpus\r' \
+    'cpu 1\r' 'info cpus\r' 'cpu 7\r'
     for tid in $(tr -d '\r' <"$TMP/out4" | sed -n 's/^[* ] CPU #[0-9]*: thread_id=\([0-9]*\)$/\1/p'); do
         echo "$tid $(cat "/proc/$(awk '/^Tgid:/ { print $2 }' "/proc/$tid/status")/comm")" >>"$TMP/tids"
     done
@@ -70,6 +71,8 @@ check "info registers -a shows both CPUs" grep -q '^CPU#1$' "$TMP/regs"
 check "a bad option is named" grep -q "unknown option '-x'" "$TMP/regs"
 check "the guest ran on: the line typed afterwards was echoed (status $status)" \
     grep -q "echo: after" "$TMP/regs"
+check "cpu 1 makes CPU 1 the monitor's: info cpus stars it" grep -q '^\* CPU #1: thread_id=' "$TMP/regs"
+check "cpu 7 with two CPUs: invalid CPU index, as QEMU says" grep -q "invalid CPU index" "$TMP/regs"
 check "info cpus gives both vCPUs' thread ids, threads of skiff ($(tr '\n' ' ' <"$TMP/tids"))" \
     test "$(awk '$2 == "skiff" { print $1 }' "$TMP/tids" 2>/dev/null | sort -u | wc -l)" -eq 2
 

@@ -15,6 +15,7 @@
 #include "util/opts.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -123,6 +124,14 @@ static struct {
     const char *kernel_cache;
     const char *vga;
     struct pc_drive ide[PC_MAX_IDE];
+    /* -drive if=none,id=ID: backends that -device ide-hd/ide-cd,drive=ID put on the bus */
+    struct {
+        char *id;
+        char *file;
+        struct block_open_opts open;
+        bool used;
+    } named[PC_MAX_IDE];
+    int nnamed;
     const char *boot_order;
     const char *boot_once;
     bool boot_menu;
@@ -183,20 +192,115 @@ static void add_drive(int index, const char *file, bool cdrom, const struct bloc
         d->open.read_only = true;
 }
 
+static const char ide_device_help[] =
+    "  ide-hd                   IDE disk: drive=ID (a -drive if=none,id=ID), bus=ide.0|ide.1, unit=0|1, bootindex=N\n"
+    "  ide-cd                   IDE CD-ROM: the same, drive= optional (an empty drive)\n";
+
+/* -drive if=none,id=ID: a backend for -device ide-hd or ide-cd to place (QEMU's, and libvirt's, way) */
+static void add_named_drive(const char *s, const char *id, const char *file,
+                            const struct block_open_opts *bo, bool placed)
+{
+    if (!id || !*id)
+        die("-drive %s: if=none needs id= for -device ide-hd,drive=ID to name it", s);
+    if (placed)
+        die("-drive %s: with if=none the device says where the drive goes (-device ide-hd,bus=ide.B,unit=U)", s);
+    for (int i = 0; i < args.nnamed; i++)
+        if (!strcmp(args.named[i].id, id))
+            die("-drive id=%s: there is already a drive with that id", id);
+    if (args.nnamed == PC_MAX_IDE)
+        die("-drive %s: IDE has room for %d drives", s, PC_MAX_IDE);
+    args.named[args.nnamed].id = xstrdup(id);
+    args.named[args.nnamed].file = file ? xstrdup(file) : NULL;
+    args.named[args.nnamed].open = *bo;
+    args.nnamed++;
+}
+
+/*
+ * -device ide-hd|ide-cd,drive=ID[,bus=ide.B][,unit=U][,bootindex=N][,id=NAME]: put a named
+ * drive on the PIIX3's IDE bus B (QEMU's names ide.0 and ide.1); without bus= or unit=, in the
+ * first free place. Returns false for any other -device, which the board creates.
+ */
+static bool take_ide_device(const char *s)
+{
+    struct opts *o;
+    char *err = NULL;
+    const char *driver, *drive, *bus, *unused;
+    uint64_t unit = UINT64_MAX, bootindex = UINT64_MAX;
+    int b = -1, index = -1;
+    bool cd;
+
+    o = opts_parse(s, "driver", &err);
+    if (!o)
+        die("-device %s: %s", s, err);
+    driver = opts_get(o, "driver");
+    if (!driver || (strcmp(driver, "ide-hd") && strcmp(driver, "ide-cd"))) {
+        opts_free(o);
+        return false;
+    }
+    cd = !strcmp(driver, "ide-cd");
+    drive = opts_get(o, "drive");
+    bus = opts_get(o, "bus");
+    opts_get(o, "id");
+    if (opts_get_uint(o, "unit", &unit) < 0 || opts_get_uint(o, "bootindex", &bootindex) < 0)
+        die("-device %s: unit and bootindex are numbers", s);
+    if ((unused = opts_first_unused(o)))
+        die("-device %s: skiff's %s takes drive=, bus=, unit=, bootindex= and id= (not '%s')", s,
+            driver, unused);
+    if (bus) {
+        if (strcmp(bus, "ide.0") && strcmp(bus, "ide.1"))
+            die("-device %s: the IDE buses are ide.0 and ide.1", s);
+        b = bus[4] - '0';
+    }
+    if (unit != UINT64_MAX && unit > 1)
+        die("-device %s: an IDE bus has units 0 and 1", s);
+    /* the first free place that fits what was given, as QEMU fills the buses */
+    for (int i = 0; i < PC_MAX_IDE && index < 0; i++)
+        if (!args.ide[i].present && (b < 0 || i / 2 == b) && (unit == UINT64_MAX || i % 2 == (int)unit))
+            index = i;
+    if (index < 0)
+        die("-device %s: that place on the IDE bus is taken (or both buses are full)", s);
+    if (!drive && !cd)
+        die("-device %s: ide-hd needs drive= (a -drive if=none,id=ID)", s);
+    if (drive) {
+        int n;
+
+        for (n = 0; n < args.nnamed && strcmp(args.named[n].id, drive); n++)
+            ;
+        if (n == args.nnamed)
+            die("-device %s: no drive '%s' (give it as -drive if=none,id=%s,file=...)", s, drive, drive);
+        if (args.named[n].used)
+            die("-device %s: drive '%s' is already another device's", s, drive);
+        if (!args.named[n].file && !cd)
+            die("-device %s: drive '%s' has no file, and a disk needs one", s, drive);
+        args.named[n].used = true;
+        add_drive(index, args.named[n].file, cd, &args.named[n].open, "-device");
+    } else {
+        add_drive(index, NULL, true, &(struct block_open_opts){ .read_only = true }, "-device");
+    }
+    if (bootindex != UINT64_MAX) {
+        args.ide[index].has_bootindex = true;
+        args.ide[index].bootindex = bootindex > UINT_MAX ? UINT_MAX : (unsigned)bootindex;
+    }
+    opts_free(o);
+    return true;
+}
+
 static void parse_drive(const char *s)
 {
     struct opts *o = NULL;
     struct block_open_opts bo = { 0 };
     char *err = NULL;
-    const char *v, *file, *unused;
+    const char *v, *file, *unused, *id;
     uint64_t index = UINT64_MAX, bus = UINT64_MAX, unit = UINT64_MAX;
-    bool cdrom = false, ro = false;
+    bool cdrom = false, ro = false, if_none = false;
 
     o = opts_parse(s, NULL, &err);
     if (!o)
         die("-drive: %s", err);
-    if ((v = opts_get(o, "if")) && strcmp(v, "ide"))
-        die("-drive if=%s: skiff has IDE drives (if=ide) so far", v);
+    if ((v = opts_get(o, "if")) && !strcmp(v, "none"))
+        if_none = true;
+    else if (v && strcmp(v, "ide"))
+        die("-drive if=%s: skiff has IDE drives (if=ide, or if=none with -device ide-hd) so far", v);
     if ((v = opts_get(o, "media"))) {
         if (!strcmp(v, "cdrom"))
             cdrom = true;
@@ -218,15 +322,21 @@ static void parse_drive(const char *s)
     if (opts_get_uint(o, "index", &index) < 0 || opts_get_uint(o, "bus", &bus) < 0 ||
         opts_get_uint(o, "unit", &unit) < 0)
         die("-drive %s: index, bus and unit are numbers", s);
-    opts_get(o, "id");
+    id = opts_get(o, "id");
     file = opts_get(o, "file");
     if (file && !*file)
         file = NULL;
-    if (!file && !cdrom)
+    if (!file && !cdrom && !if_none)
         die("-drive %s: a disk needs file=", s);
     unused = opts_first_unused(o);
     if (unused)
         die("-drive: skiff does not implement '%s'", unused);
+    if (if_none) {
+        add_named_drive(s, id, file, &bo, index != UINT64_MAX || bus != UINT64_MAX ||
+                        unit != UINT64_MAX);
+        opts_free(o);
+        return;
+    }
     if (index == UINT64_MAX && (bus != UINT64_MAX || unit != UINT64_MAX)) {
         if (bus > 1 || (unit != UINT64_MAX && unit > 1))
             die("-drive %s: IDE has buses 0-1 and units 0-1", s);
@@ -399,6 +509,7 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "device")) {
             if (!strcmp(val, "help") || !strcmp(val, "?")) {
                 device_print_types(stdout);
+                printf("\nIDE drives (on the PIIX3's buses ide.0 and ide.1):\n%s", ide_device_help);
                 exit(0);
             }
             {
@@ -407,6 +518,11 @@ static void parse_args(int argc, char **argv)
                 if (comma && (!strcmp(comma, ",help") || !strcmp(comma, ",?"))) {
                     char *n = xstrndup(val, comma - val);
 
+                    if (!strcmp(n, "ide-hd") || !strcmp(n, "ide-cd")) {
+                        printf("%s", ide_device_help);
+                        free(n);
+                        exit(0);
+                    }
                     if (device_print_props(stdout, n) < 0)
                         die("-device %s: no such device (see -device help)", n);
                     free(n);
@@ -622,6 +738,15 @@ int main(int argc, char **argv)
     pco.nographic = args.nographic;
     /* a device test gets a VGA only when it asks for one */
     pco.vga = args.vga ? args.vga : machine_cfg.qtest ? "none" : "std";
+    {
+        int n = 0;
+
+        /* IDE drives go in the board's options; the rest are created on it below */
+        for (int i = 0; i < args.ndevice; i++)
+            if (!take_ide_device(args.device[i]))
+                args.device[n++] = args.device[i];
+        args.ndevice = n;
+    }
     memcpy(pco.ide, args.ide, sizeof(pco.ide));
     pco.boot_order = args.boot_order;
     pco.boot_once = args.boot_once;

@@ -465,6 +465,38 @@ static void pc_set_cmos_disks(void)
  * fw_cfg "bootorder": the IDE drives in the -boot order (disks for c, CD-ROMs for d), as
  * SeaBIOS names them; it agrees with the CMOS and lets the firmware log what it picked.
  */
+/* The firmware's path of the IDE drive at index I (bus * 2 + unit), as a bootorder line */
+static size_t pc_bootorder_drive(char *buf, size_t size, int i)
+{
+    return snprintf(buf, size, "/pci@i0cf8/ide@1,1/drive@%x/disk@%x\n", i / 2, i % 2);
+}
+
+/*
+ * With bootindex= on any drive, as QEMU: those drives alone, lowest index first, and -boot's
+ * order no longer counts for the boot list. Appends to BUF (adding to *LEN); false when no drive
+ * has a bootindex.
+ */
+static bool pc_bootindex_order(char *buf, size_t size, size_t *len)
+{
+    bool done[PC_MAX_IDE] = { false }, any = false;
+
+    for (;;) {
+        int best = -1;
+
+        for (int i = 0; i < PC_MAX_IDE; i++) {
+            const struct pc_drive *dr = &pc.opts.ide[i];
+
+            if (dr->present && dr->has_bootindex && !done[i] &&
+                (best < 0 || dr->bootindex < pc.opts.ide[best].bootindex))
+                best = i;
+        }
+        if (best < 0)
+            return any;
+        done[best] = any = true;
+        *len += pc_bootorder_drive(buf + *len, size - *len, best);
+    }
+}
+
 static void pc_fw_cfg_bootorder(const char *order)
 {
     char buf[512];
@@ -474,6 +506,10 @@ static void pc_fw_cfg_bootorder(const char *order)
     if (pc_kernel_by_firmware())
         len += snprintf(buf, sizeof(buf), "/rom@genroms/%s\n", PC_LINUXBOOT_ROM);
 
+    if (pc_bootindex_order(buf, sizeof(buf), &len)) {
+        fw_cfg_add_file(pc.fw_cfg, "bootorder", buf, len + 1, false);
+        return;
+    }
     for (const char *c = order; *c; c++) {
         for (int i = 0; i < PC_MAX_IDE; i++) {
             const struct pc_drive *dr = &pc.opts.ide[i];
@@ -481,8 +517,7 @@ static void pc_fw_cfg_bootorder(const char *order)
             if (!dr->present || (*c == 'c' && dr->cdrom) || (*c == 'd' && !dr->cdrom) ||
                 (*c != 'c' && *c != 'd'))
                 continue;
-            len += snprintf(buf + len, sizeof(buf) - len, "/pci@i0cf8/ide@1,1/drive@%x/disk@%x\n",
-                            i / 2, i % 2);
+            len += pc_bootorder_drive(buf + len, sizeof(buf) - len, i);
         }
     }
     if (len)

@@ -18,6 +18,8 @@ struct pc_drive {
     bool cdrom;
     const char *file;       /* NULL: a CD-ROM drive with no disc */
     struct block_open_opts open;
+    bool has_bootindex;     /* -device ide-hd,bootindex=N: the firmware's boot order by these */
+    unsigned bootindex;
 };
 
 struct pc_options {

@@ -94,6 +94,22 @@ run drive_cd -drive file="$DISK",if=ide,index=0,media=disk,format=raw \
     -drive file="$ISO",if=ide,index=2,media=cdrom -boot order=cd
 check "-boot order=cd boots the disk" grep -q "booted from drive 0x00000080" "$OUT"
 
+# libvirt's spelling: -drive if=none,id=ID and -device ide-hd|ide-cd,drive=ID,bus=ide.B,unit=U,
+# with bootindex= deciding the boot order, as in QEMU
+name=devices
+run devices -drive if=none,id=d0,file="$DISK",format=raw -device ide-hd,drive=d0,bus=ide.0,unit=0,bootindex=2 \
+    -drive if=none,id=c0,file="$ISO",media=cdrom -device ide-cd,drive=c0,bus=ide.1,unit=0,bootindex=1,id=cd0
+check "-drive if=none with -device ide-hd and ide-cd: bootindex=1 on the CD boots it" \
+    grep -q "booted from drive 0x000000e0" "$OUT"
+logged "SeaBIOS's boot list puts the CD (ide.1 unit 0) first, from the bootindexes" \
+    "1: /pci@i0cf8/ide@1,1/drive@1/disk@0"
+name=devices2
+run devices2 -drive if=none,id=d0,file="$DISK",format=raw -device ide-hd,drive=d0,bootindex=1 \
+    -drive if=none,id=c0,file="$ISO" -device ide-cd,drive=c0,bootindex=3
+check "bootindex=1 on the disk boots the disk" grep -q "booted from drive 0x00000080" "$OUT"
+logged "without bus= and unit= the CD-ROM takes the first free place, ide.0 unit 1" \
+    "2: /pci@i0cf8/ide@1,1/drive@0/disk@1"
+
 # -nographic: the firmware's console on the serial port, as QEMU does
 name=nographic
 vm_run 120 "SeaBIOS run nographic" "$TMP/nographic.out" "$TMP/nographic.out" \
@@ -127,4 +143,10 @@ expect_fail "a missing firmware image" "No such file" -bios "$TMP/nonexistent.bi
 expect_fail "a -drive index beyond IDE's four" "IDE has indexes 0-3" -drive file="$DISK",index=7
 expect_fail "two drives at one index" "is taken" -hda "$DISK" -drive file="$ISO",index=0,media=cdrom
 expect_fail "-drive if=scsi" "if=ide" -drive file="$DISK",if=scsi
+expect_fail "-device ide-hd naming no drive" "no drive 'd9'" -drive if=none,id=d0,file="$DISK" \
+    -device ide-hd,drive=d9
+expect_fail "one drive under two devices" "already another device's" -drive if=none,id=d0,file="$DISK" \
+    -device ide-hd,drive=d0 -device ide-hd,drive=d0
+expect_fail "an IDE bus that is not there" "the IDE buses are ide.0 and ide.1" \
+    -drive if=none,id=d0,file="$DISK" -device ide-hd,drive=d0,bus=ide.2
 done_testing

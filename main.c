@@ -193,7 +193,8 @@ static void add_drive(int index, const char *file, bool cdrom, const struct bloc
 }
 
 static const char ide_device_help[] =
-    "  ide-hd                   IDE disk: drive=ID (a -drive if=none,id=ID), bus=ide.0|ide.1, unit=0|1, bootindex=N\n"
+    "  ide-hd                   IDE disk: drive=ID (a -drive if=none,id=ID), bus=ide.0|ide.1, unit=0|1, bootindex=N,\n"
+    "                           serial=S (20 characters), model=S (40)\n"
     "  ide-cd                   IDE CD-ROM: the same, drive= optional (an empty drive)\n";
 
 /* -drive if=none,id=ID: a backend for -device ide-hd or ide-cd to place (QEMU's, and libvirt's, way) */
@@ -224,7 +225,7 @@ static bool take_ide_device(const char *s)
 {
     struct opts *o;
     char *err = NULL;
-    const char *driver, *drive, *bus, *unused;
+    const char *driver, *drive, *bus, *unused, *serial, *model;
     uint64_t unit = UINT64_MAX, bootindex = UINT64_MAX;
     int b = -1, index = -1;
     bool cd;
@@ -240,12 +241,14 @@ static bool take_ide_device(const char *s)
     cd = !strcmp(driver, "ide-cd");
     drive = opts_get(o, "drive");
     bus = opts_get(o, "bus");
+    serial = opts_get(o, "serial");
+    model = opts_get(o, "model");
     opts_get(o, "id");
     if (opts_get_uint(o, "unit", &unit) < 0 || opts_get_uint(o, "bootindex", &bootindex) < 0)
         die("-device %s: unit and bootindex are numbers", s);
     if ((unused = opts_first_unused(o)))
-        die("-device %s: skiff's %s takes drive=, bus=, unit=, bootindex= and id= (not '%s')", s,
-            driver, unused);
+        die("-device %s: skiff's %s takes drive=, bus=, unit=, bootindex=, serial=, model= and id= "
+            "(not '%s')", s, driver, unused);
     if (bus) {
         if (strcmp(bus, "ide.0") && strcmp(bus, "ide.1"))
             die("-device %s: the IDE buses are ide.0 and ide.1", s);
@@ -277,6 +280,8 @@ static bool take_ide_device(const char *s)
     } else {
         add_drive(index, NULL, true, &(struct block_open_opts){ .read_only = true }, "-device");
     }
+    args.ide[index].serial = serial ? xstrdup(serial) : NULL;
+    args.ide[index].model = model ? xstrdup(model) : NULL;
     if (bootindex != UINT64_MAX) {
         args.ide[index].has_bootindex = true;
         args.ide[index].bootindex = bootindex > UINT_MAX ? UINT_MAX : (unsigned)bootindex;

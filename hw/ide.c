@@ -960,6 +960,16 @@ void ide_channel_init(struct ide_channel *ch, const char *name, struct irq *irq,
     }
 }
 
+void ide_drive_set_ident(struct ide_channel *ch, int unit, const char *serial, const char *model)
+{
+    struct ide_drive *d = &ch->drive[unit];
+
+    if (serial)
+        snprintf(d->serial, sizeof(d->serial), "%s", serial);
+    if (model)
+        snprintf(d->model, sizeof(d->model), "%s", model);
+}
+
 int ide_drive_attach(struct ide_channel *ch, int unit, struct block_dev *bd, bool cdrom, char **err)
 {
     struct ide_drive *d = &ch->drive[unit];

@@ -141,6 +141,9 @@ void ide_channel_init(struct ide_channel *ch, const char *name, struct irq *irq,
                       const struct ide_dma_ops *dma, void *dma_opaque);
 /* Put a disk (bd) or a CD-ROM (bd may be NULL: no medium) on a unit. 0 or -errno with *err. */
 int ide_drive_attach(struct ide_channel *ch, int unit, struct block_dev *bd, bool cdrom, char **err);
+/* The serial number and model IDENTIFY reports (NULL keeps skiff's); longer ones are cut to
+ * IDENTIFY's 20 and 40 characters, as QEMU does. */
+void ide_drive_set_ident(struct ide_channel *ch, int unit, const char *serial, const char *model);
 /* Power-on or hardware reset of both drives. */
 void ide_channel_reset(struct ide_channel *ch);
 /* Wait for every request in flight, then forget the drives' media (the caller closes them). */

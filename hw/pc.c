@@ -421,6 +421,7 @@ static void pc_init_ide(void)
         pc.ide_bd[i] = bd;
         if (piix_ide_attach(pc.ide, i / 2, i % 2, bd, dr->cdrom, &err) < 0)
             die("%s", err);
+        piix_ide_set_ident(pc.ide, i / 2, i % 2, dr->serial, dr->model);
     }
 }
 

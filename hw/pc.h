@@ -20,6 +20,8 @@ struct pc_drive {
     struct block_open_opts open;
     bool has_bootindex;     /* -device ide-hd,bootindex=N: the firmware's boot order by these */
     unsigned bootindex;
+    const char *serial;     /* -device ide-hd,serial=,model=: what IDENTIFY says (NULL: skiff's) */
+    const char *model;
 };
 
 struct pc_options {

@@ -307,6 +307,14 @@ int piix_ide_attach(struct device *dev, int bus, int unit, struct block_dev *bd,
     return ide_drive_attach(&s->ch[bus], unit, bd, cdrom, err);
 }
 
+void piix_ide_set_ident(struct device *dev, int bus, int unit, const char *serial, const char *model)
+{
+    struct piix_ide *s = container_of(dev, struct piix_ide, dev);
+
+    if (bus >= 0 && bus <= 1 && unit >= 0 && unit <= 1)
+        ide_drive_set_ident(&s->ch[bus], unit, serial, model);
+}
+
 int piix_ide_change_medium(struct device *dev, int bus, int unit, struct block_dev *bd, bool force,
                            char **err)
 {

@@ -10,6 +10,8 @@ struct block_dev;
 /* A disk (bd) or CD-ROM (bd NULL: no medium) on bus 0-1, unit 0-1. 0 or -errno with *err. */
 int piix_ide_attach(struct device *dev, int bus, int unit, struct block_dev *bd, bool cdrom,
                     char **err);
+/* A drive's IDENTIFY serial number and model (NULL: skiff's own). */
+void piix_ide_set_ident(struct device *dev, int bus, int unit, const char *serial, const char *model);
 
 /*
  * The monitor's change and eject: put bd (NULL: none) in the CD-ROM at bus/unit after the

@@ -97,12 +97,14 @@ check "-boot order=cd boots the disk" grep -q "booted from drive 0x00000080" "$O
 # libvirt's spelling: -drive if=none,id=ID and -device ide-hd|ide-cd,drive=ID,bus=ide.B,unit=U,
 # with bootindex= deciding the boot order, as in QEMU
 name=devices
-run devices -drive if=none,id=d0,file="$DISK",format=raw -device ide-hd,drive=d0,bus=ide.0,unit=0,bootindex=2 \
+run devices -drive if=none,id=d0,file="$DISK",format=raw \
+    -device "ide-hd,drive=d0,bus=ide.0,unit=0,bootindex=2,model=Acme Disk 3000" \
     -drive if=none,id=c0,file="$ISO",media=cdrom -device ide-cd,drive=c0,bus=ide.1,unit=0,bootindex=1,id=cd0
 check "-drive if=none with -device ide-hd and ide-cd: bootindex=1 on the CD boots it" \
     grep -q "booted from drive 0x000000e0" "$OUT"
 logged "SeaBIOS's boot list puts the CD (ide.1 unit 0) first, from the bootindexes" \
     "1: /pci@i0cf8/ide@1,1/drive@1/disk@0"
+logged "ide-hd,model= is the model the disk reports to SeaBIOS" "ata0-0: Acme Disk 3000 ATA-7 Hard-Disk"
 name=devices2
 run devices2 -drive if=none,id=d0,file="$DISK",format=raw -device ide-hd,drive=d0,bootindex=1 \
     -drive if=none,id=c0,file="$ISO" -device ide-cd,drive=c0,bootindex=3

@@ -9,7 +9,7 @@
 . "$SRCDIR/tests/guest/kit.sh"
 . "$SRCDIR/tests/guest/disks.sh"
 
-PLAN=22
+PLAN=23
 disks_suite_needs $PLAN
 
 # the disk: partition 1 (FAT) holds SYSLINUX, the kernel and the initrd; partition 2 (4 MiB)
@@ -26,6 +26,8 @@ echo "l2: block devices: $(ls /sys/block | tr '\n' ' ')"
 echo "l2: dmi vendor=$(cat /sys/class/dmi/id/sys_vendor) product=$(cat /sys/class/dmi/id/product_name)"
 echo "l2: dmi serial=$(cat /sys/class/dmi/id/product_serial) uuid=$(cat /sys/class/dmi/id/product_uuid) asset=$(cat /sys/class/dmi/id/chassis_asset_tag)"
 echo "l2: sda model=$(echo $(cat /sys/block/sda/device/model)) sectors=$(cat /sys/block/sda/size)"
+# libata answers SCSI INQUIRY's unit serial number page from IDENTIFY's serial (after a 4-byte header)
+echo "l2: sda serial=$(tail -c +5 /sys/block/sda/device/vpd_pg80 | tr -d ' \0')"
 echo "l2: sr0 vendor=$(echo $(cat /sys/block/sr0/device/vendor)) model=$(echo $(cat /sys/block/sr0/device/model))"
 dmesg | grep -E 'ata[0-9]|sd 0:0:0:0|sr 1:0:0:0|scsi [01]:0:0:0' | sed 's/^\[[ 0-9.]*\] /l2: dmesg: /'
 for d in /sys/class/ata_device/dev*; do echo "l2: ${d##*/} xfer_mode=$(cat "$d/xfer_mode")"; done
@@ -73,8 +75,9 @@ kit_svm_file "$TMP/run.sh" run.sh
 kit_svm_file "$TMP/initrd.gz" initrd.gz
 kit_svm_add ide-linux --timeout 180 --bin /kit/f/run.sh -- -m 512 -nographic \
     -uuid 123e4567-e89b-12d3-a456-426614174000 -smbios type=1,serial=SKIFF-0042 -smbios type=3,asset=RACK-7 \
-    -drive file=/kit/f/linux-disk.img,if=ide,index=0,media=disk,format=raw \
-    -drive file=/kit/f/data.iso,if=ide,index=2,media=cdrom -boot order=c
+    -drive file=/kit/f/linux-disk.img,if=none,id=hd0,format=raw \
+    -device ide-hd,drive=hd0,bus=ide.0,unit=0,serial=SKIFF-SN-0042,bootindex=1 \
+    -drive file=/kit/f/data.iso,if=ide,index=2,media=cdrom
 # -kernel with -bios: no disk to read the kernel from; the firmware gets it through fw_cfg
 kit_svm_add fw-kernel --timeout 120 -- -m 512 -nographic -bios bios-256k.bin \
     -kernel /kit/bzImage -initrd /kit/f/initrd.gz -append "console=ttyS0 quiet kit.from=fw-cfg" \
@@ -96,6 +99,8 @@ check "ata_piix finds the disk and the CD-ROM: sda and sr0" kit_has $S "l2: bloc
 check "the kernel sees the disk's model and its size (64 Ki sectors)" \
     kit_has $S "l2: sda model=SKIFF HARDDISK sectors=65536"
 check "sr_mod sees the CD-ROM drive (SKIFF DVD-ROM)" kit_has $S "l2: sr0 vendor=SKIFF model=DVD-ROM"
+check "the disk's serial number is -device ide-hd,serial= (the kernel reads it from IDENTIFY)" \
+    kit_has $S "l2: sda serial=SKIFF-SN-0042"
 check "libata runs the disk in multiword DMA mode 2, the PIIX3's best (bus-master DMA)" \
     kit_has $S "l2: dev1.0 xfer_mode=XFER_MW_DMA_2"
 check "and the CD-ROM too" kit_has $S "l2: dev2.0 xfer_mode=XFER_MW_DMA_2"

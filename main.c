@@ -4,6 +4,7 @@
 #include "hw/device.h"
 #include "hw/machine.h"
 #include "hw/pc.h"
+#include "hw/pc-drives.h"
 #include "hw/qtest.h"
 #include "monitor/monitor.h"
 #include "target-x86/cpu.h"
@@ -15,7 +16,6 @@
 #include "util/opts.h"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -123,15 +123,7 @@ static struct {
     const char *pidfile;
     const char *kernel_cache;
     const char *vga;
-    struct pc_drive ide[PC_MAX_IDE];
-    /* -drive if=none,id=ID: backends that -device ide-hd/ide-cd,drive=ID put on the bus */
-    struct {
-        char *id;
-        char *file;
-        struct block_open_opts open;
-        bool used;
-    } named[PC_MAX_IDE];
-    int nnamed;
+    struct pc_drive_set drives;
     const char *boot_order;
     const char *boot_once;
     bool boot_menu;
@@ -168,195 +160,6 @@ static void parse_machine(const char *s)
     unused = opts_first_unused(o);
     if (unused)
         die("-machine: unknown parameter '%s'", unused);
-    opts_free(o);
-}
-
-/* -hda..-hdd, -cdrom and -drive, as QEMU numbers them: index = bus * 2 + unit */
-static void add_drive(int index, const char *file, bool cdrom, const struct block_open_opts *o,
-                      const char *what)
-{
-    struct pc_drive *d;
-
-    if (index < 0 || index >= PC_MAX_IDE)
-        die("%s: IDE has indexes 0-3 (two buses of two units)", what);
-    d = &args.ide[index];
-    if (d->present)
-        die("%s: IDE index %d (bus %d, unit %d) is taken by another drive", what, index,
-            index / 2, index % 2);
-    d->present = true;
-    d->cdrom = cdrom;
-    d->file = file;
-    d->open = *o;
-    /* a CD-ROM's disc cannot be written */
-    if (cdrom)
-        d->open.read_only = true;
-}
-
-static const char ide_device_help[] =
-    "  ide-hd                   IDE disk: drive=ID (a -drive if=none,id=ID), bus=ide.0|ide.1, unit=0|1, bootindex=N,\n"
-    "                           serial=S (20 characters), model=S (40)\n"
-    "  ide-cd                   IDE CD-ROM: the same, drive= optional (an empty drive)\n";
-
-/* -drive if=none,id=ID: a backend for -device ide-hd or ide-cd to place (QEMU's, and libvirt's, way) */
-static void add_named_drive(const char *s, const char *id, const char *file,
-                            const struct block_open_opts *bo, bool placed)
-{
-    if (!id || !*id)
-        die("-drive %s: if=none needs id= for -device ide-hd,drive=ID to name it", s);
-    if (placed)
-        die("-drive %s: with if=none the device says where the drive goes (-device ide-hd,bus=ide.B,unit=U)", s);
-    for (int i = 0; i < args.nnamed; i++)
-        if (!strcmp(args.named[i].id, id))
-            die("-drive id=%s: there is already a drive with that id", id);
-    if (args.nnamed == PC_MAX_IDE)
-        die("-drive %s: IDE has room for %d drives", s, PC_MAX_IDE);
-    args.named[args.nnamed].id = xstrdup(id);
-    args.named[args.nnamed].file = file ? xstrdup(file) : NULL;
-    args.named[args.nnamed].open = *bo;
-    args.nnamed++;
-}
-
-/*
- * -device ide-hd|ide-cd,drive=ID[,bus=ide.B][,unit=U][,bootindex=N][,id=NAME]: put a named
- * drive on the PIIX3's IDE bus B (QEMU's names ide.0 and ide.1); without bus= or unit=, in the
- * first free place. Returns false for any other -device, which the board creates.
- */
-static bool take_ide_device(const char *s)
-{
-    struct opts *o;
-    char *err = NULL;
-    const char *driver, *drive, *bus, *unused, *serial, *model;
-    uint64_t unit = UINT64_MAX, bootindex = UINT64_MAX;
-    int b = -1, index = -1;
-    bool cd;
-
-    o = opts_parse(s, "driver", &err);
-    if (!o)
-        die("-device %s: %s", s, err);
-    driver = opts_get(o, "driver");
-    if (!driver || (strcmp(driver, "ide-hd") && strcmp(driver, "ide-cd"))) {
-        opts_free(o);
-        return false;
-    }
-    cd = !strcmp(driver, "ide-cd");
-    drive = opts_get(o, "drive");
-    bus = opts_get(o, "bus");
-    serial = opts_get(o, "serial");
-    model = opts_get(o, "model");
-    opts_get(o, "id");
-    if (opts_get_uint(o, "unit", &unit) < 0 || opts_get_uint(o, "bootindex", &bootindex) < 0)
-        die("-device %s: unit and bootindex are numbers", s);
-    if ((unused = opts_first_unused(o)))
-        die("-device %s: skiff's %s takes drive=, bus=, unit=, bootindex=, serial=, model= and id= "
-            "(not '%s')", s, driver, unused);
-    if (bus) {
-        if (strcmp(bus, "ide.0") && strcmp(bus, "ide.1"))
-            die("-device %s: the IDE buses are ide.0 and ide.1", s);
-        b = bus[4] - '0';
-    }
-    if (unit != UINT64_MAX && unit > 1)
-        die("-device %s: an IDE bus has units 0 and 1", s);
-    /* the first free place that fits what was given, as QEMU fills the buses */
-    for (int i = 0; i < PC_MAX_IDE && index < 0; i++)
-        if (!args.ide[i].present && (b < 0 || i / 2 == b) && (unit == UINT64_MAX || i % 2 == (int)unit))
-            index = i;
-    if (index < 0)
-        die("-device %s: that place on the IDE bus is taken (or both buses are full)", s);
-    if (!drive && !cd)
-        die("-device %s: ide-hd needs drive= (a -drive if=none,id=ID)", s);
-    if (drive) {
-        int n;
-
-        for (n = 0; n < args.nnamed && strcmp(args.named[n].id, drive); n++)
-            ;
-        if (n == args.nnamed)
-            die("-device %s: no drive '%s' (give it as -drive if=none,id=%s,file=...)", s, drive, drive);
-        if (args.named[n].used)
-            die("-device %s: drive '%s' is already another device's", s, drive);
-        if (!args.named[n].file && !cd)
-            die("-device %s: drive '%s' has no file, and a disk needs one", s, drive);
-        args.named[n].used = true;
-        add_drive(index, args.named[n].file, cd, &args.named[n].open, "-device");
-    } else {
-        add_drive(index, NULL, true, &(struct block_open_opts){ .read_only = true }, "-device");
-    }
-    args.ide[index].serial = serial ? xstrdup(serial) : NULL;
-    args.ide[index].model = model ? xstrdup(model) : NULL;
-    if (bootindex != UINT64_MAX) {
-        args.ide[index].has_bootindex = true;
-        args.ide[index].bootindex = bootindex > UINT_MAX ? UINT_MAX : (unsigned)bootindex;
-    }
-    opts_free(o);
-    return true;
-}
-
-static void parse_drive(const char *s)
-{
-    struct opts *o = NULL;
-    struct block_open_opts bo = { 0 };
-    char *err = NULL;
-    const char *v, *file, *unused, *id;
-    uint64_t index = UINT64_MAX, bus = UINT64_MAX, unit = UINT64_MAX;
-    bool cdrom = false, ro = false, if_none = false;
-
-    o = opts_parse(s, NULL, &err);
-    if (!o)
-        die("-drive: %s", err);
-    if ((v = opts_get(o, "if")) && !strcmp(v, "none"))
-        if_none = true;
-    else if (v && strcmp(v, "ide"))
-        die("-drive if=%s: skiff has IDE drives (if=ide, or if=none with -device ide-hd) so far", v);
-    if ((v = opts_get(o, "media"))) {
-        if (!strcmp(v, "cdrom"))
-            cdrom = true;
-        else if (strcmp(v, "disk"))
-            die("-drive media=%s: media is disk or cdrom", v);
-    }
-    if ((v = opts_get(o, "format"))) {
-        if (strcmp(v, "raw") && strcmp(v, "qcow2"))
-            die("-drive format=%s: skiff reads raw and qcow2 images", v);
-        bo.format = xstrdup(v);
-    }
-    if ((v = opts_get(o, "cache")) && block_parse_cache(v, &bo.cache) < 0)
-        die("-drive cache=%s: cache is writeback, none, unsafe, writethrough or directsync", v);
-    if ((v = opts_get(o, "aio")) && block_parse_aio(v, &bo.aio) < 0)
-        die("-drive aio=%s: aio is threads or native", v);
-    if (opts_get_bool(o, "readonly", &ro) < 0)
-        die("-drive readonly= takes on or off");
-    bo.read_only = ro;
-    if (opts_get_uint(o, "index", &index) < 0 || opts_get_uint(o, "bus", &bus) < 0 ||
-        opts_get_uint(o, "unit", &unit) < 0)
-        die("-drive %s: index, bus and unit are numbers", s);
-    id = opts_get(o, "id");
-    file = opts_get(o, "file");
-    if (file && !*file)
-        file = NULL;
-    if (!file && !cdrom && !if_none)
-        die("-drive %s: a disk needs file=", s);
-    unused = opts_first_unused(o);
-    if (unused)
-        die("-drive: skiff does not implement '%s'", unused);
-    if (if_none) {
-        add_named_drive(s, id, file, &bo, index != UINT64_MAX || bus != UINT64_MAX ||
-                        unit != UINT64_MAX);
-        opts_free(o);
-        return;
-    }
-    if (index == UINT64_MAX && (bus != UINT64_MAX || unit != UINT64_MAX)) {
-        if (bus > 1 || (unit != UINT64_MAX && unit > 1))
-            die("-drive %s: IDE has buses 0-1 and units 0-1", s);
-        bus = bus == UINT64_MAX ? 0 : bus;
-        if (unit == UINT64_MAX)
-            unit = args.ide[bus * 2].present ? 1 : 0;
-        index = bus * 2 + unit;
-    } else if (index == UINT64_MAX) {
-        /* the first free index, as QEMU assigns them */
-        for (index = 0; index < PC_MAX_IDE && args.ide[index].present; index++)
-            ;
-    } else if (index >= PC_MAX_IDE) {
-        die("-drive index=%" PRIu64 ": IDE has indexes 0-3", index);
-    }
-    add_drive(index, file ? xstrdup(file) : NULL, cdrom, &bo, "-drive");
     opts_free(o);
 }
 
@@ -434,9 +237,8 @@ static void parse_args(int argc, char **argv)
 
         if (a[0] != '-') {
             /* a bare image name is the first disk, as QEMU takes it */
-            struct block_open_opts bo = { 0 };
-
-            add_drive(0, a, false, &bo, a);
+            if (pc_drives_add(&args.drives, 0, a, false, a, &err) < 0)
+                die("%s", err);
             continue;
         }
         name = a + 1 + (a[1] == '-');
@@ -482,15 +284,14 @@ static void parse_args(int argc, char **argv)
             machine_cfg.append = val;
         } else if (!strcmp(name, "hda") || !strcmp(name, "hdb") || !strcmp(name, "hdc") ||
                    !strcmp(name, "hdd")) {
-            struct block_open_opts bo = { 0 };
-
-            add_drive(name[2] - 'a', val, false, &bo, a);
+            if (pc_drives_add(&args.drives, name[2] - 'a', val, false, a, &err) < 0)
+                die("%s", err);
         } else if (!strcmp(name, "cdrom")) {
-            struct block_open_opts bo = { 0 };
-
-            add_drive(2, val, true, &bo, a);
+            if (pc_drives_add(&args.drives, 2, val, true, a, &err) < 0)
+                die("%s", err);
         } else if (!strcmp(name, "drive")) {
-            parse_drive(val);
+            if (pc_drives_parse_drive(&args.drives, val, &err) < 0)
+                die("%s", err);
         } else if (!strcmp(name, "boot")) {
             parse_boot(val);
         } else if (!strcmp(name, "bios")) {
@@ -514,7 +315,7 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "device")) {
             if (!strcmp(val, "help") || !strcmp(val, "?")) {
                 device_print_types(stdout);
-                printf("\nIDE drives (on the PIIX3's buses ide.0 and ide.1):\n%s", ide_device_help);
+                printf("\nIDE drives (on the PIIX3's buses ide.0 and ide.1):\n%s", pc_drives_device_help);
                 exit(0);
             }
             {
@@ -524,7 +325,7 @@ static void parse_args(int argc, char **argv)
                     char *n = xstrndup(val, comma - val);
 
                     if (!strcmp(n, "ide-hd") || !strcmp(n, "ide-cd")) {
-                        printf("%s", ide_device_help);
+                        printf("%s", pc_drives_device_help);
                         free(n);
                         exit(0);
                     }
@@ -689,9 +490,9 @@ static void check_named_files(void)
     if (machine_cfg.bios && strchr(machine_cfg.bios, '/') && access(machine_cfg.bios, R_OK) != 0)
         die("firmware '%s': %s", machine_cfg.bios, strerror(errno));
     for (int i = 0; i < PC_MAX_IDE; i++) {
-        const char *f = args.ide[i].file;
+        const char *f = args.drives.ide[i].file;
 
-        if (args.ide[i].present && f && access(f, F_OK) != 0 && errno == ENOENT)
+        if (args.drives.ide[i].present && f && access(f, F_OK) != 0 && errno == ENOENT)
             die("'%s': no such file", f);
     }
 }
@@ -747,12 +548,17 @@ int main(int argc, char **argv)
         int n = 0;
 
         /* IDE drives go in the board's options; the rest are created on it below */
-        for (int i = 0; i < args.ndevice; i++)
-            if (!take_ide_device(args.device[i]))
+        for (int i = 0; i < args.ndevice; i++) {
+            int r = pc_drives_parse_device(&args.drives, args.device[i], &err);
+
+            if (r < 0)
+                die("%s", err);
+            if (r == 0)
                 args.device[n++] = args.device[i];
+        }
         args.ndevice = n;
     }
-    memcpy(pco.ide, args.ide, sizeof(pco.ide));
+    memcpy(pco.ide, args.drives.ide, sizeof(pco.ide));
     pco.boot_order = args.boot_order;
     pco.boot_once = args.boot_once;
     pco.boot_menu = args.boot_menu;

@@ -1,4 +1,5 @@
 /* fuzz-cmdline.c: libFuzzer target: the option-string parsers behind the command line */
+#include "hw/pc-drives.h"
 #include "target-x86/cpuid.h"
 #include "target-x86/smbios.h"
 #include "util/opts.h"
@@ -54,6 +55,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(err);
     smbios_options_reset();
+    /* -drive and -device ide-hd|ide-cd: the whole input as each, then the part before a
+     * newline as a -drive and the rest as the -device that places it */
+    {
+        struct pc_drive_set ds = { 0 };
+        char *nl = strchr(s, '\n');
+
+        err = NULL;
+        pc_drives_parse_drive(&ds, s, &err);
+        free(err);
+        err = NULL;
+        pc_drives_parse_device(&ds, s, &err);
+        free(err);
+        err = NULL;
+        if (nl) {
+            *nl = '\0';
+            pc_drives_parse_drive(&ds, s, &err);
+            free(err);
+            err = NULL;
+            if (pc_drives_parse_device(&ds, nl + 1, &err) == 1) {
+                int placed = 0;
+
+                for (int i = 0; i < PC_MAX_IDE; i++)
+                    placed += ds.ide[i].present;
+                if (!placed)
+                    abort();
+            }
+            free(err);
+        }
+        pc_drives_free(&ds);
+    }
     free(s);
     return 0;
 }

@@ -45,8 +45,9 @@ static const struct option_def options[] = {
     { "hdc", true, "FILE", "IDE disk: secondary master" },
     { "hdd", true, "FILE", "IDE disk: secondary slave" },
     { "cdrom", true, "FILE", "IDE CD-ROM (secondary master) with FILE as its disc" },
-    { "drive", true, "file=F[,if=ide][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,cache=C][,aio=A]",
+    { "drive", true, "file=F[,if=ide|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,cache=C][,aio=A]",
       "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native" },
+    { "snapshot", false, NULL, "write to temporary files instead of the disk images" },
     { "boot", true, "[order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS][,reboot-timeout=MS]",
       "firmware boot order: c disk, d CD-ROM, a floppy, n network (default cad)" },
     { "serial", true, "DEV", "next serial port: stdio, mon:stdio, pty, file:F, pipe:P, unix:S[,server=on,wait=off], tcp:H:P[,...], null, none, chardev:ID" },
@@ -83,7 +84,7 @@ static void usage(FILE *out)
                  "skiff is a lightweight KVM hypervisor; its options are spelled as QEMU's.\n\n");
     for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
         const struct option_def *o = &options[i];
-        char left[64];
+        char left[256];      /* the longest, -drive's, is about 140 */
 
         snprintf(left, sizeof(left), "-%s%s%s", o->name, o->has_arg ? " " : "",
                  o->has_arg ? o->arg_name : "");
@@ -132,6 +133,7 @@ static struct {
     bool nographic;
     bool nodefaults;
     bool no_unpack;
+    bool snapshot;
 } args;
 
 static void parse_machine(const char *s)
@@ -289,6 +291,8 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "cdrom")) {
             if (pc_drives_add(&args.drives, 2, val, true, a, &err) < 0)
                 die("%s", err);
+        } else if (!strcmp(name, "snapshot")) {
+            args.snapshot = true;
         } else if (!strcmp(name, "drive")) {
             if (pc_drives_parse_drive(&args.drives, val, &err) < 0)
                 die("%s", err);
@@ -558,6 +562,8 @@ int main(int argc, char **argv)
         }
         args.ndevice = n;
     }
+    if (args.snapshot)
+        pc_drives_snapshot_all(&args.drives);
     memcpy(pco.ide, args.drives.ide, sizeof(pco.ide));
     pco.boot_order = args.boot_order;
     pco.boot_once = args.boot_once;

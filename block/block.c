@@ -1,12 +1,14 @@
 /* block.c: block devices: opening images (probe, backing chains), request dispatch to the engines, completions, statistics */
 #define LOG_PREFIX "block: "
 #include "block/block-int.h"
+#include "block/qcow2.h" // qcow2_create
 #include "util/log.h"
 #include "util/main-loop.h" // bh_new, loop_iterate
 
 #include <libgen.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define BLOCK_MAX_CHAIN 64
 
@@ -231,6 +233,52 @@ struct block_dev {
 
 static void block_early_bh(void *opaque);
 
+/*
+ * -snapshot, as QEMU's: a qcow2 overlay in $TMPDIR (or /var/tmp) with the image as its backing
+ * file takes the guest's writes; it is unlinked once open, so it goes when skiff does.
+ */
+static int block_open_snapshot(struct block_dev **out, const char *filename,
+                               const struct block_open_opts *o, char **err)
+{
+    struct block_open_opts ro = *o, ov = *o;
+    const char *dir = getenv("TMPDIR");
+    struct block_dev *base;
+    char path[PATH_MAX], real[PATH_MAX], *fmt;
+    uint64_t size;
+    int fd, r;
+
+    /* the image's size and format, read-only */
+    ro.snapshot = false;
+    ro.read_only = true;
+    if ((r = block_open(&base, filename, &ro, err)) < 0)
+        return r;
+    size = block_size(base);
+    fmt = xstrdup(block_format(base));
+    block_close(base);
+    dir = dir && *dir ? dir : "/var/tmp";
+    snprintf(path, sizeof(path), "%s/skiff-snapshot.XXXXXX", dir);
+    if (!realpath(filename, real) || (fd = mkstemp(path)) < 0) {
+        r = -errno;
+        if (err)
+            *err = xasprintf("-snapshot: no overlay for '%s' in %s: %s (TMPDIR names where it goes)",
+                             filename, dir, strerror(-r));
+        free(fmt);
+        return r;
+    }
+    close(fd);
+    r = qcow2_create(path, &(struct qcow2_create_opts){ .size = size, .backing_file = real,
+                                                         .backing_format = fmt }, err);
+    if (r == 0) {
+        ov.snapshot = false;
+        ov.format = "qcow2";
+        r = block_open(out, path, &ov, err);
+    }
+    /* open, the overlay needs no name: it goes when skiff closes it */
+    unlink(path);
+    free(fmt);
+    return r;
+}
+
 int block_open(struct block_dev **out, const char *filename, const struct block_open_opts *o, char **err)
 {
     struct block_open_opts def = { 0 };
@@ -239,6 +287,8 @@ int block_open(struct block_dev **out, const char *filename, const struct block_
 
     if (!o)
         o = &def;
+    if (o->snapshot && !o->read_only)
+        return block_open_snapshot(out, filename, o, err);
     bd = xnew(struct block_dev);
     ret = bstate_open(&bd->bs, filename, o, NULL, err);
     if (ret < 0) {

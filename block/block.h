@@ -23,6 +23,7 @@ struct block_open_opts {
     enum block_aio aio;
     bool no_backing;            /* do not open the backing chain (info, rebase -u, check) */
     bool check;                 /* opened for check/repair: tolerate a corrupt or dirty image */
+    bool snapshot;              /* -snapshot: writes go to a temporary qcow2 overlay, dropped at close */
 };
 
 /* Per-device statistics, for the monitor's "info blockstats". Times are nanoseconds. */

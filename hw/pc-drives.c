@@ -98,7 +98,7 @@ static int add_named(struct pc_drive_set *s, const char *spec, const char *id, c
 static int parse_open(struct opts *o, const char *spec, struct block_open_opts *bo, char **err)
 {
     const char *v;
-    bool ro = false;
+    bool ro = false, snap = false;
 
     if ((v = opts_get(o, "format"))) {
         if (strcmp(v, "raw") && strcmp(v, "qcow2")) {
@@ -120,6 +120,11 @@ static int parse_open(struct opts *o, const char *spec, struct block_open_opts *
         return -EINVAL;
     }
     bo->read_only = ro;
+    if (opts_get_bool(o, "snapshot", &snap) < 0) {
+        *err = xasprintf("-drive %s: snapshot= takes on or off", spec);
+        return -EINVAL;
+    }
+    bo->snapshot = snap;
     return 0;
 }
 
@@ -303,6 +308,12 @@ int pc_drives_parse_device(struct pc_drive_set *s, const char *spec, char **err)
 out:
     opts_free(o);
     return r;
+}
+
+void pc_drives_snapshot_all(struct pc_drive_set *s)
+{
+    for (int i = 0; i < PC_MAX_IDE; i++)
+        s->ide[i].open.snapshot = true;
 }
 
 void pc_drives_free(struct pc_drive_set *s)

@@ -21,10 +21,12 @@ struct pc_drive_set {
 /* -hda..-hdd (index 0-3) and -cdrom (index 2, cdrom), and a bare image name (index 0) */
 int pc_drives_add(struct pc_drive_set *s, int index, const char *file, bool cdrom, const char *what,
                   char **err);
-/* -drive file=F[,if=ide|none][,index=|bus=,unit=][,media=][,format=][,readonly=][,cache=][,aio=][,id=] */
+/* -drive file=F[,if=ide|none][,index=|bus=,unit=][,media=][,format=][,readonly=][,snapshot=][,cache=][,aio=][,id=] */
 int pc_drives_parse_drive(struct pc_drive_set *s, const char *spec, char **err);
 /* -device ide-hd|ide-cd,...: 1 when it was one (and is placed), 0 when it is another device */
 int pc_drives_parse_device(struct pc_drive_set *s, const char *spec, char **err);
+/* -snapshot: every drive's writes go to a temporary overlay (a read-only one needs none) */
+void pc_drives_snapshot_all(struct pc_drive_set *s);
 void pc_drives_free(struct pc_drive_set *s);
 
 /* What -device help and -device ide-hd,help print for the two. */

@@ -12,6 +12,7 @@ for opt in -m -smp -cpu -kernel -initrd -append -serial -chardev -device -nograp
     grep -q -- "^  $opt\b" "$TMP/help" || { not_ok "--help lists $opt"; continue; }
     ok "--help lists $opt"
 done
+check "--help shows -drive's whole syntax, not cut short" grep -q "aio=A\]$" "$TMP/help"
 "$SKIFF" --version >"$TMP/ver" 2>&1
 check "skiff --version names the version" grep -q "^skiff version $(cat "$SRCDIR/VERSION")" "$TMP/ver"
 "$SKIFF" -device help >"$TMP/dev" 2>&1

@@ -77,6 +77,17 @@ logged "SeaBIOS boots from the hard disk" "Booting from Hard Disk..."
 check "the sector the guest wrote with int 13h AH=43h is in the image file" \
     sh -c "dd if='$DISK' bs=512 skip=1000 count=1 status=none | head -c 18 | grep -q 'WRITTEN BY INT 13H'"
 
+# -snapshot: the guest's int 13h write lands in a temporary overlay; the image keeps its zeros
+# and the overlay is gone afterwards
+dd if=/dev/zero of="$DISK" bs=512 seek=1000 count=1 conv=notrunc status=none
+mkdir -p "$TMP/snapdir"
+name=snapshot
+TMPDIR=$TMP/snapdir run snapshot -hda "$DISK" -snapshot
+relay "-snapshot"
+check "-snapshot: the image file does not get the sector the guest wrote" \
+    sh -c "dd if='$DISK' bs=512 skip=1000 count=1 status=none | tr -d '\\0' | wc -c | grep -qx 0"
+check "-snapshot: the temporary overlay is gone when skiff is" sh -c "[ -z \"\$(ls -A '$TMP/snapdir')\" ]"
+
 name=cd
 run cd -cdrom "$ISO" -boot d
 relay "CD boot"

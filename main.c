@@ -45,7 +45,7 @@ static const struct option_def options[] = {
     { "hdc", true, "FILE", "IDE disk: secondary master" },
     { "hdd", true, "FILE", "IDE disk: secondary slave" },
     { "cdrom", true, "FILE", "IDE CD-ROM (secondary master) with FILE as its disc" },
-    { "drive", true, "file=F[,if=ide|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,cache=C][,aio=A]",
+    { "drive", true, "file=F[,if=ide|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,discard=unmap][,cache=C][,aio=A]",
       "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native" },
     { "snapshot", false, NULL, "write to temporary files instead of the disk images" },
     { "boot", true, "[order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS][,reboot-timeout=MS]",

@@ -227,6 +227,7 @@ struct block_dev {
     struct block_stats stats;
     unsigned in_flight;
     bool native;                /* data path through libaio where the driver can map it */
+    bool discard_ignore;
     struct bh *bh;              /* completes requests refused at submission */
     struct block_req *early;
 };
@@ -296,6 +297,7 @@ int block_open(struct block_dev **out, const char *filename, const struct block_
         return ret;
     }
     bd->native = o->aio == BLOCK_AIO_NATIVE && bd->bs->file->direct && laio_available();
+    bd->discard_ignore = o->discard_ignore;
     *out = bd;
     return 0;
 }
@@ -478,7 +480,7 @@ static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_
     bd->in_flight++;
 
     ret = block_req_check(bd, type, off, r->len);
-    if (ret < 0 || (type != REQ_FLUSH && r->len == 0)) {
+    if (ret < 0 || (type != REQ_FLUSH && r->len == 0) || (type == REQ_DISCARD && bd->discard_ignore)) {
         block_complete_later(bd, r, ret);
         return;
     }

@@ -24,6 +24,7 @@ struct block_open_opts {
     bool no_backing;            /* do not open the backing chain (info, rebase -u, check) */
     bool check;                 /* opened for check/repair: tolerate a corrupt or dirty image */
     bool snapshot;              /* -snapshot: writes go to a temporary qcow2 overlay, dropped at close */
+    bool discard_ignore;        /* -drive discard=ignore: the guest's discards succeed and do nothing */
 };
 
 /* Per-device statistics, for the monitor's "info blockstats". Times are nanoseconds. */

@@ -7,6 +7,7 @@
 
 /* ATA commands (ATA8-ACS chapter 7) */
 #define WIN_NOP                 0x00
+#define WIN_DSM                 0x06    /* DATA SET MANAGEMENT (ACS-2 7.10) */
 #define WIN_DEVICE_RESET        0x08
 #define WIN_RECAL               0x10    /* 0x10-0x1f */
 #define WIN_READ                0x20
@@ -420,20 +421,33 @@ static void ide_dma_write_cb(void *opaque, int ret)
     ide_dma_cb(d, ret);
 }
 
-void ide_dma_transfer(struct ide_drive *d, uint64_t offset, uint32_t len, bool to_mem)
+/* The guest's PRD buffers for LEN bytes; on a bad table the bus master ends in error. */
+static int ide_dma_map(struct ide_drive *d, uint32_t len, bool to_mem, struct iovec **iov,
+                       int *niov, bool *prd_end)
 {
     struct ide_channel *ch = d->ch;
-    struct iovec *iov;
-    bool prd_end = false;
-    int niov, r;
+    int r;
 
     d->dma_pending = 0;
-    r = ch->dma->map(ch->dma_opaque, len, to_mem, &iov, &niov, &prd_end);
+    *prd_end = false;
+    r = ch->dma->map(ch->dma_opaque, len, to_mem, iov, niov, prd_end);
     if (r < 0) {
         log_guest_error("%s: %s (%u bytes)", ch->name,
                         r == -ENOSPC ? "the PRD table is shorter than the transfer"
                                      : "a PRD entry points outside RAM", len);
         ch->dma->done(ch->dma_opaque, true, false);
+    }
+    return r;
+}
+
+void ide_dma_transfer(struct ide_drive *d, uint64_t offset, uint32_t len, bool to_mem)
+{
+    struct iovec *iov;
+    bool prd_end;
+    int niov, r;
+
+    r = ide_dma_map(d, len, to_mem, &iov, &niov, &prd_end);
+    if (r < 0) {
         if (d->kind == IDE_CD)
             ide_atapi_dma_done(d, r);
         else
@@ -449,12 +463,89 @@ void ide_dma_transfer(struct ide_drive *d, uint64_t offset, uint32_t len, bool t
         block_aio_writev(d->bd, offset, iov, niov, ide_dma_write_cb, d);
 }
 
+/*
+ * DATA SET MANAGEMENT with TRIM (ACS-2 7.10.3.2): the ranges come by DMA, 8 bytes each (LBA in
+ * bits 0-47, a sector count in 48-63, 0 for none); each is discarded in turn, so that a reset
+ * between two is seen. Whether the image gives the space back is -drive discard='s choice.
+ */
+static void ide_dsm_next(struct ide_drive *d);
+
+static void ide_dsm_cb(void *opaque, int ret)
+{
+    struct ide_drive *d = opaque;
+
+    if (ret < 0)
+        d->dsm_err = 1;
+    ide_dsm_next(d);
+}
+
+static void ide_dsm_next(struct ide_drive *d)
+{
+    bool prd_end = d->dma_to_mem & 2;
+
+    while (!d->io_stale && !d->dsm_err && d->dsm_next < d->dsm_count) {
+        uint64_t e = ldq_le(d->io_buf + 8 * d->dsm_next++);
+        uint64_t lba = e & 0xffffffffffffULL, n = e >> 48;
+
+        if (!n)
+            continue;
+        if (lba >= d->nb_sectors || n > d->nb_sectors - lba) {
+            log_guest_error("%s: TRIM of %" PRIu64 " sectors at %" PRIu64 " goes past the end of the "
+                            "disk (%" PRIu64 " sectors)", d->ch->name, n, lba, d->nb_sectors);
+            d->dsm_err = 1;
+            break;
+        }
+        block_aio_discard(d->bd, lba * IDE_SECTOR_SIZE, n * IDE_SECTOR_SIZE, ide_dsm_cb, d);
+        return;
+    }
+    if (!ide_io_finish(d))
+        return;
+    d->dma_to_mem = 0;
+    d->ch->dma->done(d->ch->dma_opaque, d->dsm_err, prd_end);
+    if (d->dsm_err) {
+        ide_abort(d);
+        return;
+    }
+    d->status = ST_DRDY | ST_DSC;
+    ide_set_irq(d->ch);
+}
+
+static void ide_dsm_start(struct ide_drive *d)
+{
+    uint32_t len = d->nsectors_left * IDE_SECTOR_SIZE, got = 0;
+    struct iovec *iov;
+    bool prd_end;
+    int niov;
+
+    if (ide_dma_map(d, len, false, &iov, &niov, &prd_end) < 0) {
+        ide_abort(d);
+        return;
+    }
+    for (int i = 0; i < niov && got < len; i++) {
+        uint32_t k = MIN(iov[i].iov_len, len - got);
+
+        memcpy(d->io_buf + got, iov[i].iov_base, k);
+        got += k;
+    }
+    d->status = ST_DRDY | ST_BSY;
+    d->io_busy = 1;
+    d->dma_to_mem = prd_end ? 2 : 0;
+    d->dsm_next = 0;
+    d->dsm_count = len / 8;
+    d->dsm_err = 0;
+    ide_dsm_next(d);
+}
+
 void ide_dma_start(struct ide_channel *ch)
 {
     struct ide_drive *d = cur_drive(ch);
 
     if (!d->dma_pending || d->io_busy)
         return;
+    if (d->kind == IDE_HD && d->cmd == WIN_DSM) {
+        ide_dsm_start(d);
+        return;
+    }
     if (d->kind == IDE_CD) {
         ide_dma_transfer(d, (uint64_t)d->cd_lba * CD_SECTOR_SIZE, d->atapi_total, true);
         return;
@@ -549,7 +640,9 @@ static void ide_identify(struct ide_drive *d)
     w[101] = d->nb_sectors >> 16;
     w[102] = d->nb_sectors >> 32;
     w[103] = d->nb_sectors >> 48;
+    w[105] = IDE_BUF_SECTORS;       /* 512-byte blocks of TRIM ranges one DSM command takes */
     w[106] = 1 << 14;               /* one logical sector per physical sector of 512 bytes */
+    w[169] = 1;                     /* DATA SET MANAGEMENT: TRIM, as QEMU's disks have */
     for (int i = 0; i < 256; i++)
         stw_le(d->io_buf + 2 * i, w[i]);
     d->io_pos = 0;
@@ -660,6 +753,15 @@ static void ide_exec_ata(struct ide_drive *d, uint8_t cmd)
         if (!ide_rw_setup(d, lba48))
             return;
         ide_dma_begin(d, cmd == WIN_READDMA || cmd == WIN_READDMA_ONCE || cmd == WIN_READDMA_EXT);
+        return;
+    case WIN_DSM:
+        /* TRIM (feature bit 0) is the one function; the count is of 512-byte blocks of ranges */
+        d->nsectors_left = d->hob_nsector << 8 | d->nsector;
+        if (!(d->feature & 1) || !d->nsectors_left || d->nsectors_left > IDE_BUF_SECTORS) {
+            ide_abort(d);
+            return;
+        }
+        ide_dma_begin(d, false);
         return;
     case WIN_VERIFY_EXT:
         lba48 = true;

@@ -91,6 +91,8 @@ struct ide_drive {
     uint8_t xfer_mode;          /* SET FEATURES 0x03 */
     uint16_t lcyls, lheads, lsecs;  /* INITIALIZE DEVICE PARAMETERS (CHS addressing) */
     uint8_t io_busy;            /* a block request of ours is in flight */
+    uint8_t dsm_err;            /* TRIM in progress (not saved: a saved state has none in flight) */
+    uint32_t dsm_next, dsm_count;
     uint8_t io_stale;           /* a reset came since: its completion is dropped */
 
     /* ATAPI */

@@ -60,7 +60,7 @@ int pc_drives_add(struct pc_drive_set *s, int index, const char *file, bool cdro
     int r = check_free(s, index, what, err);
 
     if (r == 0)
-        place(s, index, file, cdrom, &(struct block_open_opts){ 0 });
+        place(s, index, file, cdrom, &(struct block_open_opts){ .discard_ignore = true });
     return r;
 }
 
@@ -125,6 +125,13 @@ static int parse_open(struct opts *o, const char *spec, struct block_open_opts *
         return -EINVAL;
     }
     bo->snapshot = snap;
+    /* QEMU's default is to ignore the guest's discards; unmap passes them to the image */
+    v = opts_get(o, "discard");
+    if (v && strcmp(v, "ignore") && strcmp(v, "off") && strcmp(v, "unmap") && strcmp(v, "on")) {
+        *err = xasprintf("-drive discard=%s: discard is ignore (off) or unmap (on)", v);
+        return -EINVAL;
+    }
+    bo->discard_ignore = !v || !strcmp(v, "ignore") || !strcmp(v, "off");
     return 0;
 }
 

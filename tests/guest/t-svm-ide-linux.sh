@@ -9,7 +9,7 @@
 . "$SRCDIR/tests/guest/kit.sh"
 . "$SRCDIR/tests/guest/disks.sh"
 
-PLAN=23
+PLAN=25
 disks_suite_needs $PLAN
 
 # the disk: partition 1 (FAT) holds SYSLINUX, the kernel and the initrd; partition 2 (4 MiB)
@@ -39,6 +39,9 @@ dd if=/tmp/w of=/dev/sda2 bs=64k conv=fsync 2>/dev/null && echo "l2: write done"
 # read it back from the disk, not from the page cache
 echo 3 >/proc/sys/vm/drop_caches
 echo "l2: read back sha=$(sha </dev/sda2)"
+# TRIM: 2 MiB past the partitions, which the host filled with 0xaa
+echo "l2: discard_max_bytes=$(cat /sys/block/sda/queue/discard_max_bytes)"
+blkdiscard -o $((29 * 1048576)) -l $((2 * 1048576)) /dev/sda && echo "l2: blkdiscard done"
 EOF
 kit_initramfs "$TMP/initrd.gz" --script "$TMP/guest.sh" --module ata_piix --module sd_mod \
     --module sr_mod
@@ -53,6 +56,9 @@ disk_mbr "$TMP/disk.img" 32 1:24:0e:boot "$P2_START:$P2_MIB:83" &&
     disk_fat "$TMP/disk.img" 1 LINUXDISK "$TMP/syslinux.cfg" "$KIT_KERNEL:vmlinuz" "$TMP/initrd.gz" &&
     disk_syslinux "$TMP/disk.img" 1 &&
     iso_make "$TMP/data.iso" "$TMP/cd" DATACD || built=bad
+# the 2 MiB the guest will TRIM, at 29 MiB: 0xaa, not zeros
+head -c $((2 * 1048576)) /dev/zero | tr '\0' '\252' |
+    dd of="$TMP/disk.img" bs=1048576 seek=29 conv=notrunc status=none || built=bad
 check "the disk (SYSLINUX, kernel, initrd) and the data CD build (mtools, syslinux, xorriso)" [ $built = ok ]
 P1_SHA=$(sha_of "$TMP/disk.img" $((1 * 1048576)) $((24 * 1048576)))
 CD_SHA=$(sha_of "$TMP/data.iso")
@@ -63,6 +69,7 @@ cat >"$TMP/run.sh" <<EOF
 /bin/skiff "\$@"
 rc=\$?
 echo "l1: p2 sha=\$(dd if=/kit/f/linux-disk.img bs=1048576 skip=$P2_START count=$P2_MIB 2>/dev/null | sha256sum | cut -d' ' -f1)"
+echo "l1: trimmed nonzero bytes=\$(dd if=/kit/f/linux-disk.img bs=1048576 skip=29 count=2 2>/dev/null | tr -d '\\000' | wc -c)"
 exit \$rc
 EOF
 chmod +x "$TMP/run.sh"
@@ -75,7 +82,7 @@ kit_svm_file "$TMP/run.sh" run.sh
 kit_svm_file "$TMP/initrd.gz" initrd.gz
 kit_svm_add ide-linux --timeout 180 --bin /kit/f/run.sh -- -m 512 -nographic \
     -uuid 123e4567-e89b-12d3-a456-426614174000 -smbios type=1,serial=SKIFF-0042 -smbios type=3,asset=RACK-7 \
-    -drive file=/kit/f/linux-disk.img,if=none,id=hd0,format=raw \
+    -drive file=/kit/f/linux-disk.img,if=none,id=hd0,format=raw,discard=unmap \
     -device ide-hd,drive=hd0,bus=ide.0,unit=0,serial=SKIFF-SN-0042,bootindex=1 \
     -drive file=/kit/f/data.iso,if=ide,index=2,media=cdrom
 # -kernel with -bios: no disk to read the kernel from; the firmware gets it through fw_cfg
@@ -111,6 +118,10 @@ check "what it reads back from the disk is what it wrote" \
     [ -n "$(val $S "l2: wrote sha")" ] && [ "$(val $S "l2: wrote sha")" = "$(val $S "l2: read back sha")" ]
 check "after skiff exits, the image file holds what the guest wrote" \
     [ -n "$(val $S "l2: wrote sha")" ] && [ "$(val $S "l2: wrote sha")" = "$(val $S "l1: p2 sha")" ]
+check "libata offers TRIM: the disk takes discards (discard_max_bytes > 0)" \
+    sh -c "[ '$(val $S "l2: discard_max_bytes")' -gt 0 ] 2>/dev/null"
+trim_ok() { kit_has $S "l2: blkdiscard done" && [ "$(val $S "l1: trimmed nonzero bytes")" = 0 ]; }
+check "blkdiscard of 2 MiB reaches the image with discard=unmap: it reads zeros on the host" trim_ok
 check "the guest powers off through ACPI" kit_has $S "reboot: Power down"
 check "skiff exits with status 0" [ "$(kit_status "$KIT_LOG" $S)" = 0 ]
 kit_show_on_fail $S

@@ -207,6 +207,7 @@ static void check_ata(const char *big_path)
           idw(id, 100) == (DISK_SECTORS & 0xffff), "IDENTIFY: LBA28 and LBA48 capacities are the disk's");
     CHECK(idw(id, 83) & (1 << 10) && idw(id, 49) & (1 << 8), "IDENTIFY: 48-bit addressing and DMA");
     CHECK(idw(id, 1) == 16 && idw(id, 3) == 16 && idw(id, 6) == 63, "IDENTIFY: CHS 16/16/63");
+    CHECK(idw(id, 169) & 1, "IDENTIFY: DATA SET MANAGEMENT with TRIM");
     CHECK(!(st & ST_DRQ) && (st & ST_DRDY), "after 256 words DRQ clears");
     CHECK(!qtest_get_irq(q, 14) || (qtest_inb(q, P + 7), !qtest_get_irq(q, 14)),
           "reading the status register acknowledges the interrupt");
@@ -370,6 +371,45 @@ static void check_ata(const char *big_path)
         for (int i = 0; i < 4; i++)
             ok &= sector_ok(buf + 512 * i, 0x9000 + i, 512);
         CHECK(ok, "WRITE DMA EXT writes what READ SECTORS reads back");
+
+        /* TRIM (DATA SET MANAGEMENT, feature 1): one 512-byte block of ranges by DMA; the disk
+         * is -drive discard=unmap on a raw file, so the sectors read back as zeros */
+        {
+            uint8_t ranges[512] = { 0 }, zero[512] = { 0 };
+            uint64_t e = 800 | (uint64_t)8 << 48;
+            bool zeros = true;
+
+            memcpy(ranges, &e, 8);
+            qtest_memwrite(q, BUF, ranges, sizeof(ranges));
+            len[0] = 512;
+            bm_prd(1, addr, len, true);
+            set_lba48(P, 0, 1);
+            qtest_outb(q, P + 1, 0);
+            qtest_outb(q, P + 1, 1);
+            st = dma_cmd(0x06, false, &bmst);
+            CHECK(st == 0x50 && (bmst & 0x07) == 0x04, "TRIM of 8 sectors completes (0x%02x, 0x%02x)", st, bmst);
+            set_lba28(P, 0, 800, 9);
+            qtest_outb(q, P + 7, 0x20);
+            pio_in(P, buf, 9, 256, NULL);
+            for (int i = 0; i < 8; i++)
+                zeros &= !memcmp(buf + 512 * i, zero, 512);
+            CHECK(zeros && sector_ok(buf + 8 * 512, 808, 512),
+                  "the trimmed sectors read as zeros, the next one as before");
+            e = (DISK_SECTORS - 2) | (uint64_t)8 << 48;
+            memcpy(ranges, &e, 8);
+            qtest_memwrite(q, BUF, ranges, sizeof(ranges));
+            bm_prd(1, addr, len, true);
+            set_lba48(P, 0, 1);
+            qtest_outb(q, P + 1, 0);
+            qtest_outb(q, P + 1, 1);
+            st = dma_cmd(0x06, false, &bmst);
+            CHECK((st & ST_ERR) && (bmst & 0x02), "a TRIM range past the disk's end is an error");
+            set_lba48(P, 0, 1);
+            qtest_outb(q, P + 1, 0);
+            qtest_outb(q, P + 1, 0);
+            qtest_outb(q, P + 7, 0x06);
+            CHECK(wait_ready(P) & ST_ERR, "DATA SET MANAGEMENT without the TRIM bit is aborted");
+        }
 
         /* a PRD table with room to spare: the engine stays active */
         len[0] = 4096;
@@ -696,7 +736,7 @@ int main(void)
     char *mon_path = qtest_tmp_path(".mon");
     int mon_listen = qtest_listen_unix(mon_path), mon = -1;
 
-    q = qtest_start("-m 64 -drive file=%s,format=raw,if=ide,index=0 -drive file=%s,format=raw,if=ide,index=1 "
+    q = qtest_start("-m 64 -drive file=%s,format=raw,if=ide,index=0,discard=unmap -drive file=%s,format=raw,if=ide,index=1 "
                     "-drive file=%s,if=ide,index=2,media=cdrom -drive if=ide,index=3,media=cdrom "
                     "-monitor unix:%s", disk, big, cd, mon_path);
     CHECK(qtest_hmp_open(mon_listen, &mon) != NULL, "the monitor answers on its socket");

@@ -48,7 +48,7 @@ static const struct option_def options[] = {
     { "drive", true, "file=F[,if=ide|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,discard=unmap][,cache=C][,aio=A]",
       "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native" },
     { "snapshot", false, NULL, "write to temporary files instead of the disk images" },
-    { "boot", true, "[order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS][,reboot-timeout=MS]",
+    { "boot", true, "[order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS][,reboot-timeout=MS][,strict=on]",
       "firmware boot order: c disk, d CD-ROM, a floppy, n network (default cad)" },
     { "serial", true, "DEV", "next serial port: stdio, mon:stdio, pty, file:F, pipe:P, unix:S[,server=on,wait=off], tcp:H:P[,...], null, none, chardev:ID" },
     { "chardev", true, "BACKEND,id=ID,...", "a character device: stdio, file, pipe, pty, socket, null" },
@@ -68,6 +68,8 @@ static const struct option_def options[] = {
     { "M", true, "pc", "machine type (pc)" },
     { "qtest", true, "DEV", "serve the qtest protocol on a chardev (with -accel qtest)" },
     { "name", true, "NAME", "the guest's name" },
+    { "no-user-config", false, NULL, "read no configuration files (skiff reads none)" },
+    { "no-hpet", false, NULL, "no HPET (skiff's PC has none)" },
     { "uuid", true, "UUID", "the machine's UUID (SMBIOS, fw_cfg)" },
     { "smbios", true, "type=1|3[,FIELD=VALUE...]",
       "SMBIOS strings of the system (type=1: manufacturer, product, version, serial, uuid, sku, "
@@ -134,6 +136,7 @@ static struct {
     bool nodefaults;
     bool no_unpack;
     bool snapshot;
+    bool boot_strict;
 } args;
 
 static void parse_machine(const char *s)
@@ -146,10 +149,11 @@ static void parse_machine(const char *s)
     if (!o)
         die("-machine: %s", err);
     type = opts_get(o, "type");
-    if (type && strcmp(type, "pc") && strcmp(type, "pc-i440fx") && strcmp(type, "help"))
-        die("-machine %s: skiff emulates the pc machine only", type);
+    /* QEMU's versioned names (pc-i440fx-7.2, as libvirt writes them) are the same board here */
+    if (type && strcmp(type, "pc") && strncmp(type, "pc-i440fx", 9) && strcmp(type, "help"))
+        die("-machine %s: skiff emulates the pc machine (i440FX + PIIX, also pc-i440fx-X.Y) only", type);
     if (type && !strcmp(type, "help")) {
-        printf("Supported machines:\npc     Standard PC (i440FX + PIIX) (default)\n");
+        printf("Supported machines:\npc     Standard PC (i440FX + PIIX) (default; pc-i440fx-X.Y is the same)\n");
         exit(0);
     }
     acc = opts_get(o, "accel");
@@ -171,7 +175,7 @@ static void parse_boot(const char *s)
     char *err = NULL;
     const char *v, *unused, *bad;
     uint64_t n;
-    bool menu;
+    bool menu, strict = false;
 
     o = opts_parse(s, "order", &err);
     if (!o)
@@ -195,6 +199,9 @@ static void parse_boot(const char *s)
             die("-boot splash-time= takes milliseconds, at most 65535");
         args.boot_menu_wait = n;
     }
+    if (opts_get_bool(o, "strict", &strict) < 0)
+        die("-boot strict= takes on or off");
+    args.boot_strict = strict;
     if (opts_has(o, "reboot-timeout")) {
         if (opts_get_uint(o, "reboot-timeout", &n) < 0 || n > 0xffff)
             die("-boot reboot-timeout= takes milliseconds, at most 65535");
@@ -291,6 +298,8 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "cdrom")) {
             if (pc_drives_add(&args.drives, 2, val, true, a, &err) < 0)
                 die("%s", err);
+        } else if (!strcmp(name, "no-user-config") || !strcmp(name, "no-hpet")) {
+            /* what these ask for is how skiff is anyway */
         } else if (!strcmp(name, "snapshot")) {
             args.snapshot = true;
         } else if (!strcmp(name, "drive")) {
@@ -568,6 +577,7 @@ int main(int argc, char **argv)
     pco.boot_order = args.boot_order;
     pco.boot_once = args.boot_once;
     pco.boot_menu = args.boot_menu;
+    pco.boot_strict = args.boot_strict;
     pco.boot_menu_wait = args.boot_menu_wait;
     pco.boot_fail_wait = args.boot_fail_wait;
     if (!args.kernel_cache)

@@ -507,10 +507,8 @@ static void pc_fw_cfg_bootorder(const char *order)
     if (pc_kernel_by_firmware())
         len += snprintf(buf, sizeof(buf), "/rom@genroms/%s\n", PC_LINUXBOOT_ROM);
 
-    if (pc_bootindex_order(buf, sizeof(buf), &len)) {
-        fw_cfg_add_file(pc.fw_cfg, "bootorder", buf, len + 1, false);
-        return;
-    }
+    if (pc_bootindex_order(buf, sizeof(buf), &len))
+        goto out;
     for (const char *c = order; *c; c++) {
         for (int i = 0; i < PC_MAX_IDE; i++) {
             const struct pc_drive *dr = &pc.opts.ide[i];
@@ -521,6 +519,10 @@ static void pc_fw_cfg_bootorder(const char *order)
             len += pc_bootorder_drive(buf + len, sizeof(buf) - len, i);
         }
     }
+out:
+    /* as QEMU's strict=on: SeaBIOS boots nothing past the list (its "HALT" entry) */
+    if (pc.opts.boot_strict)
+        len += snprintf(buf + len, sizeof(buf) - len, "HALT\n");
     if (len)
         fw_cfg_add_file(pc.fw_cfg, "bootorder", buf, len + 1, false);
 }

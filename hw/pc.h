@@ -33,6 +33,7 @@ struct pc_options {
     const char *boot_order;                 /* -boot order=: drive letters, "cad" by default */
     const char *boot_once;                  /* -boot once=: for the first boot only, or NULL */
     bool boot_menu;                         /* -boot menu=on */
+    bool boot_strict;                       /* -boot strict=on: only the listed devices boot */
     int boot_menu_wait;                     /* -boot splash-time=MS, or -1 */
     int boot_fail_wait;                     /* -boot reboot-timeout=MS, or -1 */
     struct pc_drive ide[PC_MAX_IDE];

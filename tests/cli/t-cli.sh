@@ -58,6 +58,13 @@ expect_error "a malformed -uuid" "is not a UUID: give 32 hex digits" "$SKIFF" -k
 expect_error "an -smbios type skiff does not set" "skiff sets the system (type=1) and chassis (type=3)" \
     "$SKIFF" -kernel "$K" -smbios type=17,part=x
 expect_error "an -smbios field that is not there" "no field 'colour'" "$SKIFF" -kernel "$K" -smbios type=1,colour=red
+# what libvirt and scripts pass that skiff takes as is: a versioned machine name, -no-user-config,
+# -no-hpet: the machine starts (and runs until stopped here)
+timeout 2 "$SKIFF" -machine pc-i440fx-7.2 -no-user-config -no-hpet -boot strict=on -accel qtest \
+    -qtest null -display none -nodefaults >"$TMP/out" 2>"$TMP/err" </dev/null
+status=$?
+check "-machine pc-i440fx-7.2, -no-user-config, -no-hpet and -boot strict=on start the machine (status $status)" \
+    sh -c "[ $status -eq 124 ] && ! grep -v 'terminating on signal' '$TMP/err'"
 expect_error "a bare image name that does not exist (the first disk, as QEMU takes it)" "no such file" "$SKIFF" disk.img
 
 # KVM access errors, in a private /dev: none at all, then one that only root may open (a node

@@ -123,6 +123,21 @@ check "bootindex=1 on the disk boots the disk" grep -q "booted from drive 0x0000
 logged "without bus= and unit= the CD-ROM takes the first free place, ide.0 unit 1" \
     "2: /pci@i0cf8/ide@1,1/drive@0/disk@1"
 
+# -boot strict=on (libvirt always passes it): only the devices with a bootindex boot. The empty
+# CD-ROM drive has one and the disk none: without strict SeaBIOS falls back on the disk, with it
+# SeaBIOS gives up (and -no-reboot ends skiff at its retry)
+name=notstrict
+run notstrict -drive if=none,id=d0,file="$DISK",format=raw -device ide-hd,drive=d0 \
+    -device ide-cd,bus=ide.1,unit=0,bootindex=1 -boot reboot-timeout=100 -no-reboot
+check "without -boot strict=on SeaBIOS boots the disk after the empty CD-ROM drive" \
+    grep -q "booted from drive 0x00000080" "$OUT"
+name=strict
+run strict -drive if=none,id=d0,file="$DISK",format=raw -device ide-hd,drive=d0 \
+    -device ide-cd,bus=ide.1,unit=0,bootindex=1 -boot strict=on,reboot-timeout=100 -no-reboot
+logged "with -boot strict=on SeaBIOS's boot list ends in HALT" "2: HALT"
+check "and it boots nothing past the list: no bootable device, the disk's program never runs" \
+    sh -c "grep -q 'No bootable device' '$LOG' && ! grep -q 'booted from drive' '$OUT'"
+
 # -nographic: the firmware's console on the serial port, as QEMU does
 name=nographic
 vm_run 120 "SeaBIOS run nographic" "$TMP/nographic.out" "$TMP/nographic.out" \

@@ -68,6 +68,8 @@ static const struct option_def options[] = {
     { "M", true, "pc", "machine type (pc)" },
     { "qtest", true, "DEV", "serve the qtest protocol on a chardev (with -accel qtest)" },
     { "name", true, "NAME", "the guest's name" },
+    { "rtc", true, "base=utc|localtime|DATE[,clock=vm][,driftfix=none]",
+      "where the real-time clock starts: UTC (default), the host's local time, or a date (2006-06-17T16:01:21)" },
     { "no-user-config", false, NULL, "read no configuration files (skiff reads none)" },
     { "no-hpet", false, NULL, "no HPET (skiff's PC has none)" },
     { "uuid", true, "UUID", "the machine's UUID (SMBIOS, fw_cfg)" },
@@ -137,6 +139,7 @@ static struct {
     bool no_unpack;
     bool snapshot;
     bool boot_strict;
+    const char *rtc_base;
 } args;
 
 static void parse_machine(const char *s)
@@ -210,6 +213,31 @@ static void parse_boot(const char *s)
     unused = opts_first_unused(o);
     if (unused)
         die("-boot: skiff does not implement '%s'", unused);
+    opts_free(o);
+}
+
+/* -rtc base=utc|localtime|DATE[,clock=vm][,driftfix=none], QEMU's spelling */
+static void parse_rtc(const char *s)
+{
+    struct opts *o;
+    char *err = NULL;
+    const char *v, *unused;
+
+    o = opts_parse(s, NULL, &err);
+    if (!o)
+        die("-rtc: %s", err);
+    if ((v = opts_get(o, "base"))) {
+        if (strchr(v, ',') || strlen(v) > 48)
+            die("-rtc base=%s: give utc, localtime or a date as 2006-06-17T16:01:21", v);
+        args.rtc_base = xstrdup(v);
+    }
+    /* skiff's clock counts the guest's time: it stops while the VM is stopped (QEMU's clock=vm) */
+    if ((v = opts_get(o, "clock")) && strcmp(v, "vm"))
+        die("-rtc clock=%s: skiff's RTC runs on the guest's time (clock=vm) only", v);
+    if ((v = opts_get(o, "driftfix")) && strcmp(v, "none"))
+        die("-rtc driftfix=%s: skiff does not re-inject lost RTC ticks (driftfix=none); leave it out", v);
+    if ((unused = opts_first_unused(o)))
+        die("-rtc: skiff does not implement '%s' (base=, clock=vm, driftfix=none)", unused);
     opts_free(o);
 }
 
@@ -298,6 +326,8 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "cdrom")) {
             if (pc_drives_add(&args.drives, 2, val, true, a, &err) < 0)
                 die("%s", err);
+        } else if (!strcmp(name, "rtc")) {
+            parse_rtc(val);
         } else if (!strcmp(name, "no-user-config") || !strcmp(name, "no-hpet")) {
             /* what these ask for is how skiff is anyway */
         } else if (!strcmp(name, "snapshot")) {
@@ -578,6 +608,7 @@ int main(int argc, char **argv)
     pco.boot_once = args.boot_once;
     pco.boot_menu = args.boot_menu;
     pco.boot_strict = args.boot_strict;
+    pco.rtc_base = args.rtc_base;
     pco.boot_menu_wait = args.boot_menu_wait;
     pco.boot_fail_wait = args.boot_fail_wait;
     if (!args.kernel_cache)

@@ -594,7 +594,8 @@ void pc_init(const struct pc_options *opts)
     device_create_simple("piix3", NULL);
     /* with no firmware to switch the PM into ACPI mode, it starts there */
     pc.acpi_pm = device_create_simple("piix4-pm", pc_direct_boot() ? "sci-enabled=on" : NULL);
-    pc.rtc = device_create_simple("mc146818rtc", NULL);
+    snprintf(props, sizeof(props), "base=%s", opts->rtc_base ? opts->rtc_base : "utc");
+    pc.rtc = device_create_simple("mc146818rtc", props);
     device_create_simple("i8042", NULL);
     pc.fw_cfg = device_create_simple("fw_cfg", NULL);
     pc_init_ide();

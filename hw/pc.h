@@ -30,6 +30,7 @@ struct pc_options {
     bool kernel_unpack;
     bool nographic;                         /* firmware console on COM1 too */
     const char *vga;                        /* "std" or "none" */
+    const char *rtc_base;                   /* -rtc base=, or NULL for utc */
     const char *boot_order;                 /* -boot order=: drive letters, "cad" by default */
     const char *boot_once;                  /* -boot once=: for the first boot only, or NULL */
     bool boot_menu;                         /* -boot menu=on */

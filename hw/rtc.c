@@ -49,6 +49,7 @@ struct rtc {
     struct device dev;
     uint32_t iobase;
     uint32_t irq_num;
+    char *base;             /* -rtc base=: utc, localtime or a date */
     struct io_region io;
     struct irq *irq;
     struct timer *periodic, *update;
@@ -330,6 +331,34 @@ static void rtc_reset(struct device *dev)
     rtc_update_irq(r);
 }
 
+/* The unix time the clock starts at, as -rtc base= says; -1 for a base it does not know. */
+static int64_t rtc_base_time(const char *base)
+{
+    time_t now = clock_get_ns(CLK_HOST) / NS;
+    struct tm tm = { 0 };
+    char end;
+
+    if (!base || !strcmp(base, "utc"))
+        return now;
+    if (!strcmp(base, "localtime")) {
+        /* the CMOS holds the host's wall clock, as Windows expects */
+        localtime_r(&now, &tm);
+        return now + tm.tm_gmtoff;
+    }
+    if (sscanf(base, "%d-%d-%d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &end) == 3 ||
+        (sscanf(base, "%d-%d-%dT%d:%d:%d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                &tm.tm_min, &tm.tm_sec, &end) == 6)) {
+        if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+            tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59 ||
+            tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
+            return -1;
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        return timegm(&tm);
+    }
+    return -1;
+}
+
 static int rtc_realize(struct device *dev, char **err)
 {
     struct rtc *r = container_of(dev, struct rtc, dev);
@@ -339,12 +368,17 @@ static int rtc_realize(struct device *dev, char **err)
         *err = xasprintf("mc146818rtc: irq %u is not an ISA interrupt", r->irq_num);
         return -EINVAL;
     }
+    r->base_time = rtc_base_time(r->base);
+    if (r->base_time < 0) {
+        *err = xasprintf("-rtc base=%s: give utc, localtime or a date as 2006-06-17 or "
+                         "2006-06-17T16:01:21", r->base);
+        return -EINVAL;
+    }
     r->periodic = timer_new(CLK_VIRTUAL, rtc_periodic_tick, r);
     r->update = timer_new(CLK_VIRTUAL, rtc_update_tick, r);
     r->cmos[RTC_REG_A] = 0x26;              /* 32.768 kHz time base, 1024 Hz rate */
     r->cmos[RTC_REG_B] = REG_B_24H;         /* BCD, 24-hour, as PC firmware leaves it */
     r->cmos[RTC_REG_D] = REG_D_VRT;
-    r->base_time = clock_get_ns(CLK_HOST) / NS;
     r->base_clock = clock_get_ns(CLK_VIRTUAL);
     r->next_periodic = -1;
     rtc_fill_time(r);
@@ -391,6 +425,8 @@ static const struct vmstate_desc rtc_vmsd = {
 static const struct prop_desc rtc_props[] = {
     DEFINE_PROP("iobase", struct rtc, iobase, PROP_U32, "0x70", "I/O port base"),
     DEFINE_PROP("irq", struct rtc, irq_num, PROP_U32, "8", "ISA interrupt"),
+    DEFINE_PROP("base", struct rtc, base, PROP_STRING, "utc",
+                "the time it starts at: utc, localtime or a date (2006-06-17T16:01:21)"),
     DEFINE_PROP_END,
 };
 

@@ -21,6 +21,38 @@ static void cmos_write(struct qtest *q, uint8_t r, uint8_t v)
 
 static int bcd(uint8_t v) { return (v >> 4) * 10 + (v & 15); }
 
+/* the CMOS clock as unix time (BCD, 24-hour, as the board starts it) */
+static time_t cmos_time(struct qtest *q)
+{
+    struct tm tm = { 0 };
+
+    tm.tm_sec = bcd(cmos(q, 0));
+    tm.tm_min = bcd(cmos(q, 2));
+    tm.tm_hour = bcd(cmos(q, 4));
+    tm.tm_mday = bcd(cmos(q, 7));
+    tm.tm_mon = bcd(cmos(q, 8)) - 1;
+    tm.tm_year = bcd(cmos(q, 9)) + bcd(cmos(q, 0x32)) * 100 - 1900;
+    return timegm(&tm);
+}
+
+/* -rtc base=: a date, and the host's local time (TZ set for skiff: 5 h 30 min east of UTC) */
+static void check_bases(void)
+{
+    struct qtest *q = qtest_start("-m 16 -rtc base=2006-06-17T16:01:21");
+    time_t t = cmos_time(q), now;
+
+    CHECK(t >= 1150560081 && t <= 1150560081 + 5, "-rtc base=2006-06-17T16:01:21 starts the clock there");
+    qtest_quit(q);
+    setenv("TZ", "IST-5:30", 1);
+    q = qtest_start("-m 16 -rtc base=localtime");
+    now = time(NULL);
+    t = cmos_time(q);
+    CHECK(llabs((long long)(t - now - 19800)) <= 5, "-rtc base=localtime holds the host's local time, "
+          "UTC+5:30 here (off by %lld s)", (long long)(t - now - 19800));
+    qtest_quit(q);
+    unsetenv("TZ");
+}
+
 int main(void)
 {
     struct qtest *q = qtest_start("-m 128");
@@ -115,5 +147,6 @@ int main(void)
     qtest_cmd(q, "system_reset");
     CHECK(cmos(q, 0x40) == 0xa5, "a system reset keeps the CMOS RAM");
     CHECK(qtest_quit(q) == 0, "skiff exits cleanly");
+    check_bases();
     return tap_done();
 }

@@ -57,17 +57,10 @@ int main(void)
 {
     struct qtest *q = qtest_start("-m 128");
     time_t now = time(NULL), guest;
-    struct tm tm = { 0 };
     uint8_t c;
 
     qtest_irq_intercept(q);
-    tm.tm_sec = bcd(cmos(q, 0));
-    tm.tm_min = bcd(cmos(q, 2));
-    tm.tm_hour = bcd(cmos(q, 4));
-    tm.tm_mday = bcd(cmos(q, 7));
-    tm.tm_mon = bcd(cmos(q, 8)) - 1;
-    tm.tm_year = bcd(cmos(q, 9)) + bcd(cmos(q, 0x32)) * 100 - 1900;
-    guest = timegm(&tm);
+    guest = cmos_time(q);
     CHECK(llabs((long long)(guest - now)) <= 5, "the clock starts at the host's UTC time (off by %lld s)",
           (long long)(guest - now));
     CHECK(cmos(q, 0x0d) & 0x80, "register D says the CMOS contents are valid");

@@ -70,6 +70,7 @@ static const struct option_def options[] = {
     { "name", true, "NAME", "the guest's name" },
     { "rtc", true, "base=utc|localtime|DATE[,clock=vm][,driftfix=none]",
       "where the real-time clock starts: UTC (default), the host's local time, or a date (2006-06-17T16:01:21)" },
+    { "msg", true, "timestamp=on|off", "start each message with its UTC time, as QEMU's" },
     { "no-user-config", false, NULL, "read no configuration files (skiff reads none)" },
     { "no-hpet", false, NULL, "no HPET (skiff's PC has none)" },
     { "uuid", true, "UUID", "the machine's UUID (SMBIOS, fw_cfg)" },
@@ -326,6 +327,15 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "cdrom")) {
             if (pc_drives_add(&args.drives, 2, val, true, a, &err) < 0)
                 die("%s", err);
+        } else if (!strcmp(name, "msg")) {
+            struct opts *mo = opts_parse(val, "timestamp", &err);
+            const char *unused;
+
+            if (!mo || opts_get_bool(mo, "timestamp", &log_timestamps) < 0)
+                die("-msg %s: give timestamp=on or timestamp=off", val);
+            if ((unused = opts_first_unused(mo)))
+                die("-msg: skiff does not implement '%s' (timestamp=)", unused);
+            opts_free(mo);
         } else if (!strcmp(name, "rtc")) {
             parse_rtc(val);
         } else if (!strcmp(name, "no-user-config") || !strcmp(name, "no-hpet")) {

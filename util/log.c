@@ -2,11 +2,28 @@
 #include "util/log.h"
 
 #include <stdarg.h>
+#include <time.h>
 #include <unistd.h>
 
 int log_level_max = LOG_INFO;
+bool log_timestamps;
 
 static const char *const level_names[] = { "error: ", "warning: ", "", "debug: " };
+
+/* "2026-12-02T08:38:24.123456Z " with -msg timestamp=on, else nothing; the length written */
+static int log_stamp(char *buf, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+
+    if (!log_timestamps || size < 32)
+        return 0;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    return n + snprintf(buf + n, size - n, ".%06ldZ ", ts.tv_nsec / 1000);
+}
 
 void log_msg(enum log_level level, const char *prefix, const char *fmt, ...)
 {
@@ -16,7 +33,8 @@ void log_msg(enum log_level level, const char *prefix, const char *fmt, ...)
 
     if ((int)level > log_level_max)
         return;
-    n = snprintf(buf, sizeof(buf), "skiff: %s%s", level_names[level], prefix);
+    n = log_stamp(buf, sizeof(buf));
+    n += snprintf(buf + n, sizeof(buf) - n, "skiff: %s%s", level_names[level], prefix);
     va_start(ap, fmt);
     if (n >= 0 && (size_t)n < sizeof(buf))
         vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
@@ -35,10 +53,13 @@ void die(const char *fmt, ...)
     char buf[1024];
     va_list ap;
 
+    char stamp[40];
+
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "skiff: %s\n", buf);
+    log_stamp(stamp, sizeof(stamp));
+    fprintf(stderr, "%sskiff: %s\n", log_timestamps ? stamp : "", buf);
     exit(1);
 }
 

@@ -65,6 +65,8 @@ timeout 2 "$SKIFF" -machine pc-i440fx-7.2 -no-user-config -no-hpet -boot strict=
 status=$?
 check "-machine pc-i440fx-7.2, -no-user-config, -no-hpet and -boot strict=on start the machine (status $status)" \
     sh -c "[ $status -eq 124 ] && ! grep -v 'terminating on signal' '$TMP/err'"
+expect_error "-msg timestamp=on: the message starts with its UTC time, as QEMU's" \
+    "^20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9:]*\.[0-9]\{6\}Z skiff: -m lots" "$SKIFF" -msg timestamp=on -m lots
 expect_error "a bare image name that does not exist (the first disk, as QEMU takes it)" "no such file" "$SKIFF" disk.img
 
 # KVM access errors, in a private /dev: none at all, then one that only root may open (a node

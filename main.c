@@ -78,6 +78,7 @@ static const struct option_def options[] = {
       "SMBIOS strings of the system (type=1: manufacturer, product, version, serial, uuid, sku, "
       "family) or the chassis (type=3: manufacturer, version, serial, asset, sku)" },
     { "pidfile", true, "FILE", "write the process id to FILE" },
+    { "daemonize", false, NULL, "go to the background once the VM is set up (the exit status says whether it was)" },
     { "kernel-cache", true, "DIR|off", "where host-unpacked kernels are cached (default ~/.cache/skiff)" },
     { "no-kernel-unpack", false, NULL, "let a compressed kernel unpack itself in the guest" },
     { "d", true, "debug", "log more (debug)" },
@@ -139,6 +140,7 @@ static struct {
     bool nodefaults;
     bool no_unpack;
     bool snapshot;
+    bool daemonize;
     bool boot_strict;
     const char *rtc_base;
 } args;
@@ -340,6 +342,8 @@ static void parse_args(int argc, char **argv)
             parse_rtc(val);
         } else if (!strcmp(name, "no-user-config") || !strcmp(name, "no-hpet")) {
             /* what these ask for is how skiff is anyway */
+        } else if (!strcmp(name, "daemonize")) {
+            args.daemonize = true;
         } else if (!strcmp(name, "snapshot")) {
             args.snapshot = true;
         } else if (!strcmp(name, "drive")) {
@@ -487,6 +491,82 @@ static void write_pidfile(const char *path)
     close(fd);
 }
 
+/* ---- -daemonize, as QEMU's ---- */
+
+static int daemon_pipe = -1;
+
+static bool spec_uses_stdio(const char *spec)
+{
+    return !strncmp(spec, "stdio", 5) || !strncmp(spec, "mon:stdio", 9);
+}
+
+/* A daemon has no terminal: refuse what would use one, and give the serial port nowhere. */
+static void daemonize_check(void)
+{
+    bool tty = args.nographic;
+
+    for (int i = 0; i < args.nserial; i++)
+        tty |= spec_uses_stdio(args.serial[i]);
+    for (int i = 0; i < args.nmonitor; i++)
+        tty |= spec_uses_stdio(args.monitor[i]);
+    for (int i = 0; i < args.nchardev; i++)
+        tty |= spec_uses_stdio(args.chardev[i]);
+    if (tty)
+        die("-daemonize: the terminal (stdio, -nographic) cannot be used by a daemon; give the "
+            "serial port and monitor a file or socket");
+    if (!args.nserial && !args.nodefaults && !machine_cfg.qtest)
+        args.serial[args.nserial++] = "null";
+}
+
+/*
+ * Fork before any thread exists. The parent stays until the child says it is ready, or dies:
+ * its exit status is whether the VM started, and the child's errors reach its stderr meanwhile.
+ */
+static void daemonize_begin(void)
+{
+    int p[2];
+    pid_t pid;
+
+    if (pipe(p) < 0 || (pid = fork()) < 0)
+        die("-daemonize: %s", strerror(errno));
+    if (pid > 0) {
+        char c = 1;
+        ssize_t n;
+
+        close(p[1]);
+        do
+            n = read(p[0], &c, 1);
+        while (n < 0 && errno == EINTR);
+        _exit(n == 1 && c == 0 ? 0 : 1);
+    }
+    close(p[0]);
+    set_cloexec(p[1]);
+    daemon_pipe = p[1];
+    if (setsid() < 0)
+        die("-daemonize: setsid: %s", strerror(errno));
+}
+
+/* Set up: leave the terminal (stdin, stdout, stderr to /dev/null) and let the parent go. */
+static void daemonize_ready(void)
+{
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+    if (daemon_pipe < 0)
+        return;
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+    if (write(daemon_pipe, "", 1) < 0) {
+        /* the parent is gone: nobody to tell */
+    }
+    close(daemon_pipe);
+    daemon_pipe = -1;
+}
+
 /* -monitor, -mon, and a monitor beside each "mon:" serial port (Ctrl-A c), as QEMU sets them up */
 static void start_monitors(struct chardev *const *serial)
 {
@@ -558,6 +638,10 @@ int main(int argc, char **argv)
 
     parse_args(argc, argv);
     check_named_files();
+    if (args.daemonize) {
+        daemonize_check();
+        daemonize_begin();
+    }
     loop_init();
     devlock_lock();
     machine_init_requests();
@@ -649,6 +733,7 @@ int main(int argc, char **argv)
         write_pidfile(args.pidfile);
     if (chardev_wait_clients(&err) < 0)
         die("%s", err);
+    daemonize_ready();
     if (!machine_cfg.qtest)
         cpus_start(machine_cfg.start_paused);
 

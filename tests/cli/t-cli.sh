@@ -67,6 +67,30 @@ check "-machine pc-i440fx-7.2, -no-user-config, -no-hpet and -boot strict=on sta
     sh -c "[ $status -eq 124 ] && ! grep -v 'terminating on signal' '$TMP/err'"
 expect_error "-msg timestamp=on: the message starts with its UTC time, as QEMU's" \
     "^20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9:]*\.[0-9]\{6\}Z skiff: -m lots" "$SKIFF" -msg timestamp=on -m lots
+# -daemonize: the caller gets status 0 once the VM is set up; the daemon (the pid file's) runs
+# in a session of its own with the guest going on, until SIGTERM. Without a usable /dev/kvm the
+# daemon runs the board alone (-accel qtest).
+daemon_acc=()
+kvm_usable || daemon_acc=(-accel qtest -qtest null)
+"$SKIFF" -daemonize -pidfile "$TMP/d.pid" -m 64 -kernel "$SRCDIR/build/payloads/echo.elf" -nodefaults \
+    -serial file:"$TMP/d.out" -display none "${daemon_acc[@]}" >"$TMP/d.stdout" 2>"$TMP/d.err"
+status=$?
+pid=$(cat "$TMP/d.pid" 2>/dev/null)
+check "-daemonize: the caller gets status 0 once the VM is set up (status $status)" [ "$status" -eq 0 ]
+check "the pid file names the daemon, which leads a session of its own" \
+    sh -c "[ -n '$pid' ] && [ \"\$(awk '{ print \$6 }' /proc/$pid/stat 2>/dev/null)\" = '$pid' ]"
+if kvm_usable; then
+    for _ in $(seq 1 100); do grep -q "echo ready" "$TMP/d.out" 2>/dev/null && break; sleep 0.05; done
+    check "the guest runs on in the background (its serial port says so)" grep -q "echo ready" "$TMP/d.out"
+else
+    skip "no usable /dev/kvm: the daemon ran the board without a guest" "the guest runs on in the background"
+fi
+[ -n "$pid" ] && kill "$pid" 2>/dev/null
+for _ in $(seq 1 100); do [ -n "$pid" ] && [ -d "/proc/$pid" ] || break; sleep 0.05; done
+check "SIGTERM ends the daemon" sh -c "[ -n '$pid' ] && [ ! -d /proc/$pid ]"
+expect_error "-daemonize with the terminal" "cannot be used by a daemon" "$SKIFF" -daemonize -nographic -kernel "$K"
+expect_error "-daemonize: an error while setting up reaches the caller with status 1" "cannot read kernel" \
+    "$SKIFF" -daemonize -kernel /nonexistent-kernel -nodefaults
 expect_error "a bare image name that does not exist (the first disk, as QEMU takes it)" "no such file" "$SKIFF" disk.img
 
 # KVM access errors, in a private /dev: none at all, then one that only root may open (a node

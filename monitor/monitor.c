@@ -361,6 +361,17 @@ static void cmd_cpu(struct monitor *m, int argc, char **argv)
     m->cpu = (int)i;
 }
 
+static void cmd_nmi(struct monitor *m, int argc, char **argv)
+{
+    int r;
+
+    if (!mon_cpus(m))
+        return;
+    r = cpus_nmi();
+    if (r < 0)
+        mon_printf(m, "nmi: KVM would not take it: %s\n", strerror(-r));
+}
+
 static void cmd_stop(struct monitor *m, int argc, char **argv)
 {
     machine_stop();
@@ -495,6 +506,7 @@ static const struct mon_cmd mon_cmds[] = {
     { "help|?", "[cmd]", "list the commands, or show one", cmd_help },
     { "info", "[item]", "show the machine's state (info alone lists the items)", cmd_info },
     { "cpu", "index", "choose the monitor's CPU (the one info registers shows)", cmd_cpu },
+    { "nmi", "", "send a non-maskable interrupt to every CPU (as an NMI button; kdump, watchdogs)", cmd_nmi },
     { "stop", "", "stop the virtual CPUs", cmd_stop },
     { "cont|c", "", "resume the virtual CPUs (and start them after -S)", cmd_cont },
     { "system_powerdown", "", "press the ACPI power button: the guest shuts down", cmd_system_powerdown },

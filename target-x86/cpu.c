@@ -636,6 +636,22 @@ void cpus_dump_state(int index, FILE *out)
         cpus_resume();
 }
 
+int cpus_nmi(void)
+{
+    bool running = C.running;
+    int r = 0;
+
+    /* a vCPU takes its ioctls outside KVM_RUN: pause them for it, as for a look at them */
+    cpus_pause();
+    for (int i = 0; i < C.n; i++) {
+        if (ioctl(C.v[i].fd, KVM_NMI) < 0 && !r)
+            r = -errno;
+    }
+    if (running)
+        cpus_resume();
+    return r;
+}
+
 static void dump_seg(FILE *out, const char *name, const struct kvm_segment *s)
 {
     fprintf(out, "%s =%04x %016llx %08x %02x%s%s%s\n", name, s->selector,

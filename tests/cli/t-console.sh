@@ -51,6 +51,15 @@ check "Ctrl-A c switches the terminal to the monitor" grep -q "monitor - type 'h
 check "info status there: the VM runs" grep -q "VM status: running" "$TMP/out3"
 check "the monitor's quit ends skiff with status 0 (status $status)" test "$status" -eq 0
 
+# nmi, as QEMU's: every CPU takes a non-maskable interrupt; the guest's handler says so, and the
+# guest goes on (a line typed afterwards is echoed)
+rm -f "$TMP/out5"
+(type_keys "$TMP/out5" '\001c' 'nmi\r' '\001c' 'after nmi\r' 'quit\r'; sleep 5) |
+    timeout 20 "$SKIFF" -kernel "$K" -nographic $DX >"$TMP/out5" 2>"$TMP/err"
+status=$?
+check "the monitor's nmi reaches the guest's NMI handler" grep -q "echo: NMI 1" "$TMP/out5"
+check "and the guest runs on (status $status)" grep -q "echo: after nmi" "$TMP/out5"
+
 # info registers looks at the running guest's CPUs and the guest goes on (a line typed after
 # it is echoed); info cpus names each vCPU's thread (QEMU's "* CPU #0: thread_id=N", which
 # management tools parse to pin them), each a thread of the running skiff. As in QEMU.

@@ -7,6 +7,7 @@
 #include "hw/input.h"   // input_key_event
 #include "hw/machine.h"
 #include "hw/pc.h"
+#include "hw/pci.h" // pci_print_info
 #include "target-x86/cpu.h"
 #include "util/log.h"
 #include "util/main-loop.h"
@@ -154,13 +155,44 @@ static void info_cpus(struct monitor *m, int argc, char **argv)
         mon_printf(m, "%c CPU #%d: thread_id=%d\n", i == m->cpu ? '*' : ' ', i, (int)cpu_get(i)->tid);
 }
 
+/* Text a printer writes into a FILE, out on the monitor (info registers, info pci). */
+static void mon_print_with(struct monitor *m, const char *what, void (*print)(void *arg, FILE *f),
+                           void *arg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    if (!f) {
+        mon_printf(m, "%s: out of memory\n", what);
+        return;
+    }
+    print(arg, f);
+    fclose(f);
+    mon_printf(m, "%s", text);
+    free(text);
+}
+
+static void print_pci(void *arg, FILE *f)
+{
+    pci_print_info(f);
+}
+
+static void info_pci(struct monitor *m, int argc, char **argv)
+{
+    mon_print_with(m, "info pci", print_pci, NULL);
+}
+
+static void print_registers(void *arg, FILE *f)
+{
+    cpus_dump_state(*(int *)arg, f);
+}
+
 /* QEMU's spelling: the monitor's CPU alone (cpu N chooses it), or every CPU with -a */
 static void info_registers(struct monitor *m, int argc, char **argv)
 {
     bool all = argc > 1 && !strcmp(argv[1], "-a");
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f;
+    int which;
 
     if (argc > 1 && !all) {
         mon_printf(m, "info registers: unknown option '%s' (-a shows every CPU)\n", argv[1]);
@@ -168,15 +200,8 @@ static void info_registers(struct monitor *m, int argc, char **argv)
     }
     if (!mon_cpus(m))
         return;
-    f = open_memstream(&text, &len);
-    if (!f) {
-        mon_printf(m, "info registers: out of memory\n");
-        return;
-    }
-    cpus_dump_state(all ? -1 : m->cpu, f);
-    fclose(f);
-    mon_printf(m, "%s", text);
-    free(text);
+    which = all ? -1 : m->cpu;
+    mon_print_with(m, "info registers", print_registers, &which);
 }
 
 static void info_block(struct monitor *m, int argc, char **argv)
@@ -227,6 +252,7 @@ static const struct {
     { "cpus", info_cpus, "the virtual CPUs" },
     { "kvm", info_kvm, "whether KVM runs the guest" },
     { "name", info_name, "the guest's -name" },
+    { "pci", info_pci, "the PCI functions, their BARs and interrupts" },
     { "registers", info_registers, "the CPU's registers (-a: every CPU's)" },
     { "status", info_status, "whether the VM runs" },
     { "version", info_version, "skiff's version" },

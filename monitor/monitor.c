@@ -7,6 +7,7 @@
 #include "hw/input.h"   // input_key_event
 #include "hw/machine.h"
 #include "hw/pc.h"
+#include "hw/guest-mem.h" // gmem_read
 #include "hw/pci.h" // pci_print_info
 #include "target-x86/cpu.h"
 #include "util/log.h"
@@ -38,7 +39,13 @@ struct monitor {
 static struct {
     struct monitor *mons[MON_MAX];
     int n;
+    bool no_file_writes;
 } G;
+
+void monitor_allow_file_writes(bool allow)
+{
+    G.no_file_writes = !allow;
+}
 
 static void mon_write(struct monitor *m, const char *s, size_t len)
 {
@@ -398,6 +405,49 @@ static void cmd_nmi(struct monitor *m, int argc, char **argv)
         mon_printf(m, "nmi: KVM would not take it: %s\n", strerror(-r));
 }
 
+/* pmemsave ADDR SIZE FILE, as QEMU's: guest-physical memory into a file, 64 KiB at a time */
+static void cmd_pmemsave(struct monitor *m, int argc, char **argv)
+{
+    uint64_t addr, size, done = 0;
+    uint8_t buf[65536];
+    FILE *f;
+
+    if (argc < 4 || parse_uint(argv[1], &addr) < 0 || parse_uint(argv[2], &size) < 0) {
+        mon_printf(m, "pmemsave: give the guest-physical address, the size and a file "
+                      "(pmemsave 0xf0000 65536 bios.bin)\n");
+        return;
+    }
+    if (size > UINT64_MAX - addr) {
+        mon_printf(m, "pmemsave: 0x%" PRIx64 " + 0x%" PRIx64 " wraps around\n", addr, size);
+        return;
+    }
+    if (G.no_file_writes) {
+        mon_printf(m, "pmemsave: this monitor writes no files\n");
+        return;
+    }
+    f = fopen(argv[3], "wb");
+    if (!f) {
+        mon_printf(m, "pmemsave: '%s': %s\n", argv[3], strerror(errno));
+        return;
+    }
+    while (done < size) {
+        size_t n = MIN(sizeof(buf), size - done);
+
+        if (gmem_read(addr + done, buf, n) < 0) {
+            mon_printf(m, "pmemsave: 0x%" PRIx64 " is not guest RAM (%" PRIu64 " bytes saved)\n",
+                       addr + done, done);
+            break;
+        }
+        if (fwrite(buf, 1, n, f) != n) {
+            mon_printf(m, "pmemsave: '%s': %s\n", argv[3], strerror(errno));
+            break;
+        }
+        done += n;
+    }
+    if (fclose(f) != 0 && done == size)
+        mon_printf(m, "pmemsave: '%s': %s\n", argv[3], strerror(errno));
+}
+
 static void cmd_stop(struct monitor *m, int argc, char **argv)
 {
     machine_stop();
@@ -532,6 +582,7 @@ static const struct mon_cmd mon_cmds[] = {
     { "help|?", "[cmd]", "list the commands, or show one", cmd_help },
     { "info", "[item]", "show the machine's state (info alone lists the items)", cmd_info },
     { "cpu", "index", "choose the monitor's CPU (the one info registers shows)", cmd_cpu },
+    { "pmemsave", "addr size file", "save guest-physical memory from addr to a file", cmd_pmemsave },
     { "nmi", "", "send a non-maskable interrupt to every CPU (as an NMI button; kdump, watchdogs)", cmd_nmi },
     { "stop", "", "stop the virtual CPUs", cmd_stop },
     { "cont|c", "", "resume the virtual CPUs (and start them after -S)", cmd_cont },

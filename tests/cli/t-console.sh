@@ -65,7 +65,8 @@ check "and the guest runs on (status $status)" grep -q "echo: after nmi" "$TMP/o
 # management tools parse to pin them), each a thread of the running skiff. As in QEMU.
 rm -f "$TMP/out4" "$TMP/tids"
 (type_keys "$TMP/out4" '\001c' 'info registers\r' 'info registers -a\r' 'info registers -x\r' 'info cpus\r' \
-    'cpu 1\r' 'info cpus\r' 'cpu 7\r' 'info pci\r'
+    'cpu 1\r' 'info cpus\r' 'cpu 7\r' 'info pci\r' "pmemsave 0xf0000 16 $TMP/mp.bin\r" \
+    'pmemsave 0xffffffff000 16 /dev/null\r'
     for tid in $(tr -d '\r' <"$TMP/out4" | sed -n 's/^[* ] CPU #[0-9]*: thread_id=\([0-9]*\)$/\1/p'); do
         echo "$tid $(cat "/proc/$(awk '/^Tgid:/ { print $2 }' "/proc/$tid/status")/comm")" >>"$TMP/tids"
     done
@@ -84,6 +85,9 @@ check "info pci lists the PIIX3 IDE function with the I/O BAR the board gave it"
     sh -c "grep -A3 '^  Bus  0, device   1, function 1:' '$TMP/regs' | grep -q 'BAR4: I/O at 0x[0-9a-f]* \[0x[0-9a-f]*\]'"
 check "and the VGA with its framebuffer BAR, in QEMU's words" \
     sh -c "grep -q 'VGA controller: PCI device 1234:1111' '$TMP/regs' && grep -q 'BAR0: 32 bit prefetchable memory at 0x' '$TMP/regs'"
+check "pmemsave saves guest memory: the MP table's floating pointer (_MP_) at 0xf0000" \
+    sh -c "head -c 4 '$TMP/mp.bin' | grep -q '^_MP_$'"
+check "pmemsave past the guest's RAM says so" grep -q "0xffffffff000 is not guest RAM" "$TMP/regs"
 check "cpu 1 makes CPU 1 the monitor's: info cpus stars it" grep -q '^\* CPU #1: thread_id=' "$TMP/regs"
 check "cpu 7 with two CPUs: invalid CPU index, as QEMU says" grep -q "invalid CPU index" "$TMP/regs"
 check "info cpus gives both vCPUs' thread ids, threads of skiff ($(tr '\n' ' ' <"$TMP/tids"))" \

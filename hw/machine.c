@@ -23,6 +23,7 @@ static struct {
     atomic_int exit_req;        /* status + 1, 0 = none */
     bool qtest_stopped;         /* the run state without vCPUs (-accel qtest) */
     bool shut_down;             /* -no-shutdown: the guest powered off, not reset since */
+    bool prelaunch;             /* -S, or reset after a shutdown: not run since */
     struct { machine_reset_fn *fn; void *opaque; } hooks[MAX_RESET_HOOKS];
     int nhooks;
 } M;
@@ -64,6 +65,9 @@ static void machine_requests_bh(void *opaque)
          * that was shut down, stays stopped) */
         for (int i = 0; i < M.nhooks; i++)
             M.hooks[i].fn(M.hooks[i].opaque);
+        /* as QEMU: a machine reset from its shutdown waits to be started, like one under -S */
+        if (M.shut_down)
+            M.prelaunch = true;
         M.shut_down = false;
     }
 }
@@ -76,6 +80,11 @@ bool machine_running(void)
 bool machine_shut_down(void)
 {
     return M.shut_down;
+}
+
+bool machine_prelaunch(void)
+{
+    return M.prelaunch && !machine_running();
 }
 
 void machine_stop(void)
@@ -98,6 +107,7 @@ int machine_cont(char **err)
         *err = xstrdup("Resetting the Virtual Machine is required");
         return -EBUSY;
     }
+    M.prelaunch = false;
     if (machine_running())
         return 0;
     clock_virtual_resume();
@@ -114,6 +124,7 @@ void machine_init_requests(void)
 {
     M.bh = bh_new(machine_requests_bh, NULL);
     M.qtest_stopped = machine_cfg.start_paused;
+    M.prelaunch = machine_cfg.start_paused;
     M.shut_down = false;
 }
 
@@ -122,7 +133,7 @@ void machine_cleanup_requests(void)
     bh_free(M.bh);
     M.bh = NULL;
     M.nhooks = 0;
-    M.qtest_stopped = M.shut_down = false;
+    M.qtest_stopped = M.shut_down = M.prelaunch = false;
 }
 
 void machine_request_reset(void)

@@ -52,6 +52,7 @@ void machine_init_requests(void);
  */
 bool machine_running(void);
 bool machine_shut_down(void);
+bool machine_prelaunch(void);               /* stopped and never run: -S, or reset after shutdown */
 void machine_stop(void);                    /* the vCPUs and the virtual clock */
 int machine_cont(char **err);               /* -EBUSY when shut down: reset it first */
 void machine_cleanup_requests(void);

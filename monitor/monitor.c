@@ -124,6 +124,7 @@ static void info_status(struct monitor *m, int argc, char **argv)
 {
     /* QEMU's words; its "(shutdown)" is the one reason tools look for */
     mon_printf(m, "VM status: %s\n", machine_shut_down() ? "paused (shutdown)" :
+                                     machine_prelaunch() ? "paused (prelaunch)" :
                                      machine_running() ? "running" : "paused");
 }
 

@@ -114,7 +114,8 @@ check "-no-shutdown: after the guest powers off, info status says paused (shutdo
     sh -c "grep -m1 'VM status' '$TMP/po.txt' | grep -q 'paused (shutdown)'"
 check "and the guest went no further than its poweroff" sh -c "! grep -q 'not ok' '$TMP/po.com1'"
 check "cont then says a reset is needed" grep -q "Resetting the Virtual Machine is required" "$TMP/po.txt"
-check "after system_reset the machine waits, paused" grep -q "^VM status: paused$" "$TMP/po.txt"
+check "after system_reset the machine waits to be started: paused (prelaunch)" \
+    grep -q "^VM status: paused (prelaunch)$" "$TMP/po.txt"
 check "and cont runs the guest again from its start (its plan printed twice)" \
     test "$(grep -c '^1\.\.1' "$TMP/po.com1")" -eq 2
 check "which powers off again: paused (shutdown); quit ends skiff with status 0 (status $status)" \

@@ -142,7 +142,8 @@ int main(void)
     q = qtest_start("-S -mon chardev=m -chardev socket,id=m,path=%s", sock);
     out = qtest_hmp_open(lfd, &fd);
     CHECK(has(out, "monitor - type 'help'"), "-mon chardev= serves the monitor on a -chardev socket");
-    CHECK(has(qtest_hmp(fd, "info status"), "VM status: paused"), "-S: the VM starts paused");
+    CHECK(has(qtest_hmp(fd, "info status"), "VM status: paused (prelaunch)"),
+          "-S: the VM starts paused, in QEMU's words: paused (prelaunch)");
     CHECK(has(qtest_hmp(fd, "cont"), "") && has(qtest_hmp(fd, "info status"), "VM status: running"),
           "cont starts it");
     qtest_hmp(fd, "q");

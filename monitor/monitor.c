@@ -13,6 +13,7 @@
 #include "util/log.h"
 #include "util/main-loop.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 
 #define MON_LINE_MAX 1024
@@ -406,6 +407,81 @@ static void cmd_nmi(struct monitor *m, int argc, char **argv)
         mon_printf(m, "nmi: KVM would not take it: %s\n", strerror(-r));
 }
 
+/*
+ * xp /FMT ADDR, as QEMU's: guest-physical memory on the monitor. FMT is [count][x|d|u|o|c][b|h|w|g]
+ * (count values, as hex, signed, unsigned, octal or characters, each a byte, half word, word or
+ * giant); lines of 8 bytes, or 16 for wider values, each after its address.
+ */
+#define XP_MAX_VALUES 4096
+
+static void cmd_xp(struct monitor *m, int argc, char **argv)
+{
+    const char *fmt = argc > 2 ? argv[1] : "/1xw", *p;
+    unsigned long count = 1;
+    char format = 'x';
+    unsigned size = 4, line;
+    uint64_t addr;
+
+    if (argc < 2 || (argc > 2 && fmt[0] != '/') || parse_uint(argv[argc > 2 ? 2 : 1], &addr) < 0) {
+        mon_printf(m, "xp: give /FMT and a guest-physical address (xp /8xb 0xf0000)\n");
+        return;
+    }
+    p = fmt + 1;
+    if (isdigit((unsigned char)*p))
+        count = strtoul(p, (char **)&p, 10);
+    for (; *p; p++) {
+        if (strchr("xduoc", *p))
+            format = *p;
+        else if (strchr("bhwg", *p))
+            size = *p == 'b' ? 1 : *p == 'h' ? 2 : *p == 'w' ? 4 : 8;
+        else
+            break;
+    }
+    if (*p || count == 0 || count > XP_MAX_VALUES) {
+        mon_printf(m, "xp: '%s': the format is /[count][x|d|u|o|c][b|h|w|g], at most %d values\n",
+                   fmt, XP_MAX_VALUES);
+        return;
+    }
+    if (format == 'c')
+        size = 1;
+    line = size == 1 ? 8 : 16;
+    for (unsigned long i = 0; i < count; i++) {
+        uint64_t a = addr + i * size, v = 0;
+        uint8_t b[8];
+
+        if (gmem_read(a, b, size) < 0) {
+            mon_printf(m, "%sxp: 0x%" PRIx64 " is not guest RAM\n", i % (line / size) ? "\n" : "", a);
+            return;
+        }
+        for (unsigned k = 0; k < size; k++)
+            v |= (uint64_t)b[k] << (8 * k);
+        if (i % (line / size) == 0)
+            mon_printf(m, "%s%016" PRIx64 ":", i ? "\n" : "", a);
+        switch (format) {
+        case 'x':
+            mon_printf(m, " 0x%0*" PRIx64, (int)size * 2, v);
+            break;
+        case 'o':
+            mon_printf(m, " %#" PRIo64, v);
+            break;
+        case 'u':
+            mon_printf(m, " %" PRIu64, v);
+            break;
+        case 'd':
+            /* sign-extend from the value's size */
+            mon_printf(m, " %" PRId64, size == 8 ? (int64_t)v : (int64_t)(v << (64 - 8 * size)) >> (64 - 8 * size));
+            break;
+        default:
+            if (v >= 0x20 && v < 0x7f && v != '\\' && v != '\'')
+                mon_printf(m, " '%c'", (int)v);
+            else
+                mon_printf(m, " '\\x%02x'", (unsigned)v);
+            break;
+        }
+    }
+    mon_printf(m, "\n");
+}
+
 /* pmemsave ADDR SIZE FILE, as QEMU's: guest-physical memory into a file, 64 KiB at a time */
 static void cmd_pmemsave(struct monitor *m, int argc, char **argv)
 {
@@ -583,6 +659,7 @@ static const struct mon_cmd mon_cmds[] = {
     { "help|?", "[cmd]", "list the commands, or show one", cmd_help },
     { "info", "[item]", "show the machine's state (info alone lists the items)", cmd_info },
     { "cpu", "index", "choose the monitor's CPU (the one info registers shows)", cmd_cpu },
+    { "xp", "/fmt addr", "show guest-physical memory: /[count][x|d|u|o|c][b|h|w|g] (xp /8xb 0xf0000)", cmd_xp },
     { "pmemsave", "addr size file", "save guest-physical memory from addr to a file", cmd_pmemsave },
     { "nmi", "", "send a non-maskable interrupt to every CPU (as an NMI button; kdump, watchdogs)", cmd_nmi },
     { "stop", "", "stop the virtual CPUs", cmd_stop },

@@ -66,7 +66,7 @@ check "and the guest runs on (status $status)" grep -q "echo: after nmi" "$TMP/o
 rm -f "$TMP/out4" "$TMP/tids"
 (type_keys "$TMP/out4" '\001c' 'info registers\r' 'info registers -a\r' 'info registers -x\r' 'info cpus\r' \
     'cpu 1\r' 'info cpus\r' 'cpu 7\r' 'info pci\r' "pmemsave 0xf0000 16 $TMP/mp.bin\r" \
-    'pmemsave 0xffffffff000 16 /dev/null\r'
+    'pmemsave 0xffffffff000 16 /dev/null\r' 'xp /4xb 0xf0000\r' 'xp /2xw 0xf0000\r' 'xp /4c 0xf0000\r'
     for tid in $(tr -d '\r' <"$TMP/out4" | sed -n 's/^[* ] CPU #[0-9]*: thread_id=\([0-9]*\)$/\1/p'); do
         echo "$tid $(cat "/proc/$(awk '/^Tgid:/ { print $2 }' "/proc/$tid/status")/comm")" >>"$TMP/tids"
     done
@@ -88,6 +88,10 @@ check "and the VGA with its framebuffer BAR, in QEMU's words" \
 check "pmemsave saves guest memory: the MP table's floating pointer (_MP_) at 0xf0000" \
     sh -c "head -c 4 '$TMP/mp.bin' | grep -q '^_MP_$'"
 check "pmemsave past the guest's RAM says so" grep -q "0xffffffff000 is not guest RAM" "$TMP/regs"
+check "xp /4xb shows the same bytes as QEMU's xp would" grep -q "^00000000000f0000: 0x5f 0x4d 0x50 0x5f$" "$TMP/regs"
+check "xp /2xw as little-endian words: _MP_ and the MP table's address" \
+    grep -q "^00000000000f0000: 0x5f504d5f 0x000f0010$" "$TMP/regs"
+check "xp /4c as characters" grep -q "^00000000000f0000: '_' 'M' 'P' '_'$" "$TMP/regs"
 check "cpu 1 makes CPU 1 the monitor's: info cpus stars it" grep -q '^\* CPU #1: thread_id=' "$TMP/regs"
 check "cpu 7 with two CPUs: invalid CPU index, as QEMU says" grep -q "invalid CPU index" "$TMP/regs"
 check "info cpus gives both vCPUs' thread ids, threads of skiff ($(tr '\n' ' ' <"$TMP/tids"))" \

@@ -317,6 +317,18 @@ uint64_t block_size(struct block_dev *bd) { return bd->bs->size; }
 const char *block_filename(struct block_dev *bd) { return bd->bs->filename; }
 const char *block_format(struct block_dev *bd) { return bd->bs->drv->name; }
 bool block_is_read_only(struct block_dev *bd) { return bd->bs->read_only; }
+
+const char *block_cache_mode(struct block_dev *bd)
+{
+    switch (bd->bs->cache) {
+    case BLOCK_CACHE_NONE:
+        return "writeback, direct";
+    case BLOCK_CACHE_UNSAFE:
+        return "writeback, ignore flushes";
+    default:
+        return "writeback";
+    }
+}
 struct block_state *block_dev_state(struct block_dev *bd) { return bd->bs; }
 unsigned block_in_flight(struct block_dev *bd) { return bd->in_flight; }
 

@@ -53,6 +53,9 @@ uint64_t block_size(struct block_dev *bd);
 const char *block_filename(struct block_dev *bd);
 const char *block_format(struct block_dev *bd);
 bool block_is_read_only(struct block_dev *bd);
+/* The cache mode in QEMU's info block words: "writeback", "writeback, direct" (cache=none),
+ * "writeback, ignore flushes" (cache=unsafe) */
+const char *block_cache_mode(struct block_dev *bd);
 void block_get_stats(struct block_dev *bd, struct block_stats *st);
 /* Grow or shrink the virtual disk (qcow2 grows only); 0 or -errno. */
 int block_resize(struct block_dev *bd, uint64_t size);

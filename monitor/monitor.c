@@ -229,6 +229,8 @@ static void info_block(struct monitor *m, int argc, char **argv)
         if (d.cd && pc_cd_tray(i, &locked, &open))
             mon_printf(m, "    Removable device: %slocked, tray %s\n", locked ? "" : "not ",
                        open ? "open" : "closed");
+        if (d.bd)
+            mon_printf(m, "    Cache mode:       %s\n", block_cache_mode(d.bd));
     }
 }
 

@@ -809,6 +809,7 @@ int main(void)
               "READ CAPACITY on the secondary slave sees the new disc");
         out = qtest_hmp(mon, "info block");
         CHECK(out && strstr(out, "ide1-cd1: ") && !strstr(out, "[not inserted]"), "info block shows it");
+        CHECK(out && strstr(out, "    Cache mode:       writeback\n"), "with its cache mode, in QEMU's words");
         out = qtest_hmp(mon, "eject ide1-cd1");
         CHECK(out && !*out && sense_after(S, (uint8_t[12]){ 0x00 }, &asc) == 6,
               "eject: the guest hears of the change");

@@ -228,6 +228,7 @@ struct block_dev {
     unsigned in_flight;
     bool native;                /* data path through libaio where the driver can map it */
     bool discard_ignore;
+    bool write_through;
     struct bh *bh;              /* completes requests refused at submission */
     struct block_req *early;
 };
@@ -298,6 +299,7 @@ int block_open(struct block_dev **out, const char *filename, const struct block_
     }
     bd->native = o->aio == BLOCK_AIO_NATIVE && bd->bs->file->direct && laio_available();
     bd->discard_ignore = o->discard_ignore;
+    bd->write_through = o->write_through;
     *out = bd;
     return 0;
 }
@@ -318,8 +320,15 @@ const char *block_filename(struct block_dev *bd) { return bd->bs->filename; }
 const char *block_format(struct block_dev *bd) { return bd->bs->drv->name; }
 bool block_is_read_only(struct block_dev *bd) { return bd->bs->read_only; }
 
+bool block_write_through(struct block_dev *bd)
+{
+    return bd->write_through;
+}
+
 const char *block_cache_mode(struct block_dev *bd)
 {
+    if (bd->write_through)
+        return bd->bs->cache == BLOCK_CACHE_NONE ? "direct" : "writethrough";
     switch (bd->bs->cache) {
     case BLOCK_CACHE_NONE:
         return "writeback, direct";

@@ -25,6 +25,7 @@ struct block_open_opts {
     bool check;                 /* opened for check/repair: tolerate a corrupt or dirty image */
     bool snapshot;              /* -snapshot: writes go to a temporary qcow2 overlay, dropped at close */
     bool discard_ignore;        /* -drive discard=ignore: the guest's discards succeed and do nothing */
+    bool write_through;         /* cache=writethrough|directsync: the guest's disk write cache starts off */
 };
 
 /* Per-device statistics, for the monitor's "info blockstats". Times are nanoseconds. */
@@ -56,6 +57,8 @@ bool block_is_read_only(struct block_dev *bd);
 /* The cache mode in QEMU's info block words: "writeback", "writeback, direct" (cache=none),
  * "writeback, ignore flushes" (cache=unsafe) */
 const char *block_cache_mode(struct block_dev *bd);
+/* cache=writethrough or directsync: a disk on it starts with its write cache off (QEMU's WCE) */
+bool block_write_through(struct block_dev *bd);
 void block_get_stats(struct block_dev *bd, struct block_stats *st);
 /* Grow or shrink the virtual disk (qcow2 grows only); 0 or -errno. */
 int block_resize(struct block_dev *bd, uint64_t size);

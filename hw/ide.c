@@ -1062,6 +1062,12 @@ void ide_channel_init(struct ide_channel *ch, const char *name, struct irq *irq,
     }
 }
 
+/* The write cache a disk powers up with: on, but off on a writethrough drive, as QEMU's */
+static uint8_t ide_wcache_default(const struct ide_drive *d)
+{
+    return !(d->bd && block_write_through(d->bd));
+}
+
 void ide_drive_set_ident(struct ide_channel *ch, int unit, const char *serial, const char *model)
 {
     struct ide_drive *d = &ch->drive[unit];
@@ -1098,7 +1104,7 @@ int ide_drive_attach(struct ide_channel *ch, int unit, struct block_dev *bd, boo
     } else {
         d->nb_sectors = bd ? block_size(bd) / IDE_SECTOR_SIZE : 0;
     }
-    d->wcache = 1;
+    d->wcache = ide_wcache_default(d);
     ide_drive_reset(d);
     return 0;
 }
@@ -1112,7 +1118,7 @@ void ide_channel_reset(struct ide_channel *ch)
         struct ide_drive *d = &ch->drive[u];
 
         d->mult_sectors = IDE_MAX_MULT;
-        d->wcache = 1;
+        d->wcache = ide_wcache_default(d);
         d->xfer_mode = 0;
         d->lcyls = d->cyls;
         d->lheads = d->heads;

@@ -111,6 +111,8 @@ static int parse_open(struct opts *o, const char *spec, struct block_open_opts *
         *err = xasprintf("-drive cache=%s: cache is writeback, none, unsafe, writethrough or directsync", v);
         return -EINVAL;
     }
+    /* as QEMU's: writethrough is writeback with the disk's write cache off, directsync none's */
+    bo->write_through = v && (!strcmp(v, "writethrough") || !strcmp(v, "directsync"));
     if ((v = opts_get(o, "aio")) && block_parse_aio(v, &bo->aio) < 0) {
         *err = xasprintf("-drive aio=%s: aio is threads or native", v);
         return -EINVAL;

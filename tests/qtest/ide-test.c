@@ -471,6 +471,8 @@ static void check_ata(const char *big_path)
               ((uint64_t)idw(id, 101) << 16 | idw(id, 100)) == BIG_SECTORS,
               "a 300 GiB disk: LBA28 capacity saturates, LBA48 gives all %llu sectors",
               (unsigned long long)BIG_SECTORS);
+        CHECK(!(idw(id, 85) & (1 << 5)) && (idw(id, 82) & (1 << 5)),
+              "cache=writethrough: the disk offers a write cache but starts with it off, as QEMU's");
         fill_sector(buf, FAR_LBA, 512);
         set_lba48(P, FAR_LBA, 1);
         qtest_outb(q, P + 6, 0x50);
@@ -736,7 +738,7 @@ int main(void)
     char *mon_path = qtest_tmp_path(".mon");
     int mon_listen = qtest_listen_unix(mon_path), mon = -1;
 
-    q = qtest_start("-m 64 -drive file=%s,format=raw,if=ide,index=0,discard=unmap -drive file=%s,format=raw,if=ide,index=1 "
+    q = qtest_start("-m 64 -drive file=%s,format=raw,if=ide,index=0,discard=unmap -drive file=%s,format=raw,if=ide,index=1,cache=writethrough "
                     "-drive file=%s,if=ide,index=2,media=cdrom -drive if=ide,index=3,media=cdrom "
                     "-monitor unix:%s", disk, big, cd, mon_path);
     CHECK(qtest_hmp_open(mon_listen, &mon) != NULL, "the monitor answers on its socket");
@@ -810,6 +812,8 @@ int main(void)
         out = qtest_hmp(mon, "info block");
         CHECK(out && strstr(out, "ide1-cd1: ") && !strstr(out, "[not inserted]"), "info block shows it");
         CHECK(out && strstr(out, "    Cache mode:       writeback\n"), "with its cache mode, in QEMU's words");
+        CHECK(out && strstr(out, "ide0-hd1: ") && strstr(out, "    Cache mode:       writethrough\n"),
+              "and cache=writethrough's as writethrough");
         out = qtest_hmp(mon, "eject ide1-cd1");
         CHECK(out && !*out && sense_after(S, (uint8_t[12]){ 0x00 }, &asc) == 6,
               "eject: the guest hears of the change");

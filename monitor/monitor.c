@@ -10,6 +10,7 @@
 #include "hw/guest-mem.h" // gmem_read
 #include "hw/pci.h" // pci_print_info
 #include "target-x86/cpu.h"
+#include "target-x86/smbios.h" // smbios_get_uuid
 #include "util/log.h"
 #include "util/main-loop.h"
 
@@ -140,6 +141,15 @@ static void info_name(struct monitor *m, int argc, char **argv)
         mon_printf(m, "%s\n", machine_cfg.name);
 }
 
+static void info_uuid(struct monitor *m, int argc, char **argv)
+{
+    uint8_t u[16];
+
+    smbios_get_uuid(u);
+    mon_printf(m, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n", u[0], u[1],
+               u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
 static void info_kvm(struct monitor *m, int argc, char **argv)
 {
     mon_printf(m, "kvm support: enabled\nkvm: %s\n", machine_cfg.qtest ? "off (-accel qtest)" : "on");
@@ -266,6 +276,7 @@ static const struct {
     { "pci", info_pci, "the PCI functions, their BARs and interrupts" },
     { "registers", info_registers, "the CPU's registers (-a: every CPU's)" },
     { "status", info_status, "whether the VM runs" },
+    { "uuid", info_uuid, "the machine's UUID (-uuid)" },
     { "version", info_version, "skiff's version" },
 };
 

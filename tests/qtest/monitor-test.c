@@ -60,7 +60,7 @@ int main(void)
     uint8_t b[16];
     char big[3000];
 
-    q = qtest_start("-name monitored -monitor unix:%s", sock);
+    q = qtest_start("-name monitored -uuid 123E4567-e89b-12d3-a456-426614174000 -monitor unix:%s", sock);
     out = qtest_hmp_open(lfd, &fd);
     CHECK(has(out, "monitor - type 'help' for more information"),
           "a client gets the banner and the (skiff) prompt");
@@ -70,6 +70,8 @@ int main(void)
           "help lists the commands");
     CHECK(has(qtest_hmp(fd, "info status"), "VM status: running"), "info status: running");
     CHECK(has(qtest_hmp(fd, "info name"), "monitored"), "info name shows -name");
+    CHECK(has(qtest_hmp(fd, "info uuid"), "123e4567-e89b-12d3-a456-426614174000\n"),
+          "info uuid shows -uuid, in lower case as QEMU prints it");
     CHECK(has(qtest_hmp(fd, "info version"), "(skiff)"), "info version answers");
     CHECK(has(qtest_hmp(fd, "stop"), "") && has(qtest_hmp(fd, "info status"), "VM status: paused"),
           "stop: info status says paused");

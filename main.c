@@ -17,6 +17,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,7 +68,8 @@ static const struct option_def options[] = {
     { "machine", true, "pc[,accel=kvm]", "machine type (pc)" },
     { "M", true, "pc", "machine type (pc)" },
     { "qtest", true, "DEV", "serve the qtest protocol on a chardev (with -accel qtest)" },
-    { "name", true, "NAME", "the guest's name" },
+    { "name", true, "[guest=]NAME[,process=PNAME][,debug-threads=on]",
+      "the guest's name; the process's name; vCPU threads named CPU N/KVM" },
     { "rtc", true, "base=utc|localtime|DATE[,clock=vm][,driftfix=none]",
       "where the real-time clock starts: UTC (default), the host's local time, or a date (2006-06-17T16:01:21)" },
     { "msg", true, "timestamp=on|off", "start each message with its UTC time, as QEMU's" },
@@ -216,6 +218,29 @@ static void parse_boot(const char *s)
     unused = opts_first_unused(o);
     if (unused)
         die("-boot: skiff does not implement '%s'", unused);
+    opts_free(o);
+}
+
+/* -name [guest=]NAME[,process=PNAME][,debug-threads=on|off], QEMU's spelling (libvirt's too) */
+static void parse_name(const char *s)
+{
+    struct opts *o;
+    char *err = NULL;
+    const char *v, *unused;
+    bool threads = false;
+
+    o = opts_parse(s, "guest", &err);
+    if (!o)
+        die("-name: %s", err);
+    if ((v = opts_get(o, "guest")))
+        machine_cfg.name = xstrdup(v);
+    if ((v = opts_get(o, "process")) && prctl(PR_SET_NAME, v, 0, 0, 0) < 0)
+        die("-name process=%s: %s", v, strerror(errno));
+    if (opts_get_bool(o, "debug-threads", &threads) < 0)
+        die("-name debug-threads= takes on or off");
+    cpus_name_threads = threads;
+    if ((unused = opts_first_unused(o)))
+        die("-name: skiff does not implement '%s' (guest=, process=, debug-threads=)", unused);
     opts_free(o);
 }
 
@@ -427,7 +452,7 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "qtest")) {
             args.qtest = val;
         } else if (!strcmp(name, "name")) {
-            machine_cfg.name = val;
+            parse_name(val);
         } else if (!strcmp(name, "uuid")) {
             if (smbios_set_uuid(val, &err) < 0)
                 die("-uuid %s", err);

@@ -459,11 +459,19 @@ static void vcpu_complete_exit(struct vcpu *v)
     v->exit_pending = false;
 }
 
+bool cpus_name_threads;
+
 static void *vcpu_thread(void *opaque)
 {
     struct vcpu *v = opaque;
     sigset_t set;
 
+    if (cpus_name_threads) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "CPU %d/KVM", v->index);
+        pthread_setname_np(pthread_self(), name);
+    }
     /* every signal stays blocked but SIG_IPI, which KVM_RUN's mask lets through */
     sigfillset(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);

@@ -62,16 +62,19 @@ check "and the guest runs on (status $status)" grep -q "echo: after nmi" "$TMP/o
 
 # info registers looks at the running guest's CPUs and the guest goes on (a line typed after
 # it is echoed); info cpus names each vCPU's thread (QEMU's "* CPU #0: thread_id=N", which
-# management tools parse to pin them), each a thread of the running skiff. As in QEMU.
+# management tools parse to pin them), each a thread of the running skiff, which -name
+# process= renamed and whose vCPU threads debug-threads=on named "CPU N/KVM". As in QEMU.
 rm -f "$TMP/out4" "$TMP/tids"
 (type_keys "$TMP/out4" '\001c' 'info registers\r' 'info registers -a\r' 'info registers -x\r' 'info cpus\r' \
     'cpu 1\r' 'info cpus\r' 'cpu 7\r' 'info pci\r' "pmemsave 0xf0000 16 $TMP/mp.bin\r" \
-    'pmemsave 0xffffffff000 16 /dev/null\r' 'xp /4xb 0xf0000\r' 'xp /2xw 0xf0000\r' 'xp /4c 0xf0000\r'
+    'pmemsave 0xffffffff000 16 /dev/null\r' 'xp /4xb 0xf0000\r' 'xp /2xw 0xf0000\r' 'xp /4c 0xf0000\r' \
+    'info name\r'
     for tid in $(tr -d '\r' <"$TMP/out4" | sed -n 's/^[* ] CPU #[0-9]*: thread_id=\([0-9]*\)$/\1/p'); do
-        echo "$tid $(cat "/proc/$(awk '/^Tgid:/ { print $2 }' "/proc/$tid/status")/comm")" >>"$TMP/tids"
+        echo "$tid $(cat "/proc/$(awk '/^Tgid:/ { print $2 }' "/proc/$tid/status")/comm") $(cat "/proc/$tid/comm")" >>"$TMP/tids"
     done
     type_keys "$TMP/out4" '\001c' 'after\r' 'quit\r'; sleep 5) |
-    timeout 20 "$SKIFF" -kernel "$K" -nographic -smp 2 $DX >"$TMP/out4" 2>"$TMP/err"
+    timeout 20 "$SKIFF" -kernel "$K" -nographic -smp 2 -name guest=vm1,process=skiffvm,debug-threads=on \
+        $DX >"$TMP/out4" 2>"$TMP/err"
 status=$?
 tr -d '\r' <"$TMP/out4" >"$TMP/regs"
 check "info registers shows CPU 0 in protected mode (CR0.PE)" grep -qE '^CR0=[0-9a-f]{7}[13579bdf] ' "$TMP/regs"
@@ -94,8 +97,11 @@ check "xp /2xw as little-endian words: _MP_ and the MP table's address" \
 check "xp /4c as characters" grep -q "^00000000000f0000: '_' 'M' 'P' '_'$" "$TMP/regs"
 check "cpu 1 makes CPU 1 the monitor's: info cpus stars it" grep -q '^\* CPU #1: thread_id=' "$TMP/regs"
 check "cpu 7 with two CPUs: invalid CPU index, as QEMU says" grep -q "invalid CPU index" "$TMP/regs"
-check "info cpus gives both vCPUs' thread ids, threads of skiff ($(tr '\n' ' ' <"$TMP/tids"))" \
-    test "$(awk '$2 == "skiff" { print $1 }' "$TMP/tids" 2>/dev/null | sort -u | wc -l)" -eq 2
+check "info cpus gives both vCPUs' thread ids, threads of skiff, named skiffvm by -name process= ($(tr '\n' ' ' <"$TMP/tids"))" \
+    test "$(awk '$2 == "skiffvm" { print $1 }' "$TMP/tids" 2>/dev/null | sort -u | wc -l)" -eq 2
+check "-name debug-threads=on names the vCPU threads CPU 0/KVM and CPU 1/KVM" \
+    sh -c "grep -q ' CPU 0/KVM$' '$TMP/tids' && grep -q ' CPU 1/KVM$' '$TMP/tids'"
+check "info name gives -name guest=" grep -q "^vm1$" "$TMP/regs"
 
 # -no-shutdown, as QEMU: the guest's ACPI poweroff stops the machine where it was ("paused
 # (shutdown)"; the payload's "skiff exited" failure line never comes), cont wants a reset first,

@@ -64,6 +64,15 @@ int pc_drives_add(struct pc_drive_set *s, int index, const char *file, bool cdro
     return r;
 }
 
+/* the named drive ID, or -1 */
+static int named_find(struct pc_drive_set *s, const char *id)
+{
+    for (int n = 0; n < s->nnamed; n++)
+        if (!strcmp(s->named[n].id, id))
+            return n;
+    return -1;
+}
+
 /* -drive if=none,id=ID: a backend for -device ide-hd or ide-cd to place (QEMU's, and libvirt's, way) */
 static int add_named(struct pc_drive_set *s, const char *spec, const char *id, const char *file,
                      const struct block_open_opts *bo, bool placed, char **err)
@@ -77,11 +86,9 @@ static int add_named(struct pc_drive_set *s, const char *spec, const char *id, c
                          "(-device ide-hd,bus=ide.B,unit=U)", spec);
         return -EINVAL;
     }
-    for (int i = 0; i < s->nnamed; i++) {
-        if (!strcmp(s->named[i].id, id)) {
-            *err = xasprintf("-drive id=%s: there is already a drive with that id", id);
-            return -EEXIST;
-        }
+    if (named_find(s, id) >= 0) {
+        *err = xasprintf("-drive id=%s: there is already a drive with that id", id);
+        return -EEXIST;
     }
     if (s->nnamed == PC_MAX_IDE) {
         *err = xasprintf("-drive %s: IDE has room for %d drives", spec, PC_MAX_IDE);
@@ -214,15 +221,6 @@ int pc_drives_parse_drive(struct pc_drive_set *s, const char *spec, char **err)
 out:
     opts_free(o);
     return r;
-}
-
-/* the named drive ID, or -1 */
-static int named_find(struct pc_drive_set *s, const char *id)
-{
-    for (int n = 0; n < s->nnamed; n++)
-        if (!strcmp(s->named[n].id, id))
-            return n;
-    return -1;
 }
 
 /*

@@ -31,7 +31,11 @@ int bfile_open(struct bfile **out, const char *name, bool rw, enum block_cache c
 
     if (cache == BLOCK_CACHE_NONE)
         flags |= O_DIRECT;
-    fd = open(name, flags);
+    /*
+     * O_NONBLOCK until the type is known: opening a FIFO for reading would wait for a writer
+     * (a backing file name is the image's to choose). Only regular files and block devices go on.
+     */
+    fd = open(name, flags | O_NONBLOCK);
     if (fd < 0 && errno == EINVAL && (flags & O_DIRECT)) {
         if (err)
             *err = xasprintf("'%s': cache=none needs O_DIRECT, which this file system refuses: use cache=writeback", name);
@@ -60,8 +64,17 @@ int bfile_open(struct bfile **out, const char *name, bool rw, enum block_cache c
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
         close(fd);
         if (err)
-            *err = xasprintf("'%s': not a regular file or block device", name);
+            *err = xasprintf("'%s': is a %s, not a regular file or block device: an image must be one of those",
+                             name, S_ISFIFO(st.st_mode) ? "FIFO" : S_ISCHR(st.st_mode) ? "character device" :
+                             S_ISDIR(st.st_mode) ? "directory" : S_ISSOCK(st.st_mode) ? "socket" : "special file");
         return -EINVAL;
+    }
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+        e = -errno;
+        close(fd);
+        if (err)
+            *err = xasprintf("'%s': %s", name, strerror(-e));
+        return e;
     }
     f = xnew(struct bfile);
     f->fd = fd;

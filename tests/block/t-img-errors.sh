@@ -14,7 +14,7 @@ wr() {
 # expect_error DESCRIPTION PATTERN COMMAND...: fails (exit 1..63, no signal) with PATTERN in one stderr line
 expect_error() {
     local d=$1 pat=$2; shift 2
-    timeout 20 "$@" >out.txt 2>err.txt
+    timeout -k 5 20 "$@" >out.txt 2>err.txt
     local rc=$?
     if [ "$rc" -ge 1 ] && [ "$rc" -lt 64 ] && grep -q -- "$pat" err.txt; then
         ok "$d"
@@ -36,6 +36,19 @@ expect_error "a header cut short says so" "'short.qcow2': too short" "$S" info -
 expect_error "a missing backing file is named with its image" \
     "'orphan.qcow2': cannot open backing file 'gone.qcow2': 'gone.qcow2': no such file" "$S" info --backing-chain orphan.qcow2
 expect_error "and a guest read on it fails to open the same way" "cannot open backing file" "$BLKIO" orphan.qcow2 read 0 0 512
+# a backing file (or image) that is a FIFO or a character device: refused at once, never waited on
+mkfifo fifo
+"$S" create -q -f qcow2 -b fifo -F raw -u onfifo.qcow2 16M
+expect_error "a FIFO as backing file is refused, not waited on (info --backing-chain)" \
+    "cannot open backing file 'fifo': 'fifo': is a FIFO, not a regular file or block device" \
+    "$S" info --backing-chain onfifo.qcow2
+expect_error "and a guest read through it the same way" "'fifo': is a FIFO" "$BLKIO" onfifo.qcow2 read 0 0 512
+expect_error "a FIFO as the image itself too" "'fifo': is a FIFO" "$S" info fifo
+expect_error "and skiff's -drive on a FIFO-backed image says so instead of hanging" "'fifo': is a FIFO" \
+    "$SKIFF" -accel qtest -qtest null -nodefaults -drive file=onfifo.qcow2,if=ide
+"$S" create -q -f qcow2 -b /dev/zero -F raw -u onchr.qcow2 16M
+expect_error "a character device as backing file is refused" "'/dev/zero': is a character device" \
+    "$S" info --backing-chain onchr.qcow2
 "$S" create -q -f qcow2 -b good.qcow2 -F qcow2 l1.qcow2
 "$S" create -q -f qcow2 -b l1.qcow2 -F qcow2 l2.qcow2
 "$S" rebase -u -b l2.qcow2 -F qcow2 good.qcow2

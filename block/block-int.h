@@ -123,6 +123,9 @@ int bstate_block_status(struct block_state *bs, uint64_t off, uint64_t len, uint
 /* The node that block_dev wraps (for skiff-img). */
 struct block_state *block_dev_state(struct block_dev *bd);
 
+/* A named point a request passes in its worker (debug.c): waits there while a test holds it. */
+void block_debug_event(const char *event);
+
 /* ---- the thread pool (thread-pool.c) ---- */
 typedef int pool_work_fn(void *arg);
 typedef void pool_done_fn(void *arg, int ret);

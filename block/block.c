@@ -420,6 +420,7 @@ static int block_req_work(void *arg)
 {
     struct block_req *r = arg;
 
+    block_debug_event("request");
     return block_req_run(r->bd->bs, r->type, r->off, r->len, r->flags, &r->q);
 }
 
@@ -564,6 +565,8 @@ void block_aio_write_zeroes(struct block_dev *bd, uint64_t offset, uint64_t byte
 
 void block_drain(struct block_dev *bd)
 {
+    if (bd->in_flight)
+        block_debug_resume();   /* a request held at a test breakpoint would never end */
     while (bd->in_flight)
         loop_iterate(true);
 }

@@ -86,6 +86,17 @@ unsigned block_in_flight(struct block_dev *bd);
 /* Run the event loop until no request of bd is in flight (device lock held). */
 void block_drain(struct block_dev *bd);
 
+/*
+ * Test breakpoints (qtest's block_break, block_wait_break, block_resume; see docs/testing.md):
+ * arm one named point; the next request to reach it in a worker waits there until resumed (a
+ * drain resumes it too). Points: "request" (a worker picks a request up), "raw-sector0-probed"
+ * (a probed raw image's sector 0 write was checked and is about to be written).
+ * block_debug_wait: 0 once a request waits at the point, -ETIMEDOUT after timeout_ms.
+ */
+int block_debug_break(const char *event);
+int block_debug_wait(int timeout_ms);
+void block_debug_resume(void);
+
 /* Synchronous I/O for tools and start-up, in the calling thread; 0 or -errno. */
 int block_pread(struct block_dev *bd, uint64_t offset, void *buf, size_t len);
 int block_pwrite(struct block_dev *bd, uint64_t offset, const void *buf, size_t len);

@@ -60,6 +60,8 @@ static int raw_pwritev(struct block_state *bs, uint64_t off, const struct qiov *
 
     if (ret < 0)
         return ret;
+    if (bs->probed && off < 512)
+        block_debug_event("raw-sector0-probed");
     ret = bfile_pwritev(bs->file, off, q);
     if (ret == 0 && off + q->size > bs->size)
         bs->size = off + q->size;

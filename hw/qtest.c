@@ -1,6 +1,7 @@
 /* qtest.c: the qtest protocol server (line commands: in/out, read/write, clock_step, IRQ interception) */
 #define LOG_PREFIX "qtest: "
 #include "hw/qtest.h"
+#include "block/block.h" // block_debug_break, block_debug_wait, block_debug_resume
 #include "chardev/chardev.h"
 #include "hw/accel.h"
 #include "hw/acpi-pm.h"
@@ -245,6 +246,23 @@ static void qtest_command(char **w, int n)
         } else {
             reply("OK %d\n", count);
         }
+    } else if (!strcmp(cmd, "block_break")) {
+        /* skiff: hold the next block request that reaches point w[1] in its worker */
+        if (n < 2)
+            goto bad;
+        if (block_debug_break(w[1]) < 0)
+            reply("ERR no such point '%s'\n", w[1]);
+        else
+            reply("OK\n");
+    } else if (!strcmp(cmd, "block_wait_break")) {
+        /* skiff: wait (default 10 s) until a request is held at the point */
+        if (block_debug_wait(n > 1 ? atoi(w[1]) : 10000) < 0)
+            reply("ERR no request reached the breakpoint\n");
+        else
+            reply("OK\n");
+    } else if (!strcmp(cmd, "block_resume")) {
+        block_debug_resume();
+        reply("OK\n");
     } else if (!strcmp(cmd, "endianness")) {
         reply("OK little\n");
     } else {

@@ -1,17 +1,12 @@
 /* ide-test.c: every ATA and ATAPI command skiff's IDE answers, driven through the PIIX3's registers, with bus master DMA and bad PRD tables */
-#include "tests/qtest/libpci.h"
+#include "tests/qtest/libide.h"
 #include "tests/unit/tap.h"
 
-#include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#define IDE PCI_DEVFN(1, 1)
-#define P 0x1f0             /* primary command block */
-#define PCTL 0x3f6
-#define S 0x170             /* secondary */
-#define SCTL 0x376
+#define IDE IDE_DEVFN
+#define P IDE_P
+#define PCTL IDE_PCTL
+#define S IDE_S
+#define SCTL IDE_SCTL
 #define BM 0xc000           /* bus master registers, where the test puts BAR 4 */
 #define DISK_SECTORS 16384  /* 8 MiB */
 #define BIG_SECTORS (300ULL << 21)   /* 300 GiB, sparse */
@@ -20,119 +15,12 @@
 #define PRD 0x10000         /* the PRD table in guest RAM */
 #define BUF 0x20000         /* DMA buffers */
 
-#define ST_ERR 0x01
-#define ST_DRQ 0x08
-#define ST_DRDY 0x40
-#define ST_BSY 0x80
+#define ST_ERR IDE_ST_ERR
+#define ST_DRQ IDE_ST_DRQ
+#define ST_DRDY IDE_ST_DRDY
+#define ST_BSY IDE_ST_BSY
 
 static struct qtest *q;
-
-/* Sector n of the disk image: its LBA in the first 8 bytes, then (n & 0xff). */
-static void fill_sector(uint8_t *b, uint64_t lba, unsigned size)
-{
-    memset(b, lba & 0xff, size);
-    memcpy(b, &lba, 8);
-}
-
-static char *make_image(const char *suffix, uint64_t size, unsigned sector, uint64_t nsec_filled)
-{
-    char *path = qtest_tmp_path(suffix);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    uint8_t b[2048];
-
-    if (fd < 0 || ftruncate(fd, size) < 0)
-        exit(2);
-    for (uint64_t i = 0; i < nsec_filled; i++) {
-        fill_sector(b, i, sector);
-        if (pwrite(fd, b, sector, i * sector) != (ssize_t)sector)
-            exit(2);
-    }
-    close(fd);
-    return path;
-}
-
-static uint8_t wait_ready(uint16_t base)
-{
-    uint8_t st = 0xff;
-
-    for (int i = 0; i < 100000; i++) {
-        st = qtest_inb(q, base + 0x206);        /* alternate status: no interrupt acknowledge */
-        if (!(st & ST_BSY))
-            break;
-    }
-    return st;
-}
-
-static void set_lba28(uint16_t base, int unit, uint32_t lba, uint8_t count)
-{
-    qtest_outb(q, base + 6, 0xe0 | unit << 4 | ((lba >> 24) & 0x0f));
-    qtest_outb(q, base + 2, count);
-    qtest_outb(q, base + 3, lba);
-    qtest_outb(q, base + 4, lba >> 8);
-    qtest_outb(q, base + 5, lba >> 16);
-}
-
-static void set_lba48(uint16_t base, uint64_t lba, uint16_t count)
-{
-    qtest_outb(q, base + 6, 0x40);
-    qtest_outb(q, base + 2, count >> 8);
-    qtest_outb(q, base + 3, lba >> 24);
-    qtest_outb(q, base + 4, lba >> 32);
-    qtest_outb(q, base + 5, lba >> 40);
-    qtest_outb(q, base + 2, count);
-    qtest_outb(q, base + 3, lba);
-    qtest_outb(q, base + 4, lba >> 8);
-    qtest_outb(q, base + 5, lba >> 16);
-}
-
-/* PIO data-in: `blocks` DRQ blocks of `words` words each. Returns the final status. */
-static uint8_t pio_in(uint16_t base, uint8_t *buf, int blocks, int words, int *irqs)
-{
-    uint8_t st = 0;
-
-    for (int b = 0; b < blocks; b++) {
-        st = wait_ready(base);
-        if (!(st & ST_DRQ))
-            return st;
-        if (irqs && qtest_get_irq(q, base == P ? 14 : 15))
-            (*irqs)++;
-        qtest_inb(q, base + 7);
-        for (int w = 0; w < words; w++) {
-            uint16_t v = qtest_inw(q, base);
-
-            memcpy(buf + 2 * (b * words + w), &v, 2);
-        }
-    }
-    return wait_ready(base);
-}
-
-static uint8_t pio_out(uint16_t base, const uint8_t *buf, int blocks, int words)
-{
-    uint8_t st = 0;
-
-    for (int b = 0; b < blocks; b++) {
-        st = wait_ready(base);
-        if (!(st & ST_DRQ))
-            return st;
-        for (int w = 0; w < words; w++) {
-            uint16_t v;
-
-            memcpy(&v, buf + 2 * (b * words + w), 2);
-            qtest_outw(q, base, v);
-        }
-    }
-    st = wait_ready(base);
-    qtest_inb(q, base + 7);
-    return st;
-}
-
-static bool sector_ok(const uint8_t *b, uint64_t lba, unsigned size)
-{
-    uint8_t want[2048];
-
-    fill_sector(want, lba, size);
-    return !memcmp(b, want, size);
-}
 
 static void identify_string(const uint8_t *id, int word, int len, char *out)
 {
@@ -152,35 +40,13 @@ static uint16_t idw(const uint8_t *id, int w)
 
 static void bm_prd(int n, const uint32_t *addr, const uint32_t *len, bool eot_last)
 {
-    uint8_t e[8 * 16];
-
-    for (int i = 0; i < n; i++) {
-        uint16_t flags = (i == n - 1 && eot_last) ? 0x8000 : 0;
-
-        memcpy(e + 8 * i, &addr[i], 4);
-        e[8 * i + 4] = len[i];
-        e[8 * i + 5] = len[i] >> 8;
-        e[8 * i + 6] = flags;
-        e[8 * i + 7] = flags >> 8;
-    }
-    qtest_memwrite(q, PRD, e, 8 * n);
-    qtest_outl(q, BM + 4, PRD);
+    ide_bm_prd(q, BM, PRD, n, addr, len, eot_last);
 }
 
 /* Run a DMA command on the primary master with the bus master started after it. */
 static uint8_t dma_cmd(uint8_t cmd, bool to_mem, uint8_t *bmst)
 {
-    uint8_t st;
-
-    qtest_outb(q, BM + 2, 0x06);                /* clear error and interrupt */
-    qtest_outb(q, BM, to_mem ? 0x08 : 0x00);
-    qtest_outb(q, P + 7, cmd);
-    qtest_outb(q, BM, to_mem ? 0x09 : 0x01);
-    st = wait_ready(P);
-    *bmst = qtest_inb(q, BM + 2);
-    qtest_outb(q, BM, 0x00);
-    qtest_inb(q, P + 7);
-    return st;
+    return ide_dma_cmd(q, P, BM, cmd, to_mem, bmst);
 }
 
 static void check_ata(const char *big_path)
@@ -200,7 +66,7 @@ static void check_ata(const char *big_path)
     qtest_outb(q, P + 6, 0xa0);
     qtest_outb(q, P + 7, 0xec);
     CHECK(qtest_get_irq(q, 14), "IDENTIFY raises IRQ 14");
-    st = pio_in(P, id, 1, 256, NULL);
+    st = ide_pio_in(q, P, id, 1, 256, NULL);
     identify_string(id, 27, 40, s);
     CHECK(!strcmp(s, "SKIFF HARDDISK"), "IDENTIFY: model \"%s\"", s);
     CHECK(idw(id, 60) == (DISK_SECTORS & 0xffff) && idw(id, 61) == DISK_SECTORS >> 16 &&
@@ -213,133 +79,133 @@ static void check_ata(const char *big_path)
           "reading the status register acknowledges the interrupt");
 
     /* READ SECTORS, LBA28 */
-    set_lba28(P, 0, 100, 3);
+    ide_set_lba28(q, P, 0, 100, 3);
     qtest_outb(q, P + 7, 0x20);
-    st = pio_in(P, buf, 3, 256, &irqs);
-    CHECK(sector_ok(buf, 100, 512) && sector_ok(buf + 512, 101, 512) && sector_ok(buf + 1024, 102, 512),
+    st = ide_pio_in(q, P, buf, 3, 256, &irqs);
+    CHECK(ide_sector_ok(buf, 100, 512) && ide_sector_ok(buf + 512, 101, 512) && ide_sector_ok(buf + 1024, 102, 512),
           "READ SECTORS returns sectors 100-102");
     CHECK(irqs == 3, "one interrupt per DRQ block (%d)", irqs);
     CHECK(st == 0x50, "the read ends with DRDY|DSC (0x%02x)", st);
     CHECK(qtest_inb(q, P + 3) == 103, "the task file is left at the next sector");
 
     /* WRITE SECTORS, then read back */
-    fill_sector(buf, 0xabc, 512);
-    fill_sector(buf + 512, 0xabd, 512);
-    set_lba28(P, 0, 200, 2);
+    ide_fill_sector(buf, 0xabc, 512);
+    ide_fill_sector(buf + 512, 0xabd, 512);
+    ide_set_lba28(q, P, 0, 200, 2);
     qtest_outb(q, P + 7, 0x30);
-    st = pio_out(P, buf, 2, 256);
+    st = ide_pio_out(q, P, buf, 2, 256);
     CHECK(st == 0x50, "WRITE SECTORS of 2 sectors completes (0x%02x)", st);
     memset(buf, 0, sizeof(buf));
-    set_lba28(P, 0, 200, 2);
+    ide_set_lba28(q, P, 0, 200, 2);
     qtest_outb(q, P + 7, 0x20);
-    pio_in(P, buf, 2, 256, NULL);
-    CHECK(sector_ok(buf, 0xabc, 512) && sector_ok(buf + 512, 0xabd, 512), "what was written reads back");
+    ide_pio_in(q, P, buf, 2, 256, NULL);
+    CHECK(ide_sector_ok(buf, 0xabc, 512) && ide_sector_ok(buf + 512, 0xabd, 512), "what was written reads back");
 
     /* SET MULTIPLE, READ/WRITE MULTIPLE */
     qtest_outb(q, P + 2, 3);
     qtest_outb(q, P + 7, 0xc6);
-    st = wait_ready(P);
+    st = ide_wait_ready(q, P);
     CHECK(st & ST_ERR, "SET MULTIPLE with 3 (not a power of two) is aborted");
     qtest_outb(q, P + 2, 4);
     qtest_outb(q, P + 7, 0xc6);
-    st = wait_ready(P);
+    st = ide_wait_ready(q, P);
     CHECK(!(st & ST_ERR), "SET MULTIPLE 4 is taken");
     irqs = 0;
-    set_lba28(P, 0, 300, 8);
+    ide_set_lba28(q, P, 0, 300, 8);
     qtest_outb(q, P + 7, 0xc4);
-    pio_in(P, buf, 2, 4 * 256, &irqs);
+    ide_pio_in(q, P, buf, 2, 4 * 256, &irqs);
     ok = true;
     for (int i = 0; i < 8; i++)
-        ok &= sector_ok(buf + 512 * i, 300 + i, 512);
+        ok &= ide_sector_ok(buf + 512 * i, 300 + i, 512);
     CHECK(ok && irqs == 2, "READ MULTIPLE moves 8 sectors in 2 DRQ blocks of 4 (%d interrupts)", irqs);
     for (int i = 0; i < 8; i++)
-        fill_sector(buf + 512 * i, 0x5000 + i, 512);
-    set_lba28(P, 0, 400, 8);
+        ide_fill_sector(buf + 512 * i, 0x5000 + i, 512);
+    ide_set_lba28(q, P, 0, 400, 8);
     qtest_outb(q, P + 7, 0xc5);
-    st = pio_out(P, buf, 2, 4 * 256);
+    st = ide_pio_out(q, P, buf, 2, 4 * 256);
     memset(buf, 0, sizeof(buf));
-    set_lba28(P, 0, 400, 8);
+    ide_set_lba28(q, P, 0, 400, 8);
     qtest_outb(q, P + 7, 0x20);
-    pio_in(P, buf, 8, 256, NULL);
+    ide_pio_in(q, P, buf, 8, 256, NULL);
     ok = st == 0x50;
     for (int i = 0; i < 8; i++)
-        ok &= sector_ok(buf + 512 * i, 0x5000 + i, 512);
+        ok &= ide_sector_ok(buf + 512 * i, 0x5000 + i, 512);
     CHECK(ok, "WRITE MULTIPLE writes 8 sectors that READ SECTORS reads back");
 
     /* CHS after INITIALIZE DEVICE PARAMETERS: 16 heads, 63 sectors; C/H/S 1/2/3 = LBA 1134 */
     qtest_outb(q, P + 6, 0xa0 | 15);
     qtest_outb(q, P + 2, 63);
     qtest_outb(q, P + 7, 0x91);
-    wait_ready(P);
+    ide_wait_ready(q, P);
     qtest_outb(q, P + 6, 0xa0 | 2);
     qtest_outb(q, P + 2, 1);
     qtest_outb(q, P + 3, 3);
     qtest_outb(q, P + 4, 1);
     qtest_outb(q, P + 5, 0);
     qtest_outb(q, P + 7, 0x20);
-    pio_in(P, buf, 1, 256, NULL);
-    CHECK(sector_ok(buf, (1 * 16 + 2) * 63 + 2, 512), "a CHS read (cylinder 1, head 2, sector 3) reads LBA 1136");
+    ide_pio_in(q, P, buf, 1, 256, NULL);
+    CHECK(ide_sector_ok(buf, (1 * 16 + 2) * 63 + 2, 512), "a CHS read (cylinder 1, head 2, sector 3) reads LBA 1136");
 
     /* range errors */
-    set_lba28(P, 0, DISK_SECTORS - 1, 2);
+    ide_set_lba28(q, P, 0, DISK_SECTORS - 1, 2);
     qtest_outb(q, P + 7, 0x20);
-    st = wait_ready(P);
+    st = ide_wait_ready(q, P);
     CHECK((st & ST_ERR) && qtest_inb(q, P + 1) == 0x10,
           "a read running past the end fails with IDNF (status 0x%02x)", st);
-    set_lba48(P, DISK_SECTORS, 1);
+    ide_set_lba48(q, P, DISK_SECTORS, 1);
     qtest_outb(q, P + 7, 0x24);
-    st = wait_ready(P);
+    st = ide_wait_ready(q, P);
     CHECK((st & ST_ERR) && qtest_inb(q, P + 1) == 0x10, "READ SECTORS EXT beyond the end: IDNF");
 
     /* READ VERIFY, FLUSH CACHE, CHECK POWER MODE, SEEK, RECALIBRATE, NOP, unknown */
-    set_lba28(P, 0, 10, 4);
+    ide_set_lba28(q, P, 0, 10, 4);
     qtest_outb(q, P + 7, 0x40);
-    CHECK(!(wait_ready(P) & ST_ERR), "READ VERIFY SECTORS succeeds");
+    CHECK(!(ide_wait_ready(q, P) & ST_ERR), "READ VERIFY SECTORS succeeds");
     qtest_outb(q, P + 7, 0xe7);
-    CHECK(!(wait_ready(P) & ST_ERR), "FLUSH CACHE succeeds");
+    CHECK(!(ide_wait_ready(q, P) & ST_ERR), "FLUSH CACHE succeeds");
     qtest_outb(q, P + 7, 0xea);
-    CHECK(!(wait_ready(P) & ST_ERR), "FLUSH CACHE EXT succeeds");
+    CHECK(!(ide_wait_ready(q, P) & ST_ERR), "FLUSH CACHE EXT succeeds");
     qtest_outb(q, P + 7, 0xe5);
-    CHECK(!(wait_ready(P) & ST_ERR) && qtest_inb(q, P + 2) == 0xff, "CHECK POWER MODE: active (0xff)");
+    CHECK(!(ide_wait_ready(q, P) & ST_ERR) && qtest_inb(q, P + 2) == 0xff, "CHECK POWER MODE: active (0xff)");
     qtest_outb(q, P + 7, 0x70);
-    CHECK(!(wait_ready(P) & ST_ERR), "SEEK succeeds");
+    CHECK(!(ide_wait_ready(q, P) & ST_ERR), "SEEK succeeds");
     qtest_outb(q, P + 7, 0x10);
-    CHECK(!(wait_ready(P) & ST_ERR), "RECALIBRATE succeeds");
+    CHECK(!(ide_wait_ready(q, P) & ST_ERR), "RECALIBRATE succeeds");
     qtest_outb(q, P + 7, 0x00);
-    st = wait_ready(P);
+    st = ide_wait_ready(q, P);
     CHECK((st & ST_ERR) && qtest_inb(q, P + 1) == 0x04, "NOP is aborted, as ATA8 says");
     qtest_outb(q, P + 7, 0xb0);
-    st = wait_ready(P);
+    st = ide_wait_ready(q, P);
     CHECK((st & ST_ERR) && qtest_inb(q, P + 1) == 0x04, "SMART, which we do not offer, is aborted");
     qtest_outb(q, P + 7, 0x08);
-    CHECK(wait_ready(P) & ST_ERR, "DEVICE RESET on a disk is aborted");
+    CHECK(ide_wait_ready(q, P) & ST_ERR, "DEVICE RESET on a disk is aborted");
 
     /* SET FEATURES */
     qtest_outb(q, P + 1, 0x82);
     qtest_outb(q, P + 7, 0xef);
-    wait_ready(P);
+    ide_wait_ready(q, P);
     qtest_outb(q, P + 1, 0x03);
     qtest_outb(q, P + 2, 0x22);
     qtest_outb(q, P + 7, 0xef);
-    st = wait_ready(P);
+    st = ide_wait_ready(q, P);
     qtest_outb(q, P + 7, 0xec);
-    pio_in(P, id, 1, 256, NULL);
+    ide_pio_in(q, P, id, 1, 256, NULL);
     CHECK(!(st & ST_ERR) && !(idw(id, 85) & (1 << 5)) && (idw(id, 63) & 0x0400),
           "SET FEATURES: write cache off and MWDMA 2 show in IDENTIFY");
-    fill_sector(buf, 0x777, 512);
-    set_lba28(P, 0, 500, 1);
+    ide_fill_sector(buf, 0x777, 512);
+    ide_set_lba28(q, P, 0, 500, 1);
     qtest_outb(q, P + 7, 0x30);
-    CHECK(pio_out(P, buf, 1, 256) == 0x50, "a write with the write cache off completes");
+    CHECK(ide_pio_out(q, P, buf, 1, 256) == 0x50, "a write with the write cache off completes");
     qtest_outb(q, P + 1, 0x02);
     qtest_outb(q, P + 7, 0xef);
-    wait_ready(P);
+    ide_wait_ready(q, P);
     qtest_outb(q, P + 1, 0x03);
     qtest_outb(q, P + 2, 0x4f);
     qtest_outb(q, P + 7, 0xef);
-    CHECK(wait_ready(P) & ST_ERR, "SET FEATURES with UDMA 7 (no such mode) is aborted");
+    CHECK(ide_wait_ready(q, P) & ST_ERR, "SET FEATURES with UDMA 7 (no such mode) is aborted");
     qtest_outb(q, P + 1, 0x77);
     qtest_outb(q, P + 7, 0xef);
-    CHECK(wait_ready(P) & ST_ERR, "an unknown SET FEATURES subcommand is aborted");
+    CHECK(ide_wait_ready(q, P) & ST_ERR, "an unknown SET FEATURES subcommand is aborted");
 
     /* DMA: READ DMA into two PRD buffers */
     {
@@ -347,29 +213,29 @@ static void check_ata(const char *big_path)
         uint8_t mem[2048];
 
         bm_prd(2, addr, len, true);
-        set_lba28(P, 0, 600, 4);
+        ide_set_lba28(q, P, 0, 600, 4);
         st = dma_cmd(0xc8, true, &bmst);
         qtest_memread(q, BUF, mem, 1024);
         qtest_memread(q, BUF + 0x3000, mem + 1024, 1024);
         ok = true;
         for (int i = 0; i < 4; i++)
-            ok &= sector_ok(mem + 512 * i, 600 + i, 512);
+            ok &= ide_sector_ok(mem + 512 * i, 600 + i, 512);
         CHECK(st == 0x50 && ok, "READ DMA scatters 4 sectors into two PRD buffers");
         CHECK((bmst & 0x07) == 0x04, "the bus master shows interrupt, not active, no error (0x%02x)", bmst);
 
         for (int i = 0; i < 4; i++)
-            fill_sector(mem + 512 * (i % 4), 0x9000 + i, 512);
+            ide_fill_sector(mem + 512 * (i % 4), 0x9000 + i, 512);
         qtest_memwrite(q, BUF, mem, 2048);
         len[0] = 2048;
         bm_prd(1, addr, len, true);
-        set_lba48(P, 700, 4);
+        ide_set_lba48(q, P, 700, 4);
         st = dma_cmd(0x35, false, &bmst);
-        set_lba28(P, 0, 700, 4);
+        ide_set_lba28(q, P, 0, 700, 4);
         qtest_outb(q, P + 7, 0x20);
-        pio_in(P, buf, 4, 256, NULL);
+        ide_pio_in(q, P, buf, 4, 256, NULL);
         ok = st == 0x50;
         for (int i = 0; i < 4; i++)
-            ok &= sector_ok(buf + 512 * i, 0x9000 + i, 512);
+            ok &= ide_sector_ok(buf + 512 * i, 0x9000 + i, 512);
         CHECK(ok, "WRITE DMA EXT writes what READ SECTORS reads back");
 
         /* TRIM (DATA SET MANAGEMENT, feature 1): one 512-byte block of ranges by DMA; the disk
@@ -383,38 +249,38 @@ static void check_ata(const char *big_path)
             qtest_memwrite(q, BUF, ranges, sizeof(ranges));
             len[0] = 512;
             bm_prd(1, addr, len, true);
-            set_lba48(P, 0, 1);
+            ide_set_lba48(q, P, 0, 1);
             qtest_outb(q, P + 1, 0);
             qtest_outb(q, P + 1, 1);
             st = dma_cmd(0x06, false, &bmst);
             CHECK(st == 0x50 && (bmst & 0x07) == 0x04, "TRIM of 8 sectors completes (0x%02x, 0x%02x)", st, bmst);
-            set_lba28(P, 0, 800, 9);
+            ide_set_lba28(q, P, 0, 800, 9);
             qtest_outb(q, P + 7, 0x20);
-            pio_in(P, buf, 9, 256, NULL);
+            ide_pio_in(q, P, buf, 9, 256, NULL);
             for (int i = 0; i < 8; i++)
                 zeros &= !memcmp(buf + 512 * i, zero, 512);
-            CHECK(zeros && sector_ok(buf + 8 * 512, 808, 512),
+            CHECK(zeros && ide_sector_ok(buf + 8 * 512, 808, 512),
                   "the trimmed sectors read as zeros, the next one as before");
             e = (DISK_SECTORS - 2) | (uint64_t)8 << 48;
             memcpy(ranges, &e, 8);
             qtest_memwrite(q, BUF, ranges, sizeof(ranges));
             bm_prd(1, addr, len, true);
-            set_lba48(P, 0, 1);
+            ide_set_lba48(q, P, 0, 1);
             qtest_outb(q, P + 1, 0);
             qtest_outb(q, P + 1, 1);
             st = dma_cmd(0x06, false, &bmst);
             CHECK((st & ST_ERR) && (bmst & 0x02), "a TRIM range past the disk's end is an error");
-            set_lba48(P, 0, 1);
+            ide_set_lba48(q, P, 0, 1);
             qtest_outb(q, P + 1, 0);
             qtest_outb(q, P + 1, 0);
             qtest_outb(q, P + 7, 0x06);
-            CHECK(wait_ready(P) & ST_ERR, "DATA SET MANAGEMENT without the TRIM bit is aborted");
+            CHECK(ide_wait_ready(q, P) & ST_ERR, "DATA SET MANAGEMENT without the TRIM bit is aborted");
         }
 
         /* a PRD table with room to spare: the engine stays active */
         len[0] = 4096;
         bm_prd(1, addr, len, true);
-        set_lba28(P, 0, 600, 2);
+        ide_set_lba28(q, P, 0, 600, 2);
         st = dma_cmd(0xc8, true, &bmst);
         CHECK(st == 0x50 && (bmst & 0x07) == 0x05, "a PRD longer than the transfer leaves the engine active (0x%02x)", bmst);
 
@@ -422,17 +288,17 @@ static void check_ata(const char *big_path)
         addr[0] = 0x7ff00000;       /* beyond -m 64 */
         len[0] = 1024;
         bm_prd(1, addr, len, true);
-        set_lba28(P, 0, 600, 2);
+        ide_set_lba28(q, P, 0, 600, 2);
         st = dma_cmd(0xc8, true, &bmst);
         CHECK((st & ST_ERR) && (bmst & 0x02), "a PRD buffer outside RAM: ATA error and bus master error (0x%02x, 0x%02x)", st, bmst);
         addr[0] = BUF;
         len[0] = 512;
         bm_prd(1, addr, len, true);
-        set_lba28(P, 0, 600, 2);
+        ide_set_lba28(q, P, 0, 600, 2);
         st = dma_cmd(0xc8, true, &bmst);
         CHECK((st & ST_ERR) && (bmst & 0x02), "a PRD table shorter than the transfer is an error");
         qtest_outl(q, BM + 4, 0x7ffff000);
-        set_lba28(P, 0, 600, 2);
+        ide_set_lba28(q, P, 0, 600, 2);
         st = dma_cmd(0xc8, true, &bmst);
         CHECK((st & ST_ERR) && (bmst & 0x02), "a PRD table outside RAM is an error");
         {
@@ -450,11 +316,11 @@ static void check_ata(const char *big_path)
                 qtest_memwrite(q, PRD + off, t, sizeof(t));
             qtest_outl(q, BM + 4, PRD);
         }
-        set_lba48(P, 0, 64);
+        ide_set_lba48(q, P, 0, 64);
         st = dma_cmd(0x25, true, &bmst);
         CHECK((st & ST_ERR) && (bmst & 0x02), "a PRD table without end stops at its 64 KiB limit");
         bm_prd(1, addr, (uint32_t[]){ 1024 }, true);
-        set_lba28(P, 0, 600, 2);
+        ide_set_lba28(q, P, 0, 600, 2);
         st = dma_cmd(0xca, true, &bmst);
         CHECK(st & ST_ERR, "a direction bit that contradicts the command is an error");
     }
@@ -466,34 +332,34 @@ static void check_ata(const char *big_path)
 
         qtest_outb(q, P + 6, 0xb0);
         qtest_outb(q, P + 7, 0xec);
-        pio_in(P, id, 1, 256, NULL);
+        ide_pio_in(q, P, id, 1, 256, NULL);
         CHECK(idw(id, 60) == 0xffff && idw(id, 61) == 0x0fff &&
               ((uint64_t)idw(id, 101) << 16 | idw(id, 100)) == BIG_SECTORS,
               "a 300 GiB disk: LBA28 capacity saturates, LBA48 gives all %llu sectors",
               (unsigned long long)BIG_SECTORS);
         CHECK(!(idw(id, 85) & (1 << 5)) && (idw(id, 82) & (1 << 5)),
               "cache=writethrough: the disk offers a write cache but starts with it off, as QEMU's");
-        fill_sector(buf, FAR_LBA, 512);
-        set_lba48(P, FAR_LBA, 1);
+        ide_fill_sector(buf, FAR_LBA, 512);
+        ide_set_lba48(q, P, FAR_LBA, 1);
         qtest_outb(q, P + 6, 0x50);
         qtest_outb(q, P + 7, 0x34);
-        st = pio_out(P, buf, 1, 256);
+        st = ide_pio_out(q, P, buf, 1, 256);
         fd = open(big_path, O_RDONLY);
         memset(want, 0, sizeof(want));
-        ok = fd >= 0 && pread(fd, want, 512, FAR_LBA * 512) == 512 && sector_ok(want, FAR_LBA, 512);
+        ok = fd >= 0 && pread(fd, want, 512, FAR_LBA * 512) == 512 && ide_sector_ok(want, FAR_LBA, 512);
         if (fd >= 0)
             close(fd);
         CHECK(st == 0x50 && ok, "WRITE SECTORS EXT at LBA %llu lands at byte %llu of the image",
               (unsigned long long)FAR_LBA, (unsigned long long)FAR_LBA * 512);
         memset(buf, 0, 512);
-        set_lba48(P, FAR_LBA, 1);
+        ide_set_lba48(q, P, FAR_LBA, 1);
         qtest_outb(q, P + 6, 0x50);
         qtest_outb(q, P + 7, 0x24);
-        pio_in(P, buf, 1, 256, NULL);
-        CHECK(sector_ok(buf, FAR_LBA, 512), "READ SECTORS EXT reads it back");
+        ide_pio_in(q, P, buf, 1, 256, NULL);
+        CHECK(ide_sector_ok(buf, FAR_LBA, 512), "READ SECTORS EXT reads it back");
         qtest_outb(q, P + 6, 0x50);
         qtest_outb(q, P + 7, 0x27);
-        wait_ready(P);
+        ide_wait_ready(q, P);
         qtest_outb(q, PCTL, 0x80);
         CHECK(qtest_inb(q, P + 5) == ((BIG_SECTORS - 1) >> 40 & 0xff) &&
               qtest_inb(q, P + 4) == ((BIG_SECTORS - 1) >> 32 & 0xff) &&
@@ -505,7 +371,7 @@ static void check_ata(const char *big_path)
 
     /* EXECUTE DEVICE DIAGNOSTIC and software reset */
     qtest_outb(q, P + 7, 0x90);
-    st = wait_ready(P);
+    st = ide_wait_ready(q, P);
     CHECK(!(st & ST_ERR) && qtest_inb(q, P + 1) == 0x01, "EXECUTE DEVICE DIAGNOSTIC: code 0x01, passed");
     qtest_outb(q, PCTL, 0x04);
     CHECK(qtest_inb(q, PCTL) & ST_BSY, "SRST holds the drive busy");
@@ -514,74 +380,28 @@ static void check_ata(const char *big_path)
           "releasing SRST leaves DRDY and the signature");
     qtest_outb(q, PCTL, 0x02);
     qtest_outb(q, P + 7, 0xe5);
-    wait_ready(P);
+    ide_wait_ready(q, P);
     CHECK(!qtest_get_irq(q, 14), "with nIEN set the drive does not interrupt");
     qtest_outb(q, PCTL, 0x00);
     CHECK(qtest_get_irq(q, 14), "clearing nIEN lets the pending interrupt through");
     qtest_inb(q, P + 7);
 }
 
-/* One PACKET command by PIO to the unit that sel (0x00 master, 0x10 slave) picks; data-in goes to buf. Returns the final status. */
-static uint8_t atapi_drqs(uint16_t base, uint8_t sel, const uint8_t pkt[12], uint8_t *buf, size_t max,
-                          uint16_t bcl, size_t *got, int *drqs)
-{
-    uint8_t st;
-    size_t n = 0;
-
-    qtest_outb(q, base + 6, 0xa0 | sel);
-    qtest_outb(q, base + 1, 0);
-    qtest_outb(q, base + 4, bcl);
-    qtest_outb(q, base + 5, bcl >> 8);
-    qtest_outb(q, base + 7, 0xa0);
-    st = wait_ready(base);
-    if (!(st & ST_DRQ) || (qtest_inb(q, base + 2) & 3) != 1)
-        return 0xff;
-    for (int i = 0; i < 6; i++)
-        qtest_outw(q, base, pkt[2 * i] | pkt[2 * i + 1] << 8);
-    if (drqs)
-        *drqs = 0;
-    for (;;) {
-        unsigned len;
-
-        st = wait_ready(base);
-        qtest_inb(q, base + 7);
-        if (!(st & ST_DRQ))
-            break;
-        len = qtest_inb(q, base + 4) | qtest_inb(q, base + 5) << 8;
-        if (drqs)
-            (*drqs)++;
-        for (unsigned i = 0; i < len; i += 2) {
-            uint16_t v = qtest_inw(q, base);
-
-            if (n + 2 <= max)
-                memcpy(buf + n, &v, 2);
-            n += 2;
-        }
-    }
-    if (got)
-        *got = n;
-    return st;
-}
-
 static uint8_t atapi(uint16_t base, const uint8_t pkt[12], uint8_t *buf, size_t max, uint16_t bcl,
                      size_t *got, int *drqs)
 {
-    return atapi_drqs(base, 0x00, pkt, buf, max, bcl, got, drqs);
+    return ide_atapi_drqs(q, base, 0x00, pkt, buf, max, bcl, got, drqs);
 }
 
 static uint8_t atapi_unit(uint16_t base, uint8_t sel, const uint8_t pkt[12], uint8_t *buf, size_t max,
                           uint16_t bcl, size_t *got)
 {
-    return atapi_drqs(base, sel, pkt, buf, max, bcl, got, NULL);
+    return ide_atapi_drqs(q, base, sel, pkt, buf, max, bcl, got, NULL);
 }
 
 static uint8_t sense_key_unit(uint16_t base, uint8_t sel, uint8_t *asc)
 {
-    uint8_t pkt[12] = { 0x03, 0, 0, 0, 18 }, b[18] = { 0 };
-
-    atapi_unit(base, sel, pkt, b, sizeof(b), 18, NULL);
-    *asc = b[12];
-    return b[2] & 0x0f;
+    return ide_atapi_sense(q, base, sel, asc);
 }
 
 static uint8_t sense_key(uint16_t base, uint8_t *asc)
@@ -611,10 +431,10 @@ static void check_atapi(void)
           "the CD-ROM carries the ATAPI signature (0x14, 0xeb)");
     qtest_outb(q, S + 6, 0xa0);
     qtest_outb(q, S + 7, 0xec);
-    st = wait_ready(S);
+    st = ide_wait_ready(q, S);
     CHECK((st & ST_ERR) && qtest_inb(q, S + 4) == 0x14, "IDENTIFY DEVICE on ATAPI aborts and leaves the signature");
     qtest_outb(q, S + 7, 0xa1);
-    pio_in(S, id, 1, 256, NULL);
+    ide_pio_in(q, S, id, 1, 256, NULL);
     identify_string(id, 27, 40, s);
     CHECK(!strcmp(s, "SKIFF DVD-ROM") && (idw(id, 0) >> 14) == 2 && ((idw(id, 0) >> 8) & 0x1f) == 5,
           "IDENTIFY PACKET DEVICE: ATAPI CD-ROM \"%s\"", s);
@@ -630,17 +450,17 @@ static void check_atapi(void)
     CHECK(!(st & ST_ERR) && got == 8 && b[2] == (CD_SECTORS - 1) >> 8 && b[3] == ((CD_SECTORS - 1) & 0xff) &&
           b[6] == 0x08, "READ CAPACITY: last block %u, 2048-byte blocks", CD_SECTORS - 1);
     st = atapi(S, (uint8_t[12]){ 0x28, 0, 0, 0, 0, 16, 0, 0, 2 }, b, sizeof(b), 0xfffe, &got, NULL);
-    CHECK(!(st & ST_ERR) && got == 4096 && sector_ok(b, 16, 2048) && sector_ok(b + 2048, 17, 2048),
+    CHECK(!(st & ST_ERR) && got == 4096 && ide_sector_ok(b, 16, 2048) && ide_sector_ok(b + 2048, 17, 2048),
           "READ(10) of sectors 16-17 (where an ISO's volume descriptors are)");
     st = atapi(S, (uint8_t[12]){ 0x28, 0, 0, 0, 0, 16, 0, 0, 2 }, b, sizeof(b), 0x800, &got, &drqs);
     CHECK(!(st & ST_ERR) && got == 4096 && drqs == 2, "a byte count limit of 2048 splits 4096 bytes in 2 DRQs (%d)", drqs);
     st = atapi(S, (uint8_t[12]){ 0x28, 0, 0, 0, 0, 16, 0, 0, 1 }, b, sizeof(b), 1001, &got, &drqs);
-    CHECK(!(st & ST_ERR) && got == 2048 && drqs == 3 && sector_ok(b, 16, 2048),
+    CHECK(!(st & ST_ERR) && got == 2048 && drqs == 3 && ide_sector_ok(b, 16, 2048),
           "an odd byte count limit (1001) is used as 1000 and the data arrive whole (%d DRQs)", drqs);
     st = atapi(S, (uint8_t[12]){ 0xa8, 0, 0, 0, 0x01, 0x00, 0, 0, 0, 1 }, b, sizeof(b), 0xfffe, &got, NULL);
-    CHECK(!(st & ST_ERR) && got == 2048 && sector_ok(b, 256, 2048), "READ(12) of sector 256");
+    CHECK(!(st & ST_ERR) && got == 2048 && ide_sector_ok(b, 256, 2048), "READ(12) of sector 256");
     st = atapi(S, (uint8_t[12]){ 0xbe, 0, 0, 0, 0, 5, 0, 0, 1, 0x10 }, b, sizeof(b), 0xfffe, &got, NULL);
-    CHECK(!(st & ST_ERR) && got == 2048 && sector_ok(b, 5, 2048), "READ CD (user data) of sector 5");
+    CHECK(!(st & ST_ERR) && got == 2048 && ide_sector_ok(b, 5, 2048), "READ CD (user data) of sector 5");
     st = atapi(S, (uint8_t[12]){ 0x28, 0, 0, 0, 0x04, 0x00, 0, 0, 1 }, b, sizeof(b), 0xfffe, NULL, NULL);
     CHECK((st & ST_ERR) && sense_key(S, &asc) == 5 && asc == 0x21,
           "READ(10) past the disc's end: ILLEGAL REQUEST, LBA out of range");
@@ -711,7 +531,7 @@ static void check_atapi(void)
         qtest_outb(q, S + 6, 0xa0);
         qtest_outb(q, S + 1, 1);        /* DMA */
         qtest_outb(q, S + 7, 0xa0);
-        wait_ready(S);
+        ide_wait_ready(q, S);
         {
             uint8_t pkt[12] = { 0x28, 0, 0, 0, 0, 32, 0, 0, 2 };
 
@@ -719,9 +539,9 @@ static void check_atapi(void)
                 qtest_outw(q, S, pkt[2 * i] | pkt[2 * i + 1] << 8);
         }
         qtest_outb(q, BM + 8, 0x09);
-        st = wait_ready(S);
+        st = ide_wait_ready(q, S);
         qtest_memread(q, BUF, mem, 4096);
-        CHECK(!(st & ST_ERR) && sector_ok(mem, 32, 2048) && sector_ok(mem + 2048, 33, 2048) &&
+        CHECK(!(st & ST_ERR) && ide_sector_ok(mem, 32, 2048) && ide_sector_ok(mem + 2048, 33, 2048) &&
               (qtest_inb(q, BM + 8 + 2) & 0x07) == 0x04, "ATAPI READ(10) by DMA lands in the PRD buffer");
         qtest_outb(q, BM + 8, 0);
         qtest_inb(q, S + 7);
@@ -730,9 +550,9 @@ static void check_atapi(void)
 
 int main(void)
 {
-    char *disk = make_image(".disk", DISK_SECTORS * 512ULL, 512, DISK_SECTORS);
-    char *big = make_image(".big", BIG_SECTORS * 512, 512, 0);
-    char *cd = make_image(".iso", CD_SECTORS * 2048ULL, 2048, CD_SECTORS);
+    char *disk = ide_make_image(".disk", DISK_SECTORS * 512ULL, 512, DISK_SECTORS);
+    char *big = ide_make_image(".big", BIG_SECTORS * 512, 512, 0);
+    char *cd = ide_make_image(".iso", CD_SECTORS * 2048ULL, 2048, CD_SECTORS);
     uint8_t b[64], asc;
 
     char *mon_path = qtest_tmp_path(".mon");
@@ -758,7 +578,7 @@ int main(void)
     /* the empty CD-ROM drive at the secondary slave */
     qtest_outb(q, S + 6, 0xb0);
     qtest_outb(q, S + 7, 0x08);
-    wait_ready(S);
+    ide_wait_ready(q, S);
     CHECK(qtest_inb(q, S + 4) == 0x14 && qtest_inb(q, S + 5) == 0xeb,
           "DEVICE RESET leaves an empty CD-ROM drive's ATAPI signature");
     qtest_outb(q, S + 1, 0);
@@ -769,19 +589,19 @@ int main(void)
         qtest_outb(q, S + 4, 0xfe);
         qtest_outb(q, S + 5, 0xff);
         qtest_outb(q, S + 7, 0xa0);
-        wait_ready(S);
+        ide_wait_ready(q, S);
         for (int i = 0; i < 6; i++)
             qtest_outw(q, S, pkt[2 * i] | pkt[2 * i + 1] << 8);
-        CHECK(wait_ready(S) & ST_ERR, "TEST UNIT READY with no disc fails");
+        CHECK(ide_wait_ready(q, S) & ST_ERR, "TEST UNIT READY with no disc fails");
         qtest_outb(q, S + 6, 0xb0);
         memset(pkt, 0, sizeof(pkt));
         pkt[0] = 0x03;
         pkt[4] = 18;
         qtest_outb(q, S + 7, 0xa0);
-        wait_ready(S);
+        ide_wait_ready(q, S);
         for (int i = 0; i < 6; i++)
             qtest_outw(q, S, pkt[2 * i] | pkt[2 * i + 1] << 8);
-        wait_ready(S);
+        ide_wait_ready(q, S);
         for (int i = 0; i < 9; i++) {
             uint16_t v = qtest_inw(q, S);
 
@@ -789,7 +609,7 @@ int main(void)
         }
         asc = b[12];
         CHECK((b[2] & 0x0f) == 2 && asc == 0x3a, "its sense: NOT READY, medium not present");
-        wait_ready(S);
+        ide_wait_ready(q, S);
         qtest_inb(q, S + 7);
     }
     /* the monitor puts a disc in the empty drive, and takes it out */

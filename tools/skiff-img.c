@@ -570,6 +570,7 @@ int main(int argc, char **argv)
 {
     const char *cmd;
 
+    log_program = "skiff-img";
     if (argc < 2) {
         img_error("Not enough arguments\nTry 'skiff-img --help' for more information");
         return 1;

@@ -7,6 +7,7 @@
 
 int log_level_max = LOG_INFO;
 bool log_timestamps;
+const char *log_program = "skiff";
 
 static const char *const level_names[] = { "error: ", "warning: ", "", "debug: " };
 
@@ -34,7 +35,7 @@ void log_msg(enum log_level level, const char *prefix, const char *fmt, ...)
     if ((int)level > log_level_max)
         return;
     n = log_stamp(buf, sizeof(buf));
-    n += snprintf(buf + n, sizeof(buf) - n, "skiff: %s%s", level_names[level], prefix);
+    n += snprintf(buf + n, sizeof(buf) - n, "%s: %s%s", log_program, level_names[level], prefix);
     va_start(ap, fmt);
     if (n >= 0 && (size_t)n < sizeof(buf))
         vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);

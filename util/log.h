@@ -13,6 +13,8 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 extern int log_level_max;
 /* -msg timestamp=on: each line starts with its UTC time, as QEMU's (2026-12-02T08:38:24.123456Z) */
 extern bool log_timestamps;
+/* The name each line starts with: "skiff", or the tool's */
+extern const char *log_program;
 
 void log_msg(enum log_level level, const char *prefix, const char *fmt, ...) PRINTF_FMT(3, 4);
 /* Fatal start-up error: one line, exit status 1. Never on a guest's action. */

@@ -104,4 +104,12 @@ expect_error "snapshot -a of a missing snapshot names it" "no snapshot 'nope'" "
 expect_error "an unknown subcommand is named" "Command not found: frobnicate" "$S" frobnicate
 check "raw images are never probed into qcow2 by their content" bash -c "
     cp good.qcow2 guest.raw && '$S' info -f raw guest.raw | grep -q 'file format: raw'"
+# a raw image whose format was guessed: QEMU's warning when it is opened for writing, none when read
+truncate -s 1M guessed.raw
+"$S" resize guessed.raw 2M >out.txt 2>err.txt
+check "a guessed raw format opened for writing gets QEMU's warning, naming the image" \
+    grep -q "skiff-img: warning: Image format was not specified for 'guessed.raw' and probing guessed raw.*Specify the 'raw' format explicitly to remove the restrictions" err.txt
+"$S" resize -f raw guessed.raw 3M >out.txt 2>err.txt
+"$S" info guessed.raw >out.txt 2>>err.txt
+check "format=raw, or a read-only open, gets none" test ! -s err.txt
 done_testing

@@ -482,11 +482,52 @@ static void block_complete_later(struct block_dev *bd, struct block_req *r, int 
     bh_schedule_soon(bd->bh);
 }
 
+/*
+ * A request on a drive with no medium (an empty or just ejected CD-ROM): as QEMU's, it fails with
+ * ENOMEDIUM, from the main loop like every completion, instead of reaching a driver.
+ */
+static struct {
+    struct bh *bh;
+    struct nomedium_req { block_cb *cb; void *opaque; struct nomedium_req *next; } *list;
+} nomedium;
+
+static void block_nomedium_bh(void *unused)
+{
+    struct nomedium_req *list = nomedium.list, *next;
+
+    nomedium.list = NULL;
+    for (; list; list = next) {
+        next = list->next;
+        list->cb(list->opaque, -ENOMEDIUM);
+        free(list);
+    }
+}
+
+static void block_submit_nomedium(block_cb *cb, void *opaque)
+{
+    struct nomedium_req *r = xnew(struct nomedium_req);
+
+    log_guest_error("a request reached a drive with no medium");
+    if (!nomedium.bh)
+        nomedium.bh = bh_new(block_nomedium_bh, NULL);
+    r->cb = cb;
+    r->opaque = opaque;
+    r->next = nomedium.list;
+    nomedium.list = r;
+    bh_schedule_soon(nomedium.bh);
+}
+
 static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_t off, uint64_t len,
                          unsigned flags, const struct iovec *iov, int niov, block_cb *cb, void *opaque)
 {
-    struct block_req *r = xnew(struct block_req);
+    struct block_req *r;
     int ret;
+
+    if (!bd) {
+        block_submit_nomedium(cb, opaque);
+        return;
+    }
+    r = xnew(struct block_req);
 
     r->bd = bd;
     r->type = type;

@@ -180,11 +180,24 @@ static void atapi_read_cb(void *opaque, int ret)
         ide_atapi_read_done(d, ret);
 }
 
+/* The disc went while a command was under way: it ends here, as a read would have. */
+static void atapi_no_medium(struct ide_drive *d)
+{
+    d->cd_left = 0;
+    d->atapi_total = 0;
+    atapi_check(d, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT, d->tray_open ? 2 : 1);
+}
+
 static void atapi_read_chunk(struct ide_drive *d)
 {
     uint32_t n = MIN(d->cd_left, IDE_BUF_SIZE / CD_SECTOR_SIZE);
     struct iovec iov = { d->io_buf, n * CD_SECTOR_SIZE };
     uint64_t off = (uint64_t)d->cd_lba * CD_SECTOR_SIZE;
+
+    if (!medium_present(d)) {
+        atapi_no_medium(d);
+        return;
+    }
 
     d->cd_lba += n;
     d->cd_left -= n;
@@ -205,6 +218,17 @@ void ide_atapi_pio_next(struct ide_drive *d)
         return;
     }
     atapi_ok(d);
+}
+
+void ide_atapi_dma_start(struct ide_drive *d)
+{
+    if (!medium_present(d)) {
+        d->dma_pending = 0;
+        d->ch->dma->done(d->ch->dma_opaque, true, false);
+        atapi_no_medium(d);
+        return;
+    }
+    ide_dma_transfer(d, (uint64_t)d->cd_lba * CD_SECTOR_SIZE, d->atapi_total, true);
 }
 
 void ide_atapi_dma_done(struct ide_drive *d, int ret)
@@ -559,6 +583,9 @@ void ide_atapi_packet_cmd(struct ide_drive *d)
 
     memcpy(d->packet, d->io_buf, 12);
     op = p[0];
+    /* what an abandoned command left must not run on into this one */
+    d->cd_left = 0;
+    d->atapi_total = 0;
     d->status = ST_DRDY | ST_DSC;
     if (d->unit_attention && !allows_unit_attention(op)) {
         d->unit_attention = 0;
@@ -700,10 +727,15 @@ void ide_atapi_reset(struct ide_drive *d)
 
 void ide_cd_change(struct ide_drive *d, struct block_dev *bd)
 {
+    /* a packet command in its data phase (or waiting for the bus master) read the old disc */
+    bool in_data = d->cmd == WIN_PACKETCMD && !d->io_busy && (d->dma_pending || d->pio_next == PIO_ATAPI_DATA);
+
     d->bd = bd;
     d->nb_sectors = bd ? block_size(bd) / IDE_SECTOR_SIZE : 0;
     /* as QEMU's eject and change: the tray opens to take the disc out, closes on a new one */
     d->tray_open = !bd;
     d->media_event = bd ? MEDIA_EVENT_NEW : MEDIA_EVENT_REMOVAL;
     d->unit_attention = 1;
+    if (in_data)
+        atapi_no_medium(d);
 }

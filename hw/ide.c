@@ -27,7 +27,6 @@
 #define WIN_SEEK                0x70    /* 0x70-0x7f */
 #define WIN_DIAGNOSE            0x90
 #define WIN_SPECIFY             0x91    /* INITIALIZE DEVICE PARAMETERS */
-#define WIN_PACKETCMD           0xa0
 #define WIN_PIDENTIFY           0xa1
 #define WIN_MULTREAD            0xc4
 #define WIN_MULTWRITE           0xc5
@@ -547,7 +546,7 @@ void ide_dma_start(struct ide_channel *ch)
         return;
     }
     if (d->kind == IDE_CD) {
-        ide_dma_transfer(d, (uint64_t)d->cd_lba * CD_SECTOR_SIZE, d->atapi_total, true);
+        ide_atapi_dma_start(d);
         return;
     }
     ide_dma_transfer(d, d->sector_num * IDE_SECTOR_SIZE, d->nsectors_left * IDE_SECTOR_SIZE,

@@ -42,6 +42,9 @@ struct vmstate_desc;
 #define IR_COD      0x01
 #define IR_IO       0x02
 
+/* PACKET (ATA8-ACS 7.18): the command that carries an ATAPI drive's command packets */
+#define WIN_PACKETCMD       0xa0
+
 enum ide_kind { IDE_NONE, IDE_HD, IDE_CD };
 
 /* What to do when the guest has moved the current PIO block through the data port. */
@@ -179,6 +182,7 @@ void ide_atapi_identify(struct ide_drive *d);
 void ide_atapi_packet_cmd(struct ide_drive *d);
 void ide_atapi_pio_next(struct ide_drive *d);
 void ide_atapi_read_done(struct ide_drive *d, int ret);
+void ide_atapi_dma_start(struct ide_drive *d);
 void ide_atapi_dma_done(struct ide_drive *d, int ret);
 void ide_atapi_reset(struct ide_drive *d);
 bool ide_is_busy(const struct ide_drive *d);

@@ -334,6 +334,9 @@ int piix_ide_change_medium(struct device *dev, int bus, int unit, struct block_d
         *err = xstrdup("the guest has locked the tray; use -f to force it");
         return -EBUSY;
     }
+    /* as QEMU's: forcing it undoes the guest's lock */
+    if (force)
+        d->locked = 0;
     /* a read of the old disc may be in flight: it ends before the disc goes */
     ide_channel_drain(&s->ch[bus]);
     ide_cd_change(d, bd);

@@ -1,4 +1,4 @@
-/* ide-hostile-test.c: the IDE against a guest and a host that pull the ground away: a DMA buffer rewritten after its check */
+/* ide-hostile-test.c: the IDE against a guest and a host that pull the ground away: a DMA buffer rewritten after its check, a disc ejected under a read */
 #include "tests/qtest/libide.h"
 #include "tests/unit/tap.h"
 
@@ -7,6 +7,7 @@
 #define BM 0xc000           /* bus master registers (BAR 4) */
 #define PRD 0x10000         /* the PRD table in guest RAM */
 #define BUF 0x20000         /* DMA buffers */
+#define CD_SECTORS 1024
 
 static struct qtest *q;
 
@@ -93,8 +94,135 @@ static void check_probed_raw(void)
     free(errlog);
 }
 
+static uint8_t atapi_sense_key(uint16_t base, uint8_t *asc)
+{
+    return ide_atapi_sense(q, base, 0x00, asc);
+}
+
+/* Send a PACKET command's 12 bytes (PIO or DMA per `dma`) to the secondary master; no data phase here. */
+static void atapi_send(const uint8_t pkt[12], bool dma, uint16_t bcl)
+{
+    qtest_outb(q, IDE_S + 6, 0xa0);
+    qtest_outb(q, IDE_S + 1, dma);
+    qtest_outb(q, IDE_S + 4, bcl);
+    qtest_outb(q, IDE_S + 5, bcl >> 8);
+    qtest_outb(q, IDE_S + 7, 0xa0);
+    ide_wait_ready(q, IDE_S);
+    for (int i = 0; i < 6; i++)
+        qtest_outw(q, IDE_S, pkt[2 * i] | pkt[2 * i + 1] << 8);
+}
+
+/* The unit attention a new disc brings: taken by TEST UNIT READY, its sense read. */
+static void take_unit_attention(void)
+{
+    uint8_t asc;
+
+    ide_atapi_drqs(q, IDE_S, 0, (uint8_t[12]){ 0x00 }, NULL, 0, 0, NULL, NULL);
+    atapi_sense_key(IDE_S, &asc);
+}
+
+static bool sense_is_no_medium(void)
+{
+    uint8_t asc = 0, key = atapi_sense_key(IDE_S, &asc);
+
+    return key == 2 && asc == 0x3a;
+}
+
+/*
+ * 2. The monitor's eject while the guest's CD read is under way: the command in progress ends
+ * with NOT READY / MEDIUM NOT PRESENT, and nothing reads from a drive that has no disc.
+ */
+static void check_eject_pending(void)
+{
+    char *cd = ide_make_image(".iso", CD_SECTORS * 2048ULL, 2048, CD_SECTORS);
+    char *mon_path = qtest_tmp_path(".mon");
+    int mon_listen = qtest_listen_unix(mon_path), mon = -1;
+    uint8_t pkt[12] = { 0x28, 0, 0, 0, 0, 16, 0, 0, 2 }, b[2048], st;
+    uint32_t addr = BUF, len = 4096;
+    const char *out;
+    size_t got;
+    bool zeros;
+
+    q = qtest_start("-m 64 -drive file=%s,if=ide,index=2,media=cdrom,format=raw -monitor unix:%s", cd, mon_path);
+    CHECK(qtest_hmp_open(mon_listen, &mon) != NULL, "the monitor answers");
+    ide_pci_setup(q, BM);
+    take_unit_attention();
+
+    /* a DMA READ(10) waits for the bus master; the disc goes (the guest had locked the tray) */
+    ide_atapi_drqs(q, IDE_S, 0, (uint8_t[12]){ 0x1e, 0, 0, 0, 1 }, NULL, 0, 0, NULL, NULL);
+    ide_bm_prd(q, BM + 8, PRD, 1, &addr, &len, true);
+    qtest_cmd(q, "memset 0x%x 4096 0", BUF);
+    qtest_outb(q, BM + 8 + 2, 0x06);
+    qtest_outb(q, BM + 8, 0x08);
+    atapi_send(pkt, true, 0);
+    out = qtest_hmp(mon, "eject ide1-cd0");
+    CHECK(out && strstr(out, "locked"), "eject of a locked tray is refused without -f");
+    out = qtest_hmp(mon, "eject -f ide1-cd0");
+    CHECK(out && !*out, "eject -f takes the disc while a DMA read waits for the bus master");
+    st = ide_wait_ready(q, IDE_S);
+    CHECK((st & IDE_ST_ERR) && !(st & IDE_ST_DRQ), "the read ends in error at once (status 0x%02x)", st);
+    qtest_outb(q, BM + 8, 0x09);        /* the guest starts the bus master anyway */
+    st = ide_wait_ready(q, IDE_S);
+    qtest_outb(q, BM + 8, 0);
+    qtest_memread(q, BUF, b, sizeof(b));
+    zeros = true;
+    for (size_t i = 0; i < sizeof(b); i++)
+        zeros &= b[i] == 0;
+    CHECK(qtest_cmd(q, "endianness") != NULL && zeros,
+          "starting the bus master then moves nothing, and skiff is still there");
+    qtest_inb(q, IDE_S + 7);
+    CHECK(sense_is_no_medium(), "the sense: NOT READY, medium not present");
+
+    /* a PIO READ(10) of 100 sectors (more than one 64-sector buffer): the disc goes after the first DRQ */
+    out = qtest_hmp(mon, "change ide1-cd0 %s", cd);
+    take_unit_attention();
+    pkt[8] = 100;
+    atapi_send(pkt, false, 2048);
+    st = ide_wait_ready(q, IDE_S);
+    got = 0;
+    for (int i = 0; i < 1024 && (st & IDE_ST_DRQ); i++) {
+        uint16_t v = qtest_inw(q, IDE_S);
+
+        memcpy(b + 2 * i, &v, 2);
+        got += 2;
+    }
+    CHECK(got == 2048 && ide_sector_ok(b, 16, 2048), "the first 2048 bytes of the read arrive");
+    out = qtest_hmp(mon, "eject ide1-cd0");
+    CHECK(out && !*out, "eject with a PIO read under way");
+    st = ide_wait_ready(q, IDE_S);
+    for (int i = 0; i < 64 * 1024 && (qtest_inb(q, IDE_S + 0x206) & IDE_ST_DRQ); i++)
+        qtest_inw(q, IDE_S);
+    st = ide_wait_ready(q, IDE_S);
+    CHECK(qtest_cmd(q, "endianness") != NULL && (st & IDE_ST_ERR) && !(st & IDE_ST_DRQ),
+          "the read ends in error instead of reading a drive with no disc (status 0x%02x)", st);
+    qtest_inb(q, IDE_S + 7);
+    CHECK(sense_is_no_medium(), "with NOT READY, medium not present");
+
+    /* a read left half done must not run on into the next packet command */
+    out = qtest_hmp(mon, "change ide1-cd0 %s", cd);
+    take_unit_attention();
+    atapi_send(pkt, false, 2048);
+    ide_wait_ready(q, IDE_S);
+    for (int i = 0; i < 1024; i++)
+        qtest_inw(q, IDE_S);
+    /* the guest gives up on the read and asks INQUIRY instead */
+    st = ide_atapi_drqs(q, IDE_S, 0, (uint8_t[12]){ 0x12, 0, 0, 0, 36 }, b, sizeof(b), 0xfffe, &got, NULL);
+    CHECK(!(st & IDE_ST_ERR) && got == 36 && !memcmp(b + 8, "SKIFF", 5) && !(st & IDE_ST_DRQ),
+          "an INQUIRY after an abandoned READ returns its 36 bytes and ends (status 0x%02x, %zu bytes)", st, got);
+    CHECK(!(ide_wait_ready(q, IDE_S) & IDE_ST_DRQ), "no sectors of the old read follow it");
+
+    CHECK(qtest_quit(q) == 0, "skiff exits cleanly");
+    close(mon);
+    close(mon_listen);
+    unlink(mon_path);
+    free(mon_path);
+    unlink(cd);
+    free(cd);
+}
+
 int main(void)
 {
     check_probed_raw();
+    check_eject_pending();
     return tap_done();
 }

@@ -42,6 +42,8 @@ struct device_type {
     /* realize: properties are set; claim ports, IRQs and backends. 0 or -errno with *err set. */
     int (*realize)(struct device *dev, char **err);
     void (*reset)(struct device *dev);
+    /* Wait for the device's I/O in flight (DMA into guest memory that another device may own). */
+    void (*drain)(struct device *dev);
     void (*unrealize)(struct device *dev);
     const struct vmstate_desc *vmsd;
     /* After a state load: re-arm timers, re-drive interrupt lines from the loaded registers. */
@@ -77,6 +79,7 @@ struct device *device_create_simple(const char *type_name, const char *props);
 struct device *device_first(void);
 struct device *device_find_by_id(const char *id);
 void device_reset_all(void);
+/* Drain every device's I/O, then unrealize them all, the last created first. */
 void device_destroy_all(void);
 
 /* "-device help" and "-device NAME,help" */

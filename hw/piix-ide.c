@@ -404,6 +404,14 @@ static int piix_ide_realize(struct device *dev, char **err)
     return 0;
 }
 
+static void piix_ide_drain(struct device *dev)
+{
+    struct piix_ide *s = container_of(dev, struct piix_ide, dev);
+
+    for (int c = 0; c < 2; c++)
+        ide_channel_drain(&s->ch[c]);
+}
+
 static void piix_ide_unrealize(struct device *dev)
 {
     struct piix_ide *s = container_of(dev, struct piix_ide, dev);
@@ -462,6 +470,7 @@ static struct device_type piix_ide_type = {
     .instance_size = sizeof(struct piix_ide),
     .realize = piix_ide_realize,
     .reset = piix_ide_reset,
+    .drain = piix_ide_drain,
     .unrealize = piix_ide_unrealize,
     .vmsd = &piix_ide_vmsd,
     .state_loaded = piix_ide_state_loaded,

@@ -1,4 +1,4 @@
-/* ide-hostile-test.c: the IDE against a guest and a host that pull the ground away: a DMA buffer rewritten after its check, a disc ejected under a read */
+/* ide-hostile-test.c: the IDE against a guest and a host that pull the ground away: a DMA buffer rewritten after its check, a disc ejected under a read, a quit while DMA targets video memory */
 #include "tests/qtest/libide.h"
 #include "tests/unit/tap.h"
 
@@ -7,6 +7,7 @@
 #define BM 0xc000           /* bus master registers (BAR 4) */
 #define PRD 0x10000         /* the PRD table in guest RAM */
 #define BUF 0x20000         /* DMA buffers */
+#define VRAM 0xe0000000u    /* where the test puts the VGA's framebuffer BAR */
 #define CD_SECTORS 1024
 
 static struct qtest *q;
@@ -220,9 +221,64 @@ static void check_eject_pending(void)
     free(cd);
 }
 
+/*
+ * 7. Quitting while a DMA read targets the VGA's video memory: every device's I/O drains before
+ * any device goes, so the data never lands in memory that was already unmapped. The read is
+ * held in its worker (a test breakpoint) until the quit drains it.
+ */
+/* skiff-img, beside the skiff under test */
+static char *img_tool(void)
+{
+    const char *bin = getenv("SKIFF");
+    const char *slash = bin ? strrchr(bin, '/') : NULL;
+    char *path;
+
+    if (!slash)
+        return strdup("./skiff-img");
+    path = malloc(slash - bin + sizeof("/skiff-img"));
+    memcpy(path, bin, slash - bin);
+    strcpy(path + (slash - bin), "/skiff-img");
+    return path;
+}
+
+static void check_quit_dma_vram(void)
+{
+    char *raw = ide_make_image(".raw", 8 << 20, 512, 2048), *disk = qtest_tmp_path(".qcow2");
+    char *tool = img_tool(), cmd[4096];
+    uint32_t addr[4], len[4];
+    int status;
+
+    /* compressed clusters: their data is inflated and copied by the worker itself */
+    snprintf(cmd, sizeof(cmd), "%s convert -q -c -O qcow2 %s %s", tool, raw, disk);
+    CHECK(system(cmd) == 0, "(a compressed qcow2 disk: %s)", cmd);
+    q = qtest_start("-m 64 -drive file=%s,if=ide,index=0,format=qcow2 -device VGA,romfile=,addr=02.0", disk);
+    ide_pci_setup(q, BM);
+    pci_cfg_writel(q, PCI_DEVFN(2, 0), 0x10, VRAM);
+    pci_cfg_writew(q, PCI_DEVFN(2, 0), 4, 0x0002);
+    qtest_writel(q, VRAM + 0x1000, 0x12345678);
+    CHECK(qtest_readl(q, VRAM + 0x1000) == 0x12345678, "the framebuffer is mapped where the test put it");
+    for (int i = 0; i < 4; i++) {
+        addr[i] = VRAM + i * 0x10000;
+        len[i] = 0;     /* 64 KiB each */
+    }
+    ide_bm_prd(q, BM, PRD, 4, addr, len, true);
+    ide_set_lba28(q, IDE_P, 0, 0, 0);   /* 256 sectors: 128 KiB */
+    CHECK(qtest_cmd(q, "block_break request") != NULL, "(a breakpoint where a worker takes a request)");
+    ide_dma_issue(q, IDE_P, BM, 0xc8, true);
+    CHECK(qtest_cmd(q, "block_wait_break") != NULL, "a 128 KiB READ DMA into video memory is in flight");
+    status = qtest_quit(q);
+    CHECK(status == 0, "quitting drains it before the video memory goes: skiff exits cleanly (status %d)", status);
+    unlink(disk);
+    unlink(raw);
+    free(disk);
+    free(raw);
+    free(tool);
+}
+
 int main(void)
 {
     check_probed_raw();
     check_eject_pending();
+    check_quit_dma_vram();
     return tap_done();
 }

@@ -226,6 +226,46 @@ struct device *device_find_by_id(const char *id)
     return NULL;
 }
 
+struct device *device_find(const char *name)
+{
+    struct device *d = device_find_by_id(name);
+
+    for (d = d ? d : devices; d; d = d->next)
+        if ((d->id && !strcmp(d->id, name)) || !strcmp(d->type->name, name))
+            return d;
+    return NULL;
+}
+
+int device_vmstate_load(struct device *dev, struct vmbuf *b, char **err)
+{
+    const struct vmstate_desc *vmsd = dev->type->vmsd;
+    void *backup;
+    int r;
+
+    *err = NULL;
+    if (!vmsd) {
+        *err = xasprintf("%s: has no state to load", dev->type->name);
+        return -EINVAL;
+    }
+    /* nothing in flight may land in the state being replaced */
+    if (dev->type->drain)
+        dev->type->drain(dev);
+    /* a refused stream leaves the device as it was, byte for byte */
+    backup = xmalloc(dev->type->instance_size);
+    memcpy(backup, dev, dev->type->instance_size);
+    r = vmstate_load(vmsd, dev, b, err);
+    if (r == 0 && b->pos != b->len) {
+        *err = xasprintf("%s: %zu bytes left after its state", vmsd->name, b->len - b->pos);
+        r = -EINVAL;
+    }
+    if (r < 0)
+        memcpy(dev, backup, dev->type->instance_size);
+    free(backup);
+    if (r == 0 && dev->type->state_loaded)
+        dev->type->state_loaded(dev);
+    return r;
+}
+
 void device_reset_all(void)
 {
     for (struct device *d = devices; d; d = d->next)

@@ -78,6 +78,15 @@ struct device *device_create_simple(const char *type_name, const char *props);
 /* Every realized device, in creation order. */
 struct device *device_first(void);
 struct device *device_find_by_id(const char *id);
+/* A device by its id, else the first of the type with that name. */
+struct device *device_find(const char *name);
+/*
+ * Load a state stream into a running device, as an incoming migration will: the stream is
+ * checked whole before the device uses it; a refused one (-EINVAL with *err naming the field)
+ * leaves the device as it was. On success the device re-drives its lines and mappings.
+ */
+struct vmbuf;
+int device_vmstate_load(struct device *dev, struct vmbuf *b, char **err);
 void device_reset_all(void);
 /* Drain every device's I/O, then unrealize them all, the last created first. */
 void device_destroy_all(void);

@@ -12,6 +12,7 @@
 #include "hw/isa.h"
 #include "hw/machine.h"
 #include "hw/pc.h"
+#include "migration/vmstate.h" // vmstate_save, vmstate_patch
 #include "util/log.h"
 #include "util/main-loop.h"
 
@@ -246,6 +247,36 @@ static void qtest_command(char **w, int n)
         } else {
             reply("OK %d\n", count);
         }
+    } else if (!strcmp(cmd, "vmstate_load_patched")) {
+        /* skiff: DEV FIELD=VALUE...: save DEV's state, change fields as a hostile stream would, load it */
+        struct device *dev = n > 1 ? device_find(w[1]) : NULL;
+        struct vmbuf b;
+        char *err = NULL;
+        int i;
+
+        if (!dev || !dev->type->vmsd) {
+            reply("ERR no device '%s' with state\n", n > 1 ? w[1] : "");
+            return;
+        }
+        vmbuf_init(&b);
+        vmstate_save(dev->type->vmsd, dev, &b);
+        for (i = 2; i < n; i++) {
+            char *eq = strchr(w[i], '=');
+
+            if (!eq || !parse_num(eq + 1, &v))
+                break;
+            *eq = '\0';
+            if (vmstate_patch(dev->type->vmsd, &b, w[i], v) < 0)
+                break;
+        }
+        if (i < n)
+            reply("ERR cannot set '%s'\n", w[i]);
+        else if (device_vmstate_load(dev, &b, &err) < 0)
+            reply("ERR %s\n", err);
+        else
+            reply("OK\n");
+        free(err);
+        vmbuf_free(&b);
     } else if (!strcmp(cmd, "block_break")) {
         /* skiff: hold the next block request that reaches point w[1] in its worker */
         if (n < 2)
@@ -275,10 +306,10 @@ bad:
 
 static void qtest_line(char *line)
 {
-    char *w[8], *save = NULL, *t;
+    char *w[16], *save = NULL, *t;
     int n = 0;
 
-    for (t = strtok_r(line, " \t\r", &save); t && n < 8; t = strtok_r(NULL, " \t\r", &save))
+    for (t = strtok_r(line, " \t\r", &save); t && n < 16; t = strtok_r(NULL, " \t\r", &save))
         w[n++] = t;
     if (n)
         qtest_command(w, n);

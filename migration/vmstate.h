@@ -62,6 +62,8 @@ struct vmstate_desc {
      * (a state the guest could not have produced is -EINVAL) and recomputes what is
      * derived from it. */
     int (*pre_save)(void *opaque);
+    /* pre_load: note what the load must be compared with (0 or -errno: refuse to load now) */
+    int (*pre_load)(void *opaque);
     int (*post_load)(void *opaque, int version);
 };
 
@@ -74,6 +76,13 @@ int vmstate_save(const struct vmstate_desc *d, void *opaque, struct vmbuf *b);
  * where the running device must not change.
  */
 int vmstate_load(const struct vmstate_desc *d, void *opaque, struct vmbuf *b, char **err);
+
+/*
+ * Overwrite one scalar field of a stream that vmstate_save made with d ("bm[1].status",
+ * "ch[0].drive[1].nsectors_left", "pci.config[61]"): a device test's hostile stream, made from a
+ * real one. 0, -ENOENT (no such field), -ERANGE (index or stream too short), -EINVAL (not a scalar).
+ */
+int vmstate_patch(const struct vmstate_desc *d, struct vmbuf *b, const char *path, uint64_t value);
 
 /* Convenience: save, load into a fresh copy, and report whether the saved bytes round-trip. */
 int vmstate_roundtrip(const struct vmstate_desc *d, void *src, void *dst, char **err);

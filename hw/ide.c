@@ -1156,6 +1156,36 @@ static int ide_drive_pre_save(void *opaque)
     return 0;
 }
 
+/*
+ * What a loaded command in progress may index: the same invariants the command's own code keeps,
+ * so that a stream cannot make the next data port access or bus master start reach past io_buf.
+ * (kind is the attached drive's, not the stream's; a fresh copy's is IDE_NONE.)
+ */
+static bool ide_drive_transfer_ok(const struct ide_drive *d)
+{
+    uint32_t window = d->io_end / IDE_SECTOR_SIZE;
+
+    switch (d->pio_next) {
+    case PIO_READ_NEXT:
+        /* the window is sectors buf_first.. of the buffered read, at most what is left */
+        return d->kind != IDE_CD && d->pio_block >= 1 && !(d->io_end % IDE_SECTOR_SIZE) &&
+               window >= d->buf_first && window <= d->buf_sectors &&
+               window - d->buf_first <= d->nsectors_left;
+    case PIO_WRITE_NEXT:
+        /* the window follows the sectors gathered so far */
+        return d->kind != IDE_CD && d->pio_block >= 1 && !(d->io_end % IDE_SECTOR_SIZE) &&
+               d->io_pos >= d->buf_sectors * IDE_SECTOR_SIZE && window >= d->buf_sectors &&
+               window - d->buf_sectors <= d->nsectors_left;
+    case PIO_ATAPI_PACKET:
+        return d->kind != IDE_HD && d->io_end <= 12;
+    case PIO_ATAPI_DATA:
+        /* what is still to send comes from the buffer after the window */
+        return d->kind != IDE_HD && (uint64_t)d->io_end + d->atapi_total <= IDE_BUF_SIZE;
+    default:
+        return true;
+    }
+}
+
 static int ide_drive_post_load(void *opaque, int version)
 {
     struct ide_drive *d = opaque;
@@ -1165,6 +1195,14 @@ static int ide_drive_post_load(void *opaque, int version)
         d->buf_sectors > IDE_BUF_SECTORS || d->pio_block > IDE_MAX_MULT ||
         d->mult_sectors > IDE_MAX_MULT || (d->mult_sectors & (d->mult_sectors - 1)) ||
         d->atapi_total > 0x7fffffff || (d->lheads && !d->lsecs) || d->lheads > 16)
+        return -EINVAL;
+    if (!ide_drive_transfer_ok(d))
+        return -EINVAL;
+    /* a pending TRIM's range blocks are gathered in io_buf */
+    if (d->dma_pending && d->kind != IDE_CD && d->cmd == WIN_DSM && d->nsectors_left > IDE_BUF_SECTORS)
+        return -EINVAL;
+    /* a pending ATAPI DMA moves atapi_total bytes of the disc's sectors */
+    if (d->dma_pending && d->kind != IDE_HD && d->atapi_total > 0x7ffff800u)
         return -EINVAL;
     d->io_busy = 0;
     d->io_stale = 0;

@@ -1,4 +1,4 @@
-/* ide-hostile-test.c: the IDE against a guest and a host that pull the ground away: a DMA buffer rewritten after its check, a disc ejected under a read, a quit while DMA targets video memory */
+/* ide-hostile-test.c: the IDE against a guest and a host that pull the ground away: a DMA buffer rewritten after its check, a disc ejected under a read, a quit while DMA targets video memory, hostile state streams */
 #include "tests/qtest/libide.h"
 #include "tests/unit/tap.h"
 
@@ -275,10 +275,81 @@ static void check_quit_dma_vram(void)
     free(tool);
 }
 
+/*
+ * 4. A state stream (an incoming migration) is bounded as if a guest had written it: a TRIM whose
+ * range count overflows the 128 KiB buffer when the bus master starts, an ATAPI data-in whose
+ * window runs past the buffer. Each is refused with an error, and the device goes on as it was.
+ */
+static void check_hostile_state(void)
+{
+    char *disk = ide_make_image(".raw", 8 << 20, 512, 16);
+    char *cd = ide_make_image(".iso", CD_SECTORS * 2048ULL, 2048, CD_SECTORS);
+    uint32_t addr[512], len[512];
+    uint8_t b[512], bmst, st;
+    const char *r;
+    bool zeros = true;
+
+    q = qtest_start("-m 64 -drive file=%s,if=ide,index=0,format=raw "
+                    "-drive file=%s,if=ide,index=2,media=cdrom,format=raw", disk, cd);
+    ide_pci_setup(q, BM);
+    r = qtest_cmd(q, "vmstate_load_patched piix3-ide ch[0].drive[0].bogus=1");
+    CHECK(r == NULL, "a field that is not in the stream cannot be patched (the test's own check)");
+    r = qtest_cmd(q, "vmstate_load_patched piix3-ide");
+    CHECK(r != NULL, "the controller's own state loads back into it");
+
+    /* TRIM: 65536 blocks of ranges, DMA pending; a PRD table that covers all 32 MiB */
+    for (int i = 0; i < 512; i++) {
+        addr[i] = BUF;
+        len[i] = 0;
+    }
+    for (int i = 0; i < 512; i += 16)
+        ide_bm_prd(q, BM, PRD + 8 * i, 16, addr + i, len + i, i == 512 - 16);
+    qtest_outl(q, BM + 4, PRD);
+    r = qtest_cmd(q, "vmstate_load_patched piix3-ide ch[0].cur=0 ch[0].drive[0].cmd=6 "
+                     "ch[0].drive[0].feature=1 ch[0].drive[0].nsectors_left=65536 "
+                     "ch[0].drive[0].dma_pending=1 ch[0].drive[0].dma_to_mem=0 ch[0].drive[0].status=0x58");
+    CHECK(r == NULL, "a stream with a pending TRIM of 65536 range blocks (32 MiB into a 128 KiB buffer) is refused");
+    qtest_outb(q, BM, 0x01);
+    st = ide_wait_ready(q, IDE_P);
+    bmst = qtest_inb(q, BM + 2);
+    qtest_outb(q, BM, 0);
+    CHECK(qtest_cmd(q, "endianness") != NULL && !(st & IDE_ST_DRQ),
+          "starting the bus master then does nothing harmful (status 0x%02x, bus master 0x%02x)", st, bmst);
+    ide_set_lba28(q, IDE_P, 0, 3, 1);
+    qtest_outb(q, IDE_P + 7, 0x20);
+    ide_pio_in(q, IDE_P, b, 1, 256, NULL);
+    CHECK(ide_sector_ok(b, 3, 512), "and the disk reads on as before");
+
+    /* ATAPI data-in: the window at the buffer's end and 1 MiB still to send */
+    r = qtest_cmd(q, "vmstate_load_patched piix3-ide ch[1].cur=0 ch[1].drive[0].cmd=0xa0 "
+                     "ch[1].drive[0].pio_next=5 ch[1].drive[0].status=0x58 ch[1].drive[0].io_pos=131070 "
+                     "ch[1].drive[0].io_end=131072 ch[1].drive[0].atapi_total=0x100000 "
+                     "ch[1].drive[0].byte_limit=0xfffe");
+    CHECK(r == NULL, "a stream whose ATAPI data-in would run past the 128 KiB buffer is refused");
+    qtest_outb(q, IDE_S + 6, 0xa0);
+    for (int i = 0; i < 256 && (qtest_inb(q, IDE_S + 0x206) & IDE_ST_DRQ); i++) {
+        uint16_t v = qtest_inw(q, IDE_S);
+
+        zeros &= v == 0;
+    }
+    CHECK(qtest_cmd(q, "endianness") != NULL, "reading the data port then is harmless");
+    r = qtest_cmd(q, "vmstate_load_patched piix3-ide ch[0].drive[0].pio_next=3 ch[0].drive[0].status=0x58 "
+                     "ch[0].drive[0].cmd=0x30 ch[0].drive[0].buf_sectors=200 ch[0].drive[0].io_pos=0 "
+                     "ch[0].drive[0].io_end=512 ch[0].drive[0].nsectors_left=300 ch[0].drive[0].pio_block=1");
+    CHECK(r == NULL, "a PIO write whose window lies before the sectors already gathered is refused");
+    CHECK(qtest_quit(q) == 0, "skiff exits cleanly");
+    (void)zeros;
+    unlink(disk);
+    unlink(cd);
+    free(disk);
+    free(cd);
+}
+
 int main(void)
 {
     check_probed_raw();
     check_eject_pending();
     check_quit_dma_vram();
+    check_hostile_state();
     return tap_done();
 }

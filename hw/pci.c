@@ -470,6 +470,44 @@ void pci_bus_assign(uint32_t io_base, uint32_t mem_base, uint32_t mem_limit,
 
 /* ---- state ---- */
 
+/* A function on the bus compares what it loads with its header as it is (a fresh copy does not). */
+static int pci_device_pre_load(void *opaque)
+{
+    struct pci_device *d = opaque;
+
+    d->header_check = d->devfn >= 0 && pci_find_device(d->devfn) == d;
+    if (d->header_check)
+        memcpy(d->header_before, d->config, PCI_HEADER_SIZE);
+    return 0;
+}
+
+/*
+ * The header's read-only bits (ids, class, header type, interrupt pin, a BAR's type and size
+ * bits) are the device's, not the stream's: a stream that changes them is refused, as QEMU
+ * refuses a config space that differs under its check mask. Status bits that the hardware sets
+ * (interrupt status, the write-1-to-clear errors) may differ.
+ */
+static int pci_device_post_load(void *opaque, int version)
+{
+    struct pci_device *d = opaque;
+
+    if (!d->header_check)
+        return 0;
+    d->header_check = false;
+    for (unsigned i = 0; i < PCI_HEADER_SIZE; i++) {
+        uint8_t ro = ~(d->wmask[i] | d->w1cmask[i]);
+
+        if (i == PCI_STATUS)
+            ro &= ~PCI_STATUS_INTERRUPT;
+        if ((d->config[i] ^ d->header_before[i]) & ro) {
+            log_warn("%s: a state load changes read-only config byte 0x%02x (0x%02x -> 0x%02x)",
+                     d->name ? d->name : "pci", i, d->header_before[i], d->config[i]);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static const struct vmstate_field pci_device_fields[] = {
     VMSTATE_U8_ARRAY(config, struct pci_device, PCI_CONFIG_SIZE),
     VMSTATE_U8_MAX(intx_level, struct pci_device, 1),
@@ -481,4 +519,6 @@ const struct vmstate_desc pci_device_vmsd = {
     .version = 1,
     .min_version = 1,
     .fields = pci_device_fields,
+    .pre_load = pci_device_pre_load,
+    .post_load = pci_device_post_load,
 };

@@ -10,6 +10,7 @@
 #define PCI_DEVICE_ID           0x02
 #define PCI_COMMAND             0x04
 #define PCI_STATUS              0x06
+#define PCI_HEADER_SIZE         0x40    /* the type 0 header; device registers follow */
 #define PCI_REVISION_ID         0x08
 #define PCI_CLASS_PROG          0x09
 #define PCI_CLASS_DEVICE        0x0a
@@ -89,6 +90,9 @@ struct pci_device {
     uint8_t intx_out;           /* what reaches the router */
     uint8_t *rom;               /* the expansion ROM's memory, owned here */
     const char *name;           /* for logs and region owners */
+    /* a state load: the header as it was, which a stream may not change where it is read-only */
+    bool header_check;
+    uint8_t header_before[PCI_HEADER_SIZE];
 };
 
 struct pci_id {

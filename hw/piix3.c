@@ -93,7 +93,13 @@ static void piix3_update_lines(struct piix3 *s)
 static void piix3_route(void *opaque, int devfn, int pin, int level)
 {
     struct piix3 *s = opaque;
-    int pirq = pci_slot_pirq(devfn, pin), bit = devfn * 4 + pin;
+    int pirq, bit;
+
+    /* INTA#..INTD# of a function on the bus: anything else has no line to drive */
+    if (devfn < 0 || devfn > 255 || pin < 0 || pin > 3)
+        return;
+    pirq = pci_slot_pirq(devfn, pin);
+    bit = devfn * 4 + pin;
 
     if (level)
         s->pirq_src[pirq][bit / 64] |= 1ULL << (bit % 64);

@@ -146,14 +146,40 @@ static void check_intx(struct qtest *q)
     CHECK(!(pci_cfg_readw(q, T1, 6) & 0x08), "the status bit clears with the pin");
 }
 
+/* A state stream (an incoming migration) may set what the guest may write, nothing read-only. */
+static void check_state_load(struct qtest *q)
+{
+    const int hi = PCI_DEVFN(0x1f, 0);
+    const char *r;
+
+    r = qtest_cmd(q, "vmstate_load_patched hi pci.config[61]=255");
+    CHECK(r == NULL && pci_cfg_readb(q, hi, 0x3d) == 1,
+          "a stream that changes the interrupt pin (to 0xff, at slot 31) is refused; the pin stays INTA#");
+    r = qtest_cmd(q, "vmstate_load_patched hi pci.config[0]=0x34");
+    CHECK(r == NULL && pci_cfg_readl(q, hi, 0) == 0x00051b36, "one that changes the vendor id too");
+    r = qtest_cmd(q, "vmstate_load_patched hi pci.config[16]=0x0f");
+    CHECK(r == NULL, "and one that sets a memory BAR's read-only type and size bits");
+    r = qtest_cmd(q, "vmstate_load_patched hi pci.config[60]=11");
+    CHECK(r != NULL && pci_cfg_readb(q, hi, 0x3c) == 11, "the interrupt line, which the OS writes, loads");
+    pci_cfg_writel(q, hi, 0x10, 0xfe400000);
+    pci_cfg_writew(q, hi, 4, 0x0002);
+    pci_cfg_writeb(q, ISA, 0x62, 11);
+    qtest_writel(q, 0xfe400004, 1);
+    CHECK(qtest_get_irq(q, 11), "slot 31's INTA# (PIRQC#) still reaches IRQ 11 after the refused loads");
+    qtest_writel(q, 0xfe400004, 0);
+    pci_cfg_writeb(q, ISA, 0x62, 0x80);
+}
+
 int main(void)
 {
-    struct qtest *q = qtest_start("-device pci-testdev,addr=05.0 -device pci-testdev,addr=9");
+    struct qtest *q = qtest_start("-device pci-testdev,addr=05.0 -device pci-testdev,addr=9 "
+                                  "-device pci-testdev,addr=1f.0,id=hi");
     const char *r;
 
     check_board(q);
     check_bars(q);
     check_intx(q);
+    check_state_load(q);
     r = qtest_cmd(q, "vmstate_roundtrip");
     CHECK(r != NULL, "every device's state saves and loads back identically (%s)", r ? r : "");
 

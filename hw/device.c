@@ -273,15 +273,20 @@ void device_reset_all(void)
             d->type->reset(d);
 }
 
+void device_drain_all(void)
+{
+    for (struct device *d = devices; d; d = d->next)
+        if (d->type->drain)
+            d->type->drain(d);
+}
+
 void device_destroy_all(void)
 {
     /*
      * First every device's requests end: a DMA may target memory that another device owns (a
      * disk read into video memory), and that device may go first.
      */
-    for (struct device *d = devices; d; d = d->next)
-        if (d->type->drain)
-            d->type->drain(d);
+    device_drain_all();
     /* unrealize in reverse creation order: later devices may use earlier ones */
     while (devices) {
         struct device *last = devices, **pp = &devices;

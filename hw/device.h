@@ -88,6 +88,8 @@ struct device *device_find(const char *name);
 struct vmbuf;
 int device_vmstate_load(struct device *dev, struct vmbuf *b, char **err);
 void device_reset_all(void);
+/* Wait for every device's I/O in flight. */
+void device_drain_all(void);
 /* Drain every device's I/O, then unrealize them all, the last created first. */
 void device_destroy_all(void);
 

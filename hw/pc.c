@@ -644,7 +644,7 @@ void pc_init(const struct pc_options *opts)
  * What firmware does before it hands over to an OS, for a direct kernel boot: shadow RAM
  * in 0xc0000-0xfffff, PCI interrupt routing and resources, the PM I/O space.
  */
-static void pc_setup_like_firmware(void)
+void pc_setup_like_firmware(void)
 {
     const int pm = PCI_DEVFN(1, 3), isa = PCI_DEVFN(1, 0), ide = PCI_DEVFN(1, 1);
 

@@ -47,6 +47,9 @@ void pc_init(const struct pc_options *opts);
 /* Load what boots (the kernel now; firmware later) and set the boot CPU's entry. 0 or -errno. */
 int pc_boot(char **err);
 void pc_cleanup(void);
+/* What firmware leaves set up for an OS (shadow RAM, PCI resources and routing, PM and IDE
+ * decode), as a direct kernel boot gets; the fuzz targets use it after each reset. */
+void pc_setup_like_firmware(void);
 /* The devices a monitor command or test reaches: */
 struct device *pc_acpi_pm(void);
 /* IDE drive index 0-3 (bus * 2 + unit): whether it is there, whether a CD-ROM, its medium or NULL. */

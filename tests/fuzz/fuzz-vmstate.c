@@ -1,43 +1,58 @@
-/* fuzz-vmstate.c: libFuzzer target: device state streams (what an incoming migration delivers) into every device type */
-#include "hw/device.h"
+/* fuzz-vmstate.c: libFuzzer target: device state streams (what an incoming migration delivers) loaded into the running devices of the board, which the guest then drives (registers, DMA starts) */
 #include "migration/vmstate.h"
+#include "tests/fuzz/fuzz-board.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 
+/*
+ * Input: [device][mode][n][...]. device picks one of the board's devices that have state.
+ * mode & 1 = 0: the device's own stream with n byte patches [offset be16][value] applied;
+ * mode & 1 = 1: a stream of n * 8 bytes taken whole after the section header.
+ * The rest: guest operations as fuzz_run_ops reads them, run after the load (refused or not).
+ */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const types[] = { "isa-serial", "mc146818rtc", "i8042", "piix4-pm", "pc-ports",
-                                         "i440fx", "piix3", "piix3-ide", "fw_cfg", "VGA", "pci-testdev" };
-    const struct device_type *t;
-    struct device *dev;
-    struct vmbuf b = { 0 }, out;
+    static bool ready;
+    struct device *devs[32], *dev;
+    const struct vmstate_desc *vmsd;
+    struct vmbuf b;
+    size_t ndev = 0, pos = 3;
     char *err = NULL;
 
-    if (size < 1)
-        return 0;
-    t = device_type_find(types[data[0] % (sizeof(types) / sizeof(types[0]))]);
-    if (!t || !t->vmsd)
-        return 0;
-    dev = device_new(t->name);
-    /* the stream starts with the right section name so the fields get exercised */
-    vmbuf_put_u8(&b, strlen(t->vmsd->name));
-    vmbuf_put(&b, t->vmsd->name, strlen(t->vmsd->name));
-    vmbuf_put(&b, data + 1, size - 1);
-    if (vmstate_load(t->vmsd, dev, &b, &err) < 0) {
-        if (!err)
-            abort();        /* a refusal always says why */
-    } else {
-        vmbuf_init(&out);
-        vmstate_save(t->vmsd, dev, &out);
-        vmbuf_free(&out);
+    if (!ready) {
+        fuzz_rig_init();
+        ready = true;
     }
+    if (size < 3)
+        return 0;
+    fuzz_rig_reset();
+    for (struct device *d = device_first(); d && ndev < ARRAY_SIZE(devs); d = d->next)
+        if (d->type->vmsd)
+            devs[ndev++] = d;
+    dev = devs[data[0] % ndev];
+    vmsd = dev->type->vmsd;
+    vmbuf_init(&b);
+    if (data[1] & 1) {
+        size_t n = MIN((size_t)data[2] * 8, size - pos);
+
+        vmbuf_put_u8(&b, strlen(vmsd->name));
+        vmbuf_put(&b, vmsd->name, strlen(vmsd->name));
+        vmbuf_put_be32(&b, vmsd->version);
+        vmbuf_put(&b, data + pos, n);
+        pos += n;
+    } else {
+        vmstate_save(vmsd, dev, &b);
+        for (unsigned i = 0; i < data[2] && pos + 3 <= size; i++, pos += 3) {
+            size_t off = lduw_be(data + pos) % b.len;
+
+            b.data[off] = data[pos + 2];
+        }
+    }
+    if (device_vmstate_load(dev, &b, &err) < 0 && !err)
+        abort();        /* a refusal always says why */
     free(err);
     vmbuf_free(&b);
-    for (const struct prop_desc *p = t->props; p && p->name; p++)
-        if (p->type == PROP_STRING)
-            free(*(char **)((uint8_t *)dev + p->offset));
-    free(dev);
+    fuzz_run_ops(data + pos, size - pos);
     return 0;
 }

@@ -6,14 +6,17 @@
 #include "target-x86/cpu.h"
 #include "target-x86/e820.h"
 
-/* Low-memory layout of a direct boot (all below the EBDA, in RAM the e820 map gives the guest). */
+/*
+ * Low-memory layout of a bzImage's direct boot (all below the EBDA, in RAM the e820 map gives
+ * the guest; the kernel itself is always loaded at 1 MiB, above all of it). PVH and multiboot
+ * images name their own load addresses, low ones included, so those loaders place their boot
+ * information in whatever RAM the image leaves free (struct boot_mem below) instead.
+ */
 #define BOOT_GDT_ADDR       0x0500ULL   /* 4 descriptors */
 #define BOOT_PML4_ADDR      0x1000ULL   /* identity page tables: PML4, PDPT, 4 page directories */
 #define BOOT_PDPT_ADDR      0x2000ULL
 #define BOOT_PD_ADDR        0x3000ULL
 #define BOOT_ZEROPAGE_ADDR  0x7000ULL   /* Linux boot_params */
-#define BOOT_INFO_ADDR      0x8000ULL   /* PVH start_info or multiboot info, with their tables */
-#define BOOT_INFO_SIZE      0x8000ULL
 #define BOOT_CMDLINE_ADDR   0x20000ULL
 #define BOOT_CMDLINE_MAX    0x10000ULL
 #define BOOT_STACK_ADDR     0x8ff0ULL

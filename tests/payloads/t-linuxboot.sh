@@ -3,7 +3,7 @@
 # bzImage whose 64-bit entry checks boot_params and whose compressed payload (gzip, xz, lz4,
 # zstd) is a PVH ELF that checks start_info. Covers host-side unpacking, its cache, the
 # fallback to the in-guest path, ELF vmlinux through PVH (at 16 MiB and linked low, at 32 KiB),
-# and bad kernels.
+# where skiff puts the boot data, and bad kernels.
 . "$(dirname "$0")/../lib/common.sh"
 
 need_pkg xz-utils lz4 zstd gzip || { skip "missing Debian packages: $MISSING_PKGS" "linux boot"; done_testing; }
@@ -77,6 +77,14 @@ boot "$LB/vmlinux-low"
 guest_passed "an ELF vmlinux linked at 32 KiB boots through its PVH note"
 check "  and start_info, the command line, memory map and initrd lie outside its image" \
     grep -q "^ok .*lie outside the image (0x8000-" "$TMP/out"
+
+# a bzImage is loaded at 1 MiB whatever its header prefers; all skiff writes for it lies below
+cp "$LB/bzImage.xz" "$TMP/lowpref.bz"
+printf '\x00\x80\x00\x00\x00\x00\x00\x00' | dd of="$TMP/lowpref.bz" bs=1 seek=$((0x258)) conv=notrunc 2>/dev/null
+boot "$TMP/lowpref.bz" -no-kernel-unpack
+guest_passed "a bzImage whose pref_address is 32 KiB still runs at 1 MiB"
+check "  and boot_params, the command line and the initrd lie outside the kernel" \
+    grep -q "^ok .*lie outside the kernel (0x0*100000 " "$TMP/out"
 
 # -kernel with -bios: SeaBIOS runs QEMU's Linux loader ROM, which takes the kernel from fw_cfg
 # and enters its real-mode setup; that asks the BIOS for the e820 map and goes to long mode

@@ -6,14 +6,17 @@
 #include "target-x86/cpu.h"
 #include "target-x86/e820.h"
 
-/* Low-memory layout of a direct boot (all below the EBDA, in RAM the e820 map gives the guest). */
+/*
+ * Low-memory layout of a bzImage's direct boot (all below the EBDA, in RAM the e820 map gives
+ * the guest; the kernel itself is always loaded at 1 MiB, above all of it). PVH and multiboot
+ * images name their own load addresses, low ones included, so those loaders place their boot
+ * information in whatever RAM the image leaves free (struct boot_mem below) instead.
+ */
 #define BOOT_GDT_ADDR       0x0500ULL   /* 4 descriptors */
 #define BOOT_PML4_ADDR      0x1000ULL   /* identity page tables: PML4, PDPT, 4 page directories */
 #define BOOT_PDPT_ADDR      0x2000ULL
 #define BOOT_PD_ADDR        0x3000ULL
 #define BOOT_ZEROPAGE_ADDR  0x7000ULL   /* Linux boot_params */
-#define BOOT_INFO_ADDR      0x8000ULL   /* PVH start_info or multiboot info, with their tables */
-#define BOOT_INFO_SIZE      0x8000ULL
 #define BOOT_CMDLINE_ADDR   0x20000ULL
 #define BOOT_CMDLINE_MAX    0x10000ULL
 #define BOOT_STACK_ADDR     0x8ff0ULL
@@ -75,12 +78,48 @@ int multiboot_load(const struct boot_request *req, const uint8_t *img, size_t le
 /* Shared helpers */
 /* Read a whole file, with errors phrased for the user ("initrd 'x': No such file"). */
 int boot_read_file(const char *what, const char *path, uint8_t **data, size_t *len, char **err);
-/* Write flat-segment GDT and, for long mode, identity page tables over the first 4 GiB. */
+/* Write flat-segment GDT (at BOOT_GDT_ADDR, or at addr: BOOT_GDT_SIZE bytes) and, for long
+ * mode, identity page tables over the first 4 GiB. */
+#define BOOT_GDT_SIZE 32
 void boot_setup_gdt(struct cpu_entry *e);
+void boot_setup_gdt_at(struct cpu_entry *e, uint64_t addr);
 void boot_setup_pagetables(struct cpu_entry *e);
 /* Place `len` bytes as high as possible below `limit` (page aligned), avoiding [avoid_lo, avoid_hi). */
 int boot_place_high(const struct boot_request *req, uint64_t len, uint64_t limit,
                     uint64_t avoid_lo, uint64_t avoid_hi, uint64_t *addr);
+
+/*
+ * The guest RAM a PVH or multiboot boot may still write: the memory map's RAM below
+ * ram_below_4g, less what is taken. The image's segments are checked against it and taken
+ * first, at the addresses the image names; the boot information, modules and initrd are then
+ * placed where the image is not. Nothing is placed in the first page (address 0 would read as
+ * a null pointer to the guest).
+ */
+struct boot_range {
+    uint64_t lo, hi;            /* [lo, hi) */
+};
+#define BOOT_MEM_MAX 80         /* e820 RAM ranges (E820_MAX) + segments + the few placements */
+#define BOOT_MAX_SEGMENTS 32    /* loadable segments of an image; real kernels have a handful */
+#define BOOT_ALLOC_FLOOR 0x1000ULL
+struct boot_mem {
+    int n;
+    struct boot_range free[BOOT_MEM_MAX];  /* sorted, disjoint, none empty */
+};
+void boot_mem_init(struct boot_mem *m, const struct boot_request *req);
+/*
+ * Check that each of the image's n segments lies in free RAM and take them all; 0, or -ENOMEM
+ * with *err saying which part of the image lies where (past the end of RAM, on memory the map
+ * reserves, on a hole), so that no guest runs over a corrupted image.
+ */
+int boot_mem_claim_image(struct boot_mem *m, const struct boot_request *req,
+                         const struct boot_range *seg, int n, char **err);
+/* Take len bytes aligned to align: the lowest free place at or above `from`, or failing that
+ * the lowest anywhere. 0 with *addr, or -ENOSPC. */
+int boot_mem_alloc(struct boot_mem *m, uint64_t len, uint64_t align, uint64_t from,
+                   uint64_t *addr);
+/* Take len bytes aligned to align, as high as possible in [floor, limit). */
+int boot_mem_alloc_high(struct boot_mem *m, uint64_t len, uint64_t align, uint64_t floor,
+                        uint64_t limit, uint64_t *addr);
 
 /*
  * Host-side unpacking of a bzImage's compressed payload into the vmlinux ELF it holds
@@ -112,6 +151,10 @@ struct elf_info {
 };
 /* Check an ELF image and find its PT_LOAD range and notes; -ENOEXEC when not ELF. */
 int elf_probe(const uint8_t *img, size_t len, struct elf_info *info, char **err);
+/* The physical ranges of a probed image's PT_LOAD segments (memsz, bss included): their
+ * number, or -E2BIG when there are more than max. */
+int elf_segments(const uint8_t *img, size_t len, const struct elf_info *info,
+                 struct boot_range *seg, int max);
 /* Copy the PT_LOAD segments to their physical addresses and zero their bss (unless the RAM
  * is known to be zero). */
 int elf_load(const uint8_t *img, size_t len, const struct elf_info *info, bool ram_is_zero,

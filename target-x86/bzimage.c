@@ -151,6 +151,19 @@ static int bzimage_kernel_end(const struct boot_request *req, const uint8_t *img
     return 0;
 }
 
+/*
+ * A bzImage cannot be under what skiff writes for it, as a low PVH or multiboot image could: its
+ * protected-mode code is always copied to 1 MiB (pref_address only sizes the space it needs),
+ * the setup code is not loaded at all, the initrd goes above the kernel's end, and the rest
+ * sits in these fixed places below the EBDA.
+ */
+_Static_assert(BOOT_GDT_ADDR + BOOT_GDT_SIZE <= BOOT_PML4_ADDR &&
+               BOOT_PD_ADDR + 4 * 0x1000 <= BOOT_ZEROPAGE_ADDR &&
+               BOOT_ZEROPAGE_ADDR + 0x1000 < BOOT_STACK_ADDR &&
+               BOOT_STACK_ADDR <= BOOT_CMDLINE_ADDR &&
+               BOOT_CMDLINE_ADDR + BOOT_CMDLINE_MAX <= BOOT_EBDA_ADDR &&
+               BOOT_EBDA_ADDR < BOOT_KERNEL_ADDR, "the bzImage's low-memory layout overlaps");
+
 int bzimage_load(const struct boot_request *req, const uint8_t *img, size_t len,
                  struct cpu_entry *entry, char **err)
 {

@@ -131,6 +131,24 @@ not_x86:
     return -EINVAL;
 }
 
+int elf_segments(const uint8_t *img, size_t len, const struct elf_info *info,
+                 struct boot_range *seg, int max)
+{
+    int phnum = info->is64 ? ((const Elf64_Ehdr *)img)->e_phnum : ((const Elf32_Ehdr *)img)->e_phnum;
+    int n = 0;
+
+    for (int i = 0; i < phnum; i++) {
+        struct phdr p;
+
+        if (!get_phdr(img, len, info->is64, i, &p) || p.type != PT_LOAD || !p.memsz)
+            continue;
+        if (n == max)
+            return -E2BIG;
+        seg[n++] = (struct boot_range){ p.paddr, p.paddr + p.memsz };
+    }
+    return n;
+}
+
 int elf_load(const uint8_t *img, size_t len, const struct elf_info *info, bool ram_is_zero,
              char **err)
 {

@@ -4,8 +4,31 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define RAM_SIZE (64 * MiB)
+
+/* a small file for -initrd and the multiboot modules, so that their placement is fuzzed too */
+static char module[] = "/tmp/fuzz-kernel-module.XXXXXX";
+static char modules[2 * sizeof(module) + 8];
+
+static void module_remove(void)
+{
+    unlink(module);
+}
+
+static void module_create(void)
+{
+    uint8_t buf[5000];
+    int fd = mkstemp(module);
+
+    memset(buf, 0x5a, sizeof(buf));
+    if (fd < 0 || write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+        abort();
+    close(fd);
+    atexit(module_remove);
+    snprintf(modules, sizeof(modules), "%s one,%s", module, module);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -16,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .kernel = "fuzz", .cmdline = "console=ttyS0", .e820 = &e820,
         .ram_below_4g = RAM_SIZE, .rsdp_addr = 0xe0000, .unpack = true,
     };
+    struct boot_request mb_req;
     struct cpu_entry entry;
     char *err = NULL;
     int r;
@@ -27,17 +51,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         gmem_map_block("ram", 0, RAM_SIZE, ram, fd, 0, false, NULL);
         e820_build(&e820, RAM_SIZE, 0);
+        module_create();
     }
-    r = bzimage_load(&req, data, size, &entry, &err);
-    if (r == -ENOEXEC)
-        r = pvh_load(&req, data, size, &entry, &err);
-    if (r == -ENOEXEC)
-        r = multiboot_load(&req, data, size, &entry, &err);
-    /* every refusal says why */
-    if (r < 0 && r != -ENOEXEC && !err)
-        abort();
-    free(err);
-    err = NULL;
+    /* each input loads without, then with an initrd (two multiboot modules) */
+    for (int with_initrd = 0; with_initrd < 2; with_initrd++) {
+        req.initrd = with_initrd ? module : NULL;
+        mb_req = req;
+        mb_req.initrd = with_initrd ? modules : NULL;
+        r = bzimage_load(&req, data, size, &entry, &err);
+        if (r == -ENOEXEC) {
+            r = pvh_load(&req, data, size, &entry, &err);
+            if (r == -ENOEXEC)
+                r = multiboot_load(&mb_req, data, size, &entry, &err);
+            /* PVH and multiboot hand over their boot information in RAM, never at page 0 */
+            if (r == 0 && (entry.ebx < 4096 || entry.ebx >= RAM_SIZE))
+                abort();
+        }
+        /* every refusal says why */
+        if (r < 0 && r != -ENOEXEC && !err)
+            abort();
+        free(err);
+        err = NULL;
+    }
     /* the same image cut for firmware (-kernel with -bios): refused with a reason, or whole */
     {
         struct fw_kernel fk;

@@ -37,6 +37,12 @@ $(LB)/vmlinux: $(LB)/pvh.o $(LB)/pvh_main.o build/payloads/lib/payload.o tests/p
 	$(Q)$(CC) $(PAYLOAD_CFLAGS) -Wl,-T,tests/payloads/linux/pvh.ld -Wl,--build-id=none -static \
 	    -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack -o $@ $(filter %.o,$^)
 
+# the same linked at 32 KiB: skiff must place start_info and the rest where it is not
+$(LB)/vmlinux-low: $(LB)/pvh.o $(LB)/pvh_main.o build/payloads/lib/payload.o tests/payloads/linux/pvh-low.ld
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(PAYLOAD_CFLAGS) -Wl,-T,tests/payloads/linux/pvh-low.ld -Wl,--build-id=none -static \
+	    -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack -o $@ $(filter %.o,$^)
+
 # the real-mode setup code, run at offset 0x80 of its code segment (setup16.S)
 $(LB)/setup16.o: tests/payloads/linux/setup16.S
 	@mkdir -p $(dir $@)
@@ -66,6 +72,7 @@ $(LB)/bzImage.%: $(LB)/kernel64.bin $(LB)/vmlinux.% $(LB)/mkbzimage $(LB)/setup1
 	$(quiet) "  BZIMAGE $@"
 	$(Q)$(LB)/mkbzimage $(LB)/kernel64.bin $(LB)/vmlinux.$* 0x020f $@ $(LB)/setup16.bin
 
-linux-payloads: $(LB)/bzImage.gz $(LB)/bzImage.xz $(LB)/bzImage.lz4 $(LB)/bzImage.zst $(LB)/vmlinux
+linux-payloads: $(LB)/bzImage.gz $(LB)/bzImage.xz $(LB)/bzImage.lz4 $(LB)/bzImage.zst $(LB)/vmlinux \
+                $(LB)/vmlinux-low
 payloads: linux-payloads
 .PHONY: linux-payloads

@@ -23,16 +23,35 @@ build/payloads/%.o: tests/payloads/%.c tests/payloads/lib/payload.h tests/payloa
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(PAYLOAD_CFLAGS) -c -o $@ $<
 
+# a payload linked elsewhere than at 1 MiB sets PAYLOAD_LD to its own link script
+PAYLOAD_LD = tests/payloads/lib/link.ld
 build/payloads/%.elf: build/payloads/%.o $(PAYLOAD_LIB) tests/payloads/lib/link.ld
 	$(quiet) "  LINK    $@"
-	$(Q)$(CC) $(PAYLOAD_CFLAGS) -Wl,-T,tests/payloads/lib/link.ld -Wl,--build-id=none -static \
+	$(Q)$(CC) $(PAYLOAD_CFLAGS) -Wl,-T,$(PAYLOAD_LD) -Wl,--build-id=none -static \
 	    -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack \
 	    -o $@ $(filter %.o,$^)
 
 # payloads that need more of the runtime name it here
 build/payloads/smp.elf: build/payloads/lib/trampoline.o
 
+# multiboot-low: linked at 32 KiB; also as a flat binary loaded through the a.out kludge
+build/payloads/multiboot-low.elf: PAYLOAD_LD = tests/payloads/multiboot-low.ld
+build/payloads/multiboot-low.elf: tests/payloads/multiboot-low.ld
+build/payloads/lib/head-aout.o: tests/payloads/lib/head.S
+	@mkdir -p $(dir $@)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(PAYLOAD_CFLAGS) -DMB_AOUT -c -o $@ $<
+build/payloads/multiboot-low-aout.elf: build/payloads/multiboot-low.o build/payloads/lib/head-aout.o \
+        $(filter-out %/head.o,$(PAYLOAD_LIB)) tests/payloads/multiboot-low.ld
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(PAYLOAD_CFLAGS) -Wl,-T,tests/payloads/multiboot-low.ld -Wl,--build-id=none -static \
+	    -Wl,--no-warn-rwx-segments -Wl,-z,noexecstack \
+	    -o $@ $(filter %.o,$^)
+build/payloads/multiboot-low.bin: build/payloads/multiboot-low-aout.elf
+	$(quiet) "  OBJCOPY $@"
+	$(Q)objcopy -O binary $< $@
+
 .PRECIOUS: build/payloads/%.o build/payloads/lib/%.o
-payloads: $(PAYLOADS)
+payloads: $(PAYLOADS) build/payloads/multiboot-low.bin
 all: payloads
 .PHONY: payloads

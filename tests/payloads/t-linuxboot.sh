@@ -2,7 +2,8 @@
 # t-linuxboot.sh: the Linux boot protocol on this machine's KVM, with a synthetic kernel: a
 # bzImage whose 64-bit entry checks boot_params and whose compressed payload (gzip, xz, lz4,
 # zstd) is a PVH ELF that checks start_info. Covers host-side unpacking, its cache, the
-# fallback to the in-guest path, ELF vmlinux through PVH, and bad kernels.
+# fallback to the in-guest path, ELF vmlinux through PVH (at 16 MiB and linked low, at 32 KiB),
+# where skiff puts the boot data, and bad kernels.
 . "$(dirname "$0")/../lib/common.sh"
 
 need_pkg xz-utils lz4 zstd gzip || { skip "missing Debian packages: $MISSING_PKGS" "linux boot"; done_testing; }
@@ -71,6 +72,20 @@ guest_passed "a payload that does not unpack falls back to the kernel's own 64-b
 boot "$LB/vmlinux"
 guest_passed "an ELF vmlinux boots through its PVH note"
 
+# linked at 32 KiB, where start_info used to be written: skiff places it where the image is not
+boot "$LB/vmlinux-low"
+guest_passed "an ELF vmlinux linked at 32 KiB boots through its PVH note"
+check "  and start_info, the command line, memory map and initrd lie outside its image" \
+    grep -q "^ok .*lie outside the image (0x8000-" "$TMP/out"
+
+# a bzImage is loaded at 1 MiB whatever its header prefers; all skiff writes for it lies below
+cp "$LB/bzImage.xz" "$TMP/lowpref.bz"
+printf '\x00\x80\x00\x00\x00\x00\x00\x00' | dd of="$TMP/lowpref.bz" bs=1 seek=$((0x258)) conv=notrunc 2>/dev/null
+boot "$TMP/lowpref.bz" -no-kernel-unpack
+guest_passed "a bzImage whose pref_address is 32 KiB still runs at 1 MiB"
+check "  and boot_params, the command line and the initrd lie outside the kernel" \
+    grep -q "^ok .*lie outside the kernel (0x0*100000 " "$TMP/out"
+
 # -kernel with -bios: SeaBIOS runs QEMU's Linux loader ROM, which takes the kernel from fw_cfg
 # and enters its real-mode setup; that asks the BIOS for the e820 map and goes to long mode
 if need_pkg seabios qemu-system-data; then
@@ -103,5 +118,11 @@ expect_error "boot protocol 2.05" "boot protocol 2.05; skiff needs 2.06" -kernel
 truncate -s 200M "$TMP/big.initrd"
 expect_error "an initrd larger than guest RAM" "does not fit in guest RAM" -m 64 -kernel "$LB/bzImage.xz" -initrd "$TMP/big.initrd"
 expect_error "a missing initrd" "cannot read initrd" -kernel "$LB/bzImage.xz" -initrd "$TMP/none"
+perl "$SRCDIR/tests/payloads/mkkernel.pl" pvh 0xe0000 0x1000 >"$TMP/pvh-bios.elf"
+expect_error "a PVH ELF over the ACPI and MP tables" \
+    "loads at 0xe0000-0xe0fff, over 0xe0000-0xfffff, which the memory map reserves" -kernel "$TMP/pvh-bios.elf"
+perl "$SRCDIR/tests/payloads/mkkernel.pl" pvh 0x8000 0x98000 >"$TMP/pvh-low.elf"
+expect_error "a PVH ELF covering low memory to 640 KiB, over the EBDA" \
+    "loads at 0x8000-0x9ffff, over 0x9fc00-0x9ffff, which the memory map reserves" -kernel "$TMP/pvh-low.elf"
 expect_error "a command line longer than the kernel takes" "command line is" -kernel "$LB/bzImage.xz" -no-kernel-unpack -append "$(head -c 3000 /dev/zero | tr '\0' x)"
 done_testing

@@ -1,12 +1,22 @@
 /* head.S: multiboot header and 32-bit entry of every test payload */
 #define MB_MAGIC 0x1badb002
+#ifdef MB_AOUT
+#define MB_FLAGS 0x00010003     /* ... and load me by the address fields below */
+#else
 #define MB_FLAGS 0x00000003     /* page-align modules, want memory info */
+#endif
 
     .section .multiboot, "a"
     .align 4
+mb_header:
     .long MB_MAGIC
     .long MB_FLAGS
     .long -(MB_MAGIC + MB_FLAGS)
+#ifdef MB_AOUT
+    /* the a.out kludge (multiboot spec 3.1.3), for a flat binary of the image: header_addr,
+     * load_addr, load_end_addr, bss_end_addr, entry_addr; the link script names the ends */
+    .long mb_header, __image_start, _edata, __image_end, _start
+#endif
 
     .text
     .code32

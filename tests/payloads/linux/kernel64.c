@@ -28,6 +28,15 @@ static const uint8_t *find_rsdp(void)
     return NULL;
 }
 
+/* from kernel64.ld */
+extern char __image_start[], __image_end[];
+
+/* [a, a + len) does not touch this image */
+static bool outside(uint64_t a, uint64_t len)
+{
+    return a + len <= (uintptr_t)__image_start || a >= (uintptr_t)__image_end;
+}
+
 void kernel_main(const uint8_t *bp);
 void kernel_main(const uint8_t *bp)
 {
@@ -59,6 +68,10 @@ void kernel_main(const uint8_t *bp)
     check(rdlen == 4096 && rd && !memcmp(rd, "INITRD-MAGIC", 12),
           "ramdisk_image/size describe the -initrd file (%u bytes at %p)", rdlen, rd);
     check(((uintptr_t)rd & 0xfff) == 0, "the initrd is page aligned");
+    check(outside((uintptr_t)bp, 4096) && cmdline && outside((uintptr_t)cmdline, strlen(cmdline) + 1) &&
+              outside((uintptr_t)rd, rdlen),
+          "boot_params (%p), the command line and the initrd lie outside the kernel (%p up to %p)",
+          bp, __image_start, __image_end);
     for (unsigned i = 0; i < n; i++) {
         const uint8_t *e = bp + BP_E820_TABLE + 20 * i;
 

@@ -12,6 +12,15 @@ struct memmap_entry {
     uint32_t type, reserved;
 };
 
+/* from the link script (pvh.ld at 16 MiB, pvh-low.ld at 32 KiB) */
+extern char __image_start[], __image_end[];
+
+/* [a, a + len) does not touch this image */
+static bool outside(uint64_t a, uint64_t len)
+{
+    return a + len <= (uintptr_t)__image_start || a >= (uintptr_t)__image_end;
+}
+
 void pvh_main(const struct start_info *si);
 void pvh_main(const struct start_info *si)
 {
@@ -40,6 +49,12 @@ void pvh_main(const struct start_info *si)
           (uint32_t)(ram >> 10));
     check(si->rsdp_paddr && !memcmp((const void *)(uintptr_t)si->rsdp_paddr, "RSD PTR ", 8),
           "rsdp_paddr points at the RSDP");
+    check(outside((uintptr_t)si, sizeof(*si)) && outside(si->cmdline_paddr, strlen(cmdline) + 1) &&
+              outside(si->memmap_paddr, si->memmap_entries * sizeof(*mm)) &&
+              (!si->nr_modules || (outside(si->modlist_paddr, 32) && outside(mod[0], mod[1]))),
+          "start_info (0x%x), the command line, memory map, module list and initrd lie outside "
+          "the image (0x%x-0x%x)", (uint32_t)(uintptr_t)si, (uint32_t)(uintptr_t)__image_start,
+          (uint32_t)(uintptr_t)__image_end - 1);
     done();
 }
 

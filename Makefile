@@ -58,7 +58,7 @@ LIBS = $(CONFIG_LIBS)
 
 # everything skiff is made of, but its main
 CORE_DIRS = util chardev hw target-x86 migration block net ui monitor
-CORE_SRCS = $(sort $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
+CORE_SRCS = $(sort $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c $(d)/*/*.c)))
 CORE_OBJS = $(CORE_SRCS:%.c=$(BUILD)/%.o)
 
 # what skiff-img needs: the event loop and the block layer

@@ -3,12 +3,12 @@
 #include "monitor/monitor.h"
 #include "block/block.h"
 #include "chardev/chardev.h"
-#include "hw/acpi-pm.h" // acpi_pm_power_button
-#include "hw/input.h"   // input_key_event
-#include "hw/machine.h"
-#include "hw/pc.h"
-#include "hw/guest-mem.h" // gmem_read
-#include "hw/pci.h" // pci_print_info
+#include "hw/pc/acpi-pm.h" // acpi_pm_power_button
+#include "ui/input.h"   // input_key_event
+#include "hw/core/machine.h"
+#include "hw/pc/pc.h"
+#include "hw/core/guest-mem.h" // gmem_read
+#include "hw/pci/pci.h" // pci_print_info
 #include "target-x86/cpu.h"
 #include "target-x86/smbios.h" // smbios_get_uuid
 #include "util/log.h"

@@ -1,7 +1,7 @@
 /* acpi-build.c: RSDP, RSDT, XSDT, FADT, FACS, MADT and DSDT (ACPI 6.x chapter 5), as relocatable blobs */
 #define LOG_PREFIX "acpi: "
 #include "target-x86/acpi-build.h"
-#include "hw/guest-mem.h"
+#include "hw/core/guest-mem.h"
 #include "target-x86/aml.h"
 #include "util/log.h"
 

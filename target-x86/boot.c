@@ -1,7 +1,7 @@
 /* boot.c: direct kernel boot: choosing the loader, and the helpers they share (files, GDT, page tables, placement) */
 #define LOG_PREFIX "boot: "
 #include "target-x86/boot.h"
-#include "hw/guest-mem.h"
+#include "hw/core/guest-mem.h"
 #include "util/log.h"
 #include "util/sha256.h"
 

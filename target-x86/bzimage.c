@@ -1,7 +1,7 @@
 /* bzimage.c: the Linux x86 boot protocol (Documentation/arch/x86/boot.rst), 2.06 and later, 64-bit entry */
 #define LOG_PREFIX "bzimage: "
 #include "target-x86/boot.h"
-#include "hw/guest-mem.h"
+#include "hw/core/guest-mem.h"
 #include "util/log.h"
 #include "util/sha256.h"
 

@@ -2,9 +2,9 @@
 #define LOG_PREFIX "cpu: "
 #include "target-x86/cpu.h"
 #include "target-x86/kvm.h"
-#include "hw/guest-mem.h"
-#include "hw/ioregion.h"
-#include "hw/machine.h"
+#include "hw/core/guest-mem.h"
+#include "hw/core/ioregion.h"
+#include "hw/core/machine.h"
 #include "util/log.h"
 #include "util/main-loop.h"
 

@@ -1,7 +1,7 @@
 /* elf.c: loading ELF32/ELF64 executables by physical address, and finding the PVH entry note */
 #define LOG_PREFIX "elf: "
 #include "target-x86/boot.h"
-#include "hw/guest-mem.h"
+#include "hw/core/guest-mem.h"
 #include "util/log.h"
 
 #include <elf.h>

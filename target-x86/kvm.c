@@ -2,8 +2,8 @@
 #define LOG_PREFIX "kvm: "
 #include "target-x86/kvm.h"
 #include "target-x86/cpu.h"
-#include "hw/accel.h"
-#include "hw/guest-mem.h"
+#include "hw/core/accel.h"
+#include "hw/core/guest-mem.h"
 #include "util/log.h"
 
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* mptable.c: the Intel MultiProcessor Specification 1.4 table, for guests booted without ACPI */
 #include "target-x86/acpi-build.h"
-#include "hw/guest-mem.h"
+#include "hw/core/guest-mem.h"
 
 int mptable_write(uint64_t addr, int cpus, const uint32_t *apic_ids)
 {

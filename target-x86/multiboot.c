@@ -1,7 +1,7 @@
 /* multiboot.c: Multiboot 0.6.96 (version 1) images, with -initrd files as modules, as QEMU loads them */
 #define LOG_PREFIX "multiboot: "
 #include "target-x86/boot.h"
-#include "hw/guest-mem.h"
+#include "hw/core/guest-mem.h"
 #include "util/log.h"
 
 #define MB_HEADER_MAGIC 0x1badb002

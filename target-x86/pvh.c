@@ -1,7 +1,7 @@
 /* pvh.c: booting an ELF vmlinux through its PVH entry (Xen's "x86/HVM direct boot ABI", start_info v1) */
 #define LOG_PREFIX "pvh: "
 #include "target-x86/boot.h"
-#include "hw/guest-mem.h"
+#include "hw/core/guest-mem.h"
 #include "util/log.h"
 
 #define HVM_START_MAGIC 0x336ec578  /* "xEn3" */

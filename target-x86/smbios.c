@@ -1,6 +1,6 @@
 /* smbios.c: the SMBIOS 2.8 structures (DMTF DSP0134) for the firmware to publish */
 #include "target-x86/smbios.h"
-#include "hw/guest-mem.h" // gmem_write
+#include "hw/core/guest-mem.h" // gmem_write
 #include "util/opts.h"
 
 #include <ctype.h>

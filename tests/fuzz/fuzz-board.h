@@ -3,13 +3,13 @@
 #define TESTS_FUZZ_FUZZ_BOARD_H
 
 #include "chardev/chardev.h"
-#include "hw/accel.h"
-#include "hw/device.h"
-#include "hw/guest-mem.h"
-#include "hw/ioregion.h"
-#include "hw/machine.h"
-#include "hw/pc.h"
-#include "hw/qtest.h"
+#include "hw/core/accel.h"
+#include "hw/core/device.h"
+#include "hw/core/guest-mem.h"
+#include "hw/core/ioregion.h"
+#include "hw/core/machine.h"
+#include "hw/pc/pc.h"
+#include "hw/core/qtest.h"
 #include "monitor/monitor.h"
 #include "util/main-loop.h"
 

@@ -1,5 +1,5 @@
 /* fuzz-cmdline.c: libFuzzer target: the option-string parsers behind the command line */
-#include "hw/pc-drives.h"
+#include "hw/pc/pc-drives.h"
 #include "target-x86/cpuid.h"
 #include "target-x86/smbios.h"
 #include "util/opts.h"

@@ -1,5 +1,5 @@
 /* fuzz-kernel.c: libFuzzer target: the kernel loaders (bzImage, PVH ELF, multiboot), host-side unpacking, and a bzImage cut for firmware */
-#include "hw/guest-mem.h"
+#include "hw/core/guest-mem.h"
 #include "target-x86/boot.h"
 
 #include <stdint.h>

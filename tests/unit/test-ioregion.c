@@ -1,5 +1,5 @@
 /* test-ioregion.c: port and MMIO dispatch: lookup, overlap priority, moves, access-size rules */
-#include "hw/ioregion.h"
+#include "hw/core/ioregion.h"
 #include "tests/unit/tap.h"
 
 struct dev {

@@ -1,0 +1,30 @@
+/* accel.h: what the board needs from the accelerator (KVM, or the test accelerator that runs no vCPU) */
+#ifndef HW_CORE_ACCEL_H
+#define HW_CORE_ACCEL_H
+
+#include "util/osdep.h"
+
+struct ram_block;
+
+struct accel_ops {
+    const char *name;
+    /* Make a RAM block visible to the guest at its gpa (or update its flags). */
+    int (*mem_map)(struct ram_block *b);
+    void (*mem_unmap)(struct ram_block *b);
+    /* Fetch and clear the accelerator's dirty log of a block into b->dirty (OR-ed in). */
+    int (*mem_sync_dirty)(struct ram_block *b);
+    /* Set the level of a global system interrupt (GSI) at the interrupt controllers. */
+    void (*gsi_set)(int gsi, int level);
+    /* Wire an eventfd to a GSI or to a doorbell address (fast paths; optional). */
+    int (*irqfd)(int fd, int gsi, bool assign);
+    int (*ioeventfd)(int fd, uint64_t addr, unsigned len, bool pio, bool assign);
+    /* Let guest writes to an MMIO range queue up instead of exiting one by one; they are
+     * handled, in order, at the vCPU's next exit (optional). */
+    int (*coalesce_mmio)(uint64_t addr, uint64_t len, bool on);
+    /* The same for port writes (-ENOTSUP where KVM lacks coalesced PIO). */
+    int (*coalesce_pio)(uint16_t port, uint16_t len, bool on);
+};
+
+extern const struct accel_ops *accel;
+
+#endif

@@ -1,0 +1,366 @@
+/* qtest.c: the qtest protocol server (line commands: in/out, read/write, clock_step, IRQ interception) */
+#define LOG_PREFIX "qtest: "
+#include "hw/core/qtest.h"
+#include "block/block.h" // block_debug_break, block_debug_wait, block_debug_resume
+#include "chardev/chardev.h"
+#include "hw/core/accel.h"
+#include "hw/pc/acpi-pm.h"
+#include "hw/core/device.h"
+#include "hw/core/guest-mem.h"
+#include "ui/input.h"
+#include "hw/core/ioregion.h"
+#include "hw/isa/isa.h"
+#include "hw/core/machine.h"
+#include "hw/pc/pc.h"
+#include "migration/vmstate.h" // vmstate_save, vmstate_patch
+#include "util/log.h"
+#include "util/main-loop.h"
+
+#include <stdarg.h>
+
+#define LINE_MAX_LEN (2 * MiB)
+
+static struct {
+    struct chardev *chr;
+    char *line;
+    size_t len;
+    bool intercept;
+    int8_t gsi_level[PC_NUM_GSIS];
+} Q;
+
+/* ---- accelerator ops: memory is plain host memory, interrupts go to the test ---- */
+
+static int qtest_mem_map(struct ram_block *b)
+{
+    return 0;
+}
+
+static void qtest_gsi_set(int gsi, int level)
+{
+    if (gsi < 0 || gsi >= PC_NUM_GSIS || Q.gsi_level[gsi] == level)
+        return;
+    Q.gsi_level[gsi] = level;
+    if (Q.intercept && Q.chr)
+        chardev_printf(Q.chr, "IRQ %s %d\n", level ? "raise" : "lower", gsi);
+}
+
+static const struct accel_ops qtest_accel_ops = {
+    .name = "qtest",
+    .mem_map = qtest_mem_map,
+    .gsi_set = qtest_gsi_set,
+};
+
+void qtest_accel_install(void)
+{
+    accel = &qtest_accel_ops;
+}
+
+/* ---- the protocol ---- */
+
+static void reply(const char *fmt, ...) PRINTF_FMT(1, 2);
+static void reply(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    chardev_write(Q.chr, (const uint8_t *)buf, strlen(buf));
+}
+
+static bool parse_num(const char *s, uint64_t *v)
+{
+    return s && parse_uint(s, v) == 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Guest-physical access for read/write: RAM directly, anything else through MMIO dispatch. */
+static void phys_rw(uint64_t addr, uint8_t *buf, size_t len, bool write)
+{
+    for (size_t i = 0; i < len;) {
+        size_t n = 1;
+
+        if (gmem_is_ram(addr + i, 1)) {
+            while (i + n < len && gmem_is_ram(addr + i + n, 1) && n < 4096)
+                n++;
+            if (write)
+                gmem_write(addr + i, buf + i, n);
+            else
+                gmem_read(addr + i, buf + i, n);
+        } else {
+            io_dispatch(IO_SPACE_MMIO, addr + i, buf + i, 1, write);
+        }
+        i += n;
+    }
+}
+
+static void qtest_command(char **w, int n)
+{
+    const char *cmd = w[0];
+    uint64_t a, v, len;
+    unsigned size;
+
+    if (!strcmp(cmd, "outb") || !strcmp(cmd, "outw") || !strcmp(cmd, "outl")) {
+        size = cmd[3] == 'b' ? 1 : cmd[3] == 'w' ? 2 : 4;
+        if (n < 3 || !parse_num(w[1], &a) || !parse_num(w[2], &v) || a > 0xffff)
+            goto bad;
+        io_dispatch(IO_SPACE_PIO, a, &v, size, true);
+        reply("OK\n");
+    } else if (!strcmp(cmd, "inb") || !strcmp(cmd, "inw") || !strcmp(cmd, "inl")) {
+        size = cmd[2] == 'b' ? 1 : cmd[2] == 'w' ? 2 : 4;
+        if (n < 2 || !parse_num(w[1], &a) || a > 0xffff)
+            goto bad;
+        v = 0;
+        io_dispatch(IO_SPACE_PIO, a, &v, size, false);
+        reply("OK 0x%0*" PRIx64 "\n", size * 2, v);
+    } else if (!strncmp(cmd, "write", 5) && strlen(cmd) == 6) {
+        size = cmd[5] == 'b' ? 1 : cmd[5] == 'w' ? 2 : cmd[5] == 'l' ? 4 : 8;
+        if (n < 3 || !parse_num(w[1], &a) || !parse_num(w[2], &v))
+            goto bad;
+        if (gmem_is_ram(a, size))
+            gmem_write(a, &v, size);
+        else
+            io_dispatch(IO_SPACE_MMIO, a, &v, size, true);
+        reply("OK\n");
+    } else if (!strncmp(cmd, "read", 4) && strlen(cmd) == 5) {
+        size = cmd[4] == 'b' ? 1 : cmd[4] == 'w' ? 2 : cmd[4] == 'l' ? 4 : 8;
+        if (n < 2 || !parse_num(w[1], &a))
+            goto bad;
+        v = 0;
+        if (gmem_is_ram(a, size))
+            gmem_read(a, &v, size);
+        else
+            io_dispatch(IO_SPACE_MMIO, a, &v, size, false);
+        reply("OK 0x%0*" PRIx64 "\n", size * 2, v);
+    } else if (!strcmp(cmd, "read")) {
+        uint8_t *buf;
+        char *hex;
+
+        if (n < 3 || !parse_num(w[1], &a) || !parse_num(w[2], &len) || len > LINE_MAX_LEN / 2)
+            goto bad;
+        buf = xzalloc(len);
+        hex = xmalloc(2 * len + 8);
+        phys_rw(a, buf, len, false);
+        strcpy(hex, "OK 0x");
+        for (uint64_t i = 0; i < len; i++)
+            sprintf(hex + 5 + 2 * i, "%02x", buf[i]);
+        strcat(hex, "\n");
+        chardev_write(Q.chr, (const uint8_t *)hex, strlen(hex));
+        free(hex);
+        free(buf);
+    } else if (!strcmp(cmd, "write")) {
+        const char *h;
+        uint8_t *buf;
+
+        if (n < 4 || !parse_num(w[1], &a) || !parse_num(w[2], &len) || len > LINE_MAX_LEN / 2)
+            goto bad;
+        h = w[3];
+        if (h[0] == '0' && (h[1] == 'x' || h[1] == 'X'))
+            h += 2;
+        buf = xzalloc(len);
+        for (uint64_t i = 0; i < len && h[2 * i] && h[2 * i + 1]; i++) {
+            int hi = hexval(h[2 * i]), lo = hexval(h[2 * i + 1]);
+
+            if (hi < 0 || lo < 0) {
+                free(buf);
+                goto bad;
+            }
+            buf[i] = hi << 4 | lo;
+        }
+        phys_rw(a, buf, len, true);
+        free(buf);
+        reply("OK\n");
+    } else if (!strcmp(cmd, "memset")) {
+        uint8_t *buf;
+
+        if (n < 4 || !parse_num(w[1], &a) || !parse_num(w[2], &len) || !parse_num(w[3], &v) ||
+            len > LINE_MAX_LEN)
+            goto bad;
+        buf = xmalloc(len);
+        memset(buf, (int)v, len);
+        phys_rw(a, buf, len, true);
+        free(buf);
+        reply("OK\n");
+    } else if (!strcmp(cmd, "clock_step")) {
+        int64_t t;
+
+        if (n >= 2) {
+            if (!parse_num(w[1], &v))
+                goto bad;
+            t = clock_virtual_step((int64_t)v);
+        } else {
+            t = clock_virtual_step(-1);
+        }
+        reply("OK %" PRId64 "\n", t);
+    } else if (!strcmp(cmd, "clock_set")) {
+        int64_t now = clock_get_ns(CLK_VIRTUAL), t;
+
+        if (n < 2 || !parse_num(w[1], &v))
+            goto bad;
+        t = (int64_t)v > now ? clock_virtual_step((int64_t)v - now) : now;
+        reply("OK %" PRId64 "\n", t);
+    } else if (!strcmp(cmd, "irq_intercept_in") || !strcmp(cmd, "irq_intercept_out")) {
+        Q.intercept = true;
+        reply("OK\n");
+    } else if (!strcmp(cmd, "irq_level")) {
+        /* skiff: the current level of a GSI */
+        if (n < 2 || !parse_num(w[1], &a) || a >= PC_NUM_GSIS)
+            goto bad;
+        reply("OK %d\n", Q.gsi_level[a] > 0);
+    } else if (!strcmp(cmd, "system_reset")) {
+        machine_request_reset();
+        reply("OK\n");
+    } else if (!strcmp(cmd, "powerdown")) {
+        acpi_pm_power_button(pc_acpi_pm());
+        reply("OK\n");
+    } else if (!strcmp(cmd, "input_key")) {
+        /* skiff: a key from the input path (set 1 code, 0x100 for E0 keys), down 1 or up 0 */
+        if (n < 3 || !parse_num(w[1], &a) || !parse_num(w[2], &v))
+            goto bad;
+        input_key_event(a, v);
+        reply("OK\n");
+    } else if (!strcmp(cmd, "input_rel")) {
+        /* skiff: relative pointer motion DX DY DZ BUTTONS (signed decimal) */
+        if (n < 5)
+            goto bad;
+        input_rel_event(atoi(w[1]), atoi(w[2]), atoi(w[3]), atoi(w[4]));
+        reply("OK\n");
+    } else if (!strcmp(cmd, "vmstate_roundtrip")) {
+        /* skiff: save every device and load into a fresh copy; see tests/qtest */
+        char *err = NULL;
+        int count;
+
+        if (device_vmstate_roundtrip_all(&count, &err) < 0) {
+            reply("ERR %s\n", err);
+            free(err);
+        } else {
+            reply("OK %d\n", count);
+        }
+    } else if (!strcmp(cmd, "vmstate_load_patched")) {
+        /* skiff: DEV FIELD=VALUE...: save DEV's state, change fields as a hostile stream would, load it */
+        struct device *dev = n > 1 ? device_find(w[1]) : NULL;
+        struct vmbuf b;
+        char *err = NULL;
+        int i;
+
+        if (!dev || !dev->type->vmsd) {
+            reply("ERR no device '%s' with state\n", n > 1 ? w[1] : "");
+            return;
+        }
+        vmbuf_init(&b);
+        vmstate_save(dev->type->vmsd, dev, &b);
+        for (i = 2; i < n; i++) {
+            char *eq = strchr(w[i], '=');
+
+            if (!eq || !parse_num(eq + 1, &v))
+                break;
+            *eq = '\0';
+            if (vmstate_patch(dev->type->vmsd, &b, w[i], v) < 0)
+                break;
+        }
+        if (i < n)
+            reply("ERR cannot set '%s'\n", w[i]);
+        else if (device_vmstate_load(dev, &b, &err) < 0)
+            reply("ERR %s\n", err);
+        else
+            reply("OK\n");
+        free(err);
+        vmbuf_free(&b);
+    } else if (!strcmp(cmd, "block_break")) {
+        /* skiff: hold the next block request that reaches point w[1] in its worker */
+        if (n < 2)
+            goto bad;
+        if (block_debug_break(w[1]) < 0)
+            reply("ERR no such point '%s'\n", w[1]);
+        else
+            reply("OK\n");
+    } else if (!strcmp(cmd, "block_wait_break")) {
+        /* skiff: wait (default 10 s) until a request is held at the point */
+        if (block_debug_wait(n > 1 ? atoi(w[1]) : 10000) < 0)
+            reply("ERR no request reached the breakpoint\n");
+        else
+            reply("OK\n");
+    } else if (!strcmp(cmd, "block_resume")) {
+        block_debug_resume();
+        reply("OK\n");
+    } else if (!strcmp(cmd, "endianness")) {
+        reply("OK little\n");
+    } else {
+        reply("ERR unknown command '%s'\n", cmd);
+    }
+    return;
+bad:
+    reply("ERR malformed '%s' command\n", cmd);
+}
+
+static void qtest_line(char *line)
+{
+    char *w[16], *save = NULL, *t;
+    int n = 0;
+
+    for (t = strtok_r(line, " \t\r", &save); t && n < 16; t = strtok_r(NULL, " \t\r", &save))
+        w[n++] = t;
+    if (n)
+        qtest_command(w, n);
+}
+
+static int qtest_can_read(void *opaque)
+{
+    return 4096;
+}
+
+static void qtest_read(void *opaque, const uint8_t *buf, int len)
+{
+    for (int i = 0; i < len; i++) {
+        if (buf[i] == '\n') {
+            Q.line[Q.len] = '\0';
+            qtest_line(Q.line);
+            Q.len = 0;
+        } else if (Q.len < LINE_MAX_LEN) {
+            Q.line[Q.len++] = buf[i];
+        }
+    }
+}
+
+static void qtest_event(void *opaque, enum chardev_event ev)
+{
+    /* the test went away: so does the machine, as with QEMU's qtest */
+    if (ev == CHR_EVENT_CLOSED)
+        loop_quit(0);
+}
+
+static const struct chardev_fe_ops qtest_fe_ops = {
+    .can_read = qtest_can_read,
+    .read = qtest_read,
+    .event = qtest_event,
+};
+
+void qtest_server_init(const char *spec)
+{
+    char *err = NULL;
+
+    Q.chr = chardev_new_legacy(spec, "qtest", &err);
+    if (!Q.chr)
+        die("-qtest %s: %s", spec, err ? err : "no chardev");
+    Q.line = xmalloc(LINE_MAX_LEN + 1);
+    chardev_attach(Q.chr, &qtest_fe_ops, NULL);
+}
+
+void qtest_server_cleanup(void)
+{
+    if (Q.chr)
+        chardev_detach(Q.chr, NULL);
+    free(Q.line);
+    memset(&Q, 0, sizeof(Q));
+}

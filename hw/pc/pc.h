@@ -1,0 +1,67 @@
+/* pc.h: the PC board: RAM layout, the devices every PC has, and booting */
+#ifndef HW_PC_PC_H
+#define HW_PC_PC_H
+
+#include "util/osdep.h"
+#include "block/block.h"
+
+struct chardev;
+
+#define PC_MAX_SERIAL 4
+#define PC_MAX_IDE 4    /* index 0-3: bus 0 master, bus 0 slave, bus 1 master, bus 1 slave */
+
+/* One -hda..-hdd, -cdrom or -drive if=ide */
+struct block_dev;
+
+struct pc_drive {
+    bool present;
+    bool cdrom;
+    const char *file;       /* NULL: a CD-ROM drive with no disc */
+    struct block_open_opts open;
+    bool has_bootindex;     /* -device ide-hd,bootindex=N: the firmware's boot order by these */
+    unsigned bootindex;
+    const char *serial;     /* -device ide-hd,serial=,model=: what IDENTIFY says (NULL: skiff's) */
+    const char *model;
+};
+
+struct pc_options {
+    struct chardev *serial[PC_MAX_SERIAL];  /* COM1..COM4, NULL for none */
+    const char *kernel_cache_dir;           /* NULL: do not cache unpacked kernels */
+    bool kernel_unpack;
+    bool nographic;                         /* firmware console on COM1 too */
+    const char *vga;                        /* "std" or "none" */
+    const char *rtc_base;                   /* -rtc base=, or NULL for utc */
+    const char *boot_order;                 /* -boot order=: drive letters, "cad" by default */
+    const char *boot_once;                  /* -boot once=: for the first boot only, or NULL */
+    bool boot_menu;                         /* -boot menu=on */
+    bool boot_strict;                       /* -boot strict=on: only the listed devices boot */
+    int boot_menu_wait;                     /* -boot splash-time=MS, or -1 */
+    int boot_fail_wait;                     /* -boot reboot-timeout=MS, or -1 */
+    struct pc_drive ide[PC_MAX_IDE];
+};
+
+/* Check a -boot order string (a, b: floppy; c: disk; d: CD-ROM; n: network); NULL or an error. */
+const char *pc_boot_order_check(const char *order);
+/* Build the board: RAM, interrupt lines, system devices, serial ports. Dies on start-up errors. */
+void pc_init(const struct pc_options *opts);
+/* Load what boots (the kernel now; firmware later) and set the boot CPU's entry. 0 or -errno. */
+int pc_boot(char **err);
+void pc_cleanup(void);
+/* What firmware leaves set up for an OS (shadow RAM, PCI resources and routing, PM and IDE
+ * decode), as a direct kernel boot gets; the fuzz targets use it after each reset. */
+void pc_setup_like_firmware(void);
+/* The devices a monitor command or test reaches: */
+struct device *pc_acpi_pm(void);
+/* IDE drive index 0-3 (bus * 2 + unit): whether it is there, whether a CD-ROM, its medium or NULL. */
+bool pc_ide_drive(int index, bool *cdrom, struct block_dev **bd);
+/*
+ * The monitor's change (file) and eject (file NULL) of a CD-ROM's disc; open options as
+ * -drive's. 0 or -errno with *err.
+ */
+int pc_cd_change(int index, const char *file, const char *format, bool force, char **err);
+/* The tray of the CD-ROM at IDE index 0-3; false when there is none. */
+bool pc_cd_tray(int index, bool *locked, bool *open);
+struct device *pc_rtc(void);
+struct device *pc_vga(void);                /* NULL with -vga none */
+
+#endif

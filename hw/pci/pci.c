@@ -1,0 +1,524 @@
+/* pci.c: bus 0: configuration space with read-only and write-1-to-clear bits, BAR decoding and mapping, INTx (PCI Local Bus spec 3.0 chapter 6) */
+#define LOG_PREFIX "pci: "
+#include "hw/pci/pci.h"
+#include "hw/core/guest-mem.h"
+#include "migration/vmstate.h"
+#include "util/log.h"
+
+#include <sys/mman.h>
+
+static struct {
+    struct pci_device *devs[256];
+    pci_route_fn *route;
+    void *route_opaque;
+} bus;
+
+struct pci_device *pci_find_device(int devfn)
+{
+    return devfn >= 0 && devfn < 256 ? bus.devs[devfn] : NULL;
+}
+
+/* QEMU's names for the classes guests of this board meet (base class << 8 | subclass) */
+static const char *pci_class_name(uint16_t cls)
+{
+    static const struct { uint16_t cls; const char *name; } names[] = {
+        { 0x0101, "IDE controller" }, { 0x0200, "Ethernet controller" },
+        { 0x0300, "VGA controller" }, { 0x0600, "Host bridge" }, { 0x0601, "ISA bridge" },
+        { 0x0680, "Bridge" }, { 0x0c03, "USB controller" },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (names[i].cls == cls)
+            return names[i].name;
+    return NULL;
+}
+
+void pci_print_info(FILE *out)
+{
+    for (int devfn = 0; devfn < 256; devfn++) {
+        const struct pci_device *d = bus.devs[devfn];
+        const uint8_t *c;
+        const char *name;
+        uint16_t cls;
+
+        if (!d)
+            continue;
+        c = d->config;
+        cls = pci_get_word(c + PCI_CLASS_DEVICE);
+        fprintf(out, "  Bus  0, device %3d, function %d:\n", PCI_SLOT(devfn), PCI_FUNC(devfn));
+        name = pci_class_name(cls);
+        if (name)
+            fprintf(out, "    %s: ", name);
+        else
+            fprintf(out, "    Class %04x: ", cls);
+        fprintf(out, "PCI device %04x:%04x\n", pci_get_word(c + PCI_VENDOR_ID),
+                pci_get_word(c + PCI_DEVICE_ID));
+        fprintf(out, "      PCI subsystem %04x:%04x\n", pci_get_word(c + PCI_SUBSYSTEM_VENDOR_ID),
+                pci_get_word(c + PCI_SUBSYSTEM_ID));
+        if (c[PCI_INTERRUPT_PIN])
+            fprintf(out, "      IRQ %d, pin %c\n", c[PCI_INTERRUPT_LINE], 'A' + c[PCI_INTERRUPT_PIN] - 1);
+        for (int n = 0; n < PCI_NUM_BARS; n++) {
+            const struct pci_bar *b = &d->bars[n];
+
+            if (!b->size)
+                continue;
+            fprintf(out, "      BAR%d: ", n);
+            if (b->kind & PCI_BAR_IO)
+                fprintf(out, "I/O at 0x%04" PRIx64 " [0x%04" PRIx64 "].\n", b->addr,
+                        b->addr + b->size - 1);
+            else
+                fprintf(out, "%s bit%s memory at 0x%08" PRIx64 " [0x%08" PRIx64 "].\n",
+                        b->kind & PCI_BAR_MEM64 ? "64" : "32",
+                        b->kind & PCI_BAR_PREFETCH ? " prefetchable" : "", b->addr,
+                        b->addr + b->size - 1);
+        }
+    }
+}
+
+void pci_bus_set_router(pci_route_fn *fn, void *opaque)
+{
+    bus.route = fn;
+    bus.route_opaque = opaque;
+}
+
+/* addr=SLOT or SLOT.FN, hex as QEMU spells it ("1f.2", "0x1f") */
+static int parse_devfn(const char *s, int *devfn)
+{
+    char *end;
+    unsigned long slot, fn = 0;
+
+    errno = 0;
+    slot = strtoul(s, &end, 16);
+    if (end == s || errno || slot > 31)
+        return -EINVAL;
+    if (*end == '.') {
+        const char *f = end + 1;
+
+        fn = strtoul(f, &end, 16);
+        if (end == f || fn > 7)
+            return -EINVAL;
+    }
+    if (*end)
+        return -EINVAL;
+    *devfn = PCI_DEVFN(slot, fn);
+    return 0;
+}
+
+void pci_config_set_wmask(struct pci_device *d, unsigned off, unsigned len, uint8_t mask)
+{
+    for (unsigned i = off; i < off + len && i < PCI_CONFIG_SIZE; i++)
+        d->wmask[i] = mask;
+}
+
+int pci_device_register(struct pci_device *d, const char *name, const struct pci_id *id,
+                        int default_devfn, const struct pci_device_ops *ops, char **err)
+{
+    int devfn = default_devfn;
+    uint8_t *c = d->config;
+
+    if (d->addr && parse_devfn(d->addr, &devfn) < 0) {
+        *err = xasprintf("%s: addr=%s is not a PCI address (SLOT or SLOT.FN, hex, slot below 0x20)",
+                         name, d->addr);
+        return -EINVAL;
+    }
+    if (devfn < 0) {
+        for (int slot = 3; slot < 32 && devfn < 0; slot++)
+            if (!bus.devs[PCI_DEVFN(slot, 0)])
+                devfn = PCI_DEVFN(slot, 0);
+        if (devfn < 0) {
+            *err = xasprintf("%s: no free PCI slot left", name);
+            return -ENOSPC;
+        }
+    }
+    if (bus.devs[devfn]) {
+        *err = xasprintf("%s: PCI address %02x.%x is taken by %s", name, PCI_SLOT(devfn),
+                         PCI_FUNC(devfn), bus.devs[devfn]->name);
+        return -EEXIST;
+    }
+    d->devfn = devfn;
+    d->name = name;
+    d->ops = ops;
+    for (int i = 0; i < PCI_NUM_BARS; i++)
+        d->bars[i].addr = PCI_BAR_UNMAPPED;
+    pci_set_word(c + PCI_VENDOR_ID, id->vendor);
+    pci_set_word(c + PCI_DEVICE_ID, id->device);
+    c[PCI_REVISION_ID] = id->revision;
+    c[PCI_CLASS_PROG] = id->class_code & 0xff;
+    pci_set_word(c + PCI_CLASS_DEVICE, id->class_code >> 8);
+    c[PCI_HEADER_TYPE] = id->header_type;
+    pci_set_word(c + PCI_SUBSYSTEM_VENDOR_ID, id->subsys_vendor);
+    pci_set_word(c + PCI_SUBSYSTEM_ID, id->subsys);
+    c[PCI_INTERRUPT_PIN] = id->intx_pin;
+    /* the status register says what we do: 66 MHz-free, fast back-to-back, medium DEVSEL */
+    pci_set_word(c + PCI_STATUS, PCI_STATUS_FAST_BACK | PCI_STATUS_DEVSEL_MEDIUM);
+    pci_set_word(d->wmask + PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+                 PCI_COMMAND_PARITY | PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE);
+    pci_set_word(d->w1cmask + PCI_STATUS, PCI_STATUS_W1C);
+    d->wmask[PCI_CACHE_LINE_SIZE] = 0xff;
+    d->wmask[PCI_LATENCY_TIMER] = 0xff;
+    d->wmask[PCI_INTERRUPT_LINE] = 0xff;
+    bus.devs[devfn] = d;
+    return 0;
+}
+
+static void bar_unmap(struct pci_device *d, struct pci_bar *b)
+{
+    if (b->addr == PCI_BAR_UNMAPPED)
+        return;
+    if (b->region)
+        io_region_unmap(b->region);
+    if (b->block)
+        gmem_unmap_block(b->block);
+    b->block = NULL;
+    b->addr = PCI_BAR_UNMAPPED;
+}
+
+void pci_device_unregister(struct pci_device *d)
+{
+    if (d->devfn < 0 || bus.devs[d->devfn] != d)
+        return;
+    for (int i = 0; i < PCI_NUM_BARS; i++)
+        bar_unmap(d, &d->bars[i]);
+    bus.devs[d->devfn] = NULL;
+    if (d->rom)
+        munmap(d->rom, d->bars[PCI_ROM_SLOT].size);
+    d->rom = NULL;
+    d->devfn = -1;
+}
+
+static unsigned bar_offset(int n)
+{
+    return n == PCI_ROM_SLOT ? PCI_ROM_ADDRESS : PCI_BASE_ADDRESS_0 + 4 * n;
+}
+
+static void bar_setup(struct pci_device *d, int n, uint8_t kind, uint64_t size)
+{
+    struct pci_bar *b = &d->bars[n];
+    unsigned off = bar_offset(n);
+    uint64_t mask = ~(size - 1);
+
+    b->size = size;
+    b->kind = kind;
+    if (n == PCI_ROM_SLOT) {
+        pci_set_long(d->wmask + off, (uint32_t)mask | PCI_ROM_ENABLE);
+        return;
+    }
+    d->config[off] = kind;
+    pci_set_long(d->wmask + off, (uint32_t)mask & (kind & PCI_BAR_IO ? ~3u : ~15u));
+    if (kind & PCI_BAR_MEM64)
+        pci_set_long(d->wmask + off + 4, mask >> 32);
+}
+
+void pci_register_bar(struct pci_device *d, int n, uint8_t kind, struct io_region *r)
+{
+    bar_setup(d, n, kind, r->size);
+    d->bars[n].region = r;
+}
+
+void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, uint64_t size, uint8_t *ram,
+                          bool readonly)
+{
+    bar_setup(d, n, kind, size);
+    d->bars[n].ram = ram;
+    d->bars[n].ram_readonly = readonly;
+}
+
+int pci_register_rom(struct pci_device *d, const uint8_t *image, size_t len, char **err)
+{
+    uint64_t size = GUEST_PAGE_SIZE;
+    void *ram;
+
+    while (size < len)
+        size <<= 1;
+    if (size > 16 * MiB) {
+        *err = xasprintf("%s: an option ROM of %zu bytes is too large", d->name, len);
+        return -EFBIG;
+    }
+    /* page aligned, as the accelerator maps it straight into the guest */
+    ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ram == MAP_FAILED) {
+        *err = xasprintf("%s: cannot allocate the option ROM: %s", d->name, strerror(errno));
+        return -ENOMEM;
+    }
+    memcpy(ram, image, len);
+    d->rom = ram;
+    pci_register_bar_ram(d, PCI_ROM_SLOT, PCI_BAR_MEM32, size, ram, true);
+    return 0;
+}
+
+/* Where a BAR decodes now (section 6.2.5), or PCI_BAR_UNMAPPED; like QEMU, address 0 and
+ * a window that reaches the top of its address space (BAR sizing) decode nothing. */
+static uint64_t bar_address(const struct pci_device *d, int n)
+{
+    const struct pci_bar *b = &d->bars[n];
+    uint16_t cmd = pci_get_word(d->config + PCI_COMMAND);
+    uint32_t lo = pci_get_long(d->config + bar_offset(n));
+    uint64_t a, limit;
+
+    if (n == PCI_ROM_SLOT) {
+        if (!(cmd & PCI_COMMAND_MEMORY) || !(lo & PCI_ROM_ENABLE))
+            return PCI_BAR_UNMAPPED;
+        a = lo & ~(uint32_t)(b->size - 1) & ~0x7ffu;
+        limit = UINT32_MAX;
+    } else if (b->kind & PCI_BAR_IO) {
+        if (!(cmd & PCI_COMMAND_IO))
+            return PCI_BAR_UNMAPPED;
+        a = lo & ~(uint32_t)(b->size - 1) & ~3u;
+        limit = 0xffff;
+    } else {
+        if (!(cmd & PCI_COMMAND_MEMORY))
+            return PCI_BAR_UNMAPPED;
+        a = lo & ~(uint32_t)(b->size - 1) & ~15u;
+        limit = UINT32_MAX - 1;
+        if (b->kind & PCI_BAR_MEM64) {
+            a |= (uint64_t)pci_get_long(d->config + bar_offset(n) + 4) << 32;
+            a &= ~(b->size - 1);
+            limit = UINT64_MAX - 1;
+        }
+    }
+    if (a == 0 || a + b->size - 1 < a || a + b->size - 1 > limit)
+        return PCI_BAR_UNMAPPED;
+    return a;
+}
+
+static void bar_map(struct pci_device *d, struct pci_bar *b, uint64_t a)
+{
+    int r = 0;
+
+    if (b->region)
+        r = io_region_map(b->region, a);
+    else if (b->ram)
+        r = gmem_map_block(d->name, a, b->size, b->ram, -1, 0, b->ram_readonly, &b->block);
+    if (r < 0) {
+        log_guest_error("%s: BAR at 0x%" PRIx64 " (%" PRIu64 " bytes) cannot be mapped there: %s",
+                        d->name, a, b->size, strerror(-r));
+        return;
+    }
+    b->addr = a;
+}
+
+static void pci_update_mappings(struct pci_device *d)
+{
+    for (int n = 0; n < PCI_NUM_BARS; n++) {
+        struct pci_bar *b = &d->bars[n];
+        uint64_t a;
+
+        if (!b->size)
+            continue;
+        a = bar_address(d, n);
+        if (a == b->addr)
+            continue;
+        bar_unmap(d, b);
+        if (a != PCI_BAR_UNMAPPED)
+            bar_map(d, b, a);
+    }
+}
+
+/* Compute the pin's output; tell the router when it changed (or always, when `force`). */
+static void pci_update_irq_(struct pci_device *d, bool force)
+{
+    uint16_t cmd = pci_get_word(d->config + PCI_COMMAND);
+    uint16_t st = pci_get_word(d->config + PCI_STATUS);
+    uint8_t out = d->intx_level && !(cmd & PCI_COMMAND_INTX_DISABLE);
+
+    /* the Interrupt Status bit shows the pin's state whatever INTx Disable says (6.2.3) */
+    st = d->intx_level ? st | PCI_STATUS_INTERRUPT : st & ~PCI_STATUS_INTERRUPT;
+    pci_set_word(d->config + PCI_STATUS, st);
+    if (out == d->intx_out && !force)
+        return;
+    d->intx_out = out;
+    if (bus.route && d->config[PCI_INTERRUPT_PIN] && d->devfn >= 0)
+        bus.route(bus.route_opaque, d->devfn, d->config[PCI_INTERRUPT_PIN] - 1, out);
+}
+
+static void pci_update_irq(struct pci_device *d)
+{
+    pci_update_irq_(d, false);
+}
+
+void pci_set_irq(struct pci_device *d, int level)
+{
+    d->intx_level = !!level;
+    pci_update_irq(d);
+}
+
+void pci_device_reset(struct pci_device *d)
+{
+    for (int i = 0; i < PCI_CONFIG_SIZE; i++) {
+        d->config[i] &= ~d->wmask[i];
+        d->config[i] &= ~d->w1cmask[i];
+    }
+    pci_update_mappings(d);
+    d->intx_level = 0;
+    pci_update_irq(d);
+}
+
+void pci_device_state_loaded(struct pci_device *d)
+{
+    for (int n = 0; n < PCI_NUM_BARS; n++)
+        bar_unmap(d, &d->bars[n]);
+    pci_update_mappings(d);
+    /* the router learns the pin's level again, whatever it believed before the load */
+    pci_update_irq_(d, true);
+}
+
+static bool touches(unsigned off, unsigned size, unsigned lo, unsigned hi)
+{
+    return off < hi && off + size > lo;
+}
+
+uint32_t pci_config_read(int devfn, unsigned off, unsigned size)
+{
+    struct pci_device *d = pci_find_device(devfn);
+    uint32_t v = 0;
+
+    if (!d || off + size > PCI_CONFIG_SIZE)
+        return size == 4 ? 0xffffffff : (1u << (8 * size)) - 1;
+    if (d->ops && d->ops->config_read)
+        d->ops->config_read(d, off, size);
+    memcpy(&v, d->config + off, size);
+    return v;
+}
+
+void pci_config_write(int devfn, unsigned off, uint32_t val, unsigned size)
+{
+    struct pci_device *d = pci_find_device(devfn);
+
+    if (!d || off + size > PCI_CONFIG_SIZE)
+        return;
+    for (unsigned i = 0; i < size; i++) {
+        uint8_t byte = val >> (8 * i), wm = d->wmask[off + i], w1c = d->w1cmask[off + i];
+        uint8_t *c = &d->config[off + i];
+
+        *c = (*c & ~wm) | (byte & wm);
+        *c &= ~(byte & w1c);
+    }
+    if (touches(off, size, PCI_COMMAND, PCI_COMMAND + 2) ||
+        touches(off, size, PCI_BASE_ADDRESS_0, PCI_BASE_ADDRESS_0 + 24) ||
+        touches(off, size, PCI_ROM_ADDRESS, PCI_ROM_ADDRESS + 4))
+        pci_update_mappings(d);
+    if (touches(off, size, PCI_COMMAND, PCI_COMMAND + 2))
+        pci_update_irq(d);
+    if (d->ops && d->ops->config_write)
+        d->ops->config_write(d, off, val, size);
+}
+
+/* ---- firmware's job, for direct kernel boot ---- */
+
+struct bar_ref {
+    struct pci_device *d;
+    int n;
+};
+
+static int bar_ref_cmp(const void *a, const void *b)
+{
+    const struct bar_ref *x = a, *y = b;
+    uint64_t sx = x->d->bars[x->n].size, sy = y->d->bars[y->n].size;
+
+    if (sx != sy)
+        return sx < sy ? 1 : -1;
+    return x->d->devfn * 8 + x->n - (y->d->devfn * 8 + y->n);
+}
+
+void pci_bus_assign(uint32_t io_base, uint32_t mem_base, uint32_t mem_limit,
+                    const uint8_t irq_of_pirq[4])
+{
+    struct bar_ref refs[256];
+    size_t nrefs = 0;
+    uint64_t io = io_base, mem = mem_base;
+
+    for (int devfn = 0; devfn < 256; devfn++) {
+        struct pci_device *d = bus.devs[devfn];
+
+        if (!d)
+            continue;
+        for (int n = 0; n < PCI_ROM_SLOT && nrefs < ARRAY_SIZE(refs); n++)
+            if (d->bars[n].size)
+                refs[nrefs++] = (struct bar_ref){ d, n };
+    }
+    /* largest first, so that each BAR lands naturally aligned with no gaps */
+    qsort(refs, nrefs, sizeof(refs[0]), bar_ref_cmp);
+    for (size_t i = 0; i < nrefs; i++) {
+        struct pci_device *d = refs[i].d;
+        struct pci_bar *b = &d->bars[refs[i].n];
+        unsigned off = bar_offset(refs[i].n);
+        uint64_t *next = b->kind & PCI_BAR_IO ? &io : &mem;
+        uint64_t a = ALIGN_UP(*next, b->size), end = b->kind & PCI_BAR_IO ? 0x10000 : mem_limit;
+
+        if (a + b->size > end) {
+            log_warn("%s: no room for BAR %d (%" PRIu64 " bytes)", d->name, refs[i].n, b->size);
+            continue;
+        }
+        *next = a + b->size;
+        pci_config_write(d->devfn, off, (uint32_t)a | b->kind, 4);
+        if (b->kind & PCI_BAR_MEM64)
+            pci_config_write(d->devfn, off + 4, a >> 32, 4);
+    }
+    for (int devfn = 0; devfn < 256; devfn++) {
+        struct pci_device *d = bus.devs[devfn];
+        uint8_t pin;
+
+        if (!d)
+            continue;
+        pin = d->config[PCI_INTERRUPT_PIN];
+        if (pin >= 1 && pin <= 4)
+            pci_config_write(devfn, PCI_INTERRUPT_LINE, irq_of_pirq[pci_slot_pirq(devfn, pin - 1)], 1);
+        pci_config_write(devfn, PCI_COMMAND,
+                         PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+    }
+}
+
+/* ---- state ---- */
+
+/* A function on the bus compares what it loads with its header as it is (a fresh copy does not). */
+static int pci_device_pre_load(void *opaque)
+{
+    struct pci_device *d = opaque;
+
+    d->header_check = d->devfn >= 0 && pci_find_device(d->devfn) == d;
+    if (d->header_check)
+        memcpy(d->header_before, d->config, PCI_HEADER_SIZE);
+    return 0;
+}
+
+/*
+ * The header's read-only bits (ids, class, header type, interrupt pin, a BAR's type and size
+ * bits) are the device's, not the stream's: a stream that changes them is refused, as QEMU
+ * refuses a config space that differs under its check mask. Status bits that the hardware sets
+ * (interrupt status, the write-1-to-clear errors) may differ.
+ */
+static int pci_device_post_load(void *opaque, int version)
+{
+    struct pci_device *d = opaque;
+
+    if (!d->header_check)
+        return 0;
+    d->header_check = false;
+    for (unsigned i = 0; i < PCI_HEADER_SIZE; i++) {
+        uint8_t ro = ~(d->wmask[i] | d->w1cmask[i]);
+
+        if (i == PCI_STATUS)
+            ro &= ~PCI_STATUS_INTERRUPT;
+        if ((d->config[i] ^ d->header_before[i]) & ro) {
+            log_warn("%s: a state load changes read-only config byte 0x%02x (0x%02x -> 0x%02x)",
+                     d->name ? d->name : "pci", i, d->header_before[i], d->config[i]);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static const struct vmstate_field pci_device_fields[] = {
+    VMSTATE_U8_ARRAY(config, struct pci_device, PCI_CONFIG_SIZE),
+    VMSTATE_U8_MAX(intx_level, struct pci_device, 1),
+    VMSTATE_END_OF_LIST,
+};
+
+const struct vmstate_desc pci_device_vmsd = {
+    .name = "pci-device",
+    .version = 1,
+    .min_version = 1,
+    .fields = pci_device_fields,
+    .pre_load = pci_device_pre_load,
+    .post_load = pci_device_post_load,
+};

@@ -1,6 +1,7 @@
-/* monitor.c: the human monitor: QEMU's HMP commands (info, stop, cont, system_powerdown, sendkey, eject, change, quit) over a chardev */
+/* monitor.c: the human monitor: QEMU's HMP commands (info, stop, cont, system_powerdown, sendkey, eject, change, quit) over a chardev, its lines edited by readline.c */
 #define LOG_PREFIX "monitor: "
 #include "monitor/monitor.h"
+#include "monitor/readline.h"
 #include "block/block.h"
 #include "chardev/chardev.h"
 #include "hw/pc/acpi-pm.h" // acpi_pm_power_button
@@ -17,7 +18,6 @@
 #include <ctype.h>
 #include <stdarg.h>
 
-#define MON_LINE_MAX 1024
 #define MON_ARGS_MAX 8
 #define MON_MAX 8
 #define SENDKEY_MAX 16
@@ -25,11 +25,7 @@
 
 struct monitor {
     struct chardev *chr;
-    char line[MON_LINE_MAX];
-    int len;
-    bool overflow;          /* the line grew past MON_LINE_MAX: it is refused at Enter */
-    bool last_cr;           /* a \n right after \r ends no second line */
-    int esc;                /* in an escape sequence (cursor keys): 1 after ESC, 2 after ESC [ */
+    struct readline rl;
     bool banner_shown;
     int cpu;                /* the monitor's CPU: what info registers shows (QEMU's cpu N) */
     /* sendkey: keys held until the timer lets them go, last pressed first released */
@@ -49,8 +45,9 @@ void monitor_allow_file_writes(bool allow)
     G.no_file_writes = !allow;
 }
 
-static void mon_write(struct monitor *m, const char *s, size_t len)
+static void mon_write(void *opaque, const char *s, size_t len)
 {
+    struct monitor *m = opaque;
     /* a terminal in raw mode needs \r\n */
     size_t start = 0;
 
@@ -85,11 +82,6 @@ static void PRINTF_FMT(2, 3) mon_printf(struct monitor *m, const char *fmt, ...)
     mon_write(m, s, n);
     if (s != buf)
         free(s);
-}
-
-static void mon_prompt(struct monitor *m)
-{
-    mon_printf(m, "(skiff) ");
 }
 
 /* ---- drives, by QEMU's names: ide0-hd0 (-hda) .. ide1-cd0 (-cdrom) ---- */
@@ -712,82 +704,21 @@ out:
     free(copy);
 }
 
-/* ---- line editing ---- */
-
-static void mon_enter(struct monitor *m)
+static void mon_line_done(void *opaque, const char *line)
 {
-    mon_printf(m, "\n");
-    if (m->overflow)
-        mon_printf(m, "the line is too long (at most %d characters)\n", MON_LINE_MAX - 1);
-    else {
-        m->line[m->len] = '\0';
-        monitor_run_line(m, m->line);
-    }
-    m->len = 0;
-    m->overflow = false;
-    mon_prompt(m);
+    monitor_run_line(opaque, line);
 }
 
 void monitor_input(struct monitor *m, const uint8_t *buf, int len)
 {
-    for (int i = 0; i < len; i++) {
-        uint8_t ch = buf[i];
-        bool cr = m->last_cr;
-
-        m->last_cr = false;
-        if (m->esc == 1) {
-            m->esc = ch == '[' || ch == 'O' ? 2 : 0;
-            continue;
-        }
-        if (m->esc == 2) {
-            /* parameters and intermediates until the final byte */
-            if (ch >= 0x40 && ch <= 0x7e)
-                m->esc = 0;
-            continue;
-        }
-        switch (ch) {
-        case '\r':
-            m->last_cr = true;
-            mon_enter(m);
-            break;
-        case '\n':
-            if (!cr)
-                mon_enter(m);
-            break;
-        case 0x7f: case 0x08:
-            if (m->len > 0) {
-                m->len--;
-                mon_printf(m, "\b \b");
-            }
-            break;
-        case 0x15:      /* Ctrl-U: forget the line */
-            while (m->len > 0) {
-                m->len--;
-                mon_printf(m, "\b \b");
-            }
-            m->overflow = false;
-            break;
-        case 0x1b:
-            m->esc = 1;
-            break;
-        default:
-            if (ch < 0x20)
-                break;
-            if (m->len < MON_LINE_MAX - 1) {
-                m->line[m->len++] = (char)ch;
-                chardev_write(m->chr, &ch, 1);
-            } else {
-                m->overflow = true;
-            }
-        }
-    }
+    readline_input(&m->rl, buf, len);
 }
 
 /* ---- the chardev frontend ---- */
 
 static int mon_can_read(void *opaque)
 {
-    return MON_LINE_MAX;
+    return READLINE_LINE_MAX;
 }
 
 static void mon_read(void *opaque, const uint8_t *buf, int len)
@@ -800,9 +731,7 @@ static void mon_greet(struct monitor *m)
     if (!m->banner_shown)
         mon_printf(m, "skiff %s monitor - type 'help' for more information\n", SKIFF_VERSION);
     m->banner_shown = true;
-    m->len = 0;
-    m->esc = 0;
-    mon_prompt(m);
+    readline_start(&m->rl);
 }
 
 static void mon_event(void *opaque, enum chardev_event ev)
@@ -840,6 +769,7 @@ struct monitor *monitor_new(struct chardev *c, char **err)
     }
     m = xnew(struct monitor);
     m->chr = c;
+    readline_init(&m->rl, "(skiff) ", mon_write, mon_line_done, m);
     m->release = timer_new(CLK_REALTIME, sendkey_release, m);
     if (chardev_attach(c, &mon_fe_ops, m) < 0) {
         *err = xasprintf("chardev '%s' is in use by another device (a mux, mon:stdio, can share)",

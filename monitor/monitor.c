@@ -215,10 +215,22 @@ static void info_registers(struct monitor *m, int argc, char **argv)
     mon_print_with(m, "info registers", print_registers, &which);
 }
 
+/* QEMU's words for the cache mode, but for directsync, which skiff shows as "direct" */
+static void cache_mode(const struct block_cache_info *c, char *buf, size_t len)
+{
+    if (!c->writeback)
+        snprintf(buf, len, "%s", c->direct ? "direct" : "writethrough");
+    else
+        snprintf(buf, len, "writeback%s%s", c->direct ? ", direct" : "",
+                 c->no_flush ? ", ignore flushes" : "");
+}
+
 static void info_block(struct monitor *m, int argc, char **argv)
 {
     struct drive d;
     bool locked, open;
+    struct block_cache_info ci;
+    char cache[64];
 
     for (int i = 0; i < PC_MAX_IDE; i++) {
         if (!drive_at(i, &d))
@@ -231,8 +243,11 @@ static void info_block(struct monitor *m, int argc, char **argv)
         if (d.cd && pc_cd_tray(i, &locked, &open))
             mon_printf(m, "    Removable device: %slocked, tray %s\n", locked ? "" : "not ",
                        open ? "open" : "closed");
-        if (d.bd)
-            mon_printf(m, "    Cache mode:       %s\n", block_cache_mode(d.bd));
+        if (d.bd) {
+            block_get_cache_info(d.bd, &ci);
+            cache_mode(&ci, cache, sizeof(cache));
+            mon_printf(m, "    Cache mode:       %s\n", cache);
+        }
     }
 }
 

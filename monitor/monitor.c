@@ -1,51 +1,29 @@
-/* monitor.c: the human monitor: QEMU's HMP commands (info, stop, cont, system_powerdown, sendkey, eject, change, quit) over a chardev, its lines edited by readline.c */
+/* monitor.c: the human monitor on a chardev: QEMU's HMP commands (info, stop, cont, system_powerdown, sendkey, eject, change, quit), each formatting what its command core returns, its lines edited by readline.c */
 #define LOG_PREFIX "monitor: "
 #include "monitor/monitor.h"
+#include "monitor/commands.h"
 #include "monitor/readline.h"
-#include "block/block.h"
 #include "chardev/chardev.h"
-#include "hw/pc/acpi-pm.h" // acpi_pm_power_button
-#include "ui/input.h"   // input_key_event
-#include "hw/core/machine.h"
-#include "hw/pc/pc.h"
-#include "hw/core/guest-mem.h" // gmem_read
-#include "hw/pci/pci.h" // pci_print_info
-#include "target-x86/cpu.h"
-#include "target-x86/smbios.h" // smbios_get_uuid
-#include "util/log.h"
-#include "util/main-loop.h"
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdio.h>
 
-#define MON_ARGS_MAX 8
-#define MON_MAX 8
-#define SENDKEY_MAX 16
-#define SENDKEY_HOLD_MS 100
+#define MONITOR_MAX 8
 
 struct monitor {
     struct chardev *chr;
     struct readline rl;
     bool banner_shown;
     int cpu;                /* the monitor's CPU: what info registers shows (QEMU's cpu N) */
-    /* sendkey: keys held until the timer lets them go, last pressed first released */
-    struct timer *release;
-    unsigned held[SENDKEY_MAX];
-    int nheld;
 };
 
 static struct {
-    struct monitor *mons[MON_MAX];
-    int n;
-    bool no_file_writes;
-} G;
+    struct monitor *list[MONITOR_MAX];
+    int count;
+} monitors;
 
-void monitor_allow_file_writes(bool allow)
-{
-    G.no_file_writes = !allow;
-}
-
-static void mon_write(void *opaque, const char *s, size_t len)
+static void monitor_write(void *opaque, const char *s, size_t len)
 {
     struct monitor *m = opaque;
     /* a terminal in raw mode needs \r\n */
@@ -61,7 +39,7 @@ static void mon_write(void *opaque, const char *s, size_t len)
     chardev_write(m->chr, (const uint8_t *)s + start, len - start);
 }
 
-static void PRINTF_FMT(2, 3) mon_printf(struct monitor *m, const char *fmt, ...)
+static void PRINTF_FMT(2, 3) monitor_printf(struct monitor *m, const char *fmt, ...)
 {
     char buf[1024], *s = buf;
     va_list ap;
@@ -79,144 +57,138 @@ static void PRINTF_FMT(2, 3) mon_printf(struct monitor *m, const char *fmt, ...)
         if (n < 0)
             return;
     }
-    mon_write(m, s, n);
+    monitor_write(m, s, n);
     if (s != buf)
         free(s);
 }
 
-/* ---- drives, by QEMU's names: ide0-hd0 (-hda) .. ide1-cd0 (-cdrom) ---- */
+#define HMP_ARGS_MAX 8
+#define HMP_SENDKEY_HOLD_MS 100
 
-struct drive {
-    char name[16];
-    bool cd;
-    struct block_dev *bd;   /* NULL: no disc */
-};
+static const char hmp_no_cpus[] = "no CPUs (-accel qtest)\n";
 
-/* The drive at IDE index i (bus * 2 + unit), if there is one. */
-static bool drive_at(int i, struct drive *d)
+/* The number of vCPUs; with none (the test accelerator) the monitor says so. */
+static int hmp_cpu_count(struct monitor *m)
 {
-    if (!pc_ide_drive(i, &d->cd, &d->bd))
-        return false;
-    snprintf(d->name, sizeof(d->name), "ide%d-%s%d", i / 2, d->cd ? "cd" : "hd", i % 2);
-    return true;
-}
+    struct mon_cpu_info_fast *cpus = mon_query_cpus_fast();
+    int n = 0;
 
-/* The drive index for a name, or -1. */
-static int drive_find(const char *name)
-{
-    struct drive d;
-
-    for (int i = 0; i < PC_MAX_IDE; i++)
-        if (drive_at(i, &d) && !strcmp(d.name, name))
-            return i;
-    return -1;
+    for (struct mon_cpu_info_fast *c = cpus; c; c = c->next)
+        n++;
+    mon_list_free(cpus);
+    if (!n)
+        monitor_printf(m, "%s", hmp_no_cpus);
+    return n;
 }
 
 /* ---- info ---- */
 
-static void info_status(struct monitor *m, int argc, char **argv)
+static void hmp_info_status(struct monitor *m, int argc, char **argv)
 {
-    /* QEMU's words; its "(shutdown)" is the one reason tools look for */
-    mon_printf(m, "VM status: %s\n", machine_shut_down() ? "paused (shutdown)" :
-                                     machine_prelaunch() ? "paused (prelaunch)" :
-                                     machine_running() ? "running" : "paused");
+    struct mon_status_info info = mon_query_status();
+    char reason[32] = "";
+
+    /* QEMU's words: a reason after "paused"; its "(shutdown)" is the one tools look for */
+    if (!info.running && info.status != MON_RUN_STATE_PAUSED)
+        snprintf(reason, sizeof(reason), " (%s)", mon_run_state_name(info.status));
+    monitor_printf(m, "VM status: %s%s\n", info.running ? "running" : "paused", reason);
 }
 
-static void info_version(struct monitor *m, int argc, char **argv)
+static void hmp_info_version(struct monitor *m, int argc, char **argv)
 {
-    mon_printf(m, "%s (skiff)\n", SKIFF_VERSION);
+    struct mon_version_info info = mon_query_version();
+
+    monitor_printf(m, "%d.%d.%d (%s)\n", info.qemu.major, info.qemu.minor, info.qemu.micro, info.package);
 }
 
-static void info_name(struct monitor *m, int argc, char **argv)
+static void hmp_info_name(struct monitor *m, int argc, char **argv)
 {
-    if (machine_cfg.name)
-        mon_printf(m, "%s\n", machine_cfg.name);
+    struct mon_name_info info = mon_query_name();
+
+    if (info.name)
+        monitor_printf(m, "%s\n", info.name);
 }
 
-static void info_uuid(struct monitor *m, int argc, char **argv)
+static void hmp_info_uuid(struct monitor *m, int argc, char **argv)
 {
-    uint8_t u[16];
-
-    smbios_get_uuid(u);
-    mon_printf(m, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n", u[0], u[1],
-               u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+    monitor_printf(m, "%s\n", mon_query_uuid().uuid);
 }
 
-static void info_kvm(struct monitor *m, int argc, char **argv)
+static void hmp_info_kvm(struct monitor *m, int argc, char **argv)
 {
-    mon_printf(m, "kvm support: enabled\nkvm: %s\n", machine_cfg.qtest ? "off (-accel qtest)" : "on");
+    struct mon_kvm_info info = mon_query_kvm();
+
+    monitor_printf(m, "kvm support: %s\nkvm: %s\n", info.present ? "enabled" : "not compiled",
+                   info.enabled ? "on" : "off (-accel qtest)");
 }
 
-/* The number of vCPUs; with none (the test accelerator) the monitor says so. */
-static int mon_cpus(struct monitor *m)
+static void hmp_info_cpus(struct monitor *m, int argc, char **argv)
 {
-    int n = machine_cfg.qtest ? 0 : cpus_count();
+    struct mon_cpu_info_fast *cpus = mon_query_cpus_fast();
 
-    if (!n)
-        mon_printf(m, "no CPUs (-accel qtest)\n");
-    return n;
-}
-
-static void info_cpus(struct monitor *m, int argc, char **argv)
-{
-    int n = mon_cpus(m);
-
+    if (!cpus)
+        monitor_printf(m, "%s", hmp_no_cpus);
     /* QEMU's lines, which management tools parse to pin the vCPU threads; * is the monitor's CPU */
-    for (int i = 0; i < n; i++)
-        mon_printf(m, "%c CPU #%d: thread_id=%d\n", i == m->cpu ? '*' : ' ', i, (int)cpu_get(i)->tid);
+    for (struct mon_cpu_info_fast *c = cpus; c; c = c->next)
+        monitor_printf(m, "%c CPU #%d: thread_id=%" PRId64 "\n", c->cpu_index == m->cpu ? '*' : ' ',
+                       c->cpu_index, c->thread_id);
+    mon_list_free(cpus);
 }
 
-/* Text a printer writes into a FILE, out on the monitor (info registers, info pci). */
-static void mon_print_with(struct monitor *m, const char *what, void (*print)(void *arg, FILE *f),
-                           void *arg)
+static void hmp_info_pci(struct monitor *m, int argc, char **argv)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    struct mon_pci_device_info *list = mon_query_pci();
 
-    if (!f) {
-        mon_printf(m, "%s: out of memory\n", what);
-        return;
+    for (struct mon_pci_device_info *d = list; d; d = d->next) {
+        monitor_printf(m, "  Bus %2d, device %3d, function %d:\n", d->bus, d->slot, d->function);
+        if (d->class_info.desc)
+            monitor_printf(m, "    %s: ", d->class_info.desc);
+        else
+            monitor_printf(m, "    Class %04x: ", d->class_info.class);
+        monitor_printf(m, "PCI device %04x:%04x\n", d->id.vendor, d->id.device);
+        monitor_printf(m, "      PCI subsystem %04x:%04x\n", d->id.subsystem_vendor, d->id.subsystem);
+        if (d->irq_pin)
+            monitor_printf(m, "      IRQ %d, pin %c\n", d->irq, 'A' + d->irq_pin - 1);
+        for (int i = 0; i < d->nregions; i++) {
+            const struct mon_pci_memory_region *r = &d->regions[i];
+
+            /* an unmapped BAR is at all-ones, its end wrapping around, as QEMU shows it */
+            if (!strcmp(r->type, "io"))
+                monitor_printf(m, "      BAR%d: I/O at 0x%04" PRIx64 " [0x%04" PRIx64 "].\n", r->bar,
+                               r->address, r->address + r->size - 1);
+            else
+                monitor_printf(m, "      BAR%d: %s bit%s memory at 0x%08" PRIx64 " [0x%08" PRIx64 "].\n",
+                               r->bar, r->mem_type_64 ? "64" : "32", r->prefetch ? " prefetchable" : "",
+                               r->address, r->address + r->size - 1);
+        }
     }
-    print(arg, f);
-    fclose(f);
-    mon_printf(m, "%s", text);
-    free(text);
-}
-
-static void print_pci(void *arg, FILE *f)
-{
-    pci_print_info(f);
-}
-
-static void info_pci(struct monitor *m, int argc, char **argv)
-{
-    mon_print_with(m, "info pci", print_pci, NULL);
-}
-
-static void print_registers(void *arg, FILE *f)
-{
-    cpus_dump_state(*(int *)arg, f);
+    mon_list_free(list);
 }
 
 /* QEMU's spelling: the monitor's CPU alone (cpu N chooses it), or every CPU with -a */
-static void info_registers(struct monitor *m, int argc, char **argv)
+static void hmp_info_registers(struct monitor *m, int argc, char **argv)
 {
     bool all = argc > 1 && !strcmp(argv[1], "-a");
-    int which;
+    char *text, *err = NULL;
 
     if (argc > 1 && !all) {
-        mon_printf(m, "info registers: unknown option '%s' (-a shows every CPU)\n", argv[1]);
+        monitor_printf(m, "info registers: unknown option '%s' (-a shows every CPU)\n", argv[1]);
         return;
     }
-    if (!mon_cpus(m))
+    if (!hmp_cpu_count(m))
         return;
-    which = all ? -1 : m->cpu;
-    mon_print_with(m, "info registers", print_registers, &which);
+    text = mon_x_query_registers(all ? -1 : m->cpu, &err);
+    if (!text) {
+        monitor_printf(m, "info registers: %s\n", err);
+        free(err);
+        return;
+    }
+    monitor_printf(m, "%s", text);
+    free(text);
 }
 
 /* QEMU's words for the cache mode, but for directsync, which skiff shows as "direct" */
-static void cache_mode(const struct block_cache_info *c, char *buf, size_t len)
+static void hmp_cache_mode(const struct block_cache_info *c, char *buf, size_t len)
 {
     if (!c->writeback)
         snprintf(buf, len, "%s", c->direct ? "direct" : "writethrough");
@@ -225,137 +197,73 @@ static void cache_mode(const struct block_cache_info *c, char *buf, size_t len)
                  c->no_flush ? ", ignore flushes" : "");
 }
 
-static void info_block(struct monitor *m, int argc, char **argv)
+static void hmp_info_block(struct monitor *m, int argc, char **argv)
 {
-    struct drive d;
-    bool locked, open;
-    struct block_cache_info ci;
-    char cache[64];
+    struct mon_block_info *list = mon_query_block();
 
-    for (int i = 0; i < PC_MAX_IDE; i++) {
-        if (!drive_at(i, &d))
-            continue;
-        if (!d.bd)
-            mon_printf(m, "%s: [not inserted]\n", d.name);
+    for (struct mon_block_info *b = list; b; b = b->next) {
+        const struct mon_block_device_info *ins = b->inserted;
+        char cache[64];
+
+        if (!ins)
+            monitor_printf(m, "%s: [not inserted]\n", b->device);
         else
-            mon_printf(m, "%s: %s (%s%s)\n", d.name, block_filename(d.bd), block_format(d.bd),
-                       block_is_read_only(d.bd) ? ", read-only" : "");
-        if (d.cd && pc_cd_tray(i, &locked, &open))
-            mon_printf(m, "    Removable device: %slocked, tray %s\n", locked ? "" : "not ",
-                       open ? "open" : "closed");
-        if (d.bd) {
-            block_get_cache_info(d.bd, &ci);
-            cache_mode(&ci, cache, sizeof(cache));
-            mon_printf(m, "    Cache mode:       %s\n", cache);
+            monitor_printf(m, "%s: %s (%s%s)\n", b->device, ins->file, ins->drv, ins->ro ? ", read-only" : "");
+        if (b->has_tray_open)
+            monitor_printf(m, "    Removable device: %slocked, tray %s\n", b->locked ? "" : "not ",
+                           b->tray_open ? "open" : "closed");
+        if (ins) {
+            hmp_cache_mode(&ins->cache, cache, sizeof(cache));
+            monitor_printf(m, "    Cache mode:       %s\n", cache);
         }
     }
+    mon_block_info_free(list);
 }
 
-static void info_blockstats(struct monitor *m, int argc, char **argv)
+static void hmp_info_blockstats(struct monitor *m, int argc, char **argv)
 {
-    struct drive d;
+    struct mon_block_stats *list = mon_query_blockstats();
 
-    for (int i = 0; i < PC_MAX_IDE; i++) {
-        struct block_stats st = { 0 };
-
-        if (!drive_at(i, &d))
-            continue;
-        if (d.bd)
-            block_get_stats(d.bd, &st);
-        mon_printf(m, "%s: rd_bytes=%" PRIu64 " wr_bytes=%" PRIu64 " rd_operations=%" PRIu64
-                   " wr_operations=%" PRIu64 " flush_operations=%" PRIu64 " wr_total_time_ns=%" PRIu64
-                   " rd_total_time_ns=%" PRIu64 " flush_total_time_ns=%" PRIu64
-                   " failed_operations=%" PRIu64 "\n", d.name, st.rd_bytes, st.wr_bytes, st.rd_ops,
-                   st.wr_ops, st.flush_ops, st.wr_ns, st.rd_ns, st.flush_ns, st.failed_ops);
-    }
+    for (struct mon_block_stats *b = list; b; b = b->next)
+        monitor_printf(m, "%s: rd_bytes=%" PRIu64 " wr_bytes=%" PRIu64 " rd_operations=%" PRIu64
+                       " wr_operations=%" PRIu64 " flush_operations=%" PRIu64 " wr_total_time_ns=%" PRIu64
+                       " rd_total_time_ns=%" PRIu64 " flush_total_time_ns=%" PRIu64
+                       " failed_operations=%" PRIu64 "\n", b->device, b->stats.rd_bytes, b->stats.wr_bytes,
+                       b->stats.rd_operations, b->stats.wr_operations, b->stats.flush_operations,
+                       b->stats.wr_total_time_ns, b->stats.rd_total_time_ns, b->stats.flush_total_time_ns,
+                       b->stats.failed_operations);
+    mon_list_free(list);
 }
 
 static const struct {
     const char *name;
     void (*fn)(struct monitor *m, int argc, char **argv);
     const char *help;
-} info_cmds[] = {
-    { "block", info_block, "the drives and their media" },
-    { "blockstats", info_blockstats, "each drive's request counts, bytes and times" },
-    { "cpus", info_cpus, "the virtual CPUs" },
-    { "kvm", info_kvm, "whether KVM runs the guest" },
-    { "name", info_name, "the guest's -name" },
-    { "pci", info_pci, "the PCI functions, their BARs and interrupts" },
-    { "registers", info_registers, "the CPU's registers (-a: every CPU's)" },
-    { "status", info_status, "whether the VM runs" },
-    { "uuid", info_uuid, "the machine's UUID (-uuid)" },
-    { "version", info_version, "skiff's version" },
+} hmp_info_cmds[] = {
+    { "block", hmp_info_block, "the drives and their media" },
+    { "blockstats", hmp_info_blockstats, "each drive's request counts, bytes and times" },
+    { "cpus", hmp_info_cpus, "the virtual CPUs" },
+    { "kvm", hmp_info_kvm, "whether KVM runs the guest" },
+    { "name", hmp_info_name, "the guest's -name" },
+    { "pci", hmp_info_pci, "the PCI functions, their BARs and interrupts" },
+    { "registers", hmp_info_registers, "the CPU's registers (-a: every CPU's)" },
+    { "status", hmp_info_status, "whether the VM runs" },
+    { "uuid", hmp_info_uuid, "the machine's UUID (-uuid)" },
+    { "version", hmp_info_version, "skiff's version" },
 };
-
-/* ---- sendkey: QEMU's key names, as PC scan code set 1 (hw/input.h) ---- */
-
-static const struct { const char *name; unsigned key; } keys[] = {
-    { "esc", 0x01 }, { "1", 0x02 }, { "2", 0x03 }, { "3", 0x04 }, { "4", 0x05 }, { "5", 0x06 },
-    { "6", 0x07 }, { "7", 0x08 }, { "8", 0x09 }, { "9", 0x0a }, { "0", 0x0b }, { "minus", 0x0c },
-    { "equal", 0x0d }, { "backspace", 0x0e }, { "tab", 0x0f }, { "q", 0x10 }, { "w", 0x11 },
-    { "e", 0x12 }, { "r", 0x13 }, { "t", 0x14 }, { "y", 0x15 }, { "u", 0x16 }, { "i", 0x17 },
-    { "o", 0x18 }, { "p", 0x19 }, { "bracket_left", 0x1a }, { "bracket_right", 0x1b },
-    { "ret", 0x1c }, { "ctrl", 0x1d }, { "a", 0x1e }, { "s", 0x1f }, { "d", 0x20 }, { "f", 0x21 },
-    { "g", 0x22 }, { "h", 0x23 }, { "j", 0x24 }, { "k", 0x25 }, { "l", 0x26 },
-    { "semicolon", 0x27 }, { "apostrophe", 0x28 }, { "grave_accent", 0x29 }, { "shift", 0x2a },
-    { "backslash", 0x2b }, { "z", 0x2c }, { "x", 0x2d }, { "c", 0x2e }, { "v", 0x2f },
-    { "b", 0x30 }, { "n", 0x31 }, { "m", 0x32 }, { "comma", 0x33 }, { "dot", 0x34 },
-    { "slash", 0x35 }, { "shift_r", 0x36 }, { "asterisk", 0x37 }, { "kp_multiply", 0x37 },
-    { "alt", 0x38 }, { "spc", 0x39 }, { "caps_lock", 0x3a }, { "f1", 0x3b }, { "f2", 0x3c },
-    { "f3", 0x3d }, { "f4", 0x3e }, { "f5", 0x3f }, { "f6", 0x40 }, { "f7", 0x41 },
-    { "f8", 0x42 }, { "f9", 0x43 }, { "f10", 0x44 }, { "num_lock", 0x45 },
-    { "scroll_lock", 0x46 }, { "kp_7", 0x47 }, { "kp_8", 0x48 }, { "kp_9", 0x49 },
-    { "kp_subtract", 0x4a }, { "kp_4", 0x4b }, { "kp_5", 0x4c }, { "kp_6", 0x4d },
-    { "kp_add", 0x4e }, { "kp_1", 0x4f }, { "kp_2", 0x50 }, { "kp_3", 0x51 }, { "kp_0", 0x52 },
-    { "kp_decimal", 0x53 }, { "less", 0x56 }, { "f11", 0x57 }, { "f12", 0x58 },
-    { "kp_enter", 0x11c }, { "ctrl_r", 0x11d }, { "kp_divide", 0x135 }, { "print", 0x137 },
-    { "sysrq", 0x137 }, { "alt_r", 0x138 }, { "home", 0x147 }, { "up", 0x148 },
-    { "pgup", 0x149 }, { "left", 0x14b }, { "right", 0x14d }, { "end", 0x14f },
-    { "down", 0x150 }, { "pgdn", 0x151 }, { "insert", 0x152 }, { "delete", 0x153 },
-    { "meta_l", 0x15b }, { "meta_r", 0x15c }, { "menu", 0x15d }, { "pause", 0x245 },
-};
-
-/* A key by QEMU's name, or as a number (0x1d: a set 1 code, 0xe0 prefix as 0x1xx). */
-static int key_parse(const char *s, unsigned *key)
-{
-    char *end;
-    unsigned long v;
-
-    for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-        if (!strcmp(keys[i].name, s)) {
-            *key = keys[i].key;
-            return 0;
-        }
-    }
-    errno = 0;
-    v = strtoul(s, &end, 0);
-    if (!errno && *s && !*end && v > 0 && v < 0x200 && (v & 0x7f)) {
-        *key = v;
-        return 0;
-    }
-    return -EINVAL;
-}
-
-static void sendkey_release(void *opaque)
-{
-    struct monitor *m = opaque;
-
-    while (m->nheld)
-        input_key_event(m->held[--m->nheld], false);
-}
 
 /* ---- commands ---- */
 
-struct mon_cmd {
+struct hmp_cmd {
     const char *name;       /* "quit|q": the name and its short forms */
     const char *args;
     const char *help;
     void (*fn)(struct monitor *m, int argc, char **argv);
 };
 
-static const struct mon_cmd mon_cmds[];
+static const struct hmp_cmd hmp_cmds[];
 
-static bool cmd_matches(const struct mon_cmd *c, const char *name)
+static bool hmp_cmd_matches(const struct hmp_cmd *c, const char *name)
 {
     const char *p = c->name;
     size_t n = strlen(name);
@@ -371,60 +279,61 @@ static bool cmd_matches(const struct mon_cmd *c, const char *name)
     return false;
 }
 
-static void cmd_help(struct monitor *m, int argc, char **argv)
+static void hmp_help(struct monitor *m, int argc, char **argv)
 {
-    for (const struct mon_cmd *c = mon_cmds; c->name; c++) {
-        if (argc > 1 && !cmd_matches(c, argv[1]))
+    for (const struct hmp_cmd *c = hmp_cmds; c->name; c++) {
+        if (argc > 1 && !hmp_cmd_matches(c, argv[1]))
             continue;
-        mon_printf(m, "%s%s%s -- %s\n", c->name, *c->args ? " " : "", c->args, c->help);
+        monitor_printf(m, "%s%s%s -- %s\n", c->name, *c->args ? " " : "", c->args, c->help);
     }
 }
 
-static void cmd_info(struct monitor *m, int argc, char **argv)
+static void hmp_info(struct monitor *m, int argc, char **argv)
 {
     if (argc < 2) {
-        for (size_t i = 0; i < ARRAY_SIZE(info_cmds); i++)
-            mon_printf(m, "info %s -- %s\n", info_cmds[i].name, info_cmds[i].help);
+        for (size_t i = 0; i < ARRAY_SIZE(hmp_info_cmds); i++)
+            monitor_printf(m, "info %s -- %s\n", hmp_info_cmds[i].name, hmp_info_cmds[i].help);
         return;
     }
-    for (size_t i = 0; i < ARRAY_SIZE(info_cmds); i++) {
-        if (!strcmp(info_cmds[i].name, argv[1])) {
-            info_cmds[i].fn(m, argc - 1, argv + 1);
+    for (size_t i = 0; i < ARRAY_SIZE(hmp_info_cmds); i++) {
+        if (!strcmp(hmp_info_cmds[i].name, argv[1])) {
+            hmp_info_cmds[i].fn(m, argc - 1, argv + 1);
             return;
         }
     }
-    mon_printf(m, "info: unknown item '%s' (info alone lists them)\n", argv[1]);
+    monitor_printf(m, "info: unknown item '%s' (info alone lists them)\n", argv[1]);
 }
 
-static void cmd_cpu(struct monitor *m, int argc, char **argv)
+static void hmp_cpu(struct monitor *m, int argc, char **argv)
 {
     int n;
     char *end;
     long i;
 
     if (argc < 2) {
-        mon_printf(m, "cpu: give the CPU's index (info cpus lists them)\n");
+        monitor_printf(m, "cpu: give the CPU's index (info cpus lists them)\n");
         return;
     }
-    if (!(n = mon_cpus(m)))
+    if (!(n = hmp_cpu_count(m)))
         return;
     i = strtol(argv[1], &end, 10);
     if (*end || end == argv[1] || i < 0 || i >= n) {
-        mon_printf(m, "invalid CPU index\n");     /* QEMU's words */
+        monitor_printf(m, "invalid CPU index\n");     /* QEMU's words */
         return;
     }
     m->cpu = (int)i;
 }
 
-static void cmd_nmi(struct monitor *m, int argc, char **argv)
+static void hmp_nmi(struct monitor *m, int argc, char **argv)
 {
-    int r;
+    char *err = NULL;
 
-    if (!mon_cpus(m))
+    if (!hmp_cpu_count(m))
         return;
-    r = cpus_nmi();
-    if (r < 0)
-        mon_printf(m, "nmi: KVM would not take it: %s\n", strerror(-r));
+    if (mon_inject_nmi(&err) < 0) {
+        monitor_printf(m, "nmi: %s\n", err);
+        free(err);
+    }
 }
 
 /*
@@ -434,7 +343,7 @@ static void cmd_nmi(struct monitor *m, int argc, char **argv)
  */
 #define XP_MAX_VALUES 4096
 
-static void cmd_xp(struct monitor *m, int argc, char **argv)
+static void hmp_xp(struct monitor *m, int argc, char **argv)
 {
     const char *fmt = argc > 2 ? argv[1] : "/1xw", *p;
     unsigned long count = 1;
@@ -443,7 +352,7 @@ static void cmd_xp(struct monitor *m, int argc, char **argv)
     uint64_t addr;
 
     if (argc < 2 || (argc > 2 && fmt[0] != '/') || parse_uint(argv[argc > 2 ? 2 : 1], &addr) < 0) {
-        mon_printf(m, "xp: give /FMT and a guest-physical address (xp /8xb 0xf0000)\n");
+        monitor_printf(m, "xp: give /FMT and a guest-physical address (xp /8xb 0xf0000)\n");
         return;
     }
     p = fmt + 1;
@@ -458,8 +367,8 @@ static void cmd_xp(struct monitor *m, int argc, char **argv)
             break;
     }
     if (*p || count == 0 || count > XP_MAX_VALUES) {
-        mon_printf(m, "xp: '%s': the format is /[count][x|d|u|o|c][b|h|w|g], at most %d values\n",
-                   fmt, XP_MAX_VALUES);
+        monitor_printf(m, "xp: '%s': the format is /[count][x|d|u|o|c][b|h|w|g], at most %d values\n",
+                       fmt, XP_MAX_VALUES);
         return;
     }
     if (format == 'c')
@@ -469,238 +378,199 @@ static void cmd_xp(struct monitor *m, int argc, char **argv)
         uint64_t a = addr + i * size, v = 0;
         uint8_t b[8];
 
-        if (gmem_read(a, b, size) < 0) {
-            mon_printf(m, "%sxp: 0x%" PRIx64 " is not guest RAM\n", i % (line / size) ? "\n" : "", a);
+        if (mon_memory_read(a, b, size) < 0) {
+            monitor_printf(m, "%sxp: 0x%" PRIx64 " is not guest RAM\n", i % (line / size) ? "\n" : "", a);
             return;
         }
         for (unsigned k = 0; k < size; k++)
             v |= (uint64_t)b[k] << (8 * k);
         if (i % (line / size) == 0)
-            mon_printf(m, "%s%016" PRIx64 ":", i ? "\n" : "", a);
+            monitor_printf(m, "%s%016" PRIx64 ":", i ? "\n" : "", a);
         switch (format) {
         case 'x':
-            mon_printf(m, " 0x%0*" PRIx64, (int)size * 2, v);
+            monitor_printf(m, " 0x%0*" PRIx64, (int)size * 2, v);
             break;
         case 'o':
-            mon_printf(m, " %#" PRIo64, v);
+            monitor_printf(m, " %#" PRIo64, v);
             break;
         case 'u':
-            mon_printf(m, " %" PRIu64, v);
+            monitor_printf(m, " %" PRIu64, v);
             break;
         case 'd':
             /* sign-extend from the value's size */
-            mon_printf(m, " %" PRId64, size == 8 ? (int64_t)v : (int64_t)(v << (64 - 8 * size)) >> (64 - 8 * size));
+            monitor_printf(m, " %" PRId64, size == 8 ? (int64_t)v : (int64_t)(v << (64 - 8 * size)) >> (64 - 8 * size));
             break;
         default:
             if (v >= 0x20 && v < 0x7f && v != '\\' && v != '\'')
-                mon_printf(m, " '%c'", (int)v);
+                monitor_printf(m, " '%c'", (int)v);
             else
-                mon_printf(m, " '\\x%02x'", (unsigned)v);
+                monitor_printf(m, " '\\x%02x'", (unsigned)v);
             break;
         }
     }
-    mon_printf(m, "\n");
+    monitor_printf(m, "\n");
 }
 
-/* pmemsave ADDR SIZE FILE, as QEMU's: guest-physical memory into a file, 64 KiB at a time */
-static void cmd_pmemsave(struct monitor *m, int argc, char **argv)
+/* pmemsave ADDR SIZE FILE, as QEMU's: guest-physical memory into a file */
+static void hmp_pmemsave(struct monitor *m, int argc, char **argv)
 {
-    uint64_t addr, size, done = 0;
-    uint8_t buf[65536];
-    FILE *f;
-
-    if (argc < 4 || parse_uint(argv[1], &addr) < 0 || parse_uint(argv[2], &size) < 0) {
-        mon_printf(m, "pmemsave: give the guest-physical address, the size and a file "
-                      "(pmemsave 0xf0000 65536 bios.bin)\n");
-        return;
-    }
-    if (size > UINT64_MAX - addr) {
-        mon_printf(m, "pmemsave: 0x%" PRIx64 " + 0x%" PRIx64 " wraps around\n", addr, size);
-        return;
-    }
-    if (G.no_file_writes) {
-        mon_printf(m, "pmemsave: this monitor writes no files\n");
-        return;
-    }
-    f = fopen(argv[3], "wb");
-    if (!f) {
-        mon_printf(m, "pmemsave: '%s': %s\n", argv[3], strerror(errno));
-        return;
-    }
-    while (done < size) {
-        size_t n = MIN(sizeof(buf), size - done);
-
-        if (gmem_read(addr + done, buf, n) < 0) {
-            mon_printf(m, "pmemsave: 0x%" PRIx64 " is not guest RAM (%" PRIu64 " bytes saved)\n",
-                       addr + done, done);
-            break;
-        }
-        if (fwrite(buf, 1, n, f) != n) {
-            mon_printf(m, "pmemsave: '%s': %s\n", argv[3], strerror(errno));
-            break;
-        }
-        done += n;
-    }
-    if (fclose(f) != 0 && done == size)
-        mon_printf(m, "pmemsave: '%s': %s\n", argv[3], strerror(errno));
-}
-
-static void cmd_stop(struct monitor *m, int argc, char **argv)
-{
-    machine_stop();
-}
-
-static void cmd_cont(struct monitor *m, int argc, char **argv)
-{
+    uint64_t addr, size;
     char *err = NULL;
 
-    if (machine_cont(&err) < 0) {
-        mon_printf(m, "%s\n", err);
+    if (argc < 4 || parse_uint(argv[1], &addr) < 0 || parse_uint(argv[2], &size) < 0) {
+        monitor_printf(m, "pmemsave: give the guest-physical address, the size and a file "
+                          "(pmemsave 0xf0000 65536 bios.bin)\n");
+        return;
+    }
+    if (mon_pmemsave(addr, size, argv[3], &err) < 0) {
+        monitor_printf(m, "pmemsave: %s\n", err);
         free(err);
     }
 }
 
-static void cmd_quit(struct monitor *m, int argc, char **argv)
+static void hmp_stop(struct monitor *m, int argc, char **argv)
 {
-    loop_quit(0);
+    mon_stop();
 }
 
-static void cmd_system_powerdown(struct monitor *m, int argc, char **argv)
+static void hmp_cont(struct monitor *m, int argc, char **argv)
 {
-    struct device *pm = pc_acpi_pm();
+    char *err = NULL;
 
-    if (!pm) {
-        mon_printf(m, "system_powerdown: this machine has no ACPI power button\n");
-        return;
+    if (mon_cont(&err) < 0) {
+        monitor_printf(m, "%s\n", err);
+        free(err);
     }
-    acpi_pm_power_button(pm);
 }
 
-static void cmd_system_reset(struct monitor *m, int argc, char **argv)
+static void hmp_quit(struct monitor *m, int argc, char **argv)
 {
-    machine_request_reset();
+    mon_quit();
 }
 
-static void cmd_sendkey(struct monitor *m, int argc, char **argv)
+static void hmp_system_powerdown(struct monitor *m, int argc, char **argv)
 {
-    unsigned codes[SENDKEY_MAX];
+    char *err = NULL;
+
+    if (mon_system_powerdown(&err) < 0) {
+        monitor_printf(m, "system_powerdown: %s\n", err);
+        free(err);
+    }
+}
+
+static void hmp_system_reset(struct monitor *m, int argc, char **argv)
+{
+    mon_system_reset();
+}
+
+static void hmp_sendkey(struct monitor *m, int argc, char **argv)
+{
+    /* one name past the most send-key takes, for it to refuse */
+    const char *names[MON_SEND_KEY_MAX + 1];
+    long hold = HMP_SENDKEY_HOLD_MS;
+    char *p, *dash, *end, *err = NULL;
     int n = 0;
-    long hold = SENDKEY_HOLD_MS;
-    char *p, *dash, *end;
 
     if (argc < 2) {
-        mon_printf(m, "sendkey: which keys? (e.g. sendkey ctrl-alt-delete)\n");
+        monitor_printf(m, "sendkey: which keys? (e.g. sendkey ctrl-alt-delete)\n");
         return;
     }
     if (argc > 2) {
         errno = 0;
         hold = strtol(argv[2], &end, 10);
-        if (errno || *end || hold < 0 || hold > 60000) {
-            mon_printf(m, "sendkey: hold time '%s': milliseconds, 0 to 60000\n", argv[2]);
+        if (errno || *end || hold < 0 || hold > MON_SEND_KEY_HOLD_MAX) {
+            monitor_printf(m, "sendkey: hold time '%s': milliseconds, 0 to %d\n", argv[2], MON_SEND_KEY_HOLD_MAX);
             return;
         }
     }
     /* "ctrl-alt-delete"; a lone "-" is the minus key */
-    for (p = argv[1]; *p; p = dash ? dash + 1 : p + strlen(p)) {
+    for (p = argv[1]; *p && n < (int)ARRAY_SIZE(names); p = dash ? dash + 1 : p + strlen(p)) {
         dash = strchr(p[0] == '-' ? p + 1 : p, '-');
         if (dash)
             *dash = '\0';
-        if (n == SENDKEY_MAX) {
-            mon_printf(m, "sendkey: at most %d keys at once\n", SENDKEY_MAX);
-            return;
-        }
-        if (!strcmp(p, "-"))
-            codes[n] = 0x0c;
-        else if (key_parse(p, &codes[n]) < 0) {
-            mon_printf(m, "sendkey: unknown key '%s'\n", p);
-            return;
-        }
-        n++;
+        names[n++] = strcmp(p, "-") ? p : "minus";
         if (!dash)
             break;
     }
-    /* keys still held from the last sendkey go up first */
-    timer_del(m->release);
-    sendkey_release(m);
-    for (int i = 0; i < n; i++) {
-        input_key_event(codes[i], true);
-        m->held[m->nheld++] = codes[i];
+    if (mon_send_key(names, n, (int)hold, &err) < 0) {
+        monitor_printf(m, "sendkey: %s\n", err);
+        free(err);
     }
-    timer_mod(m->release, clock_get_ns(CLK_REALTIME) + hold * 1000000LL);
 }
 
-static void cmd_eject(struct monitor *m, int argc, char **argv)
+static void hmp_eject(struct monitor *m, int argc, char **argv)
 {
     bool force = argc > 1 && !strcmp(argv[1], "-f");
     const char *dev = argv[force ? 2 : 1];
     char *err = NULL;
-    int i;
 
     if (!dev) {
-        mon_printf(m, "eject: which drive? (info block lists them)\n");
+        monitor_printf(m, "eject: which drive? (info block lists them)\n");
         return;
     }
-    i = drive_find(dev);
-    if (i < 0) {
-        mon_printf(m, "eject: no drive '%s' (info block lists them)\n", dev);
+    if (mon_drive_check(dev, &err) < 0) {
+        monitor_printf(m, "eject: %s (info block lists them)\n", err);
+        free(err);
         return;
     }
-    if (pc_cd_change(i, NULL, NULL, force, &err) < 0) {
-        mon_printf(m, "eject %s: %s\n", dev, err);
+    if (mon_eject(dev, force, &err) < 0) {
+        monitor_printf(m, "eject %s: %s\n", dev, err);
         free(err);
     }
 }
 
-static void cmd_change(struct monitor *m, int argc, char **argv)
+static void hmp_change(struct monitor *m, int argc, char **argv)
 {
+    const char *format = argc > 3 ? argv[3] : NULL;
     char *err = NULL;
-    int i;
 
     if (argc < 3) {
-        mon_printf(m, "change: usage: change DEVICE FILE [FORMAT]\n");
+        monitor_printf(m, "change: usage: change DEVICE FILE [FORMAT]\n");
         return;
     }
-    i = drive_find(argv[1]);
-    if (i < 0) {
-        mon_printf(m, "change: no drive '%s' (info block lists them)\n", argv[1]);
+    if (mon_drive_check(argv[1], &err) < 0) {
+        monitor_printf(m, "change: %s (info block lists them)\n", err);
+        free(err);
         return;
     }
-    if (argc > 3 && strcmp(argv[3], "raw") && strcmp(argv[3], "qcow2")) {
-        mon_printf(m, "change: format '%s': skiff reads raw and qcow2\n", argv[3]);
+    if (format && mon_format_check(format, &err) < 0) {
+        monitor_printf(m, "change: %s\n", err);
+        free(err);
         return;
     }
-    if (pc_cd_change(i, argv[2], argc > 3 ? argv[3] : NULL, true, &err) < 0) {
-        mon_printf(m, "change %s: %s\n", argv[1], err);
+    if (mon_blockdev_change_medium(argv[1], argv[2], format, &err) < 0) {
+        monitor_printf(m, "change %s: %s\n", argv[1], err);
         free(err);
     }
 }
 
-static const struct mon_cmd mon_cmds[] = {
-    { "help|?", "[cmd]", "list the commands, or show one", cmd_help },
-    { "info", "[item]", "show the machine's state (info alone lists the items)", cmd_info },
-    { "cpu", "index", "choose the monitor's CPU (the one info registers shows)", cmd_cpu },
-    { "xp", "/fmt addr", "show guest-physical memory: /[count][x|d|u|o|c][b|h|w|g] (xp /8xb 0xf0000)", cmd_xp },
-    { "pmemsave", "addr size file", "save guest-physical memory from addr to a file", cmd_pmemsave },
-    { "nmi", "", "send a non-maskable interrupt to every CPU (as an NMI button; kdump, watchdogs)", cmd_nmi },
-    { "stop", "", "stop the virtual CPUs", cmd_stop },
-    { "cont|c", "", "resume the virtual CPUs (and start them after -S)", cmd_cont },
-    { "system_powerdown", "", "press the ACPI power button: the guest shuts down", cmd_system_powerdown },
-    { "system_reset", "", "reset the machine", cmd_system_reset },
-    { "sendkey", "keys [hold_ms]", "press keys together, e.g. ctrl-alt-delete (held 100 ms)", cmd_sendkey },
-    { "eject", "[-f] device", "take the disc out of a CD-ROM drive (-f: even when the guest locked it)", cmd_eject },
-    { "change", "device file [format]", "put the disc image file in a CD-ROM drive", cmd_change },
-    { "quit|q", "", "quit skiff", cmd_quit },
+/* One line a command, in the order help lists them */
+static const struct hmp_cmd hmp_cmds[] = {
+    { "help|?", "[cmd]", "list the commands, or show one", hmp_help },
+    { "info", "[item]", "show the machine's state (info alone lists the items)", hmp_info },
+    { "cpu", "index", "choose the monitor's CPU (the one info registers shows)", hmp_cpu },
+    { "xp", "/fmt addr", "show guest-physical memory: /[count][x|d|u|o|c][b|h|w|g] (xp /8xb 0xf0000)", hmp_xp },
+    { "pmemsave", "addr size file", "save guest-physical memory from addr to a file", hmp_pmemsave },
+    { "nmi", "", "send a non-maskable interrupt to every CPU (as an NMI button; kdump, watchdogs)", hmp_nmi },
+    { "stop", "", "stop the virtual CPUs", hmp_stop },
+    { "cont|c", "", "resume the virtual CPUs (and start them after -S)", hmp_cont },
+    { "system_powerdown", "", "press the ACPI power button: the guest shuts down", hmp_system_powerdown },
+    { "system_reset", "", "reset the machine", hmp_system_reset },
+    { "sendkey", "keys [hold_ms]", "press keys together, e.g. ctrl-alt-delete (held 100 ms)", hmp_sendkey },
+    { "eject", "[-f] device", "take the disc out of a CD-ROM drive (-f: even when the guest locked it)", hmp_eject },
+    { "change", "device file [format]", "put the disc image file in a CD-ROM drive", hmp_change },
+    { "quit|q", "", "quit skiff", hmp_quit },
     { NULL, NULL, NULL, NULL },
 };
 
-void monitor_run_line(struct monitor *m, const char *line)
+static void hmp_run_line(struct monitor *m, const char *line)
 {
-    char *copy = xstrdup(line), *argv[MON_ARGS_MAX + 1], *save = NULL, *tok;
+    char *copy = xstrdup(line), *argv[HMP_ARGS_MAX + 1], *save = NULL, *tok;
     int argc = 0;
 
     for (tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-        if (argc == MON_ARGS_MAX) {
-            mon_printf(m, "%s: too many arguments\n", argv[0]);
+        if (argc == HMP_ARGS_MAX) {
+            monitor_printf(m, "%s: too many arguments\n", argv[0]);
             goto out;
         }
         argv[argc++] = tok;
@@ -708,18 +578,23 @@ void monitor_run_line(struct monitor *m, const char *line)
     argv[argc] = NULL;
     if (!argc)
         goto out;
-    for (const struct mon_cmd *c = mon_cmds; c->name; c++) {
-        if (cmd_matches(c, argv[0])) {
+    for (const struct hmp_cmd *c = hmp_cmds; c->name; c++) {
+        if (hmp_cmd_matches(c, argv[0])) {
             c->fn(m, argc, argv);
             goto out;
         }
     }
-    mon_printf(m, "unknown command: '%s' (help lists the commands)\n", argv[0]);
+    monitor_printf(m, "unknown command: '%s' (help lists the commands)\n", argv[0]);
 out:
     free(copy);
 }
 
-static void mon_line_done(void *opaque, const char *line)
+void monitor_run_line(struct monitor *m, const char *line)
+{
+    hmp_run_line(m, line);
+}
+
+static void monitor_line_done(void *opaque, const char *line)
 {
     monitor_run_line(opaque, line);
 }
@@ -731,25 +606,25 @@ void monitor_input(struct monitor *m, const uint8_t *buf, int len)
 
 /* ---- the chardev frontend ---- */
 
-static int mon_can_read(void *opaque)
+static int monitor_can_read(void *opaque)
 {
     return READLINE_LINE_MAX;
 }
 
-static void mon_read(void *opaque, const uint8_t *buf, int len)
+static void monitor_read(void *opaque, const uint8_t *buf, int len)
 {
     monitor_input(opaque, buf, len);
 }
 
-static void mon_greet(struct monitor *m)
+static void monitor_greet(struct monitor *m)
 {
     if (!m->banner_shown)
-        mon_printf(m, "skiff %s monitor - type 'help' for more information\n", SKIFF_VERSION);
+        monitor_printf(m, "skiff %s monitor - type 'help' for more information\n", SKIFF_VERSION);
     m->banner_shown = true;
     readline_start(&m->rl);
 }
 
-static void mon_event(void *opaque, enum chardev_event ev)
+static void monitor_event(void *opaque, enum chardev_event ev)
 {
     struct monitor *m = opaque;
 
@@ -758,53 +633,51 @@ static void mon_event(void *opaque, enum chardev_event ev)
         /* a socket client: each one gets the banner; on a mux, only once switched to */
         m->banner_shown = false;
         if (chardev_has_focus(m->chr, m))
-            mon_greet(m);
+            monitor_greet(m);
         break;
     case CHR_EVENT_FOCUS:
-        mon_greet(m);
+        monitor_greet(m);
         break;
     default:
         break;
     }
 }
 
-static const struct chardev_fe_ops mon_fe_ops = {
-    .can_read = mon_can_read,
-    .read = mon_read,
-    .event = mon_event,
+static const struct chardev_fe_ops monitor_fe_ops = {
+    .can_read = monitor_can_read,
+    .read = monitor_read,
+    .event = monitor_event,
 };
 
 struct monitor *monitor_new(struct chardev *c, char **err)
 {
     struct monitor *m;
 
-    if (G.n == MON_MAX) {
-        *err = xasprintf("at most %d monitors", MON_MAX);
+    if (monitors.count == MONITOR_MAX) {
+        *err = xasprintf("at most %d monitors", MONITOR_MAX);
         return NULL;
     }
     m = xnew(struct monitor);
     m->chr = c;
-    readline_init(&m->rl, "(skiff) ", mon_write, mon_line_done, m);
-    m->release = timer_new(CLK_REALTIME, sendkey_release, m);
-    if (chardev_attach(c, &mon_fe_ops, m) < 0) {
+    readline_init(&m->rl, "(skiff) ", monitor_write, monitor_line_done, m);
+    if (chardev_attach(c, &monitor_fe_ops, m) < 0) {
         *err = xasprintf("chardev '%s' is in use by another device (a mux, mon:stdio, can share)",
                          chardev_id(c));
-        timer_free(m->release);
         free(m);
         return NULL;
     }
-    G.mons[G.n++] = m;
+    monitors.list[monitors.count++] = m;
     return m;
 }
 
 void monitor_cleanup_all(void)
 {
-    for (int i = 0; i < G.n; i++) {
-        struct monitor *m = G.mons[i];
+    for (int i = 0; i < monitors.count; i++) {
+        struct monitor *m = monitors.list[i];
 
         chardev_detach(m->chr, m);
-        timer_free(m->release);
         free(m);
     }
-    G.n = 0;
+    monitors.count = 0;
+    mon_send_key_cleanup();
 }

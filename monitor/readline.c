@@ -16,7 +16,10 @@ void readline_init(struct readline *rl, const char *prompt, readline_write_fn *w
 
 void readline_start(struct readline *rl)
 {
+    /* nothing of the last session's line: not an overlong one, nor an escape or \r it ended in */
     rl->len = 0;
+    rl->overflow = false;
+    rl->last_cr = false;
     rl->esc = 0;
     readline_puts(rl, rl->prompt);
 }

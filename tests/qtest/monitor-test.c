@@ -54,7 +54,7 @@ static int kbd_drain(uint8_t *b, int max, int wait_ms)
 
 int main(void)
 {
-    char *sock = qtest_tmp_path(".mon");
+    char *sock = qtest_tmp_path(".mon"), *server;
     int lfd = qtest_listen_unix(sock), fd, status;
     const char *out;
     uint8_t b[16];
@@ -187,12 +187,28 @@ int main(void)
 
     /* -S: the CPUs wait for cont */
     sock = qtest_tmp_path(".mon");
+    server = qtest_tmp_path(".mon");
     lfd = qtest_listen_unix(sock);
-    q = qtest_start("-S -mon chardev=m -chardev socket,id=m,path=%s", sock);
+    q = qtest_start("-S -mon chardev=m -chardev socket,id=m,path=%s "
+                    "-mon chardev=srv -chardev socket,id=srv,path=%s,server=on,wait=off", sock, server);
     out = qtest_hmp_open(lfd, &fd);
     CHECK(has(out, "monitor - type 'help'"), "-mon chardev= serves the monitor on a -chardev socket");
     CHECK(has(qtest_hmp(fd, "info status"), "VM status: paused (prelaunch)"),
           "-S: the VM starts paused, in QEMU's words: paused (prelaunch)");
+    {
+        /* a monitor that listens: a client that leaves in the middle of an overlong line leaves
+         * nothing of it to the next client */
+        int c1, c2;
+
+        memset(big, 'x', sizeof(big));
+        CHECK(has(qtest_hmp_connect(server, &c1), "monitor - type 'help'"), "a client of a listening monitor gets the banner");
+        CHECK(write(c1, big, sizeof(big)) == (ssize_t)sizeof(big), "types 3000 characters and leaves");
+        close(c1);
+        CHECK(has(qtest_hmp_connect(server, &c2), "monitor - type 'help'"), "the next client gets the banner");
+        CHECK(has(qtest_hmp(c2, "info status"), "VM status: paused (prelaunch)"),
+              "and its first line runs: the last client's overlong line is forgotten");
+        close(c2);
+    }
     CHECK(has(qtest_hmp(fd, "cont"), "") && has(qtest_hmp(fd, "info status"), "VM status: running"),
           "cont starts it");
     qtest_hmp(fd, "q");
@@ -201,5 +217,7 @@ int main(void)
     close(lfd);
     unlink(sock);
     free(sock);
+    unlink(server);
+    free(server);
     return tap_done();
 }

@@ -674,7 +674,14 @@ int qcow2_drv_map_direct(struct block_state *bs, uint64_t off, uint64_t len, boo
 
     if (l2i + n > l2_entries(s) || !len)
         return -EAGAIN;
-    pthread_mutex_lock(&s->lock);
+    /*
+     * The caller is a vCPU or the main loop with the device lock held, so it must never wait
+     * here: a worker may hold the image lock across a read of a table or an fdatasync (the
+     * metadata flush orders refcount blocks, L2 and L1 tables with syncs between them), and
+     * every exit, the monitor and the timers would stall behind it. Busy: the worker's way.
+     */
+    if (pthread_mutex_trylock(&s->lock))
+        return -EAGAIN;
     if (s->corrupt || (write && s->lazy && !s->dirty_on_disk))
         goto out;
     l2off = l1i < s->l1_size ? s->l1[l1i] & QCOW2_L1E_OFFSET_MASK : 0;

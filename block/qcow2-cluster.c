@@ -262,6 +262,46 @@ const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t host, uint64_t len
     return NULL;
 }
 
+/* Does any entry of t[0..n), masked, name a cluster-sized range that starts in [lo, end)? */
+static bool table_hits(const uint64_t *t, uint64_t n, uint64_t mask, uint64_t lo, uint64_t end)
+{
+    uint64_t span = end - lo;
+    bool hit = false;
+
+    /* no early exit: one subtraction and comparison per entry, which the compiler vectorizes */
+    for (uint64_t i = 0; i < n; i++)
+        hit |= (t[i] & mask) - lo < span;
+    return hit;
+}
+
+/*
+ * The tables the fixed ones point at, as QEMU's default ("cached") overlap check has them:
+ * found from the L1 table, the refcount table and the snapshot list in memory, so a write
+ * costs a pass over those arrays and no I/O. Entries are taken as they are (a damaged one
+ * that is unaligned still covers the cluster-sized range it names).
+ */
+const char *qcow2_overlaps_tables(struct qcow2 *s, uint64_t host, uint64_t len)
+{
+    uint64_t end = host + len, cs = s->cluster_size;
+    /* a table at o overlaps [host, end) when host - cs < o < end; o = 0 is no table */
+    uint64_t lo = host >= cs ? host - cs + 1 : 1;
+
+    if (!len)
+        return NULL;
+    if (table_hits(s->l1, s->l1_size, QCOW2_L1E_OFFSET_MASK, lo, end))
+        return "an active L2 table";
+    if (table_hits(s->reftable, s->reftable_used, QCOW2_REFT_OFFSET_MASK, lo, end))
+        return "a refcount block";
+    for (int i = 0; i < s->nb_snapshots; i++) {
+        const struct qcow2_snapshot *sn = &s->snaps[i];
+
+        /* each bounded where the snapshot table was read */
+        if (sn->l1_size && sn->l1_offset < end && sn->l1_offset + (uint64_t)sn->l1_size * 8 > host)
+            return "an inactive L1 table";
+    }
+    return NULL;
+}
+
 /* Do the parts of the first and last cluster that the write leaves alone read as zeros? */
 static bool cow_is_zero(struct block_state *bs, uint64_t e_first, uint64_t e_last)
 {
@@ -294,10 +334,13 @@ static void inflight_wait(struct qcow2 *s, uint64_t off, uint64_t len)
     }
 }
 
-/* Data must never land on metadata: a damaged L2 entry could point there. */
+/* Data must never land on metadata: a damaged L2 entry or refcount could point there. */
 static int check_overlap(struct qcow2 *s, uint64_t host, uint64_t len)
 {
     const char *what = qcow2_overlaps_metadata(s, host, len);
+
+    if (!what)
+        what = qcow2_overlaps_tables(s, host, len);
 
     if (what)
         return qcow2_mark_corrupt(s, "a data write to 0x%" PRIx64 " would overwrite %s", host, what);
@@ -709,7 +752,8 @@ int qcow2_drv_map_direct(struct block_state *bs, uint64_t off, uint64_t len, boo
     }
     if (zero && !write) {
         ret = MAP_ZERO;
-    } else if (data && !(write && qcow2_overlaps_metadata(s, first, n << s->cluster_bits))) {
+    } else if (data && !(write && (qcow2_overlaps_metadata(s, first, n << s->cluster_bits) ||
+                                   qcow2_overlaps_tables(s, first, n << s->cluster_bits)))) {
         *host = first + (off & (cs - 1));
         ret = MAP_HOST;
     }

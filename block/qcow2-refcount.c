@@ -140,6 +140,7 @@ static int reftable_grow(struct qcow2 *s, uint64_t rti)
     free(s->reftable);
     s->reftable = nt;
     s->reftable_size = entries;
+    s->reftable_used = MAX(s->reftable_used, start / per_rb + nblocks);
     s->reftable_offset = (start + nblocks) << s->cluster_bits;
     s->reftable_clusters = tclusters;
     s->file_end = MAX(s->file_end, (start + nblocks + tclusters) << s->cluster_bits);
@@ -204,6 +205,7 @@ static int refblock_ensure(struct qcow2 *s, uint64_t cluster, bool *placed)
     if (ret < 0)
         return ret;
     s->reftable[rti] = rb_off;
+    s->reftable_used = MAX(s->reftable_used, rti + 1);
     stq_be(be, rb_off);
     ret = bfile_pwrite(s->bs->file, s->reftable_offset + rti * 8, be, 8);
     s->file_end = MAX(s->file_end, rb_off + s->cluster_size);

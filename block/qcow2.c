@@ -482,6 +482,8 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
         goto out;
     }
     s->reftable_size = rt_bytes / 8;
+    for (s->reftable_used = s->reftable_size; s->reftable_used && !s->reftable[s->reftable_used - 1];)
+        s->reftable_used--;
     ret = qcow2_read_snapshots(s, err);
     if (ret < 0)
         goto out;

@@ -115,6 +115,7 @@ struct qcow2 {
 
     uint64_t *reftable;
     uint64_t reftable_size;     /* entries */
+    uint64_t reftable_used;     /* entries from here on are all zero */
     uint64_t reftable_offset;
     uint32_t reftable_clusters;
     int refcount_order;
@@ -174,6 +175,8 @@ int qcow2_flush_metadata(struct qcow2 *s);
 
 /* Does [off, off+len) overlap the header, the L1 table, the refcount table or the snapshot table? NULL or its name. */
 const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
+/* Or an active L2 table, a refcount block or a snapshot's L1 table? NULL or what. Lock held. */
+const char *qcow2_overlaps_tables(struct qcow2 *s, uint64_t off, uint64_t len);
 
 /* qcow2-refcount.c */
 int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *rc);

@@ -81,6 +81,18 @@ static int check_host_offset(struct qcow2 *s, uint64_t guest, uint64_t host)
     return 0;
 }
 
+/* Check a compressed cluster's place before it is read (lock held, as marking corrupt needs). */
+static int check_compressed(struct qcow2 *s, uint64_t guest, uint64_t e)
+{
+    uint64_t coff = e & s->coffset_mask;
+
+    if (coff < s->cluster_size || coff >= s->file_end)
+        return qcow2_mark_corrupt(s, "the L2 entry for guest offset 0x%" PRIx64 " points to a compressed cluster "
+                                  "at 0x%" PRIx64 " that lies %s", guest, coff,
+                                  coff >= s->file_end ? "past the end of the file" : "in the header");
+    return 0;
+}
+
 /*
  * Map guest [off, off+len) to a run of one kind: sets *type, *entry (of the
  * first cluster) and *n (bytes in the run, within one L2 table). Lock held.
@@ -113,8 +125,10 @@ static int qcow2_map(struct qcow2 *s, uint64_t off, uint64_t len, enum qcow2_cty
         if (ret < 0)
             goto out;
     }
-    if (*type == QCOW2_COMPRESSED)
+    if (*type == QCOW2_COMPRESSED) {
+        ret = check_compressed(s, off, e);
         goto out;
+    }
     for (i = 1; *n < maxn; i++) {
         uint64_t f = ldq_be(l2 + 8 * (l2i + i));
 
@@ -132,7 +146,12 @@ out:
     return ret;
 }
 
-/* "Compressed clusters descriptor": inflate one cluster (raw deflate, 4 KiB window) */
+/*
+ * "Compressed clusters descriptor": inflate one cluster (raw deflate, 4 KiB window). The entry
+ * was checked with the lock held (check_compressed): this runs without it on the read path, so
+ * it neither marks the image corrupt nor looks at the file's length (the end of a compressed
+ * cluster may lie past the end of the file: that part reads as zeros).
+ */
 int qcow2_read_compressed(struct qcow2 *s, uint64_t e, uint8_t *out)
 {
     uint64_t coff = e & s->coffset_mask;
@@ -142,12 +161,11 @@ int qcow2_read_compressed(struct qcow2 *s, uint64_t e, uint8_t *out)
     z_stream z;
     int ret, zr;
 
-    if (coff < s->cluster_size || coff >= s->file_end)
-        return qcow2_mark_corrupt(s, "a compressed cluster at 0x%" PRIx64 " lies %s", coff,
-                                  coff >= s->file_end ? "past the end of the file" : "in the header");
+    if (coff < s->cluster_size)
+        return -EIO;
     in = xmalloc(csize);
     memset(in, 0, csize);
-    ret = bfile_pread(s->bs->file, coff, in, MIN(csize, s->file_end - coff));
+    ret = bfile_pread(s->bs->file, coff, in, csize);
     if (ret < 0)
         goto out;
     memset(&z, 0, sizeof(z));
@@ -219,7 +237,7 @@ int qcow2_drv_preadv(struct block_state *bs, uint64_t off, const struct qiov *q)
     return ret;
 }
 
-/* What the guest saw in one cluster before this write: into buf (cluster_size bytes). Lock held. */
+/* What the guest saw in one cluster before this write: into buf (cluster_size bytes). Lock not needed. */
 static int cluster_old_content(struct block_state *bs, uint64_t guest_cluster, uint64_t e, uint8_t *buf,
                                uint64_t from, uint64_t to)
 {
@@ -364,7 +382,7 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
     uint64_t e_first, e_last;
     struct qcow2_inflight me, **pp;
     uint8_t *l2, *hbuf = NULL, *tbuf = NULL;
-    bool zero_cow, unlock;
+    bool zero_cow;
     struct qiov w;
     int ret;
 
@@ -389,6 +407,13 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
     e_first = ldq_be(l2 + 8 * l2i);
     e_last = ldq_be(l2 + 8 * (l2i + last));
     qcow2_cache_put(&s->l2c, l2);
+    /* the old content of a compressed first or last cluster is read below: check where it lies */
+    if (qcow2_l2e_type(s, e_first) == QCOW2_COMPRESSED)
+        ret = check_compressed(s, first_guest, e_first);
+    if (ret == 0 && qcow2_l2e_type(s, e_last) == QCOW2_COMPRESSED)
+        ret = check_compressed(s, first_guest + (last << s->cluster_bits), e_last);
+    if (ret < 0)
+        return ret;
     zero_cow = (head || head + total < tail_end) && cow_is_zero(bs, e_first, e_last);
     ret = qcow2_alloc_clusters(s, nclusters, &newoff);
     if (ret == 0)
@@ -397,10 +422,7 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
         return ret;
     me = (struct qcow2_inflight){ first_guest >> s->cluster_bits, nclusters, s->inflight };
     s->inflight = &me;
-    /* decompressing an old cluster may report damage: keep the lock for that rare case */
-    unlock = qcow2_l2e_type(s, e_first) != QCOW2_COMPRESSED && qcow2_l2e_type(s, e_last) != QCOW2_COMPRESSED;
-    if (unlock)
-        pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->lock);
 
     qiov_init(&w, q->niov + 2);
     if (zero_cow) {
@@ -430,8 +452,7 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
     free(hbuf);
     free(tbuf);
 
-    if (unlock)
-        pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->lock);
     for (pp = &s->inflight; *pp != &me; pp = &(*pp)->next)
         ;
     *pp = me.next;

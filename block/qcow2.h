@@ -153,6 +153,7 @@ struct qcow2 {
 int qcow2_update_header(struct qcow2 *s);
 /* Flush the metadata, rewrite the header and sync, taking the lock. */
 int qcow2_update_header_synced(struct qcow2 *s);
+/* Log, set the corrupt bit in the header and sync it; -EIO. Lock held (or the image not yet shared). */
 int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...) PRINTF_FMT(2, 3);
 int qcow2_set_dirty(struct qcow2 *s, bool dirty);
 int qcow2_write_l1(struct qcow2 *s);

@@ -3,6 +3,7 @@
 #include "util/main-loop.h"
 #include "tests/unit/tap.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -246,6 +247,72 @@ out:
     free(err);
 }
 
+/*
+ * A read that finds damage marks the image corrupt: the header is rewritten with the corrupt
+ * bit and synced. That must happen under the image lock like every other header update (issue
+ * #11, 10), or it races with a writer's (a grown L1 or refcount table). The read meets a
+ * compressed cluster whose L2 entry points into the header; while its header sync is held,
+ * the image lock must be taken.
+ */
+static void test_corrupt_from_read_is_locked(void)
+{
+    struct qcow2_create_opts co = { .size = 4 * MiB };
+    char *path = xasprintf("%s/k.qcow2", dir), *err = NULL;
+    static uint8_t buf[65536], r[4096];
+    struct block_open_opts ro = { .read_only = true };
+    struct block_dev *bd;
+    struct qcow2 *s;
+    uint64_t l2off = 0;
+    uint8_t be[8];
+    int fd, busy = 0, n = 0;
+    bool held;
+
+    memset(buf, 0x11, sizeof(buf));
+    qcow2_create(path, &co, &err);
+    if (block_open(&bd, path, NULL, &err) < 0) {
+        CHECK(false, "corrupt: the image opens (%s)", err ? err : "");
+        goto out;
+    }
+    qcow2_write_compressed(block_dev_state(bd), 0, buf, sizeof(buf));
+    block_flush(bd);
+    l2off = qcow2_of(block_dev_state(bd))->l1[0] & QCOW2_L1E_OFFSET_MASK;
+    block_close(bd);
+    /* the compressed cluster's L2 entry now says its data lies at byte 512 of the header */
+    stq_be(be, QCOW2_OFLAG_COMPRESSED | 512);
+    fd = open(path, O_RDWR);
+    CHECK(l2off && fd >= 0 && pwrite(fd, be, 8, l2off) == 8, "corrupt: the L2 entry is damaged");
+    close(fd);
+    if (block_open(&bd, path, NULL, &err) < 0) {
+        CHECK(false, "corrupt: the damaged image opens (%s)", err ? err : "");
+        goto out;
+    }
+    s = qcow2_of(block_dev_state(bd));
+    done_count = first_error = 0;
+    sync_hold_arm();
+    block_aio_readv(bd, 0, &(struct iovec){ r, sizeof(r) }, 1, on_done, NULL);
+    n++;
+    held = sync_wait_entered(30);
+    CHECK(held, "corrupt: the read marks the image corrupt and syncs its header");
+    if (held) {
+        busy = pthread_mutex_trylock(&s->lock);
+        if (busy == 0)
+            pthread_mutex_unlock(&s->lock);
+    }
+    CHECK(busy == EBUSY, "corrupt: the image lock is held while the header is written and synced");
+    sync_release();
+    wait_for(n);
+    CHECK(first_error == -EIO, "corrupt: the read fails with EIO");
+    block_close(bd);
+    if (block_open(&bd, path, &ro, &err) == 0) {
+        CHECK(qcow2_of(block_dev_state(bd))->incompat & QCOW2_INCOMPAT_CORRUPT, "corrupt: the corrupt bit is on the disk");
+        block_close(bd);
+    }
+out:
+    unlink(path);
+    free(path);
+    free(err);
+}
+
 static void test_snapshots_and_backing(void)
 {
     char *sub = xasprintf("%s/sub", dir), *base = xasprintf("%s/sub/base.qcow2", dir);
@@ -314,6 +381,7 @@ int main(void)
     test_concurrent(BLOCK_CACHE_NONE, BLOCK_AIO_NATIVE, 2 * MiB, "cache=none, native, 2M clusters");
     test_snapshots_and_backing();
     test_flush_does_not_block_submission();
+    test_corrupt_from_read_is_locked();
     rmdir(dir);
     return tap_done();
 }

@@ -90,8 +90,9 @@ int qcow2_read_snapshots(struct qcow2 *s, char **err)
             ret = bfile_pread(bs->file, off + 40 + extra + idl, sn->name, namel);
         if (ret < 0)
             goto io;
+        /* (the end is not summed: a crafted offset near 2^64 would wrap past the bound) */
         if ((uint64_t)sn->l1_size * 8 > QCOW2_MAX_L1_BYTES || !IS_ALIGNED(sn->l1_offset, s->cluster_size) ||
-            sn->l1_offset + (uint64_t)sn->l1_size * 8 > flen)
+            sn->l1_offset > flen || (uint64_t)sn->l1_size * 8 > flen - sn->l1_offset)
             goto damaged;
         off = ALIGN_UP(off + 40 + extra + idl + namel, 8);
     }

@@ -93,6 +93,19 @@ check "the rest of the disk still reads" "$BLKIO" -r l2.qcow2 read 1 64k 64k
 expect_error "writing to a corrupt image is refused, saying how to repair it" "check -r all" "$BLKIO" l2.qcow2 write 1 0 1
 expect_error "a write to a read-only image fails" "Read-only file system" "$BLKIO" -r good.qcow2 write 1 0 512
 
+# A crafted snapshot table (issue #11, 10): an entry's l1_offset + 8 * l1_size that wraps past
+# 2^64 is out of range like any other.
+"$S" create -q -f qcow2 snap.qcow2 8M
+"$BLKIO" snap.qcow2 write 5 0 64k
+"$S" snapshot -c s1 snap.qcow2
+SO=$((16#$(od -An -t x8 --endian=big -j 64 -N 8 snap.qcow2 | tr -d ' ')))   # the table; its first entry
+cp snap.qcow2 wrap.qcow2
+wr 64 wrap.qcow2 "$SO" $((0xffffffffffff0000))      # l1_offset: 64 KiB below 2^64
+wr 32 wrap.qcow2 $((SO + 8)) $((0x4000))             # 128 KiB of L1: the end wraps to 64 KiB
+expect_error "a snapshot L1 table whose end wraps past 2^64 is out of range" \
+    "'wrap.qcow2': the snapshot table is damaged" "$S" info wrap.qcow2
+expect_error "and snapshot -a does not get to it" "'wrap.qcow2': the snapshot table is damaged" "$S" snapshot -a s1 wrap.qcow2
+
 expect_error "an unknown format is refused" "unknown format 'vdi'" "$S" info -f vdi good.qcow2
 expect_error "create refuses a size qcow2 cannot hold" "too large" "$S" create -q -f qcow2 -o cluster_size=512 big.qcow2 1P
 expect_error "create refuses an odd cluster size" "cluster size must be a power of two" \

@@ -134,6 +134,18 @@ check "resize: content kept and the new space reads as zeros" qemu-img compare -
 "$BLKIO" top.qcow2 workload 27 300 mt.raw
 check "resize: writes past the old end land right" qemu-img compare -q top.qcow2 mt.raw
 check "resize: qemu-img check passes" qemu-img check -q top.qcow2
+# 512-byte clusters: 1 GiB needs a 256 KiB L1 table, 512 clusters in a row, more than one
+# refcount block counts; new refcount blocks must not cut the run (and snapshot -a, taking a
+# snapshot, or a repair's tables make runs like that too)
+"$S" create -q -f qcow2 -o cluster_size=512 small512.qcow2 64K
+"$BLKIO" small512.qcow2 write 3 0 8k
+"$S" resize -q small512.qcow2 1G 2>err.txt
+check "resize of a 512-byte-cluster image to 1 GiB works" bash -c "[ ! -s err.txt ] && qemu-img info small512.qcow2 | grep -q '^virtual size: 1 GiB'"
+check "and qemu-img check passes, the data reads back" bash -c "qemu-img check -q small512.qcow2 &&
+    qemu-io -r -c 'read -P 3 0 8k' -c 'read -P 0 8k 1016k' small512.qcow2 >/dev/null"
+"$S" snapshot -c s1 small512.qcow2 2>err.txt
+check "a snapshot of it (its 256 KiB L1 table copied) is taken and qemu-img check passes" \
+    bash -c "[ ! -s err.txt ] && qemu-img check -q small512.qcow2 && qemu-img snapshot -l small512.qcow2 | grep -q ' s1 '"
 
 # JSON the way qemu-img prints it
 check "info --output=json matches qemu-img (but actual-size)" \

@@ -324,12 +324,8 @@ int qcow2_snapshot_apply(struct block_state *bs, const char *name, char **err)
     if (i < 0)
         return i;
     sn = &s->snaps[i];
-    /*
-     * The disk size the snapshot recorded becomes the image's: bounded as create and open bound
-     * a header's (at most 2^56, an L1 table under 32 MiB), and the L1 table grows to cover it.
-     */
-    if (sn->disk_size > (1ULL << 56) ||
-        sn->disk_size / s->cluster_size / (s->cluster_size / 8) >= QCOW2_MAX_L1_BYTES / 8) {
+    /* the disk size the snapshot recorded becomes the image's, and the L1 table grows to cover it */
+    if (!qcow2_size_fits(s->cluster_size, sn->disk_size)) {
         *err = xasprintf("'%s': snapshot '%s' records a disk size of %" PRIu64 " bytes, which is out of range: "
                          "the snapshot table is damaged", bs->filename, name, sn->disk_size);
         return -EFBIG;

@@ -149,6 +149,16 @@ struct qcow2 {
 
 #define QCOW2_CLUSTER_OF(s, off) ((off) >> (s)->cluster_bits)
 
+/*
+ * Can an image with these clusters have this virtual size? As QEMU: at most 2^56 bytes, and an
+ * L1 table of at most 32 MiB (with 512-byte clusters exactly 128 GiB still fits). Create, open,
+ * resize and snapshot -a all ask this one question, so none makes an image another refuses.
+ */
+static inline bool qcow2_size_fits(uint64_t cluster_size, uint64_t size)
+{
+    return size <= (1ULL << 56) && DIV_ROUND_UP(size, cluster_size * (cluster_size / 8)) <= QCOW2_MAX_L1_BYTES / 8;
+}
+
 /* qcow2.c */
 int qcow2_update_header(struct qcow2 *s);
 /* Flush the metadata, rewrite the header and sync, taking the lock. */

@@ -66,7 +66,7 @@ int device_set_prop(struct device *dev, const char *name, const char *value, cha
     return prop_set_by_name(dev, name, value, err);
 }
 
-static void device_free(struct device *dev)
+void device_free(struct device *dev)
 {
     props_free(dev);
     free(dev->id);

@@ -21,6 +21,7 @@ enum prop_type {
     PROP_CHARDEV,   /* struct chardev *, given by id */
     PROP_MACADDR,   /* struct mac_addr, "52:54:00:12:34:56" */
     PROP_BOOTINDEX, /* int32_t: the firmware's boot order, -1 for none */
+    PROP_DRIVE,     /* struct blockdev *, given by id (-drive if=none,id= or -blockdev node-name=) */
 };
 
 struct mac_addr {
@@ -80,6 +81,8 @@ struct device *device_new(const char *type_name);
 /* Set one property from text; 0 or -EINVAL with *err set. */
 int device_set_prop(struct device *dev, const char *name, const char *value, char **err);
 int device_realize(struct device *dev, char **err);
+/* Free a device that was made and never realized (or whose realize failed). */
+void device_free(struct device *dev);
 /* -device NAME,prop=value,...: new + props + realize in one; NULL with *err set on failure. */
 struct device *device_create_from_opts(struct opts *o, char **err);
 /* new + realize with props in "a=b,c=d" form, for board code; dies on failure (start-up only). */

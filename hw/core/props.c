@@ -2,6 +2,7 @@
 #define LOG_PREFIX "device: "
 #include "hw/core/props.h"
 #include "hw/core/bus.h"
+#include "block/blockdev.h" // blockdev_find
 #include "chardev/chardev.h"
 #include "util/log.h"
 #include "util/opts.h" // parse_bool, parse_uint, parse_size
@@ -59,6 +60,17 @@ static int prop_set(struct device *dev, const struct prop_desc *p, const char *v
             return -EINVAL;
         }
         *(struct chardev **)field = c;
+        return 0;
+    }
+    case PROP_DRIVE: {
+        struct blockdev *drive = blockdev_find(value);
+
+        if (!drive) {
+            *err = xasprintf("%s: property '%s': no drive '%s' (give it as -drive if=none,id=%s,file=...)",
+                             dev->type->name, p->name, value, value);
+            return -EINVAL;
+        }
+        *(struct blockdev **)field = drive;
         return 0;
     }
     case PROP_SIZE:
@@ -153,7 +165,7 @@ void props_free(struct device *dev)
 }
 
 static const char *const prop_type_names[] = { "bool", "uint8", "uint16", "uint32", "uint64",
-                                                "size", "string", "chardev", "macaddr", "int32" };
+                                                "size", "string", "chardev", "macaddr", "int32", "drive" };
 
 static void props_print(FILE *out, const struct prop_desc *p)
 {

@@ -872,6 +872,19 @@ static uint8_t ide_wcache_default(const struct ide_drive *d)
     return !(d->bd && block_write_through(d->bd));
 }
 
+bool ide_drive_info(struct ide_channel *ch, int unit, bool *cdrom, struct block_dev **bd, struct blockdev **blk)
+{
+    struct ide_drive *d = &ch->drive[unit];
+
+    if (d->kind == IDE_NONE)
+        return false;
+    *cdrom = d->kind == IDE_CD;
+    *bd = d->bd;
+    if (blk)
+        *blk = d->blk;
+    return true;
+}
+
 void ide_drive_set_ident(struct ide_channel *ch, int unit, const char *serial, const char *model)
 {
     struct ide_drive *d = &ch->drive[unit];
@@ -942,8 +955,10 @@ void ide_channel_drain(struct ide_channel *ch)
 void ide_channel_cleanup(struct ide_channel *ch)
 {
     ide_channel_drain(ch);
-    for (int u = 0; u < 2; u++)
+    for (int u = 0; u < 2; u++) {
         ch->drive[u].bd = NULL;
+        ch->drive[u].blk = NULL;
+    }
 }
 
 void ide_channel_state_loaded(struct ide_channel *ch)

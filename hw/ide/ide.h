@@ -2,12 +2,14 @@
 #ifndef HW_IDE_IDE_H
 #define HW_IDE_IDE_H
 
+#include "hw/core/bus.h"
 #include "hw/core/irq.h"
 #include "util/osdep.h"
 
 #include <sys/uio.h>
 
 struct block_dev;
+struct blockdev;
 struct vmstate_desc;
 
 #define IDE_SECTOR_SIZE     512
@@ -61,6 +63,7 @@ struct ide_drive {
     int unit;
     enum ide_kind kind;
     struct block_dev *bd;       /* NULL: no disk, or a CD-ROM with no medium */
+    struct blockdev *blk;       /* the named drive whose medium bd is (the monitor changes it) */
     uint64_t nb_sectors;        /* in 512-byte sectors */
     uint16_t cyls, heads, secs; /* default geometry (IDENTIFY words 1, 3, 6) */
     char serial[21], model[41], firmware[9];
@@ -137,6 +140,20 @@ struct ide_channel {
     void *dma_opaque;
     const char *name;
 };
+
+/*
+ * A channel as a bus that ide-hd and ide-cd devices plug into (ide.0, ide.1), with the firmware's
+ * path of the channel (SeaBIOS's "/pci@i0cf8/ide@1,1/drive@0") for their boot order.
+ */
+struct ide_bus {
+    struct bus bus;
+    struct ide_channel *ch;
+    char fw_path[64];
+};
+void ide_bus_register(struct ide_bus *b, const char *name, struct device *parent, struct ide_channel *ch,
+                      const char *fw_path);
+/* What is on a unit: whether there is a drive, a CD-ROM, its medium (NULL: none). */
+bool ide_drive_info(struct ide_channel *ch, int unit, bool *cdrom, struct block_dev **bd, struct blockdev **blk);
 
 /* A channel: its interrupt line and the controller's DMA engine (dma may be NULL). */
 void ide_channel_init(struct ide_channel *ch, const char *name, struct irq *irq,

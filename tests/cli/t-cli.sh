@@ -54,6 +54,17 @@ expect_error "a bus of another type" "bus 'isa.0' is an ISA bus; the device goes
     "$SKIFF" "${DEV[@]}" -device pci-testdev,bus=isa.0
 expect_error "a PCI device's romfile= that is not there" "'/nonexistent/x.rom'" \
     "$SKIFF" "${DEV[@]}" -device pci-testdev,romfile=/nonexistent/x.rom
+expect_error "-blockdev in JSON, which skiff does not read yet" "not JSON yet" "$SKIFF" "${DEV[@]}" \
+    -blockdev '{"driver":"file","node-name":"f","filename":"/dev/null"}'
+expect_error "-blockdev with a driver skiff lacks" "driver=nbd: skiff's drivers are file, host_device, raw and qcow2" \
+    "$SKIFF" "${DEV[@]}" -blockdev driver=nbd,node-name=n
+expect_error "-blockdev file= naming no file node" "file=nope names no file node" \
+    "$SKIFF" "${DEV[@]}" -blockdev driver=qcow2,node-name=q,file=nope
+expect_error "-blockdev without node-name" "give driver= and node-name=" "$SKIFF" "${DEV[@]}" -blockdev driver=file,filename=x
+expect_error "-drive if=floppy names what is missing" "if=floppy: skiff has no floppy controller" \
+    "$SKIFF" "${DEV[@]}" -drive if=floppy,file=x
+expect_error "two drives with one id" "there is already a drive with id 'd'" \
+    "$SKIFF" "${DEV[@]}" -drive if=none,id=d -blockdev driver=file,node-name=d,filename=x
 expect_error "QMP, which skiff does not have yet" "skiff has no QMP yet" "$SKIFF" -kernel "$K" -qmp unix:/tmp/q,server=on
 expect_error "-mon naming a chardev that does not exist" "no -chardev with id 'nope'" "$SKIFF" "${DEV[@]}" -mon chardev=nope
 expect_error "-mon mode=control (QMP)" "no QMP (mode=control) yet" "$SKIFF" "${DEV[@]}" -chardev null,id=n -mon chardev=n,mode=control

@@ -674,7 +674,9 @@ void pc_init(const struct pc_options *opts)
         pc.apic_ids[i] = cpu_apic_id(&machine_cfg.topo, i);
     if (!pc_direct_boot()) {
         struct acpi_config ac = { .cpus = machine_cfg.topo.cpus, .apic_ids = pc.apic_ids,
-                                  .pci_hole_start = machine_ram.below_4g };
+                                  .pci_hole_start = machine_ram.below_4g,
+                                  .disable_s3 = pc.opts.disable_s3,
+                                  .disable_s4 = pc.opts.disable_s4 };
 
         pc_fw_cfg_acpi(&ac);
         pc_fw_cfg_smbios();
@@ -716,6 +718,8 @@ int pc_boot(char **err)
         .apic_ids = pc.apic_ids,
         .sci_enabled_at_boot = true,
         .pci_hole_start = machine_ram.below_4g,
+        .disable_s3 = pc.opts.disable_s3,
+        .disable_s4 = pc.opts.disable_s4,
     };
     const uint64_t base[ACPI_BLOB_MAX] = {
         [ACPI_BLOB_RSDP] = BOOT_ACPI_ADDR,

@@ -1,6 +1,9 @@
 /* suspend.c: payload that suspends to RAM (ACPI S3, SLP_TYP from \_S3) and wakes on its RTC alarm: skiff must stop it, wake it, and start it at the FACS's waking vector with its RAM intact */
 #include "lib/intr.h"
 
+/* skiff-args: */
+/* skiff-args: -global PIIX4_PM.disable_s3=1 */
+/* skiff-args: -global driver=PIIX4_PM,property=disable_s4,value=1 */
 
 /*
  * With "wake=monitor" on its command line (tests/cli/t-console.sh) it sets no alarm: the

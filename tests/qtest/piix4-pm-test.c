@@ -66,7 +66,7 @@ static void rtc_alarm_soon(struct qtest *q)
  * (suspended)", CMOS 0x0f = 0xfe for the firmware), and an enabled RTC alarm, the power button
  * or the monitor's system_wakeup wakes the machine: a reset that sets WAK_STS and the source's
  * status bit, keeping the chipset's firmware set-up. stop and cont while asleep, a reset of a
- * sleeping machine, S4.
+ * sleeping machine, S4, and an S3 the DSDT does not offer.
  */
 static void check_sleep(void)
 {
@@ -156,6 +156,16 @@ static void check_sleep(void)
     close(fd);
     CHECK(qtest_quit(q) == 0, "skiff exits cleanly");
 
+    /* disable_s3 hides S3 from the DSDT; QEMU's PIIX4 still acts on the sleep type */
+    lfd = qtest_listen_unix(sock);
+    q = qtest_start("-m 32 -global PIIX4_PM.disable_s3=1 -monitor unix:%s", sock);
+    CHECK(qtest_hmp_open(lfd, &fd) != NULL, "-global PIIX4_PM.disable_s3=1 is taken");
+    pm_enable(q);
+    qtest_outw(q, PMCNTRL, SLP_TYP(1) | SLP_EN);
+    CHECK(has(qtest_hmp(fd, "info status"), "VM status: paused (suspended)"),
+          "with S3 hidden, SLP_TYP 1 still suspends, as QEMU's PIIX4 does");
+    close(fd);
+    qtest_quit(q);
     unlink(sock);
     free(sock);
 }

@@ -58,6 +58,8 @@ static const struct option_def options[] = {
     { "monitor", true, "DEV", "the human monitor on DEV (as -serial takes it: stdio, unix:S,server=on,wait=off, ...; none)" },
     { "mon", true, "chardev=ID[,mode=readline]", "the human monitor on a -chardev" },
     { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them" },
+    { "global", true, "PIIX4_PM.disable_s3|disable_s4=0|1",
+      "a device property's default, as QEMU's; 1 hides ACPI S3 (suspend to RAM) or S4 from the guest" },
     { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)" },
     { "display", true, "none", "display backend (only none for now)" },
     { "vga", true, "std|none", "VGA card: std (the default) or none" },
@@ -146,6 +148,7 @@ static struct {
     bool daemonize;
     bool boot_strict;
     const char *rtc_base;
+    bool disable_s3, disable_s4;
 } args;
 
 static void parse_machine(const char *s)
@@ -268,6 +271,60 @@ static void parse_rtc(const char *s)
     if ((unused = opts_first_unused(o)))
         die("-rtc: skiff does not implement '%s' (base=, clock=vm, driftfix=none)", unused);
     opts_free(o);
+}
+
+/*
+ * -global DRIVER.PROPERTY=VALUE, or driver=D,property=P,value=V, as QEMU's: a property's value for
+ * every device of a type. skiff implements it for what libvirt passes: the PIIX4 PM's
+ * disable_s3 and disable_s4 (QEMU's uint8; not 0 hides the state from the guest's DSDT).
+ */
+static void parse_global(const char *s)
+{
+    static const char *const known = "skiff implements -global for PIIX4_PM.disable_s3 and "
+                                     "PIIX4_PM.disable_s4 only";
+    char *driver, *prop, *value, *end;
+    unsigned long v;
+
+    if (!strncmp(s, "driver=", 7)) {
+        char *err = NULL;
+        struct opts *o = opts_parse(s, NULL, &err);
+        const char *unused;
+
+        if (!o)
+            die("-global: %s", err);
+        if (!opts_get(o, "driver") || !opts_get(o, "property") || !opts_get(o, "value"))
+            die("-global %s: give driver=, property= and value=", s);
+        if ((unused = opts_first_unused(o)))
+            die("-global: unknown parameter '%s' (driver=, property=, value=)", unused);
+        driver = xstrdup(opts_get(o, "driver"));
+        prop = xstrdup(opts_get(o, "property"));
+        value = xstrdup(opts_get(o, "value"));
+        opts_free(o);
+    } else {
+        const char *dot = strchr(s, '.'), *eq = strchr(s, '=');
+
+        if (!dot || !eq || eq < dot)
+            die("-global %s: give DRIVER.PROPERTY=VALUE (e.g. PIIX4_PM.disable_s3=1)", s);
+        driver = xstrndup(s, dot - s);
+        prop = xstrndup(dot + 1, eq - dot - 1);
+        value = xstrdup(eq + 1);
+    }
+    /* QEMU's name for the device, and skiff's */
+    if ((strcmp(driver, "PIIX4_PM") && strcmp(driver, "piix4-pm")) ||
+        (strcmp(prop, "disable_s3") && strcmp(prop, "disable_s4")))
+        die("-global %s.%s: %s", driver, prop, known);
+    errno = 0;
+    v = strtoul(value, &end, 0);
+    if (errno || end == value || *end || v > 255 || value[0] == '-')
+        die("-global %s.%s=%s: the value is a number, 0 to 255 (1 hides the state)", driver, prop,
+            value);
+    if (!strcmp(prop, "disable_s3"))
+        args.disable_s3 = v != 0;
+    else
+        args.disable_s4 = v != 0;
+    free(driver);
+    free(prop);
+    free(value);
 }
 
 /* RAM plus swap of this host, from /proc/meminfo; 0 when unknown. */
@@ -418,6 +475,8 @@ static void parse_args(int argc, char **argv)
             if (args.ndevice == MAX_LIST)
                 die("-device: too many");
             args.device[args.ndevice++] = val;
+        } else if (!strcmp(name, "global")) {
+            parse_global(val);
         } else if (!strcmp(name, "nographic")) {
             args.nographic = true;
         } else if (!strcmp(name, "display")) {
@@ -710,6 +769,8 @@ int main(int argc, char **argv)
     pco.boot_menu = args.boot_menu;
     pco.boot_strict = args.boot_strict;
     pco.rtc_base = args.rtc_base;
+    pco.disable_s3 = args.disable_s3;
+    pco.disable_s4 = args.disable_s4;
     pco.boot_menu_wait = args.boot_menu_wait;
     pco.boot_fail_wait = args.boot_fail_wait;
     if (!args.kernel_cache)

@@ -1,4 +1,4 @@
-/* monitor.c: the human monitor: QEMU's HMP commands (info, stop, cont, system_powerdown, sendkey, eject, change, quit) over a chardev */
+/* monitor.c: the human monitor: QEMU's HMP commands (info, stop, cont, system_powerdown, system_wakeup, sendkey, eject, change, quit) over a chardev */
 #define LOG_PREFIX "monitor: "
 #include "monitor/monitor.h"
 #include "block/block.h"
@@ -124,8 +124,9 @@ static int drive_find(const char *name)
 
 static void info_status(struct monitor *m, int argc, char **argv)
 {
-    /* QEMU's words; its "(shutdown)" is the one reason tools look for */
+    /* QEMU's words; its "(shutdown)" and "(suspended)" are the reasons tools look for */
     mon_printf(m, "VM status: %s\n", machine_shut_down() ? "paused (shutdown)" :
+                                     machine_suspended() ? "paused (suspended)" :
                                      machine_prelaunch() ? "paused (prelaunch)" :
                                      machine_running() ? "running" : "paused");
 }
@@ -569,6 +570,17 @@ static void cmd_system_powerdown(struct monitor *m, int argc, char **argv)
     acpi_pm_power_button(pm);
 }
 
+/* QEMU's system_wakeup: wake a guest suspended to RAM, as if by the power button */
+static void cmd_system_wakeup(struct monitor *m, int argc, char **argv)
+{
+    char *err = NULL;
+
+    if (machine_request_wakeup(MACHINE_WAKEUP_OTHER, &err) < 0) {
+        mon_printf(m, "Error: %s\n", err);
+        free(err);
+    }
+}
+
 static void cmd_system_reset(struct monitor *m, int argc, char **argv)
 {
     machine_request_reset();
@@ -677,8 +689,9 @@ static const struct mon_cmd mon_cmds[] = {
     { "nmi", "", "send a non-maskable interrupt to every CPU (as an NMI button; kdump, watchdogs)", cmd_nmi },
     { "stop", "", "stop the virtual CPUs", cmd_stop },
     { "cont|c", "", "resume the virtual CPUs (and start them after -S)", cmd_cont },
-    { "system_powerdown", "", "press the ACPI power button: the guest shuts down", cmd_system_powerdown },
+    { "system_powerdown", "", "press the ACPI power button: the guest shuts down (a suspended one wakes)", cmd_system_powerdown },
     { "system_reset", "", "reset the machine", cmd_system_reset },
+    { "system_wakeup", "", "wake the guest from suspend to RAM (ACPI S3)", cmd_system_wakeup },
     { "sendkey", "keys [hold_ms]", "press keys together, e.g. ctrl-alt-delete (held 100 ms)", cmd_sendkey },
     { "eject", "[-f] device", "take the disc out of a CD-ROM drive (-f: even when the guest locked it)", cmd_eject },
     { "change", "device file [format]", "put the disc image file in a CD-ROM drive", cmd_change },

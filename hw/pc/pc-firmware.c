@@ -347,7 +347,9 @@ void pc_firmware_done(void)
         pc_load_firmware();
     if (!pc_direct_boot()) {
         struct acpi_config ac = { .cpus = machine_cfg.topo.cpus, .apic_ids = pc.apic_ids,
-                                  .pci_hole_start = machine_ram.below_4g };
+                                  .pci_hole_start = machine_ram.below_4g,
+                                  .disable_s3 = pc.opts.disable_s3,
+                                  .disable_s4 = pc.opts.disable_s4 };
 
         pc_fw_cfg_acpi(&ac);
         pc_fw_cfg_smbios();

@@ -27,6 +27,7 @@ struct pc_board {
     uint8_t *bios;              /* the firmware ROM, mapped below 4 GiB */
     uint64_t bios_size;
     bool booted;                /* a kernel was loaded once: RAM is no longer all zeros */
+    uint64_t facs_addr;         /* direct boot: the FACS, where the guest leaves its waking vector */
 };
 extern struct pc_board pc;
 

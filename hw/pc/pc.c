@@ -196,22 +196,64 @@ static void pc_init_ide(void)
     }
 }
 
+static int pc_wake_direct(char **err);
+
+/*
+ * What firmware puts back before it jumps to a waking OS, which the wake-up's reset cleared: the
+ * PAM shadow RAM, where SeaBIOS's resume code and its data live (QEMU never resets PAM), and the
+ * PM's I/O space, where the OS finds its ACPI registers.
+ */
+struct pc_chipset {
+    uint8_t pam[I440FX_PAM_COUNT];
+    uint32_t pmba;
+    uint8_t pmregmisc;
+};
+
+static void pc_chipset_save(struct pc_chipset *c)
+{
+    const int pm = PCI_DEVFN(1, 3);
+
+    for (int i = 0; i < I440FX_PAM_COUNT; i++)
+        c->pam[i] = pci_config_read(0, I440FX_PAM0 + i, 1);
+    c->pmba = pci_config_read(pm, PIIX4_PMBA, 4);
+    c->pmregmisc = pci_config_read(pm, PIIX4_PMREGMISC, 1);
+}
+
+static void pc_chipset_restore(const struct pc_chipset *c)
+{
+    const int pm = PCI_DEVFN(1, 3);
+
+    for (int i = 0; i < I440FX_PAM_COUNT; i++)
+        pci_config_write(0, I440FX_PAM0 + i, c->pam[i], 1);
+    pci_config_write(pm, PIIX4_PMBA, c->pmba, 4);
+    pci_config_write(pm, PIIX4_PMREGMISC, c->pmregmisc, 1);
+}
+
 static void pc_reset(void *opaque)
 {
     char *err = NULL;
     /* a VM stopped by the monitor (or started with -S) stays stopped through the reset */
     bool running = !machine_cfg.qtest && cpus_running();
+    bool waking = machine_waking();
+    struct pc_chipset chipset;
+    int r;
 
-    log_debug("system reset");
+    log_debug(waking ? "system reset for the wake-up" : "system reset");
     if (!machine_cfg.qtest)
         cpus_pause();
+    if (waking)
+        pc_chipset_save(&chipset);
     device_reset_all();
+    /* firmware boot: SeaBIOS finds the CMOS resume flag at its reset vector and resumes */
+    if (waking && !pc_direct_boot())
+        pc_chipset_restore(&chipset);
     pc_firmware_reset();
     if (machine_cfg.qtest)
         return;
     kvm_irqchip_reset();
     cpus_reset();
-    if (pc_boot(&err) < 0) {
+    r = waking && pc_direct_boot() ? pc_wake_direct(&err) : pc_boot(&err);
+    if (r < 0) {
         log_error("cannot boot again after the reset: %s", err);
         free(err);
         machine_request_exit(EXIT_VM_ERROR);
@@ -309,6 +351,8 @@ int pc_boot(char **err)
         .apic_ids = pc.apic_ids,
         .sci_enabled_at_boot = true,
         .pci_hole_start = machine_ram.below_4g,
+        .disable_s3 = pc.opts.disable_s3,
+        .disable_s4 = pc.opts.disable_s4,
     };
     const uint64_t base[ACPI_BLOB_MAX] = {
         [ACPI_BLOB_RSDP] = BOOT_ACPI_ADDR,
@@ -341,6 +385,7 @@ int pc_boot(char **err)
         vga_set_text_mode(pc.vga);
     acpi_build(&t, &ac);
     r = acpi_link_into_guest(&t, base);
+    pc.facs_addr = base[ACPI_BLOB_TABLES] + t.facs;
     acpi_tables_free(&t);
     if (r < 0) {
         *err = xstrdup("the ACPI tables do not fit in guest RAM");
@@ -356,6 +401,45 @@ int pc_boot(char **err)
     pc.booted = true;
     if (!machine_cfg.qtest)
         cpus_set_entry(&entry);
+    return 0;
+}
+
+/*
+ * The wake-up of a direct boot: skiff does what SeaBIOS's resume does. The CMOS shutdown status
+ * says resume (0xfe, set when the guest went to sleep; cleared now, as the BIOS does): after the
+ * chipset set-up a firmware leaves, the boot CPU starts in real mode at the FACS's waking vector,
+ * with RAM as the guest left it. Without a waking vector (or a status) the guest boots afresh,
+ * as SeaBIOS reboots then. SeaBIOS takes the 32-bit real-mode vector only, and so does skiff.
+ */
+static int pc_wake_direct(char **err)
+{
+    struct cpu_entry entry = { .mode = CPU_ENTRY_REAL };
+    uint8_t status = rtc_get_cmos(pc.rtc, CMOS_SHUTDOWN_STATUS), facs[ACPI_FACS_LEN];
+    uint32_t vector;
+
+    *err = NULL;
+    rtc_set_cmos(pc.rtc, CMOS_SHUTDOWN_STATUS, 0);
+    /* the FACS is in the shadow RAM at 0xe0000, there again once PAM says so */
+    pc_setup_like_firmware();
+    if (status != CMOS_SHUTDOWN_S3_RESUME || !pc.facs_addr ||
+        gmem_read(pc.facs_addr, facs, sizeof(facs)) < 0 || memcmp(facs, "FACS", 4)) {
+        log_guest_error("no FACS to resume from: the guest boots afresh");
+        return pc_boot(err);
+    }
+    vector = ldl_le(facs + ACPI_FACS_WAKING_VECTOR);
+    if (!vector) {
+        log_guest_error("the guest left no waking vector in the FACS: it boots afresh");
+        return pc_boot(err);
+    }
+    if (vector >= 1 * MiB) {
+        log_guest_error("the FACS's waking vector 0x%x is above 1 MiB, no real-mode address: the "
+                        "guest boots afresh", vector);
+        return pc_boot(err);
+    }
+    entry.rip = vector;
+    if (!machine_cfg.qtest)
+        cpus_set_entry(&entry);
+    log_debug("resuming at the waking vector 0x%x", vector);
     return 0;
 }
 

@@ -26,6 +26,7 @@ struct pc_options {
     bool boot_strict;                       /* -boot strict=on: only the listed devices boot */
     int boot_menu_wait;                     /* -boot splash-time=MS, or -1 */
     int boot_fail_wait;                     /* -boot reboot-timeout=MS, or -1 */
+    bool disable_s3, disable_s4;            /* -global PIIX4_PM.disable_s3=1: the DSDT hides S3 */
 };
 
 /* Check a -boot order string (a, b: floppy; c: disk; d: CD-ROM; n: network); NULL or an error. */

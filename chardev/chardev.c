@@ -4,14 +4,12 @@
 #include "util/log.h"
 #include "util/main-loop.h"
 #include "util/opts.h"
+#include "util/sockets.h"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -31,8 +29,8 @@ struct chardev {
     int in_fd;              /* -1: no input */
     int out_fd;             /* -1: output dropped */
     int listen_fd;          /* socket servers */
-    bool server, wait, is_unix, connected;
-    char *path;             /* unix socket path to unlink */
+    bool server, wait, connected;
+    struct socket_address addr;     /* sockets: where to listen or connect */
     bool want_input;        /* input is being read (not paused, not at EOF) */
     bool in_paused;
     uint32_t in_events;     /* what in_fd is registered for in the loop (0: not registered) */
@@ -322,8 +320,6 @@ static void chr_listen_ready(void *opaque, uint32_t events);
 
 static void chr_connected(struct chardev *c, int fd)
 {
-    set_nonblock(fd, true);
-    set_cloexec(fd);
     c->in_fd = c->out_fd = fd;
     c->connected = true;
     c->drop_warned = false;
@@ -352,7 +348,7 @@ static void chr_disconnected(struct chardev *c)
 static void chr_listen_ready(void *opaque, uint32_t events)
 {
     struct chardev *c = opaque;
-    int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int fd = socket_accept(c->listen_fd);
 
     if (fd >= 0 && !c->connected)
         chr_connected(c, fd);
@@ -360,71 +356,24 @@ static void chr_listen_ready(void *opaque, uint32_t events)
         close(fd);
 }
 
-/* Open a unix or tcp socket as server (listening) or client (connected). -errno with *err. */
-static int socket_open(struct chardev *c, const char *path, const char *host, const char *port,
-                       char **err)
+/* Listen on or connect to the chardev's address. -errno with *err. */
+static int socket_open(struct chardev *c, char **err)
 {
-    int fd = -1, r;
+    char *e = NULL;
+    int fd = c->server ? socket_listen(&c->addr, &e) : socket_connect(&c->addr, &e);
 
-    if (path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-        if (strlen(path) >= sizeof(sa.sun_path)) {
-            *err = xasprintf("%s: socket path '%s' is too long", c->id, path);
-            return -ENAMETOOLONG;
-        }
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            goto sys_err;
-        if (c->server) {
-            unlink(path);
-            if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
-                goto sys_err;
-            c->path = xstrdup(path);
-        } else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-            goto sys_err;
-        }
-    } else {
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai;
-        int one = 1;
-
-        r = getaddrinfo(host && *host ? host : (c->server ? NULL : "localhost"), port, &hints, &ai);
-        if (r) {
-            *err = xasprintf("%s: cannot resolve '%s:%s': %s", c->id, host ? host : "", port,
-                             gai_strerror(r));
-            return -EINVAL;
-        }
-        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            freeaddrinfo(ai);
-            goto sys_err;
-        }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (c->server)
-            r = bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0;
-        else
-            r = connect(fd, ai->ai_addr, ai->ai_addrlen) < 0;
-        freeaddrinfo(ai);
-        if (r)
-            goto sys_err;
+    if (fd < 0) {
+        *err = xasprintf("%s: %s", c->id, e);
+        free(e);
+        return fd;
     }
     if (c->server) {
         c->listen_fd = fd;
-        set_nonblock(fd, true);
         loop_add_fd(fd, EPOLLIN, chr_listen_ready, c);
     } else {
         chr_connected(c, fd);
     }
     return 0;
-sys_err:
-    r = -errno;
-    *err = xasprintf("%s: cannot %s socket %s%s%s%s: %s", c->id,
-                     c->server ? "listen on" : "connect to", path ? path : (host ? host : ""),
-                     path ? "" : ":", path ? "" : port, "", strerror(-r));
-    if (fd >= 0)
-        close(fd);
-    return r;
 }
 
 /* ---- stdio ---- */
@@ -480,8 +429,8 @@ static void chr_free(struct chardev *c)
             loop_del_fd(c->listen_fd);
         close(c->listen_fd);
     }
-    if (c->path)
-        unlink(c->path);
+    if (c->listen_fd >= 0 && c->addr.path)
+        unlink(c->addr.path);
     if (c->be == BE_STDIO) {
         stdio_restore();
         stdio_taken = false;
@@ -491,7 +440,7 @@ static void chr_free(struct chardev *c)
         if (c->out_fd >= 0 && c->out_fd != c->in_fd)
             close(c->out_fd);
     }
-    free(c->path);
+    socket_address_free(&c->addr);
     free(c->obuf);
     free(c->id);
     free(c);
@@ -624,8 +573,10 @@ static struct chardev *chr_from_opts(struct opts *o, char **err)
         c = chr_alloc(id, BE_SOCKET);
         c->server = server;
         c->wait = server && wait;
-        c->is_unix = path != NULL;
-        if (socket_open(c, path, host, port, err) < 0)
+        c->addr.path = path ? xstrdup(path) : NULL;
+        c->addr.host = !path && host ? xstrdup(host) : NULL;
+        c->addr.port = !path ? xstrdup(port) : NULL;
+        if (socket_open(c, err) < 0)
             goto fail;
     } else {
         *err = xasprintf("chardev '%s': unknown backend '%s' (stdio, file, pipe, pty, socket, null)",
@@ -714,18 +665,21 @@ struct chardev *chardev_new_legacy(const char *spec, const char *id, char **err)
             s = xasprintf("file,id=%s,path=%s%s", id, arg, extra ? extra : "");
         else if (n == 4 && !strncmp(spec, "pipe", 4))
             s = xasprintf("pipe,id=%s,path=%s%s", id, arg, extra ? extra : "");
-        else if (n == 4 && !strncmp(spec, "unix", 4))
-            s = xasprintf("socket,id=%s,path=%s%s", id, arg, extra ? extra : "");
-        else if (n == 3 && !strncmp(spec, "tcp", 3)) {
-            char *colon = strrchr(arg, ':');
+        else if ((n == 4 && !strncmp(spec, "unix", 4)) || (n == 3 && !strncmp(spec, "tcp", 3))) {
+            char *where = xasprintf("%.*s:%s", (int)n, spec, arg), *e = NULL;
+            struct socket_address a;
 
-            if (!colon) {
-                *err = xasprintf("'%s': tcp needs HOST:PORT", spec);
+            if (socket_address_parse(where, &a, &e) < 0) {
+                *err = xasprintf("'%s': %s", spec, e);
+                free(e);
+            } else if (a.path) {
+                s = xasprintf("socket,id=%s,path=%s%s", id, a.path, extra ? extra : "");
             } else {
-                *colon = '\0';
-                s = xasprintf("socket,id=%s,host=%s,port=%s%s", id, arg, colon + 1,
+                s = xasprintf("socket,id=%s,host=%s,port=%s%s", id, a.host, a.port,
                               extra ? extra : "");
             }
+            socket_address_free(&a);
+            free(where);
         } else {
             *err = xasprintf("'%s': unknown character device (stdio, mon:stdio, null, none, "
                              "file:, pipe:, pty, unix:, tcp:, chardev:)", spec);
@@ -783,7 +737,7 @@ int chardev_wait_clients(char **err)
 
         if (!c->wait || c->connected)
             continue;
-        fprintf(stderr, "skiff: waiting for a connection on %s\n", c->path ? c->path : c->id);
+        fprintf(stderr, "skiff: waiting for a connection on %s\n", c->addr.path ? c->addr.path : c->id);
         p.fd = c->listen_fd;
         p.events = POLLIN;
         while (!c->connected) {

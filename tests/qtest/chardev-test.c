@@ -216,6 +216,27 @@ static void test_unix_server(void)
     free(path);
 }
 
+/* mon: on a socket: the UART and the monitor share it, switched with Ctrl-A c as on a terminal */
+static void test_mon_socket(void)
+{
+    char *path = qtest_tmp_path(".sock"), buf[512] = { 0 };
+    int lfd = qtest_listen_unix(path), fd;
+    struct qtest *q = qtest_start("-serial mon:unix:%s", path);
+
+    fd = qtest_accept(lfd, 5000);
+    send_str(q, "shared");
+    CHECK(fd >= 0 && read_is(fd, "shared"), "-serial mon:unix:PATH carries the UART's bytes");
+    if (fd >= 0 && write(fd, "\001c", 2) == 2)
+        qtest_read_avail(fd, buf, sizeof(buf) - 1, 1000);
+    CHECK(strstr(buf, "monitor - type 'help'") != NULL, "and Ctrl-A c there reaches the monitor");
+    if (fd >= 0)
+        close(fd);
+    close(lfd);
+    qtest_quit(q);
+    unlink(path);
+    free(path);
+}
+
 static void test_null(void)
 {
     struct qtest *q = qtest_start("-serial null");
@@ -233,6 +254,7 @@ int main(void)
     test_pty();
     test_tcp();
     test_unix_server();
+    test_mon_socket();
     test_null();
     return tap_done();
 }

@@ -5,6 +5,16 @@
 #include <termios.h>
 #include <unistd.h>
 
+static const struct chardev_unimplemented pty_unimplemented[] = {
+    { "path", NULL, "a symlink to the pty" },
+    { NULL, NULL, NULL },
+};
+
+static int pty_parse(struct chardev *c, struct opts *o, char **err)
+{
+    return chardev_refuse_unimplemented(c, o, pty_unimplemented, err);
+}
+
 static int pty_open(struct chardev *c, char **err)
 {
     int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -30,6 +40,7 @@ static int pty_open(struct chardev *c, char **err)
 
 static const struct chardev_ops pty_ops = {
     .name = "pty",
+    .parse = pty_parse,
     .open = pty_open,
 };
 CHARDEV_BACKEND_REGISTER(pty_ops);

@@ -1,5 +1,7 @@
 /* char-socket.c: -chardev socket: a unix or TCP stream, as a server serving one client at a time or as a client */
+#define LOG_PREFIX "chardev: "
 #include "chardev/chardev-int.h"
+#include "util/log.h"
 #include "util/main-loop.h"
 #include "util/sockets.h"
 
@@ -9,6 +11,7 @@
 struct socket_state {
     struct socket_address addr;     /* where to listen or connect */
     bool server, wait;              /* wait: hold start-up until the first client comes */
+    bool nodelay;                   /* TCP_NODELAY on each connection */
     int listen_fd;                  /* a server's; -1 for a client */
     bool connected;
 };
@@ -19,6 +22,8 @@ static void socket_connected(struct chardev *c, int fd)
 {
     struct socket_state *s = c->state;
 
+    if (s->nodelay && socket_set_nodelay(fd, true) < 0)
+        log_warn("%s: cannot set TCP_NODELAY: %s", c->id, strerror(errno));
     c->in_fd = c->out_fd = fd;
     s->connected = true;
     c->drop_warned = false;
@@ -57,22 +62,58 @@ static void socket_listen_ready(void *opaque, uint32_t events)
         close(fd);
 }
 
+/* QEMU's socket options that skiff does not implement, unless they ask for what it does anyway */
+static const struct chardev_unimplemented socket_unimplemented[] = {
+    { "telnet", "off", "the telnet protocol" },
+    { "websocket", "off", "WebSocket framing" },
+    { "reconnect", "0", "a client that reconnects" },
+    { "reconnect-ms", "0", "a client that reconnects" },
+    { "to", NULL, "a range of ports to try" },
+    { "ipv4", NULL, "one address family only" },
+    { "ipv6", NULL, "one address family only" },
+    { "tls-creds", NULL, "TLS" },
+    { "tls-authz", NULL, "TLS" },
+    { "abstract", "off", "abstract unix sockets" },
+    { NULL, NULL, NULL },
+};
+
 static int socket_parse(struct chardev *c, struct opts *o, char **err)
 {
     struct socket_state *s = c->state;
     const char *path = opts_get(o, "path"), *host = opts_get(o, "host"), *port = opts_get(o, "port");
+    bool tight = true;
+    int r;
 
     s->listen_fd = -1;
     s->wait = true;
-    if (opts_get_bool(o, "server", &s->server) < 0 || opts_get_bool(o, "wait", &s->wait) < 0) {
-        *err = xasprintf("chardev '%s': server and wait take on or off", c->id);
+    r = chardev_refuse_unimplemented(c, o, socket_unimplemented, err);
+    if (r < 0)
+        return r;
+    if (opts_get_bool(o, "server", &s->server) < 0 || opts_get_bool(o, "wait", &s->wait) < 0 ||
+        opts_get_bool(o, "nodelay", &s->nodelay) < 0 || opts_get_bool(o, "tight", &tight) < 0) {
+        *err = xasprintf("chardev '%s': server, wait, nodelay and tight take on or off", c->id);
         return -EINVAL;
     }
-    s->wait &= s->server;
+    /* tight= shapes abstract socket addresses only, which are refused above */
     if (!path && !port) {
         *err = xasprintf("chardev '%s': socket needs path= or host=,port=", c->id);
         return -EINVAL;
     }
+    if (path && (host || port)) {
+        *err = xasprintf("chardev '%s': a socket is path= (unix) or host= and port= (TCP), not both",
+                         c->id);
+        return -EINVAL;
+    }
+    if (path && opts_has(o, "nodelay")) {
+        *err = xasprintf("chardev '%s': nodelay= is for TCP sockets (host=, port=)", c->id);
+        return -EINVAL;
+    }
+    /* as QEMU: a client connects at once, there is nothing to wait for */
+    if (!s->server && opts_has(o, "wait")) {
+        *err = xasprintf("chardev '%s': wait= is for a server (server=on)", c->id);
+        return -EINVAL;
+    }
+    s->wait &= s->server;
     if (path) {
         s->addr.path = xstrdup(path);
     } else {

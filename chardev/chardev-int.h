@@ -82,6 +82,19 @@ void chardev_stop_io(struct chardev *c);
 void chardev_close_fds(struct chardev *c);
 /* A system call failed: *err = "chardev 'ID': WHAT: <errno's text>"; returns -errno. */
 int chardev_syserr(struct chardev *c, char **err, const char *fmt, ...) PRINTF_FMT(3, 4);
+/*
+ * QEMU's options that a backend (or the layer) does not implement, refused by name rather
+ * than ignored: "chardev 'ID': skiff does not implement KEY=VALUE (WHAT)". `accepted` is the
+ * one value that asks for what skiff does anyway, "off" (of an on/off) or "0" (of a number),
+ * or NULL.
+ */
+struct chardev_unimplemented {
+    const char *key;
+    const char *accepted;
+    const char *what;
+};
+int chardev_refuse_unimplemented(struct chardev *c, struct opts *o,
+                                 const struct chardev_unimplemented *list, char **err);
 /* Tell every frontend. */
 void chardev_send_event(struct chardev *c, enum chardev_event ev);
 

@@ -120,6 +120,32 @@ int chardev_syserr(struct chardev *c, char **err, const char *fmt, ...)
     return r;
 }
 
+/* Whether `value` asks for the same as `accepted`, "off" (or no, false, 0) or "0". */
+static bool value_is(const char *value, const char *accepted)
+{
+    uint64_t n;
+    bool on;
+
+    if (!strcmp(accepted, "off"))
+        return parse_bool(value, &on) == 0 && !on;
+    return parse_uint(value, &n) == 0 && n == 0;
+}
+
+int chardev_refuse_unimplemented(struct chardev *c, struct opts *o,
+                                 const struct chardev_unimplemented *list, char **err)
+{
+    for (; list->key; list++) {
+        const char *v = opts_get(o, list->key);
+
+        if (v && !(list->accepted && value_is(v, list->accepted))) {
+            *err = xasprintf("chardev '%s': skiff does not implement %s=%s (%s)", c->id,
+                             list->key, v, list->what);
+            return -ENOTSUP;
+        }
+    }
+    return 0;
+}
+
 void chardev_send_event(struct chardev *c, enum chardev_event ev)
 {
     for (int i = 0; i < c->nfe; i++)
@@ -298,6 +324,13 @@ static char *backend_names(void)
     return s;
 }
 
+/* What every backend of QEMU's takes and skiff's do not: a log of the output. */
+static const struct chardev_unimplemented common_unimplemented[] = {
+    { "logfile", NULL, "a log of the output" },
+    { "logappend", "off", "a log of the output" },
+    { NULL, NULL, NULL },
+};
+
 /* Build a chardev from parsed options (backend in "backend"). */
 static struct chardev *chr_from_opts(struct opts *o, char **err)
 {
@@ -336,11 +369,13 @@ static struct chardev *chr_from_opts(struct opts *o, char **err)
     c->in_fd = c->out_fd = -1;
     if (ops->state_size)
         c->state = xzalloc(ops->state_size);
+    if (chardev_refuse_unimplemented(c, o, common_unimplemented, err) < 0)
+        goto fail;
     if (ops->parse && ops->parse(c, o, err) < 0)
         goto fail;
     unused = opts_first_unused(o);
     if (unused) {
-        *err = xasprintf("chardev '%s': unknown parameter '%s'", id, unused);
+        *err = xasprintf("chardev '%s': %s has no parameter '%s'", id, ops->name, unused);
         goto fail;
     }
     if (ops->open && ops->open(c, err) < 0)

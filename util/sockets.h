@@ -28,5 +28,7 @@ int socket_listen(const struct socket_address *addr, char **err);
 int socket_connect(const struct socket_address *addr, char **err);
 /* The next client of a listening socket, non-blocking and close-on-exec; -EAGAIN when none waits. */
 int socket_accept(int listen_fd);
+/* TCP_NODELAY (QEMU's nodelay=on): small writes leave at once instead of waiting to be merged. */
+int socket_set_nodelay(int fd, bool on);
 
 #endif

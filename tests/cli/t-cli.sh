@@ -83,11 +83,13 @@ echo precious >"$TMP/keep"
 expect_error "a -chardev file with a bad parameter" "file has no parameter 'colour'" \
     "$SKIFF" "${DEV[@]}" -chardev file,id=f,path="$TMP/keep",colour=red
 check "is refused before the file is opened: what it held is still there" grep -q precious "$TMP/keep"
+expect_error "-mon pretty=on (QMP's, not the human monitor's)" "pretty=on is for QMP (mode=control), not the human monitor" \
+    "$SKIFF" "${DEV[@]}" -chardev null,id=n -mon chardev=n,pretty=on
 # the values that ask for what skiff does anyway are taken: the machine starts
 timeout 2 "$SKIFF" "${DEV[@]}" -display none -chardev $SRV,telnet=off,websocket=off,reconnect=0,nodelay=on \
-    -chardev null,id=n,logappend=off >"$TMP/out" 2>"$TMP/err" </dev/null
+    -chardev null,id=n,logappend=off -mon chardev=n,pretty=off >"$TMP/out" 2>"$TMP/err" </dev/null
 status=$?
-check "telnet=off, websocket=off, reconnect=0, nodelay=on and logappend=off start the machine (status $status)" \
+check "telnet=off, websocket=off, reconnect=0, nodelay=on, logappend=off and -mon pretty=off start the machine (status $status)" \
     sh -c "[ $status -eq 124 ] && ! grep -v 'terminating on signal' '$TMP/err'"
 expect_error "a malformed -uuid" "is not a UUID: give 32 hex digits" "$SKIFF" -kernel "$K" -uuid 1234
 expect_error "an -smbios type skiff does not set" "skiff sets the system (type=1) and chassis (type=3)" \

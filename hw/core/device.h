@@ -8,7 +8,7 @@ struct vmstate_desc;
 struct device;
 struct opts;
 
-enum bus_type { BUS_SYSTEM, BUS_ISA, BUS_PCI, BUS_USB, BUS_VIRTIO };
+enum bus_type { BUS_SYSTEM, BUS_ISA, BUS_PCI, BUS_USB, BUS_VIRTIO, BUS_IDE, BUS_TYPES };
 
 enum prop_type {
     PROP_BOOL,      /* bool */
@@ -19,6 +19,13 @@ enum prop_type {
     PROP_SIZE,      /* uint64_t, with K/M/G suffixes */
     PROP_STRING,    /* char *, owned by the device */
     PROP_CHARDEV,   /* struct chardev *, given by id */
+    PROP_MACADDR,   /* struct mac_addr, "52:54:00:12:34:56" */
+    PROP_BOOTINDEX, /* int32_t: the firmware's boot order, -1 for none */
+};
+
+struct mac_addr {
+    uint8_t a[6];
+    bool set;               /* given (else the device picks one) */
 };
 
 struct prop_desc {
@@ -51,9 +58,12 @@ struct device_type {
     struct device_type *next;
 };
 
+struct bus;
+
 struct device {
     const struct device_type *type;
     char *id;                   /* the user's id=, or NULL */
+    struct bus *bus;            /* what it plugs into (bus=, or the first of its type with room) */
     bool realized;
     unsigned instance;          /* nth of its type, for state section names */
     struct device *next;

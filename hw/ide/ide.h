@@ -42,9 +42,6 @@ struct vmstate_desc;
 #define IR_COD      0x01
 #define IR_IO       0x02
 
-/* PACKET (ATA8-ACS 7.18): the command that carries an ATAPI drive's command packets */
-#define WIN_PACKETCMD       0xa0
-
 enum ide_kind { IDE_NONE, IDE_HD, IDE_CD };
 
 /* What to do when the guest has moved the current PIO block through the data port. */
@@ -172,22 +169,5 @@ void ide_cd_change(struct ide_drive *d, struct block_dev *bd);
 extern const struct vmstate_desc ide_channel_vmsd;
 /* After a state load: interrupt line and DMA state from the loaded registers. */
 void ide_channel_state_loaded(struct ide_channel *ch);
-
-/* Shared by the ATA and ATAPI halves (ide.c, ide-atapi.c). */
-void ide_set_irq(struct ide_channel *ch);
-void ide_abort(struct ide_drive *d);
-void ide_pio_start(struct ide_drive *d, uint32_t len, enum ide_pio_next next);
-void ide_dma_transfer(struct ide_drive *d, uint64_t offset, uint32_t len, bool to_mem);
-void ide_atapi_identify(struct ide_drive *d);
-void ide_atapi_packet_cmd(struct ide_drive *d);
-void ide_atapi_pio_next(struct ide_drive *d);
-void ide_atapi_read_done(struct ide_drive *d, int ret);
-void ide_atapi_dma_start(struct ide_drive *d);
-void ide_atapi_dma_done(struct ide_drive *d, int ret);
-void ide_atapi_reset(struct ide_drive *d);
-bool ide_is_busy(const struct ide_drive *d);
-/* A block request of ours completed: false when a reset came in between (drop it). */
-bool ide_io_finish(struct ide_drive *d);
-void ide_padstr(uint16_t *words, const char *s, int len);
 
 #endif

@@ -46,6 +46,7 @@ struct piix_ide {
     struct bmdma bm[2];
     struct io_region cmd_io[2], ctl_io[2], bm_io;
 };
+PCI_DEVICE_CHECK(struct piix_ide);
 
 /* ---- bus master DMA ---- */
 

@@ -1,6 +1,7 @@
 /* pc.c: the PC board: guest RAM around the PCI hole, GSIs, i440FX/PIIX and the ISA system devices, firmware or direct kernel boot, reset */
 #define LOG_PREFIX "pc: "
 #include "hw/pc/pc.h"
+#include "hw/core/bus.h"
 #include "chardev/chardev.h"
 #include "hw/core/accel.h"
 #include "hw/core/device.h"
@@ -39,6 +40,7 @@ static const uint8_t serial_irq[PC_MAX_SERIAL] = { 4, 3, 4, 3 };
 static const uint8_t pc_pirq_irqs[4] = { 10, 10, 11, 11 };
 
 static struct {
+    struct bus pci_bus, isa_bus;
     struct irq gsi[PC_NUM_GSIS];
     struct device *rtc;
     struct device *acpi_pm;
@@ -588,6 +590,8 @@ void pc_init(const struct pc_options *opts)
     for (int i = 0; i < PC_NUM_GSIS; i++)
         irq_init(&pc.gsi[i], pc_gsi_handler, &pc, i);
     pc_init_ram();
+    bus_register(&pc.pci_bus, BUS_PCI, "pci.0", NULL, NULL);
+    bus_register(&pc.isa_bus, BUS_ISA, "isa.0", NULL, NULL);
 
     device_create_simple("pc-ports", NULL);
     pc.i440fx = device_create_simple("i440fx", NULL);
@@ -737,5 +741,7 @@ void pc_cleanup(void)
         munmap(pc.bios, pc.bios_size);
     for (int i = 0; i < PC_MAX_IDE; i++)
         block_close(pc.ide_bd[i]);
+    bus_unregister(&pc.pci_bus);
+    bus_unregister(&pc.isa_bus);
     memset(&pc, 0, sizeof(pc));
 }

@@ -673,16 +673,21 @@ static void start_monitors(struct chardev *const *serial)
         struct opts *o = opts_parse(args.mon[i], "chardev", &err);
         const char *id, *mode, *unused;
         struct chardev *c;
+        bool pretty = false;
 
         if (!o)
             die("-mon: %s", err);
         id = opts_get(o, "chardev");
         mode = opts_get(o, "mode");
-        opts_get(o, "pretty");
+        if (opts_get_bool(o, "pretty", &pretty) < 0)
+            die("-mon %s: pretty takes on or off", args.mon[i]);
         if (mode && !strcmp(mode, "control"))
             die("-mon %s: skiff has no QMP (mode=control) yet; mode=readline is the human monitor", args.mon[i]);
         if (mode && strcmp(mode, "readline"))
             die("-mon %s: mode is readline (or control)", args.mon[i]);
+        /* as QEMU: pretty=on indents QMP's JSON, and the human monitor has none */
+        if (pretty)
+            die("-mon %s: pretty=on is for QMP (mode=control), not the human monitor", args.mon[i]);
         if ((unused = opts_first_unused(o)))
             die("-mon: unknown parameter '%s'", unused);
         if (!id)

@@ -4,7 +4,7 @@
 #include "hw/core/device.h"
 #include "hw/core/machine.h"
 #include "hw/pc/pc.h"
-#include "hw/pc/pc-drives.h"
+#include "block/blockdev.h"
 #include "hw/core/qtest.h"
 #include "monitor/monitor.h"
 #include "target-x86/cpu.h"
@@ -48,6 +48,8 @@ static const struct option_def options[] = {
     { "cdrom", true, "FILE", "IDE CD-ROM (secondary master) with FILE as its disc" },
     { "drive", true, "file=F[,if=ide|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,discard=unmap][,cache=C][,aio=A]",
       "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native" },
+    { "blockdev", true, "driver=file|raw|qcow2,node-name=N[,file=NODE|filename=F|file.filename=F][,read-only=on][,cache.direct=on][,discard=unmap]",
+      "a block node (libvirt's spelling): -device ide-hd,drive=N uses it" },
     { "snapshot", false, NULL, "write to temporary files instead of the disk images" },
     { "boot", true, "[order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS][,reboot-timeout=MS][,strict=on]",
       "firmware boot order: c disk, d CD-ROM, a floppy, n network (default cad)" },
@@ -56,6 +58,8 @@ static const struct option_def options[] = {
     { "monitor", true, "DEV", "the human monitor on DEV (as -serial takes it: stdio, unix:S,server=on,wait=off, ...; none)" },
     { "mon", true, "chardev=ID[,mode=readline]", "the human monitor on a -chardev" },
     { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them" },
+    { "global", true, "PIIX4_PM.disable_s3|disable_s4=0|1",
+      "a device property's default, as QEMU's; 1 hides ACPI S3 (suspend to RAM) or S4 from the guest" },
     { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)" },
     { "display", true, "none", "display backend (only none for now)" },
     { "vga", true, "std|none", "VGA card: std (the default) or none" },
@@ -132,7 +136,6 @@ static struct {
     const char *pidfile;
     const char *kernel_cache;
     const char *vga;
-    struct pc_drive_set drives;
     const char *boot_order;
     const char *boot_once;
     bool boot_menu;
@@ -145,6 +148,7 @@ static struct {
     bool daemonize;
     bool boot_strict;
     const char *rtc_base;
+    bool disable_s3, disable_s4;
 } args;
 
 static void parse_machine(const char *s)
@@ -269,6 +273,60 @@ static void parse_rtc(const char *s)
     opts_free(o);
 }
 
+/*
+ * -global DRIVER.PROPERTY=VALUE, or driver=D,property=P,value=V, as QEMU's: a property's value for
+ * every device of a type. skiff implements it for what libvirt passes: the PIIX4 PM's
+ * disable_s3 and disable_s4 (QEMU's uint8; not 0 hides the state from the guest's DSDT).
+ */
+static void parse_global(const char *s)
+{
+    static const char *const known = "skiff implements -global for PIIX4_PM.disable_s3 and "
+                                     "PIIX4_PM.disable_s4 only";
+    char *driver, *prop, *value, *end;
+    unsigned long v;
+
+    if (!strncmp(s, "driver=", 7)) {
+        char *err = NULL;
+        struct opts *o = opts_parse(s, NULL, &err);
+        const char *unused;
+
+        if (!o)
+            die("-global: %s", err);
+        if (!opts_get(o, "driver") || !opts_get(o, "property") || !opts_get(o, "value"))
+            die("-global %s: give driver=, property= and value=", s);
+        if ((unused = opts_first_unused(o)))
+            die("-global: unknown parameter '%s' (driver=, property=, value=)", unused);
+        driver = xstrdup(opts_get(o, "driver"));
+        prop = xstrdup(opts_get(o, "property"));
+        value = xstrdup(opts_get(o, "value"));
+        opts_free(o);
+    } else {
+        const char *dot = strchr(s, '.'), *eq = strchr(s, '=');
+
+        if (!dot || !eq || eq < dot)
+            die("-global %s: give DRIVER.PROPERTY=VALUE (e.g. PIIX4_PM.disable_s3=1)", s);
+        driver = xstrndup(s, dot - s);
+        prop = xstrndup(dot + 1, eq - dot - 1);
+        value = xstrdup(eq + 1);
+    }
+    /* QEMU's name for the device, and skiff's */
+    if ((strcmp(driver, "PIIX4_PM") && strcmp(driver, "piix4-pm")) ||
+        (strcmp(prop, "disable_s3") && strcmp(prop, "disable_s4")))
+        die("-global %s.%s: %s", driver, prop, known);
+    errno = 0;
+    v = strtoul(value, &end, 0);
+    if (errno || end == value || *end || v > 255 || value[0] == '-')
+        die("-global %s.%s=%s: the value is a number, 0 to 255 (1 hides the state)", driver, prop,
+            value);
+    if (!strcmp(prop, "disable_s3"))
+        args.disable_s3 = v != 0;
+    else
+        args.disable_s4 = v != 0;
+    free(driver);
+    free(prop);
+    free(value);
+}
+
 /* RAM plus swap of this host, from /proc/meminfo; 0 when unknown. */
 static uint64_t host_memory(void)
 {
@@ -302,7 +360,7 @@ static void parse_args(int argc, char **argv)
 
         if (a[0] != '-') {
             /* a bare image name is the first disk, as QEMU takes it */
-            if (pc_drives_add(&args.drives, 0, a, false, a, &err) < 0)
+            if (blockdev_add_legacy(0, a, false, a, &err) < 0)
                 die("%s", err);
             continue;
         }
@@ -349,10 +407,10 @@ static void parse_args(int argc, char **argv)
             machine_cfg.append = val;
         } else if (!strcmp(name, "hda") || !strcmp(name, "hdb") || !strcmp(name, "hdc") ||
                    !strcmp(name, "hdd")) {
-            if (pc_drives_add(&args.drives, name[2] - 'a', val, false, a, &err) < 0)
+            if (blockdev_add_legacy(name[2] - 'a', val, false, a, &err) < 0)
                 die("%s", err);
         } else if (!strcmp(name, "cdrom")) {
-            if (pc_drives_add(&args.drives, 2, val, true, a, &err) < 0)
+            if (blockdev_add_legacy(2, val, true, a, &err) < 0)
                 die("%s", err);
         } else if (!strcmp(name, "msg")) {
             struct opts *mo = opts_parse(val, "timestamp", &err);
@@ -372,7 +430,10 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "snapshot")) {
             args.snapshot = true;
         } else if (!strcmp(name, "drive")) {
-            if (pc_drives_parse_drive(&args.drives, val, &err) < 0)
+            if (blockdev_add_drive(val, &err) < 0)
+                die("%s", err);
+        } else if (!strcmp(name, "blockdev")) {
+            if (blockdev_add_blockdev(val, &err) < 0)
                 die("%s", err);
         } else if (!strcmp(name, "boot")) {
             parse_boot(val);
@@ -397,7 +458,6 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "device")) {
             if (!strcmp(val, "help") || !strcmp(val, "?")) {
                 device_print_types(stdout);
-                printf("\nIDE drives (on the PIIX3's buses ide.0 and ide.1):\n%s", pc_drives_device_help);
                 exit(0);
             }
             {
@@ -406,11 +466,6 @@ static void parse_args(int argc, char **argv)
                 if (comma && (!strcmp(comma, ",help") || !strcmp(comma, ",?"))) {
                     char *n = xstrndup(val, comma - val);
 
-                    if (!strcmp(n, "ide-hd") || !strcmp(n, "ide-cd")) {
-                        printf("%s", pc_drives_device_help);
-                        free(n);
-                        exit(0);
-                    }
                     if (device_print_props(stdout, n) < 0)
                         die("-device %s: no such device (see -device help)", n);
                     free(n);
@@ -420,6 +475,8 @@ static void parse_args(int argc, char **argv)
             if (args.ndevice == MAX_LIST)
                 die("-device: too many");
             args.device[args.ndevice++] = val;
+        } else if (!strcmp(name, "global")) {
+            parse_global(val);
         } else if (!strcmp(name, "nographic")) {
             args.nographic = true;
         } else if (!strcmp(name, "display")) {
@@ -616,16 +673,21 @@ static void start_monitors(struct chardev *const *serial)
         struct opts *o = opts_parse(args.mon[i], "chardev", &err);
         const char *id, *mode, *unused;
         struct chardev *c;
+        bool pretty = false;
 
         if (!o)
             die("-mon: %s", err);
         id = opts_get(o, "chardev");
         mode = opts_get(o, "mode");
-        opts_get(o, "pretty");
+        if (opts_get_bool(o, "pretty", &pretty) < 0)
+            die("-mon %s: pretty takes on or off", args.mon[i]);
         if (mode && !strcmp(mode, "control"))
             die("-mon %s: skiff has no QMP (mode=control) yet; mode=readline is the human monitor", args.mon[i]);
         if (mode && strcmp(mode, "readline"))
             die("-mon %s: mode is readline (or control)", args.mon[i]);
+        /* as QEMU: pretty=on indents QMP's JSON, and the human monitor has none */
+        if (pretty)
+            die("-mon %s: pretty=on is for QMP (mode=control), not the human monitor", args.mon[i]);
         if ((unused = opts_first_unused(o)))
             die("-mon: unknown parameter '%s'", unused);
         if (!id)
@@ -647,12 +709,9 @@ static void check_named_files(void)
 {
     if (machine_cfg.bios && strchr(machine_cfg.bios, '/') && access(machine_cfg.bios, R_OK) != 0)
         die("firmware '%s': %s", machine_cfg.bios, strerror(errno));
-    for (int i = 0; i < PC_MAX_IDE; i++) {
-        const char *f = args.drives.ide[i].file;
-
-        if (args.drives.ide[i].present && f && access(f, F_OK) != 0 && errno == ENOENT)
-            die("'%s': no such file", f);
-    }
+    for (struct blockdev *b = blockdev_next(NULL); b; b = blockdev_next(b))
+        if (b->file && access(b->file, F_OK) != 0 && errno == ENOENT)
+            die("'%s': no such file", b->file);
 }
 
 int main(int argc, char **argv)
@@ -706,28 +765,17 @@ int main(int argc, char **argv)
     pco.nographic = args.nographic;
     /* a device test gets a VGA only when it asks for one */
     pco.vga = args.vga ? args.vga : machine_cfg.qtest ? "none" : "std";
-    {
-        int n = 0;
-
-        /* IDE drives go in the board's options; the rest are created on it below */
-        for (int i = 0; i < args.ndevice; i++) {
-            int r = pc_drives_parse_device(&args.drives, args.device[i], &err);
-
-            if (r < 0)
-                die("%s", err);
-            if (r == 0)
-                args.device[n++] = args.device[i];
-        }
-        args.ndevice = n;
-    }
     if (args.snapshot)
-        pc_drives_snapshot_all(&args.drives);
-    memcpy(pco.ide, args.drives.ide, sizeof(pco.ide));
+        blockdev_snapshot_all();
+    if (blockdev_open_all(&err) < 0)
+        die("%s", err);
     pco.boot_order = args.boot_order;
     pco.boot_once = args.boot_once;
     pco.boot_menu = args.boot_menu;
     pco.boot_strict = args.boot_strict;
     pco.rtc_base = args.rtc_base;
+    pco.disable_s3 = args.disable_s3;
+    pco.disable_s4 = args.disable_s4;
     pco.boot_menu_wait = args.boot_menu_wait;
     pco.boot_fail_wait = args.boot_fail_wait;
     if (!args.kernel_cache)
@@ -745,6 +793,8 @@ int main(int argc, char **argv)
             die("-device %s: %s", args.device[i], err);
         opts_free(o);
     }
+    /* every device is there: the boot order, tables and firmware files can be built */
+    machine_done();
     if (!machine_cfg.qtest) {
         cpus_create(&machine_cfg.topo);
         if (pc_boot(&err) < 0)
@@ -778,6 +828,7 @@ int main(int argc, char **argv)
     device_destroy_all();
     chardev_cleanup_all();
     pc_cleanup();
+    blockdev_cleanup();
     machine_cleanup_requests();
     loop_cleanup();
     devlock_unlock();

@@ -1,4 +1,4 @@
-/* cmd-machine.c: command cores for the run state and what the machine is: query-status, stop, cont, system_reset, system_powerdown, quit, query-name, query-uuid, query-version, query-kvm */
+/* cmd-machine.c: command cores for the run state and what the machine is: query-status, stop, cont, system_reset, system_powerdown, system_wakeup, quit, query-name, query-uuid, query-version, query-kvm */
 #include "monitor/commands.h"
 #include "hw/core/machine.h"
 #include "hw/pc/acpi-pm.h"      // acpi_pm_power_button
@@ -15,6 +15,7 @@ const char *mon_run_state_name(enum mon_run_state state)
         [MON_RUN_STATE_PAUSED] = "paused",
         [MON_RUN_STATE_PRELAUNCH] = "prelaunch",
         [MON_RUN_STATE_SHUTDOWN] = "shutdown",
+        [MON_RUN_STATE_SUSPENDED] = "suspended",
     };
 
     return (unsigned)state < ARRAY_SIZE(names) ? names[state] : "paused";
@@ -23,6 +24,7 @@ const char *mon_run_state_name(enum mon_run_state state)
 struct mon_status_info mon_query_status(void)
 {
     enum mon_run_state s = machine_shut_down() ? MON_RUN_STATE_SHUTDOWN :
+                           machine_suspended() ? MON_RUN_STATE_SUSPENDED :
                            machine_prelaunch() ? MON_RUN_STATE_PRELAUNCH :
                            machine_running() ? MON_RUN_STATE_RUNNING : MON_RUN_STATE_PAUSED;
 
@@ -54,6 +56,12 @@ int mon_system_powerdown(char **err)
     }
     acpi_pm_power_button(pm);
     return 0;
+}
+
+/* as if by the power button, QEMU's choice of wake source */
+int mon_system_wakeup(char **err)
+{
+    return machine_request_wakeup(MACHINE_WAKEUP_OTHER, err);
 }
 
 void mon_quit(void)

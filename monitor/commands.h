@@ -33,8 +33,9 @@ enum mon_run_state {
     MON_RUN_STATE_PAUSED,       /* stop */
     MON_RUN_STATE_PRELAUNCH,    /* -S, or a reset after shutdown: until cont */
     MON_RUN_STATE_SHUTDOWN,     /* the guest powered off under -no-shutdown */
+    MON_RUN_STATE_SUSPENDED,    /* the guest suspended to RAM (ACPI S3) */
 };
-/* QMP's name: "running", "paused", "prelaunch", "shutdown" */
+/* QMP's name: "running", "paused", "prelaunch", "shutdown", "suspended" */
 const char *mon_run_state_name(enum mon_run_state state);
 
 /* query-status (StatusInfo) */
@@ -48,6 +49,7 @@ void mon_stop(void);
 int mon_cont(char **err);                   /* -EBUSY when shut down: reset it first */
 void mon_system_reset(void);
 int mon_system_powerdown(char **err);       /* -ENODEV: no ACPI power button */
+int mon_system_wakeup(char **err);          /* wake a guest suspended to RAM; an error when it is not */
 void mon_quit(void);
 
 /* ---- what the machine is (cmd-machine.c) ---- */

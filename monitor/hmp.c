@@ -31,7 +31,7 @@ static void hmp_info_status(struct monitor *m, int argc, char **argv)
     struct mon_status_info info = mon_query_status();
     char reason[32] = "";
 
-    /* QEMU's words: a reason after "paused"; its "(shutdown)" is the one tools look for */
+    /* QEMU's words: a reason after "paused"; its "(shutdown)" and "(suspended)" are the ones tools look for */
     if (!info.running && info.status != MON_RUN_STATE_PAUSED)
         snprintf(reason, sizeof(reason), " (%s)", mon_run_state_name(info.status));
     monitor_printf(m, "VM status: %s%s\n", info.running ? "running" : "paused", reason);
@@ -401,6 +401,17 @@ static void hmp_system_powerdown(struct monitor *m, int argc, char **argv)
     }
 }
 
+/* QEMU's system_wakeup, in its words */
+static void hmp_system_wakeup(struct monitor *m, int argc, char **argv)
+{
+    char *err = NULL;
+
+    if (mon_system_wakeup(&err) < 0) {
+        monitor_printf(m, "Error: %s\n", err);
+        free(err);
+    }
+}
+
 static void hmp_system_reset(struct monitor *m, int argc, char **argv)
 {
     mon_system_reset();
@@ -497,8 +508,9 @@ static const struct hmp_cmd hmp_cmds[] = {
     { "nmi", "", "send a non-maskable interrupt to every CPU (as an NMI button; kdump, watchdogs)", hmp_nmi },
     { "stop", "", "stop the virtual CPUs", hmp_stop },
     { "cont|c", "", "resume the virtual CPUs (and start them after -S)", hmp_cont },
-    { "system_powerdown", "", "press the ACPI power button: the guest shuts down", hmp_system_powerdown },
+    { "system_powerdown", "", "press the ACPI power button: the guest shuts down (a suspended one wakes)", hmp_system_powerdown },
     { "system_reset", "", "reset the machine", hmp_system_reset },
+    { "system_wakeup", "", "wake the guest from suspend to RAM (ACPI S3)", hmp_system_wakeup },
     { "sendkey", "keys [hold_ms]", "press keys together, e.g. ctrl-alt-delete (held 100 ms)", hmp_sendkey },
     { "eject", "[-f] device", "take the disc out of a CD-ROM drive (-f: even when the guest locked it)", hmp_eject },
     { "change", "device file [format]", "put the disc image file in a CD-ROM drive", hmp_change },

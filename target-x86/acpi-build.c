@@ -115,10 +115,24 @@ static struct aml *build_isa_device(const char *name, const char *hid, uint16_t 
     return d;
 }
 
+/* A sleep state's package (ACPI 6.4 7.4.2): SLP_TYPa, SLP_TYPb (no PM1b here: the same), two
+ * reserved */
+static struct aml *build_sleep_package(unsigned typ)
+{
+    struct aml *p = aml_package(4);
+
+    aml_append(p, aml_int(typ));
+    aml_append(p, aml_int(typ));
+    aml_append(p, aml_int(0));
+    aml_append(p, aml_int(0));
+    return p;
+}
+
 /*
  * DSDT (ACPI 6.4 5.2.11.1): \_SB.PCI0 (the host bridge, its windows and _PRT), the PIIX3
  * with its PIRQ route registers, the link devices, ISA devices, the PM's I/O as motherboard
- * resources, and \_S5 for poweroff (PM1_CNT's SLP_TYP). The power button is the fixed one.
+ * resources, and \_S3, \_S4 and \_S5 for suspend to RAM, hibernation and poweroff (PM1_CNT's
+ * SLP_TYP). The power button is the fixed one.
  */
 static uint32_t build_dsdt(struct acpi_tables *t, const struct acpi_config *cfg)
 {
@@ -201,12 +215,12 @@ static uint32_t build_dsdt(struct acpi_tables *t, const struct acpi_config *cfg)
         aml_append(sb, build_link(i));
     aml_append(body, sb);
 
-    m = aml_package(4);
-    aml_append(m, aml_int(ACPI_SLP_TYP_S5));    /* SLP_TYPa, SLP_TYPb, reserved, reserved */
-    aml_append(m, aml_int(0));
-    aml_append(m, aml_int(0));
-    aml_append(m, aml_int(0));
-    aml_append(body, aml_name_decl("\\_S5", m));
+    /* as QEMU's PIIX4 board: S3 and S4 unless disabled, S5 always */
+    if (!cfg->disable_s3)
+        aml_append(body, aml_name_decl("\\_S3", build_sleep_package(ACPI_SLP_TYP_S3)));
+    if (!cfg->disable_s4)
+        aml_append(body, aml_name_decl("\\_S4", build_sleep_package(ACPI_SLP_TYP_S4)));
+    aml_append(body, aml_name_decl("\\_S5", build_sleep_package(ACPI_SLP_TYP_S5)));
 
     aml = aml_finish(body, &len);
     off = table_begin(t, "DSDT", 36 + len, 2, 16);
@@ -215,14 +229,16 @@ static uint32_t build_dsdt(struct acpi_tables *t, const struct acpi_config *cfg)
     return off;
 }
 
-/* FACS (ACPI 6.4 section 5.2.10): no checksum, 64-byte aligned. */
+/* FACS (ACPI 6.4 section 5.2.10): no checksum, 64-byte aligned; the OS writes its waking vector
+ * here before it suspends, and the firmware (or, booting without one, skiff) jumps there. */
 static uint32_t build_facs(struct acpi_tables *t)
 {
-    uint32_t off = blob_alloc(t, ACPI_BLOB_TABLES, 64, 64);
+    uint32_t off = blob_alloc(t, ACPI_BLOB_TABLES, ACPI_FACS_LEN, 64);
     uint8_t *p = t->data[ACPI_BLOB_TABLES] + off;
 
     memcpy(p, "FACS", 4);
-    stl_le(p + 4, 64);
+    stl_le(p + 4, ACPI_FACS_LEN);
+    t->facs = off;
     return off;
 }
 

@@ -12,7 +12,15 @@
 #define ACPI_GPE0_BLK       0xafe0
 #define ACPI_GPE0_LEN       4
 #define ACPI_SCI_IRQ        9
-#define ACPI_SLP_TYP_S5     0       /* the value our \_S5 names and PM1_CNT acts on */
+/* The SLP_TYP values our \_S3, \_S4 and \_S5 name and PM1_CNT acts on: QEMU's PIIX4 ones */
+#define ACPI_SLP_TYP_S3     1
+#define ACPI_SLP_TYP_S4     2
+#define ACPI_SLP_TYP_S5     0
+
+/* FACS fields (ACPI 6.4 table 5.14) */
+#define ACPI_FACS_LEN               64
+#define ACPI_FACS_WAKING_VECTOR     12      /* 32 bits: real mode, CS = vector >> 4, IP = vector & 15 */
+#define ACPI_FACS_X_WAKING_VECTOR   24      /* 64 bits: protected or long mode entry */
 
 /*
  * Tables come as two blobs, like QEMU's fw_cfg files: "rsdp" (the RSDP alone) and
@@ -38,6 +46,7 @@ struct acpi_checksum {
 struct acpi_tables {
     uint8_t *data[ACPI_BLOB_MAX];
     size_t len[ACPI_BLOB_MAX];
+    uint32_t facs;              /* where the FACS is in the tables blob (its waking vector) */
     struct acpi_pointer *ptrs;
     int nptrs;
     struct acpi_checksum *sums;
@@ -49,6 +58,7 @@ struct acpi_config {
     const uint32_t *apic_ids;
     bool sci_enabled_at_boot;   /* direct boot: no firmware switches the PM to ACPI mode */
     uint32_t pci_hole_start;    /* the PCI memory window: from the end of low RAM to the IOAPIC */
+    bool disable_s3, disable_s4;    /* -global PIIX4_PM.disable_s3=1: no \_S3 in the DSDT (QEMU's) */
 };
 
 void acpi_build(struct acpi_tables *t, const struct acpi_config *cfg);

@@ -219,7 +219,12 @@ void cpus_set_entry(const struct cpu_entry *e)
     struct kvm_sregs sregs = v->sregs0;
     struct kvm_regs regs = v->regs0;
 
-    if (e->mode != CPU_ENTRY_RESET) {
+    if (e->mode == CPU_ENTRY_REAL) {
+        /* the power-on state but for CS:IP (ACPI 6.4 5.2.10, Firmware Waking Vector) */
+        sregs.cs.selector = (e->rip >> 4) & 0xffff;
+        sregs.cs.base = (uint64_t)sregs.cs.selector << 4;
+        regs.rip = e->rip & 0xf;
+    } else if (e->mode != CPU_ENTRY_RESET) {
         bool lm = e->mode == CPU_ENTRY_LONG64;
 
         /* flat segments; selectors 0x10/0x18 are what Linux's boot protocol names */

@@ -12,6 +12,8 @@ enum cpu_entry_mode {
     CPU_ENTRY_RESET,        /* real mode at F000:FFF0, for firmware */
     CPU_ENTRY_PROT32,       /* flat 32-bit protected mode, paging off (PVH, multiboot) */
     CPU_ENTRY_LONG64,       /* 64-bit long mode on identity page tables (Linux 64-bit boot) */
+    CPU_ENTRY_REAL,         /* real mode at rip (below 1 MiB) as CS = rip >> 4, IP = rip & 15:
+                             * an ACPI waking vector, as firmware enters it */
 };
 
 struct cpu_entry {

@@ -47,8 +47,45 @@ void machine_add_reset_hook(machine_reset_fn *fn, void *opaque);
 void machine_init_requests(void);
 
 /*
+ * Machine-done: once every device exists (the board's and -device's), the hooks run in order and
+ * build what depends on all of them: boot order, ACPI and SMBIOS tables, option ROMs, fw_cfg.
+ */
+typedef void machine_done_fn(void *opaque);
+void machine_add_done_hook(machine_done_fn *fn, void *opaque);
+void machine_done(void);
+
+/*
+ * ACPI S3, suspend to RAM, as QEMU's run state "suspended": the guest's request stops the vCPUs
+ * while the clocks and devices run on, until a wake-up event; the wake-up resets the machine
+ * (its reset hooks run with machine_waking() true, RAM untouched) and the vCPUs start again at
+ * the firmware's reset vector, or, with no firmware, at the guest's waking vector.
+ */
+enum machine_wakeup {
+    MACHINE_WAKEUP_RTC,             /* the RTC alarm; enabled by the PM's RTC_EN */
+    MACHINE_WAKEUP_PMTIMER,         /* the PM timer's overflow; enabled by TMR_EN */
+    MACHINE_WAKEUP_POWER_BUTTON,    /* always */
+    MACHINE_WAKEUP_OTHER,           /* the monitor's system_wakeup: always */
+};
+void machine_request_suspend(void);         /* any thread */
+/*
+ * A wake-up event (main thread). Refused with -EBUSY and QEMU's words when the guest is not
+ * suspended (err may be NULL); an event the guest did not enable is dropped (0).
+ */
+int machine_request_wakeup(enum machine_wakeup why, char **err);
+void machine_wakeup_enable(enum machine_wakeup why, bool on);
+bool machine_suspended(void);               /* "paused (suspended)": asleep, not stopped */
+bool machine_waking(void);                  /* inside the reset hooks of a wake-up */
+/* What runs when the guest has gone to sleep (the RTC's CMOS resume flag), and after the
+ * wake-up's reset, before the vCPUs run (the PM's WAK_STS). */
+typedef void machine_wakeup_fn(void *opaque, enum machine_wakeup why);
+void machine_add_suspend_hook(machine_reset_fn *fn, void *opaque);
+void machine_add_wakeup_hook(machine_wakeup_fn *fn, void *opaque);
+
+/*
  * The run state the monitor shows and changes (QEMU's stop, cont, info status). With
  * -no-shutdown a guest's poweroff stops the machine "shut down": only a reset lets it run again.
+ * A suspended machine that the monitor stops is "paused" (its clocks stop too) until cont makes
+ * it suspended again, as in QEMU 8.2 on: cont does not wake a sleeping guest.
  */
 bool machine_running(void);
 bool machine_shut_down(void);

@@ -1,9 +1,10 @@
-/* rtc.c: the MC146818 real-time clock and CMOS RAM (Motorola MC146818A datasheet), as mc146818rtc */
+/* rtc.c: the MC146818 real-time clock and CMOS RAM (Motorola MC146818A datasheet), as mc146818rtc; its alarm wakes a sleeping machine */
 #define LOG_PREFIX "rtc: "
 #include "hw/isa/rtc.h"
 #include "hw/core/device.h"
 #include "hw/core/ioregion.h"
 #include "hw/isa/isa.h"
+#include "hw/core/machine.h"
 #include "migration/vmstate.h"
 #include "util/log.h"
 #include "util/main-loop.h"
@@ -213,8 +214,13 @@ static void rtc_update_tick(void *opaque)
     rtc_fill_time(r);
     r->cmos[RTC_REG_C] |= REG_C_UF;
     if (alarm_match(r, RTC_SECONDS, RTC_SECONDS_ALARM) &&
-        alarm_match(r, RTC_MINUTES, RTC_MINUTES_ALARM) && alarm_match(r, RTC_HOURS, RTC_HOURS_ALARM))
+        alarm_match(r, RTC_MINUTES, RTC_MINUTES_ALARM) && alarm_match(r, RTC_HOURS, RTC_HOURS_ALARM)) {
         r->cmos[RTC_REG_C] |= REG_C_AF;
+        /* an enabled alarm is a wake-up event for a sleeping machine (when the PM's RTC_EN lets
+         * it be one; refused when the machine is awake) */
+        if (r->cmos[RTC_REG_B] & REG_B_AIE)
+            machine_request_wakeup(MACHINE_WAKEUP_RTC, NULL);
+    }
     rtc_update_irq(r);
     rtc_arm_update(r);
 }
@@ -318,6 +324,15 @@ uint8_t rtc_get_cmos(struct device *dev, unsigned index)
     return index < CMOS_SIZE ? r->cmos[index] : 0xff;
 }
 
+/* The guest went to sleep: the BIOS at the wake-up's reset vector is to resume it, as QEMU's
+ * RTC tells SeaBIOS (which then jumps to the FACS's waking vector). */
+static void rtc_suspended(void *opaque)
+{
+    struct rtc *r = opaque;
+
+    r->cmos[CMOS_SHUTDOWN_STATUS] = CMOS_SHUTDOWN_S3_RESUME;
+}
+
 static void rtc_reset(struct device *dev)
 {
     struct rtc *r = container_of(dev, struct rtc, dev);
@@ -383,6 +398,7 @@ static int rtc_realize(struct device *dev, char **err)
     r->next_periodic = -1;
     rtc_fill_time(r);
     io_region_add(&r->io, IO_SPACE_PIO, "rtc", r->iobase, 2, &rtc_ops, r);
+    machine_add_suspend_hook(rtc_suspended, r);
     rtc_reset(dev);
     return 0;
 }

@@ -1,4 +1,4 @@
-/* piix4-pm.c: the PIIX4 power management function at 01.3: ACPI PM1 event and control, the PM timer, GPE0 (ACPI 6.4 section 4.8), the APM ports and the SCI (82371AB datasheet chapter 7) */
+/* piix4-pm.c: the PIIX4 power management function at 01.3: ACPI PM1 event and control, sleep states and their wake-up events, the PM timer, GPE0 (ACPI 6.4 section 4.8), the APM ports and the SCI (82371AB datasheet chapter 7) */
 #define LOG_PREFIX "piix4-pm: "
 #include "hw/pc/acpi-pm.h"
 #include "hw/core/device.h"
@@ -44,6 +44,7 @@ struct acpi_pm {
     uint32_t glbctl;
     uint8_t apm_cnt, apm_sts;
 };
+PCI_DEVICE_CHECK(struct acpi_pm);
 
 /* Ticks since the virtual clock's start; 64 bits, so the overflow timer never lands in the past. */
 static uint64_t pm_timer_ticks(void)
@@ -87,6 +88,36 @@ static void acpi_pm_overflow(void *opaque)
     p->pm1_sts |= PM1_TMR;
     acpi_pm_update_sci(p);
     acpi_pm_arm_overflow(p);
+    /* a sleeping guest that enabled the timer's event wakes on it (refused when awake) */
+    machine_request_wakeup(MACHINE_WAKEUP_PMTIMER, NULL);
+}
+
+/* RTC_EN and TMR_EN say whether the alarm and the timer wake a sleeping guest (ACPI 6.4 4.8.3.1) */
+static void acpi_pm_update_wakeup(struct acpi_pm *p)
+{
+    machine_wakeup_enable(MACHINE_WAKEUP_RTC, p->pm1_en & PM1_RTC);
+    machine_wakeup_enable(MACHINE_WAKEUP_PMTIMER, p->pm1_en & PM1_TMR);
+}
+
+/*
+ * SLP_EN with SLP_TYP: the values our \_S3, \_S4 and \_S5 name, as QEMU's PIIX4 acts on them
+ * whether or not the DSDT offers the state (disable_s3 and disable_s4 only hide it): S3
+ * suspends to RAM, S4 is a poweroff once the guest has saved itself, S5 a poweroff.
+ */
+static void acpi_pm_sleep(unsigned typ)
+{
+    switch (typ) {
+    case ACPI_SLP_TYP_S3:
+        machine_request_suspend();
+        break;
+    case ACPI_SLP_TYP_S4:
+    case ACPI_SLP_TYP_S5:
+        machine_request_shutdown();
+        break;
+    default:
+        log_guest_error("guest asked for sleep type %u, which this machine does not offer", typ);
+        break;
+    }
 }
 
 static uint64_t pm_read(void *opaque, uint64_t off, unsigned size)
@@ -120,19 +151,12 @@ static void pm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     case 2:
         p->pm1_en = val & PM1_EN_MASK;
         acpi_pm_arm_overflow(p);
+        acpi_pm_update_wakeup(p);
         break;
     case 4:
         p->pm1_cnt = val & ~PM1_CNT_SLP_EN;
-        if (val & PM1_CNT_SLP_EN) {
-            unsigned typ = PM1_CNT_SLP_TYP(val);
-
-            if (typ == ACPI_SLP_TYP_S5) {
-                machine_request_shutdown();
-            } else {
-                log_guest_error("guest asked for sleep type %u, which this machine does not offer",
-                                typ);
-            }
-        }
+        if (val & PM1_CNT_SLP_EN)
+            acpi_pm_sleep(PM1_CNT_SLP_TYP(val));
         break;
     case PMIO_GLBCTL:
         /* kept for firmware that reads it back; without SMM its SMI bits do nothing */
@@ -183,6 +207,34 @@ void acpi_pm_power_button(struct device *dev)
     struct acpi_pm *p = container_of(dev, struct acpi_pm, dev);
 
     p->pm1_sts |= PM1_PWRBTN;
+    acpi_pm_update_sci(p);
+    /* in a sleeping state the button wakes the machine, whatever PWRBTN_EN says (ACPI 6.4
+     * 4.8.3.1.1); the wake-up's reset clears the bit, and the wake-up hook sets it again */
+    if (machine_suspended())
+        machine_request_wakeup(MACHINE_WAKEUP_POWER_BUTTON, NULL);
+}
+
+/*
+ * After the wake-up's reset, before the vCPUs run: WAK_STS, and the status bit of what woke the
+ * machine. QEMU reports its system_wakeup as the power button, so that an OS sees a wake source.
+ */
+static void acpi_pm_wakeup(void *opaque, enum machine_wakeup why)
+{
+    struct acpi_pm *p = opaque;
+
+    p->pm1_sts |= PM1_WAK;
+    switch (why) {
+    case MACHINE_WAKEUP_RTC:
+        p->pm1_sts |= PM1_RTC;
+        break;
+    case MACHINE_WAKEUP_PMTIMER:
+        p->pm1_sts |= PM1_TMR;
+        break;
+    case MACHINE_WAKEUP_POWER_BUTTON:
+    case MACHINE_WAKEUP_OTHER:
+        p->pm1_sts |= PM1_PWRBTN;
+        break;
+    }
     acpi_pm_update_sci(p);
 }
 
@@ -275,6 +327,7 @@ static void acpi_pm_reset(struct device *dev)
     p->glbctl = 0;
     p->apm_cnt = p->apm_sts = 0;
     timer_del(p->tmr_overflow);
+    acpi_pm_update_wakeup(p);
     acpi_pm_update_sci(p);
 }
 
@@ -304,6 +357,7 @@ static int acpi_pm_realize(struct device *dev, char **err)
     io_region_init(&p->pm_io, IO_SPACE_PIO, "piix4-pm", PIIX4_PM_IO_SIZE, &pm_ops, p);
     io_region_add(&p->gpe_io, IO_SPACE_PIO, "acpi-gpe0", p->gpe_base, ACPI_GPE0_LEN, &gpe_ops, p);
     io_region_add(&p->apm_io, IO_SPACE_PIO, "apm", APM_CNT_PORT, 2, &apm_ops, p);
+    machine_add_wakeup_hook(acpi_pm_wakeup, p);
     acpi_pm_reset(dev);
     return 0;
 }
@@ -326,6 +380,7 @@ static void acpi_pm_state_loaded(struct device *dev)
     pci_device_state_loaded(&p->pci);
     piix4_pm_update_io(p);
     acpi_pm_arm_overflow(p);
+    acpi_pm_update_wakeup(p);
     acpi_pm_update_sci(p);
 }
 
@@ -360,7 +415,7 @@ static const struct prop_desc acpi_pm_props[] = {
 
 static struct device_type acpi_pm_type = {
     .name = "piix4-pm",
-    .desc = "Intel PIIX4 power management function (ACPI PM1, PM timer, GPE0, APM)",
+    .desc = "Intel PIIX4 power management function (ACPI PM1, S3/S4/S5, PM timer, GPE0, APM)",
     .bus = BUS_PCI,
     .instance_size = sizeof(struct acpi_pm),
     .props = acpi_pm_props,

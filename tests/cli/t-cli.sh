@@ -19,6 +19,9 @@ check "skiff --version names the version" grep -q "^skiff version $(cat "$SRCDIR
 check "-device help lists isa-serial and isa-debug-exit" sh -c "grep -q isa-serial '$TMP/dev' && grep -q isa-debug-exit '$TMP/dev'"
 "$SKIFF" -device isa-serial,help >"$TMP/dev" 2>&1
 check "-device isa-serial,help lists its properties" sh -c "grep -q 'iobase=' '$TMP/dev' && grep -q 'chardev=' '$TMP/dev'"
+"$SKIFF" -device pci-testdev,help >"$TMP/dev" 2>&1
+check "-device pci-testdev,help lists what the PCI bus gives every device (addr, romfile, multifunction, bus)" \
+    sh -c "grep -q '^  addr=' '$TMP/dev' && grep -q '^  romfile=' '$TMP/dev' && grep -q '^  multifunction=' '$TMP/dev' && grep -q '^  bus=<PCI bus>' '$TMP/dev'"
 "$SKIFF" -cpu help >"$TMP/cpu" 2>&1
 check "-cpu help lists models and features" sh -c "grep -q qemu64 '$TMP/cpu' && grep -q xsave '$TMP/cpu'"
 
@@ -46,6 +49,22 @@ DEV=(-accel qtest -qtest null)
 expect_error "an unknown device" "'flux-capacitor' is not a device skiff can create" "$SKIFF" "${DEV[@]}" -device flux-capacitor
 expect_error "an unknown device property" "isa-serial: no property 'colour'" "$SKIFF" "${DEV[@]}" -device isa-serial,colour=red
 expect_error "a bad property value" "does not take the value 'x'" "$SKIFF" "${DEV[@]}" -device isa-debug-exit,iobase=x
+expect_error "a bus that does not exist" "pci-testdev: bus 'pci.7' not found" "$SKIFF" "${DEV[@]}" -device pci-testdev,bus=pci.7
+expect_error "a bus of another type" "bus 'isa.0' is an ISA bus; the device goes on a PCI bus" \
+    "$SKIFF" "${DEV[@]}" -device pci-testdev,bus=isa.0
+expect_error "a PCI device's romfile= that is not there" "'/nonexistent/x.rom'" \
+    "$SKIFF" "${DEV[@]}" -device pci-testdev,romfile=/nonexistent/x.rom
+expect_error "-blockdev in JSON, which skiff does not read yet" "not JSON yet" "$SKIFF" "${DEV[@]}" \
+    -blockdev '{"driver":"file","node-name":"f","filename":"/dev/null"}'
+expect_error "-blockdev with a driver skiff lacks" "driver=nbd: skiff's drivers are file, host_device, raw and qcow2" \
+    "$SKIFF" "${DEV[@]}" -blockdev driver=nbd,node-name=n
+expect_error "-blockdev file= naming no file node" "file=nope names no file node" \
+    "$SKIFF" "${DEV[@]}" -blockdev driver=qcow2,node-name=q,file=nope
+expect_error "-blockdev without node-name" "give driver= and node-name=" "$SKIFF" "${DEV[@]}" -blockdev driver=file,filename=x
+expect_error "-drive if=floppy names what is missing" "if=floppy: skiff has no floppy controller" \
+    "$SKIFF" "${DEV[@]}" -drive if=floppy,file=x
+expect_error "two drives with one id" "there is already a drive with id 'd'" \
+    "$SKIFF" "${DEV[@]}" -drive if=none,id=d -blockdev driver=file,node-name=d,filename=x
 expect_error "QMP, which skiff does not have yet" "skiff has no QMP yet" "$SKIFF" -kernel "$K" -qmp unix:/tmp/q,server=on
 expect_error "-mon naming a chardev that does not exist" "no -chardev with id 'nope'" "$SKIFF" "${DEV[@]}" -mon chardev=nope
 expect_error "-mon mode=control (QMP)" "no QMP (mode=control) yet" "$SKIFF" "${DEV[@]}" -chardev null,id=n -mon chardev=n,mode=control
@@ -54,6 +73,43 @@ expect_error "an unknown serial backend" "unknown character device" "$SKIFF" -ke
 expect_error "a chardev id that does not exist" "no chardev with id 'nope'" "$SKIFF" -kernel "$K" -serial chardev:nope
 expect_error "an unknown chardev backend" "unknown backend 'tape'" "$SKIFF" -kernel "$K" -chardev tape,id=t
 expect_error "a socket path that cannot be listened on" "cannot listen on socket" "$SKIFF" -kernel "$K" -serial unix:/nonexistent-dir/s,server=on,wait=off
+# QEMU's chardev options that skiff does not implement are refused by name, never ignored
+SRV=socket,id=s,host=127.0.0.1,port=0,server=on,wait=off
+expect_error "-chardev socket,telnet=on" "chardev 's': skiff does not implement telnet=on (the telnet protocol)" \
+    "$SKIFF" "${DEV[@]}" -chardev $SRV,telnet=on
+expect_error "the old spelling ,telnet" "skiff does not implement telnet=on" "$SKIFF" "${DEV[@]}" -serial tcp::4555,server,nowait,telnet
+expect_error "-chardev socket,websocket=on" "skiff does not implement websocket=on" "$SKIFF" "${DEV[@]}" -chardev $SRV,websocket=on
+expect_error "-chardev socket,reconnect=5" "skiff does not implement reconnect=5" \
+    "$SKIFF" "${DEV[@]}" -chardev socket,id=s,host=127.0.0.1,port=4555,reconnect=5
+expect_error "-chardev socket,tls-creds=" "skiff does not implement tls-creds=tls0 (TLS)" "$SKIFF" "${DEV[@]}" -chardev $SRV,tls-creds=tls0
+expect_error "-chardev socket,ipv6=on" "skiff does not implement ipv6=on" "$SKIFF" "${DEV[@]}" -chardev $SRV,ipv6=on
+expect_error "-chardev socket,to=" "skiff does not implement to=4560" "$SKIFF" "${DEV[@]}" -chardev $SRV,to=4560
+expect_error "-chardev socket,abstract=on" "skiff does not implement abstract=on" \
+    "$SKIFF" "${DEV[@]}" -chardev socket,id=s,path=sock,server=on,wait=off,abstract=on
+expect_error "nodelay= on a unix socket" "nodelay= is for TCP sockets" \
+    "$SKIFF" "${DEV[@]}" -chardev socket,id=s,path="$TMP/s",server=on,wait=off,nodelay=on
+expect_error "wait= on a client, as QEMU refuses it" "wait= is for a server (server=on)" \
+    "$SKIFF" "${DEV[@]}" -chardev socket,id=s,host=127.0.0.1,port=4555,wait=off
+expect_error "a socket with both path= and port=" "path= (unix) or host= and port= (TCP), not both" \
+    "$SKIFF" "${DEV[@]}" -chardev socket,id=s,path="$TMP/s",port=4555,server=on,wait=off
+expect_error "-chardev pty,path= (QEMU's symlink)" "skiff does not implement path=$TMP/pty (a symlink to the pty)" \
+    "$SKIFF" "${DEV[@]}" -chardev pty,id=p,path="$TMP/pty"
+expect_error "-chardev logfile=" "skiff does not implement logfile=$TMP/log (a log of the output)" \
+    "$SKIFF" "${DEV[@]}" -chardev null,id=n,logfile="$TMP/log"
+expect_error "a parameter of another backend" "chardev 'f': file has no parameter 'signal'" \
+    "$SKIFF" "${DEV[@]}" -chardev file,id=f,path="$TMP/f",signal=off
+echo precious >"$TMP/keep"
+expect_error "a -chardev file with a bad parameter" "file has no parameter 'colour'" \
+    "$SKIFF" "${DEV[@]}" -chardev file,id=f,path="$TMP/keep",colour=red
+check "is refused before the file is opened: what it held is still there" grep -q precious "$TMP/keep"
+expect_error "-mon pretty=on (QMP's, not the human monitor's)" "pretty=on is for QMP (mode=control), not the human monitor" \
+    "$SKIFF" "${DEV[@]}" -chardev null,id=n -mon chardev=n,pretty=on
+# the values that ask for what skiff does anyway are taken: the machine starts
+timeout 2 "$SKIFF" "${DEV[@]}" -display none -chardev $SRV,telnet=off,websocket=off,reconnect=0,nodelay=on \
+    -chardev null,id=n,logappend=off -mon chardev=n,pretty=off >"$TMP/out" 2>"$TMP/err" </dev/null
+status=$?
+check "telnet=off, websocket=off, reconnect=0, nodelay=on, logappend=off and -mon pretty=off start the machine (status $status)" \
+    sh -c "[ $status -eq 124 ] && ! grep -v 'terminating on signal' '$TMP/err'"
 expect_error "a malformed -uuid" "is not a UUID: give 32 hex digits" "$SKIFF" -kernel "$K" -uuid 1234
 expect_error "an -smbios type skiff does not set" "skiff sets the system (type=1) and chassis (type=3)" \
     "$SKIFF" -kernel "$K" -smbios type=17,part=x

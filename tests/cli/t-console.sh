@@ -1,6 +1,6 @@
 #!/bin/bash
 # t-console.sh: the terminal as a user drives it: typing reaches the guest, -nographic's
-# Ctrl-A escapes (h help, x quit, C-a C-a a literal C-a), as in QEMU.
+# Ctrl-A escapes (h help, x quit, C-a C-a a literal C-a), the monitor's commands, as in QEMU.
 . "$(dirname "$0")/../lib/common.sh"
 
 make -s -C "$SRCDIR" payloads >&2
@@ -130,6 +130,39 @@ check "and cont runs the guest again from its start (its plan printed twice)" \
     test "$(grep -c '^1\.\.1' "$TMP/po.com1")" -eq 2
 check "which powers off again: paused (shutdown); quit ends skiff with status 0 (status $status)" \
     sh -c "grep 'VM status' '$TMP/po.txt' | tail -1 | grep -q 'paused (shutdown)' && [ $status -eq 0 ]"
+
+# ACPI S3, as QEMU: the suspend payload (with no alarm) puts itself to sleep; info status says
+# paused (suspended); stop makes it paused, when system_wakeup is refused in QEMU's words, and cont
+# makes it suspended again, not awake; system_wakeup wakes it: it resumes at its waking vector,
+# reports the power button as the wake source (QEMU's way) and leaves through debug-exit
+S=$SRCDIR/build/payloads/suspend.elf
+rm -f "$TMP/s3.com1"
+wait_line() {   # wait_line PATTERN: until the payload's COM1 has the line
+    for _ in $(seq 1 200); do
+        grep -q "$1" "$TMP/s3.com1" 2>/dev/null && return
+        sleep 0.05
+    done
+}
+(printf 'system_wakeup\n'; wait_line 'suspending to RAM'; sleep 0.5
+    printf 'info status\nstop\ninfo status\nsystem_wakeup\ncont\ninfo status\nsystem_wakeup\n'
+    wait_line '^1\.\.'; sleep 1) |
+    timeout 30 "$SKIFF" -m 64 -kernel "$S" -append wake=monitor -nodefaults -serial file:"$TMP/s3.com1" \
+        -monitor stdio $DX >"$TMP/s3.mon" 2>"$TMP/s3.err"
+status=$?
+tr -d '\r' <"$TMP/s3.mon" >"$TMP/s3.txt"
+check "system_wakeup of a running guest: Unable to wake up: guest is not in suspended state" \
+    sh -c "grep -m1 'Error:' '$TMP/s3.txt' | grep -q 'Unable to wake up: guest is not in suspended state'"
+check "the guest's S3: info status says paused (suspended), as QEMU's" \
+    sh -c "grep 'VM status' '$TMP/s3.txt' | sed -n 1p | grep -qx 'VM status: paused (suspended)'"
+check "stop: paused; system_wakeup refused; cont: paused (suspended) again" \
+    sh -c "grep 'VM status' '$TMP/s3.txt' | sed -n 2,3p | tr '\n' '|' | grep -qx 'VM status: paused|VM status: paused (suspended)|' &&
+        [ \$(grep -c 'Unable to wake up' '$TMP/s3.txt') -eq 2 ]"
+check "system_wakeup wakes it: it resumes at its waking vector with its RAM intact" \
+    grep -q "^ok .* - the guest resumes at its waking vector with its RAM as it left it" "$TMP/s3.com1"
+check "with WAK_STS and the power button as the wake source" \
+    sh -c "grep -q '^ok .* - WAK_STS is set' '$TMP/s3.com1' && grep -q '^ok .* - the power button (system_wakeup) is the wake source' '$TMP/s3.com1'"
+check "and runs on to its end: every check passed, debug-exit status 1 (status $status)" \
+    sh -c "! grep -q '^not ok' '$TMP/s3.com1' && grep -q '^1\.\.' '$TMP/s3.com1' && [ $status -eq 1 ]"
 
 # end of input does not spin or quit: the guest keeps running until it exits
 timeout 5 "$SKIFF" -kernel "$K" -nodefaults -serial stdio $DX </dev/null >"$TMP/out" 2>"$TMP/err"

@@ -1,11 +1,11 @@
 #!/bin/bash
 # tests/guest/t-svm-boot.sh: skiff boots Debian's kernel in the svm lane: busybox shell with
 # -smp 1 and -smp 2, commands typed on the serial console, poweroff, reboot, -no-reboot, panic,
-# and a CPU feature masked with -cpu host,-popcnt.
+# a CPU feature masked with -cpu host,-popcnt, and suspend to RAM (ACPI S3) woken by the RTC.
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 
-kit_suite_needs_lane 27
+kit_suite_needs_lane 31
 
 # the guests: an interactive shell, and two scripts
 kit_initramfs "$TMP/shell.cpio.gz" --shell
@@ -41,8 +41,20 @@ done
 EOF
 kit_initramfs "$TMP/ticks.cpio.gz" --script "$TMP/ticks.sh"
 
+# suspend to RAM as rtcwake does it (busybox has no rtcwake): the RTC alarm 8 s ahead, then mem
+# (deep: ACPI S3) into /sys/power/state, which returns once the guest has resumed
+cat >"$TMP/s3.sh" <<'EOF'
+echo "kit: mem_sleep: $(cat /sys/power/mem_sleep)"
+echo deep >/sys/power/mem_sleep
+echo 0 >/sys/class/rtc/rtc0/wakealarm
+echo +8 >/sys/class/rtc/rtc0/wakealarm
+echo "kit: suspending at $(cut -d' ' -f1 /proc/uptime)"
+echo mem >/sys/power/state && echo "kit: resumed at $(cut -d' ' -f1 /proc/uptime)"
+EOF
+kit_initramfs "$TMP/s3.cpio.gz" --script "$TMP/s3.sh"
+
 kit_svm_reset
-for f in shell reboot panic button ticks; do kit_svm_file "$TMP/$f.cpio.gz" "$f.cpio.gz"; done
+for f in shell reboot panic button ticks s3; do kit_svm_file "$TMP/$f.cpio.gz" "$f.cpio.gz"; done
 BOOT=(-m 512 -kernel /kit/bzImage -nographic)
 
 # -smp 2: commands typed into skiff's stdin reach the guest's shell; `poweroff` ends skiff
@@ -110,7 +122,22 @@ EOF
 kit_svm_add pause --timeout 120 --input "$TMP/pause.in" -- "${BOOT[@]}" -smp 2 \
     -initrd /kit/f/ticks.cpio.gz -append "console=ttyS0 quiet"
 
-kit_suite_run t-svm-boot 820
+# ACPI S3: Linux suspends to RAM (its last line before SLP_EN stays on the console with
+# no_console_suspend, and without quiet); the monitor says paused (suspended); the RTC alarm wakes
+# it, skiff enters its waking vector as SeaBIOS would, and it runs on to its poweroff
+cat >"$TMP/s3.in" <<'EOF'
+wait Disabling non-boot CPUs
+sleep 1
+keys \001c
+wait (skiff)
+send info status
+wait VM status
+keys \001c
+EOF
+kit_svm_add s3 --timeout 90 --input "$TMP/s3.in" -- "${BOOT[@]}" -smp 1 \
+    -initrd /kit/f/s3.cpio.gz -append "console=ttyS0 no_console_suspend"
+
+kit_suite_run t-svm-boot 880
 # count NAME TEXT: how many times the scenario's console holds TEXT
 count() { kit_section "$KIT_LOG" "$1" | grep -oF -- "$2" | wc -l; }
 
@@ -161,5 +188,15 @@ check "stop/cont: the guest runs on to its last tick and powers off" pause_ran
 check "stop/cont: the guest's clock did not see the 15 s stop (largest step between its ticks: ${step:-?} s)" \
     [ "${step:-99}" -lt 8 ]
 kit_show_on_fail pause
+
+# how long the guest slept, by its own uptime (Linux adds the RTC's sleep time at resume)
+slept=$(kit_section "$KIT_LOG" s3 | awk '/^kit: suspending at / { t = $4 } /^kit: resumed at / { printf "%d", $4 - t }')
+s3_resumed() { kit_has s3 "ACPI: PM: Waking up from system sleep state S3" && kit_has s3 "kit: resumed at "; }
+s3_slept() { [ "${slept:-0}" -ge 5 ] && [ "$(kit_status "$KIT_LOG" s3)" = 0 ]; }
+check "S3: Linux sees deep sleep (ACPI S3) offered, from the DSDT's \\_S3" kit_has s3 "kit: mem_sleep: s2idle [deep]"
+check "S3: while the guest sleeps, info status says paused (suspended)" kit_has s3 "VM status: paused (suspended)"
+check "S3: the RTC alarm wakes it and Linux resumes at its waking vector" s3_resumed
+check "S3: it slept until its alarm (${slept:-?} s by its uptime), ran on and powered off (status 0)" s3_slept
+kit_show_on_fail s3
 
 done_testing

@@ -30,6 +30,8 @@ run_payload() {   # bin name args expect [kernel file in build/payloads]
         drive=(-drive "file=$TMP/data.img,format=raw,if=ide,index=0")
     fi
     local status
+    # a skiff that refuses its command line writes no COM1 file: do not read the last run's
+    rm -f "$TMP/out"
     # shellcheck disable=SC2086
     vm_run 60 "$label" /dev/null "$TMP/err" \
         "$bin" -m 64 -kernel "$SRCDIR/build/payloads/$kernel" "${initrd[@]}" "${drive[@]}" \

@@ -3,14 +3,17 @@
 #include "tests/unit/tap.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -201,6 +204,106 @@ static void test_tcp(void)
     qtest_quit(q);
 }
 
+/*
+ * Whether skiff's end of our TCP connection fd has TCP_NODELAY: skiff's fds are copied with
+ * pidfd_getfd, and the socket whose addresses are ours swapped is asked. -1 when the kernel
+ * does not let this process look (no pidfd_getfd, no ptrace rights).
+ */
+static int skiff_end_nodelay(struct qtest *q, int fd)
+{
+    struct sockaddr_in me, peer, a;
+    socklen_t l = sizeof(me);
+    int pidfd = syscall(SYS_pidfd_open, qtest_pid(q), 0), found = -1;
+
+    if (pidfd < 0 || getsockname(fd, (struct sockaddr *)&me, &l) < 0)
+        goto out;
+    l = sizeof(peer);
+    if (getpeername(fd, (struct sockaddr *)&peer, &l) < 0)
+        goto out;
+    for (int n = 0; n < 1024 && found < 0; n++) {
+        int theirs = syscall(SYS_pidfd_getfd, pidfd, n, 0), v = 0;
+
+        if (theirs < 0) {
+            if (errno == EPERM || errno == ENOSYS)
+                break;
+            continue;
+        }
+        l = sizeof(a);
+        if (getsockname(theirs, (struct sockaddr *)&a, &l) == 0 && a.sin_family == AF_INET &&
+            a.sin_port == peer.sin_port && a.sin_addr.s_addr == peer.sin_addr.s_addr) {
+            l = sizeof(a);
+            /* a server's listening socket has the same address: the peer tells them apart */
+            if (getpeername(theirs, (struct sockaddr *)&a, &l) == 0 && a.sin_port == me.sin_port) {
+                l = sizeof(v);
+                if (getsockopt(theirs, IPPROTO_TCP, TCP_NODELAY, &v, &l) == 0)
+                    found = v != 0;
+            }
+        }
+        close(theirs);
+    }
+out:
+    if (pidfd >= 0)
+        close(pidfd);
+    return found;
+}
+
+static void check_nodelay(struct qtest *q, int fd, int want, const char *what)
+{
+    int nd = skiff_end_nodelay(q, fd);
+
+    if (nd < 0)
+        tap_skip("this kernel does not let the test see skiff's sockets (pidfd_getfd)", "%s", what);
+    else
+        CHECK(nd == want, "%s", what);
+}
+
+/* A tcp server with OPTS serves a client, whose connection has TCP_NODELAY or not (want). */
+static void nodelay_server(const char *opts, int want, const char *what)
+{
+    int port = free_tcp_port(), fd;
+    struct qtest *q = qtest_start("-serial tcp:127.0.0.1:%d,server=on,wait=off%s", port, opts);
+
+    fd = connect_tcp(port);
+    usleep(100000);
+    send_str(q, "served");
+    CHECK(fd >= 0 && read_is(fd, "served"), "-serial tcp:...,server=on%s serves a client", opts);
+    if (fd >= 0) {
+        check_nodelay(q, fd, want, what);
+        close(fd);
+    }
+    qtest_quit(q);
+}
+
+static void test_nodelay(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof(sa);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), fd;
+    struct qtest *q;
+
+    /* a client: skiff connects to the test */
+    bind(lfd, (struct sockaddr *)&sa, sizeof(sa));
+    getsockname(lfd, (struct sockaddr *)&sa, &l);
+    listen(lfd, 1);
+    q = qtest_start("-chardev socket,id=s0,host=127.0.0.1,port=%d,nodelay=on -serial chardev:s0",
+                    ntohs(sa.sin_port));
+    fd = qtest_accept(lfd, 5000);
+    send_str(q, "quick");
+    CHECK(fd >= 0 && read_is(fd, "quick"),
+          "-chardev socket,host=,port=,nodelay=on connects and carries the guest's bytes");
+    CHECK(fd >= 0 && receives(q, fd, "back"), "and the client's bytes to the guest");
+    if (fd >= 0) {
+        check_nodelay(q, fd, 1, "nodelay=on: skiff's end of the connection has TCP_NODELAY");
+        close(fd);
+    }
+    close(lfd);
+    qtest_quit(q);
+
+    /* a server: each client it accepts gets it; without nodelay=on Nagle stays on, as in QEMU */
+    nodelay_server(",nodelay=on", 1, "and the accepted connection has TCP_NODELAY");
+    nodelay_server("", 0, "without nodelay=on a connection keeps TCP_NODELAY off");
+}
+
 static void test_unix_server(void)
 {
     char *path = qtest_tmp_path(".sock");
@@ -213,6 +316,27 @@ static void test_unix_server(void)
     close(fd);
     qtest_quit(q);
     CHECK(access(path, F_OK) != 0, "skiff removes its socket file when it exits");
+    free(path);
+}
+
+/* mon: on a socket: the UART and the monitor share it, switched with Ctrl-A c as on a terminal */
+static void test_mon_socket(void)
+{
+    char *path = qtest_tmp_path(".sock"), buf[512] = { 0 };
+    int lfd = qtest_listen_unix(path), fd;
+    struct qtest *q = qtest_start("-serial mon:unix:%s", path);
+
+    fd = qtest_accept(lfd, 5000);
+    send_str(q, "shared");
+    CHECK(fd >= 0 && read_is(fd, "shared"), "-serial mon:unix:PATH carries the UART's bytes");
+    if (fd >= 0 && write(fd, "\001c", 2) == 2)
+        qtest_read_avail(fd, buf, sizeof(buf) - 1, 1000);
+    CHECK(strstr(buf, "monitor - type 'help'") != NULL, "and Ctrl-A c there reaches the monitor");
+    if (fd >= 0)
+        close(fd);
+    close(lfd);
+    qtest_quit(q);
+    unlink(path);
     free(path);
 }
 
@@ -232,7 +356,9 @@ int main(void)
     test_pipe();
     test_pty();
     test_tcp();
+    test_nodelay();
     test_unix_server();
+    test_mon_socket();
     test_null();
     return tap_done();
 }

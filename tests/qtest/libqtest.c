@@ -230,6 +230,11 @@ struct qtest *qtest_start(const char *fmt, ...)
     return q;
 }
 
+int qtest_pid(const struct qtest *q)
+{
+    return q->pid;
+}
+
 int qtest_quit(struct qtest *q)
 {
     int status = 0;

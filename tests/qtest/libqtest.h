@@ -15,6 +15,8 @@ struct qtest;
 struct qtest *qtest_start(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* When set before qtest_start, skiff's stderr goes to this file instead of the test's. */
 extern const char *qtest_stderr_path;
+/* The process id of the skiff under test. */
+int qtest_pid(const struct qtest *q);
 /* Close the connection and wait for skiff; returns its exit status (or 128+signal). */
 int qtest_quit(struct qtest *q);
 

@@ -24,6 +24,17 @@ static int hmp_cpu_count(struct monitor *m)
     return n;
 }
 
+/* Run a core that takes no argument; its error after HMP's words for it ("nmi: "). */
+static void hmp_run_core(struct monitor *m, int (*core)(char **err), const char *prefix)
+{
+    char *err = NULL;
+    int r = core(&err);
+
+    if (r < 0)
+        monitor_printf(m, "%s%s\n", prefix, err ? err : strerror(-r));
+    free(err);
+}
+
 /* ---- info ---- */
 
 static void hmp_info_status(struct monitor *m, int argc, char **argv)
@@ -269,14 +280,8 @@ static void hmp_cpu(struct monitor *m, int argc, char **argv)
 
 static void hmp_nmi(struct monitor *m, int argc, char **argv)
 {
-    char *err = NULL;
-
-    if (!hmp_cpu_count(m))
-        return;
-    if (mon_inject_nmi(&err) < 0) {
-        monitor_printf(m, "nmi: %s\n", err);
-        free(err);
-    }
+    if (hmp_cpu_count(m))
+        hmp_run_core(m, mon_inject_nmi, "nmi: ");
 }
 
 /*
@@ -378,12 +383,7 @@ static void hmp_stop(struct monitor *m, int argc, char **argv)
 
 static void hmp_cont(struct monitor *m, int argc, char **argv)
 {
-    char *err = NULL;
-
-    if (mon_cont(&err) < 0) {
-        monitor_printf(m, "%s\n", err);
-        free(err);
-    }
+    hmp_run_core(m, mon_cont, "");
 }
 
 static void hmp_quit(struct monitor *m, int argc, char **argv)
@@ -393,23 +393,13 @@ static void hmp_quit(struct monitor *m, int argc, char **argv)
 
 static void hmp_system_powerdown(struct monitor *m, int argc, char **argv)
 {
-    char *err = NULL;
-
-    if (mon_system_powerdown(&err) < 0) {
-        monitor_printf(m, "system_powerdown: %s\n", err);
-        free(err);
-    }
+    hmp_run_core(m, mon_system_powerdown, "system_powerdown: ");
 }
 
 /* QEMU's system_wakeup, in its words */
 static void hmp_system_wakeup(struct monitor *m, int argc, char **argv)
 {
-    char *err = NULL;
-
-    if (mon_system_wakeup(&err) < 0) {
-        monitor_printf(m, "Error: %s\n", err);
-        free(err);
-    }
+    hmp_run_core(m, mon_system_wakeup, "Error: ");
 }
 
 static void hmp_system_reset(struct monitor *m, int argc, char **argv)

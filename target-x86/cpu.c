@@ -84,6 +84,18 @@ static void vcpu_ioctl_or_die(struct vcpu *v, unsigned long req, void *arg, cons
         die("vCPU %d: %s failed: %s", v->index, what, strerror(errno));
 }
 
+/* After start-up a failed vCPU ioctl is an error the caller handles (the VM stops), not an exit. */
+static int vcpu_ioctl_checked(struct vcpu *v, unsigned long req, void *arg, const char *what)
+{
+    if (ioctl(v->fd, req, arg) < 0) {
+        int e = -errno;
+
+        log_error("vCPU %d: %s failed: %s", v->index, what, strerror(-e));
+        return e;
+    }
+    return 0;
+}
+
 static void vcpu_set_msrs_zero(struct vcpu *v)
 {
     size_t n = ARRAY_SIZE(reset_msrs);
@@ -213,8 +225,10 @@ static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code
     s->g = 1;
 }
 
-void cpus_set_entry(const struct cpu_entry *e)
+int cpus_set_entry(const struct cpu_entry *e)
 {
+    int r;
+
     struct vcpu *v = &C.v[0];
     struct kvm_sregs sregs = v->sregs0;
     struct kvm_regs regs = v->regs0;
@@ -247,22 +261,25 @@ void cpus_set_entry(const struct cpu_entry *e)
         regs.rbx = e->ebx;
         regs.rflags = 2;
     }
-    vcpu_ioctl_or_die(v, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
-    vcpu_ioctl_or_die(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+    if ((r = vcpu_ioctl_checked(v, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS")) < 0)
+        return r;
+    return vcpu_ioctl_checked(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
 
-void cpus_reset(void)
+int cpus_reset(void)
 {
     for (int i = 0; i < C.n; i++) {
         struct vcpu *v = &C.v[i];
+        int r;
 
-        vcpu_ioctl_or_die(v, KVM_SET_SREGS, &v->sregs0, "KVM_SET_SREGS");
-        vcpu_ioctl_or_die(v, KVM_SET_REGS, &v->regs0, "KVM_SET_REGS");
-        vcpu_ioctl_or_die(v, KVM_SET_FPU, &v->fpu0, "KVM_SET_FPU");
-        vcpu_ioctl_or_die(v, KVM_SET_LAPIC, &v->lapic0, "KVM_SET_LAPIC");
-        vcpu_ioctl_or_die(v, KVM_SET_MP_STATE, &v->mp0, "KVM_SET_MP_STATE");
-        vcpu_ioctl_or_die(v, KVM_SET_VCPU_EVENTS, &v->events0, "KVM_SET_VCPU_EVENTS");
-        vcpu_ioctl_or_die(v, KVM_SET_DEBUGREGS, &v->debugregs0, "KVM_SET_DEBUGREGS");
+        if ((r = vcpu_ioctl_checked(v, KVM_SET_SREGS, &v->sregs0, "KVM_SET_SREGS")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_REGS, &v->regs0, "KVM_SET_REGS")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_FPU, &v->fpu0, "KVM_SET_FPU")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_LAPIC, &v->lapic0, "KVM_SET_LAPIC")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_MP_STATE, &v->mp0, "KVM_SET_MP_STATE")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_VCPU_EVENTS, &v->events0, "KVM_SET_VCPU_EVENTS")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_DEBUGREGS, &v->debugregs0, "KVM_SET_DEBUGREGS")) < 0)
+            return r;
         if (v->has_xcrs)
             ioctl(v->fd, KVM_SET_XCRS, &v->xcrs0);
         /* the whole XSAVE area: KVM_SET_FPU leaves the AVX halves and the header */
@@ -271,6 +288,7 @@ void cpus_reset(void)
         vcpu_restore_msrs(v);
         vcpu_set_msrs_zero(v);
     }
+    return 0;
 }
 
 /* ---- the run loop ---- */

@@ -251,12 +251,15 @@ static void pc_reset(void *opaque)
     if (machine_cfg.qtest)
         return;
     kvm_irqchip_reset();
-    cpus_reset();
-    r = waking && pc_direct_boot() ? pc_wake_direct(&err) : pc_boot(&err);
+    r = cpus_reset();
+    if (r == 0)
+        r = waking && pc_direct_boot() ? pc_wake_direct(&err) : pc_boot(&err);
     if (r < 0) {
-        log_error("cannot boot again after the reset: %s", err);
+        /* a guest's reset never ends the process: the VM stops where the monitor can see it */
+        log_error("cannot boot again after the reset%s%s; the VM stops (info status: internal-error)",
+                  err ? ": " : "", err ? err : "");
         free(err);
-        machine_request_exit(EXIT_VM_ERROR);
+        machine_stop_error(RUN_STATE_INTERNAL_ERROR);
         return;
     }
     if (running)
@@ -376,7 +379,10 @@ int pc_boot(char **err)
     if (!pc_direct_boot()) {
         if (!machine_cfg.qtest) {
             entry.mode = CPU_ENTRY_RESET;
-            cpus_set_entry(&entry);
+            if ((r = cpus_set_entry(&entry)) < 0) {
+                *err = xstrdup("KVM refused the boot CPU's registers");
+                return r;
+            }
         }
         return 0;
     }
@@ -399,8 +405,10 @@ int pc_boot(char **err)
     if (r < 0)
         return r;
     pc.booted = true;
-    if (!machine_cfg.qtest)
-        cpus_set_entry(&entry);
+    if (!machine_cfg.qtest && (r = cpus_set_entry(&entry)) < 0) {
+        *err = xstrdup("KVM refused the boot CPU's registers");
+        return r;
+    }
     return 0;
 }
 
@@ -437,9 +445,11 @@ static int pc_wake_direct(char **err)
         return pc_boot(err);
     }
     entry.rip = vector;
-    if (!machine_cfg.qtest)
-        cpus_set_entry(&entry);
     log_debug("resuming at the waking vector 0x%x", vector);
+    if (!machine_cfg.qtest && cpus_set_entry(&entry) < 0) {
+        *err = xstrdup("KVM refused the boot CPU's registers");
+        return -EIO;
+    }
     return 0;
 }
 

@@ -8,27 +8,11 @@
 
 #include <stdio.h>
 
-const char *mon_run_state_name(enum mon_run_state state)
-{
-    static const char *const names[] = {
-        [MON_RUN_STATE_RUNNING] = "running",
-        [MON_RUN_STATE_PAUSED] = "paused",
-        [MON_RUN_STATE_PRELAUNCH] = "prelaunch",
-        [MON_RUN_STATE_SHUTDOWN] = "shutdown",
-        [MON_RUN_STATE_SUSPENDED] = "suspended",
-    };
-
-    return (unsigned)state < ARRAY_SIZE(names) ? names[state] : "paused";
-}
-
 struct mon_status_info mon_query_status(void)
 {
-    enum mon_run_state s = machine_shut_down() ? MON_RUN_STATE_SHUTDOWN :
-                           machine_suspended() ? MON_RUN_STATE_SUSPENDED :
-                           machine_prelaunch() ? MON_RUN_STATE_PRELAUNCH :
-                           machine_running() ? MON_RUN_STATE_RUNNING : MON_RUN_STATE_PAUSED;
+    enum run_state s = run_state_get();
 
-    return (struct mon_status_info){ .running = s == MON_RUN_STATE_RUNNING, .status = s };
+    return (struct mon_status_info){ .running = s == RUN_STATE_RUNNING, .status = s };
 }
 
 void mon_stop(void)

@@ -4,6 +4,7 @@
 
 #include "util/osdep.h"
 #include "block/block.h"    // struct block_cache_info
+#include "hw/core/machine.h"    // enum run_state, run_state_name
 
 /*
  * How a core answers: a query returns its struct by value, or a list linked by `next` (NULL when
@@ -27,21 +28,10 @@ static inline void mon_list_free(void *list)
 
 /* ---- the run state (cmd-machine.c) ---- */
 
-/* QMP's RunState, the states skiff's machine has */
-enum mon_run_state {
-    MON_RUN_STATE_RUNNING,
-    MON_RUN_STATE_PAUSED,       /* stop */
-    MON_RUN_STATE_PRELAUNCH,    /* -S, or a reset after shutdown: until cont */
-    MON_RUN_STATE_SHUTDOWN,     /* the guest powered off under -no-shutdown */
-    MON_RUN_STATE_SUSPENDED,    /* the guest suspended to RAM (ACPI S3) */
-};
-/* QMP's name: "running", "paused", "prelaunch", "shutdown", "suspended" */
-const char *mon_run_state_name(enum mon_run_state state);
-
-/* query-status (StatusInfo) */
+/* query-status (StatusInfo): the machine's run state, which run_state_name gives in QMP's words */
 struct mon_status_info {
     bool running;
-    enum mon_run_state status;
+    enum run_state status;
 };
 struct mon_status_info mon_query_status(void);
 

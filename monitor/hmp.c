@@ -43,8 +43,8 @@ static void hmp_info_status(struct monitor *m, int argc, char **argv)
     char reason[32] = "";
 
     /* QEMU's words: a reason after "paused"; its "(shutdown)" and "(suspended)" are the ones tools look for */
-    if (!info.running && info.status != MON_RUN_STATE_PAUSED)
-        snprintf(reason, sizeof(reason), " (%s)", mon_run_state_name(info.status));
+    if (!info.running && info.status != RUN_STATE_PAUSED)
+        snprintf(reason, sizeof(reason), " (%s)", run_state_name(info.status));
     monitor_printf(m, "VM status: %s%s\n", info.running ? "running" : "paused", reason);
 }
 

@@ -57,16 +57,28 @@ static void test_run_state(void)
     struct mon_status_info s = mon_query_status();
     char *err = NULL;
 
-    CHECK(s.running && s.status == MON_RUN_STATE_RUNNING && !strcmp(mon_run_state_name(s.status), "running"),
+    CHECK(s.running && s.status == RUN_STATE_RUNNING && !strcmp(run_state_name(s.status), "running"),
           "query-status: running, status \"running\"");
     mon_stop();
     s = mon_query_status();
-    CHECK(!s.running && !strcmp(mon_run_state_name(s.status), "paused"), "after stop: not running, \"paused\"");
+    CHECK(!s.running && s.status == RUN_STATE_PAUSED, "after stop: not running, paused");
     CHECK(mon_cont(&err) == 0 && mon_query_status().running, "cont runs it again");
     CHECK(mon_system_powerdown(&err) == 0, "system_powerdown finds the PIIX4 power button");
-    CHECK(!strcmp(mon_run_state_name(MON_RUN_STATE_PRELAUNCH), "prelaunch") &&
-          !strcmp(mon_run_state_name(MON_RUN_STATE_SHUTDOWN), "shutdown"),
-          "the other run states by QMP's names: prelaunch, shutdown");
+
+    /* a vCPU's fatal exit stops the machine in an error state, which query-status names */
+    machine_stop_error(RUN_STATE_INTERNAL_ERROR);
+    s = mon_query_status();
+    CHECK(!s.running && s.status == RUN_STATE_INTERNAL_ERROR && !strcmp(run_state_name(s.status), "internal-error"),
+          "after a fatal error: not running, \"internal-error\", as QEMU's query-status says");
+    CHECK(mon_cont(&err) == -EBUSY && strstr(err, "Resetting the Virtual Machine is required"),
+          "cont wants a reset first, in QEMU's words");
+    free(err);
+    err = NULL;
+    mon_system_reset();
+    loop_iterate(false);
+    s = mon_query_status();
+    CHECK(s.status == RUN_STATE_PRELAUNCH && mon_cont(&err) == 0 && mon_query_status().running,
+          "system_reset leaves it in prelaunch, and cont runs it");
 }
 
 static void test_machine(void)

@@ -1,56 +1,46 @@
-/* cmd-block.c: command cores for the drives, by QEMU's names (ide0-hd0 .. ide1-cd1): query-block, query-blockstats, eject, blockdev-change-medium */
+/* cmd-block.c: command cores for the drives, by their names in the drive registry (ide0-hd0, or the id= a -drive or -blockdev gave): query-block, query-blockstats, eject, blockdev-change-medium */
 #include "monitor/commands.h"
-#include "hw/pc/pc.h"           // pc_ide_drive, pc_cd_change, pc_cd_tray
+#include "block/blockdev.h"
 
 #include <stdio.h>
 
-struct drive {
-    char name[MON_DEVICE_NAME_MAX];
-    bool cd;
-    struct block_dev *bd;       /* NULL: no medium */
-};
-
-/* The drive at IDE index i (bus * 2 + unit), if there is one. */
-static bool drive_at(int i, struct drive *d)
+/* The drives as the monitor names them (QEMU's query-block: every drive a device or -drive
+ * made; a -blockdev file node read through a format node is that node's, not listed). */
+static bool drive_listed(const struct blockdev *b)
 {
-    if (!pc_ide_drive(i, &d->cd, &d->bd))
-        return false;
-    snprintf(d->name, sizeof(d->name), "ide%d-%s%d", i / 2, d->cd ? "cd" : "hd", i % 2);
-    return true;
+    return !b->consumed_by;
 }
 
-/* The drive index for a name, or -1. */
-static int drive_find(const char *name)
+static struct blockdev *drive_find(const char *name)
 {
-    struct drive d;
+    struct blockdev *b = blockdev_find(name);
 
-    for (int i = 0; i < PC_MAX_IDE; i++)
-        if (drive_at(i, &d) && !strcmp(d.name, name))
-            return i;
-    return -1;
+    return b && drive_listed(b) ? b : NULL;
 }
 
 struct mon_block_info *mon_query_block(void)
 {
     struct mon_block_info *list = NULL, **tail = &list;
-    struct drive d;
 
-    for (int i = 0; i < PC_MAX_IDE; i++) {
+    for (struct blockdev *b = blockdev_next(NULL); b; b = blockdev_next(b)) {
         struct mon_block_info *info;
 
-        if (!drive_at(i, &d))
+        if (!drive_listed(b))
             continue;
         info = xnew(struct mon_block_info);
-        snprintf(info->device, sizeof(info->device), "%s", d.name);
-        info->removable = d.cd;
-        info->has_tray_open = d.cd && pc_cd_tray(i, &info->locked, &info->tray_open);
-        if (d.bd) {
+        snprintf(info->device, sizeof(info->device), "%s", b->id);
+        info->removable = b->cdrom;
+        if (b->cdrom && b->dev_ops && b->dev_ops->tray) {
+            b->dev_ops->tray(b->dev_opaque, &info->locked, &info->tray_open);
+            info->has_tray_open = true;
+        }
+        if (b->bd) {
             struct mon_block_device_info *ins = xnew(struct mon_block_device_info);
 
-            ins->file = xstrdup(block_filename(d.bd));
-            ins->ro = block_is_read_only(d.bd);
-            ins->drv = xstrdup(block_format(d.bd));
-            block_get_cache_info(d.bd, &ins->cache);
+            ins->file = xstrdup(block_filename(b->bd));
+            ins->ro = block_is_read_only(b->bd);
+            ins->drv = xstrdup(block_format(b->bd));
+            block_get_cache_info(b->bd, &ins->cache);
             info->inserted = ins;
         }
         *tail = info;
@@ -77,18 +67,17 @@ void mon_block_info_free(struct mon_block_info *list)
 struct mon_block_stats *mon_query_blockstats(void)
 {
     struct mon_block_stats *list = NULL, **tail = &list;
-    struct drive d;
 
-    for (int i = 0; i < PC_MAX_IDE; i++) {
+    for (struct blockdev *b = blockdev_next(NULL); b; b = blockdev_next(b)) {
         struct block_stats st = { 0 };
         struct mon_block_stats *info;
 
-        if (!drive_at(i, &d))
+        if (!drive_listed(b))
             continue;
-        if (d.bd)
-            block_get_stats(d.bd, &st);
+        if (b->bd)
+            block_get_stats(b->bd, &st);
         info = xnew(struct mon_block_stats);
-        snprintf(info->device, sizeof(info->device), "%s", d.name);
+        snprintf(info->device, sizeof(info->device), "%s", b->id);
         info->stats.rd_bytes = st.rd_bytes;
         info->stats.wr_bytes = st.wr_bytes;
         info->stats.unmap_bytes = st.discard_bytes;
@@ -108,7 +97,7 @@ struct mon_block_stats *mon_query_blockstats(void)
 
 int mon_drive_check(const char *device, char **err)
 {
-    if (drive_find(device) < 0) {
+    if (!drive_find(device)) {
         *err = xasprintf("no drive '%s'", device);
         return -ENODEV;
     }
@@ -128,7 +117,7 @@ int mon_eject(const char *device, bool force, char **err)
 {
     int r = mon_drive_check(device, err);
 
-    return r < 0 ? r : pc_cd_change(drive_find(device), NULL, NULL, force, err);
+    return r < 0 ? r : blockdev_change(drive_find(device), NULL, NULL, force, err);
 }
 
 int mon_blockdev_change_medium(const char *device, const char *filename, const char *format,
@@ -138,5 +127,5 @@ int mon_blockdev_change_medium(const char *device, const char *filename, const c
 
     if (r < 0 || (format && (r = mon_format_check(format, err)) < 0))
         return r;
-    return pc_cd_change(drive_find(device), filename, format, true, err);
+    return blockdev_change(drive_find(device), filename, format, true, err);
 }

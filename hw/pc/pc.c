@@ -76,39 +76,6 @@ struct device *pc_acpi_pm(void)
     return pc.acpi_pm;
 }
 
-bool pc_ide_drive(int index, bool *cdrom, struct block_dev **bd)
-{
-    return index >= 0 && index < PC_MAX_IDE && pc.ide &&
-           piix_ide_drive(pc.ide, index / 2, index % 2, cdrom, bd, NULL);
-}
-
-int pc_cd_change(int index, const char *file, const char *format, bool force, char **err)
-{
-    struct blockdev *blk = NULL;
-    struct block_dev *bd;
-    bool cd;
-
-    if (index < 0 || index >= PC_MAX_IDE || !pc.ide ||
-        !piix_ide_drive(pc.ide, index / 2, index % 2, &cd, &bd, &blk) || !blk) {
-        *err = xstrdup("no such drive");
-        return -ENODEV;
-    }
-    return blockdev_change(blk, file, format, force, err);
-}
-
-bool pc_cd_tray(int index, bool *locked, bool *open)
-{
-    struct blockdev *blk = NULL;
-    struct block_dev *bd;
-    bool cd;
-
-    if (index < 0 || index >= PC_MAX_IDE || !pc.ide ||
-        !piix_ide_drive(pc.ide, index / 2, index % 2, &cd, &bd, &blk) || !cd || !blk || !blk->dev_ops)
-        return false;
-    blk->dev_ops->tray(blk->dev_opaque, locked, open);
-    return true;
-}
-
 struct device *pc_rtc(void)
 {
     return pc.rtc;

@@ -387,11 +387,17 @@ static const char *const internal_suberrors[] = {
     [4] = "unexpected exit",
 };
 
+/*
+ * KVM cannot go on with this vCPU: as QEMU, say why with the registers, and stop the VM in
+ * internal-error, where the monitor can look at it (info registers) and quit or reset it.
+ */
 static void vcpu_fatal(struct vcpu *v, const char *what)
 {
     fprintf(stderr, "skiff: vCPU %d: %s\n", v->index, what);
     cpu_dump_state(v, stderr);
-    machine_request_exit(EXIT_VM_ERROR);
+    fprintf(stderr, "skiff: the VM is stopped (info status: paused (internal-error)); the monitor's "
+                    "system_reset starts it again, quit (or Ctrl-A x) ends skiff\n");
+    machine_request_error(RUN_STATE_INTERNAL_ERROR);
 }
 
 /* Returns false when the vCPU must stop running. Called with the device lock held. */
@@ -541,9 +547,10 @@ static void *vcpu_thread(void *opaque)
                 bh_local_end();
                 continue;
             }
-            fprintf(stderr, "skiff: vCPU %d: KVM_RUN failed: %s\n", v->index, strerror(errno));
-            cpu_dump_state(v, stderr);
-            machine_request_exit(EXIT_VM_ERROR);
+            char what[96];
+
+            snprintf(what, sizeof(what), "KVM_RUN failed: %s", strerror(errno));
+            vcpu_fatal(v, what);
             v->pause_req = true;
             continue;
         }

@@ -28,6 +28,7 @@ static struct {
     atomic_bool shutdown_req;
     atomic_bool suspend_req;
     atomic_int exit_req;        /* status + 1, 0 = none */
+    atomic_int error_req;       /* enum run_state + 1: stop in that error state; 0 = none */
     enum run_state state;
     bool paused_asleep;         /* PAUSED by the monitor while SUSPENDED: cont goes back to sleep */
     bool waking;                /* the reset hooks of a wake-up are running */
@@ -179,12 +180,15 @@ static void machine_wakeup(enum machine_wakeup why)
 
 static void machine_requests_bh(void *opaque)
 {
-    int ex = atomic_exchange(&machine.exit_req, 0), wake;
+    int ex = atomic_exchange(&machine.exit_req, 0), wake, error;
 
     if (ex) {
         loop_quit(ex - 1);
         return;
     }
+    error = atomic_exchange(&machine.error_req, 0);
+    if (error)
+        machine_stop_error(error - 1);
     if (atomic_exchange(&machine.shutdown_req, false)) {
         if (machine_cfg.no_shutdown) {
             /* as QEMU: the machine stops where it powered off, until a reset */
@@ -344,6 +348,14 @@ void machine_request_reset(void)
 void machine_request_shutdown(void)
 {
     atomic_store(&machine.shutdown_req, true);
+    bh_schedule(machine.bh);
+}
+
+void machine_request_error(enum run_state why)
+{
+    int expected = 0;
+
+    atomic_compare_exchange_strong(&machine.error_req, &expected, (int)why + 1);
     bh_schedule(machine.bh);
 }
 

@@ -42,10 +42,12 @@ static void machine_requests_bh(void *opaque)
     int ex = atomic_exchange(&M.exit_req, 0);
 
     if (ex) {
+        accel_machine_event(ACCEL_EVENT_EXIT, ex - 1);
         loop_quit(ex - 1);
         return;
     }
     if (atomic_exchange(&M.shutdown_req, false)) {
+        accel_machine_event(ACCEL_EVENT_SHUTDOWN, 0);
         if (machine_cfg.no_shutdown) {
             /* as QEMU: the machine stops where it powered off, until a reset */
             log_info("guest powered off; stopped until a reset (-no-shutdown)");
@@ -57,6 +59,7 @@ static void machine_requests_bh(void *opaque)
         }
     }
     if (atomic_exchange(&M.reset_req, false)) {
+        accel_machine_event(ACCEL_EVENT_RESET, 0);
         if (machine_cfg.no_reboot) {
             loop_quit(0);
             return;

@@ -1,4 +1,4 @@
-/* qtest.c: the qtest protocol server (line commands: in/out, read/write, clock_step, IRQ interception) */
+/* qtest.c: the qtest protocol server (line commands: in/out, read/write, clock_step, IRQ interception, machine events) */
 #define LOG_PREFIX "qtest: "
 #include "hw/core/qtest.h"
 #include "block/block.h" // block_debug_break, block_debug_wait, block_debug_resume
@@ -49,10 +49,33 @@ static void qtest_gsi_set(int gsi, int level)
         reply("IRQ %s %d\n", level ? "raise" : "lower", gsi);
 }
 
+/*
+ * What the machine did, told to the test as it happens (skiff): with no vCPU the test cannot
+ * see a reset or a poweroff otherwise, and skiff's exit looks the same as the one that closing
+ * the connection causes.
+ */
+static void qtest_machine_event(enum accel_machine_event ev, int status)
+{
+    if (!Q.chr)
+        return;
+    switch (ev) {
+    case ACCEL_EVENT_RESET:
+        reply("EVENT reset\n");
+        break;
+    case ACCEL_EVENT_SHUTDOWN:
+        reply("EVENT shutdown\n");
+        break;
+    case ACCEL_EVENT_EXIT:
+        reply("EVENT exit %d\n", status);
+        break;
+    }
+}
+
 static const struct accel_ops qtest_accel_ops = {
     .name = "qtest",
     .mem_map = qtest_mem_map,
     .gsi_set = qtest_gsi_set,
+    .machine_event = qtest_machine_event,
 };
 
 void qtest_accel_install(void)

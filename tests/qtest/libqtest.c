@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NUM_GSI 24
@@ -29,6 +30,12 @@ struct qtest {
     size_t rlen, rsize;
     bool irq_level[NUM_GSI];
     int irq_raises[NUM_GSI];
+    /* EVENT lines: what the machine carried out */
+    int resets, shutdowns;
+    int exit_event;         /* the status of the last "EVENT exit", or -1 */
+    bool eof;               /* skiff closed the connection (qtest_wait_exit) */
+    bool exited;
+    int status;             /* skiff's exit status once exited */
     char *reply;
 };
 
@@ -173,6 +180,7 @@ struct qtest *qtest_start(const char *fmt, ...)
 
     if (!q)
         fatal("out of memory");
+    q->exit_event = -1;
     va_start(ap, fmt);
     if (vasprintf(&extra, fmt, ap) < 0)
         fatal("out of memory");
@@ -221,12 +229,15 @@ static int wait_status(int status)
     return WEXITSTATUS(status);
 }
 
-/* Reap skiff within timeout_ms into *status; false when it still runs. */
-static bool reap(struct qtest *q, int timeout_ms, int *status)
+/* Reap skiff within timeout_ms; false when it still runs. */
+static bool reap(struct qtest *q, int timeout_ms)
 {
+    int status;
+
     for (int waited = 0;; waited += 10) {
-        if (waitpid(q->pid, status, WNOHANG) == q->pid) {
-            *status = wait_status(*status);
+        if (waitpid(q->pid, &status, WNOHANG) == q->pid) {
+            q->exited = true;
+            q->status = wait_status(status);
             return true;
         }
         if (waited >= timeout_ms)
@@ -241,11 +252,12 @@ int qtest_quit(struct qtest *q)
 
     close(q->fd);
     /* skiff quits when its qtest connection closes; give it time, then insist */
-    if (!reap(q, 5000, &status)) {
+    if (!q->exited && !reap(q, 5000)) {
         kill(q->pid, SIGKILL);
         waitpid(q->pid, &status, 0);
-        status = wait_status(status);
+        q->status = wait_status(status);
     }
+    status = q->status;
     free(q->sock_path);
     free(q->rbuf);
     free(q->reply);
@@ -253,7 +265,7 @@ int qtest_quit(struct qtest *q)
     return status;
 }
 
-/* Record an unsolicited line (interrupt lines); false for anything else. */
+/* Record an unsolicited line (interrupt lines, machine events); false for anything else. */
 static bool take_notification(struct qtest *q, const char *line)
 {
     if (!strncmp(line, "IRQ raise ", 10) || !strncmp(line, "IRQ lower ", 10)) {
@@ -265,6 +277,18 @@ static bool take_notification(struct qtest *q, const char *line)
                 q->irq_raises[g]++;
             q->irq_level[g] = up;
         }
+        return true;
+    }
+    if (!strcmp(line, "EVENT reset")) {
+        q->resets++;
+        return true;
+    }
+    if (!strcmp(line, "EVENT shutdown")) {
+        q->shutdowns++;
+        return true;
+    }
+    if (!strncmp(line, "EVENT exit ", 11)) {
+        q->exit_event = atoi(line + 11);
         return true;
     }
     return false;
@@ -339,6 +363,42 @@ static char *read_line(struct qtest *q)
         if (r == 0)
             fatal("skiff closed the qtest connection (did it crash?)");
     }
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int qtest_wait_exit(struct qtest *q, int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    char *line;
+
+    /* the connection stays open: skiff must end by itself, and says why on the way */
+    while (!q->eof) {
+        ssize_t r;
+
+        while ((line = take_line(q))) {
+            take_notification(q, line);     /* a stray reply has no taker now */
+            free(line);
+        }
+        if (now_ms() >= end)
+            return -1;
+        r = fill(q, 100);
+        if (r == 0)
+            q->eof = true;
+    }
+    while ((line = take_line(q))) {
+        take_notification(q, line);
+        free(line);
+    }
+    if (!reap(q, end > now_ms() ? (int)(end - now_ms()) : 0))
+        return -1;
+    return q->status;
 }
 
 const char *qtest_cmd(struct qtest *q, const char *fmt, ...)
@@ -463,10 +523,11 @@ void qtest_irq_intercept(struct qtest *q)
     cmd_ok(q, "irq_intercept_in ioapic");
 }
 
-/* A round trip: every notification sent before it has been read. */
+/* A round trip: every notification sent before it has been read (nothing to do after the end). */
 static void sync_notifications(struct qtest *q)
 {
-    qtest_cmd(q, "endianness");
+    if (!q->eof)
+        qtest_cmd(q, "endianness");
 }
 
 bool qtest_get_irq(struct qtest *q, int gsi)
@@ -487,3 +548,20 @@ int qtest_irq_raises(struct qtest *q, int gsi)
     return n;
 }
 
+int qtest_reset_count(struct qtest *q)
+{
+    sync_notifications(q);
+    return q->resets;
+}
+
+int qtest_shutdown_count(struct qtest *q)
+{
+    sync_notifications(q);
+    return q->shutdowns;
+}
+
+int qtest_exit_event(struct qtest *q)
+{
+    sync_notifications(q);
+    return q->exit_event;
+}

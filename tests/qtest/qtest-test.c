@@ -1,4 +1,4 @@
-/* qtest-test.c: the test protocol itself: a megabyte of guest memory in one reply, over-long lines */
+/* qtest-test.c: the test protocol itself: a megabyte of guest memory in one reply, over-long lines, what the machine reports (EVENT lines), skiff's own exit */
 #include "tests/qtest/libqtest.h"
 #include "tests/unit/tap.h"
 
@@ -34,6 +34,7 @@ int main(void)
     struct qtest *q;
     const char *r;
     size_t bad;
+    int status;
 
     for (size_t i = 0; i < MiB; i++)
         out[i] = pattern(i);
@@ -56,8 +57,34 @@ int main(void)
     CHECK(!r && qtest_readb(q, BASE) == 0x5a,
           "a line longer than skiff takes (9 MiB) is refused, and the next command is answered");
     CHECK(qtest_cmd(q, "read 0x0 0x1000001") == NULL, "a read of more than 16 MiB is refused");
+
+    CHECK(qtest_reset_count(q) == 0 && qtest_shutdown_count(q) == 0 && qtest_exit_event(q) == -1,
+          "a machine that nothing reset reports no reset, poweroff or exit");
+    qtest_cmd(q, "system_reset");
+    qtest_cmd(q, "system_reset");
+    CHECK(qtest_reset_count(q) == 2, "two system_resets: skiff reports two resets (%d)",
+          qtest_reset_count(q));
+    status = qtest_wait_exit(q, 300);
+    CHECK(status == -1, "a machine with nothing to end it runs on while the test waits (%d)", status);
     CHECK(qtest_quit(q) == 0, "closing the connection ends skiff with status 0");
 
+    /* an exit the machine asks for is reported, and skiff ends with it by itself */
+    q = qtest_start("-device isa-debug-exit,iobase=0xf4,iosize=4");
+    qtest_outb(q, 0xf4, 0x02);
+    status = qtest_wait_exit(q, 10000);
+    CHECK(qtest_exit_event(q) == 5 && status == 5,
+          "debug-exit: skiff reports the exit with status 5 and ends with it, the connection "
+          "still open (event %d, status %d)", qtest_exit_event(q), status);
+    qtest_quit(q);
+
+    /* -no-reboot turns a reset into the end of skiff, after reporting it */
+    q = qtest_start("-no-reboot");
+    qtest_outb(q, 0xcf9, 0x06);
+    status = qtest_wait_exit(q, 10000);
+    CHECK(qtest_reset_count(q) == 1 && status == 0,
+          "-no-reboot: a reset is reported and skiff ends with status 0 (resets %d, status %d)",
+          qtest_reset_count(q), status);
+    qtest_quit(q);
     free(out);
     free(in);
     return tap_done();

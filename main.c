@@ -4,7 +4,7 @@
 #include "hw/core/device.h"
 #include "hw/core/machine.h"
 #include "hw/pc/pc.h"
-#include "hw/pc/pc-drives.h"
+#include "block/blockdev.h"
 #include "hw/core/qtest.h"
 #include "monitor/monitor.h"
 #include "target-x86/cpu.h"
@@ -48,6 +48,8 @@ static const struct option_def options[] = {
     { "cdrom", true, "FILE", "IDE CD-ROM (secondary master) with FILE as its disc" },
     { "drive", true, "file=F[,if=ide|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,discard=unmap][,cache=C][,aio=A]",
       "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native" },
+    { "blockdev", true, "driver=file|raw|qcow2,node-name=N[,file=NODE|filename=F|file.filename=F][,read-only=on][,cache.direct=on][,discard=unmap]",
+      "a block node (libvirt's spelling): -device ide-hd,drive=N uses it" },
     { "snapshot", false, NULL, "write to temporary files instead of the disk images" },
     { "boot", true, "[order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS][,reboot-timeout=MS][,strict=on]",
       "firmware boot order: c disk, d CD-ROM, a floppy, n network (default cad)" },
@@ -132,7 +134,6 @@ static struct {
     const char *pidfile;
     const char *kernel_cache;
     const char *vga;
-    struct pc_drive_set drives;
     const char *boot_order;
     const char *boot_once;
     bool boot_menu;
@@ -302,7 +303,7 @@ static void parse_args(int argc, char **argv)
 
         if (a[0] != '-') {
             /* a bare image name is the first disk, as QEMU takes it */
-            if (pc_drives_add(&args.drives, 0, a, false, a, &err) < 0)
+            if (blockdev_add_legacy(0, a, false, a, &err) < 0)
                 die("%s", err);
             continue;
         }
@@ -349,10 +350,10 @@ static void parse_args(int argc, char **argv)
             machine_cfg.append = val;
         } else if (!strcmp(name, "hda") || !strcmp(name, "hdb") || !strcmp(name, "hdc") ||
                    !strcmp(name, "hdd")) {
-            if (pc_drives_add(&args.drives, name[2] - 'a', val, false, a, &err) < 0)
+            if (blockdev_add_legacy(name[2] - 'a', val, false, a, &err) < 0)
                 die("%s", err);
         } else if (!strcmp(name, "cdrom")) {
-            if (pc_drives_add(&args.drives, 2, val, true, a, &err) < 0)
+            if (blockdev_add_legacy(2, val, true, a, &err) < 0)
                 die("%s", err);
         } else if (!strcmp(name, "msg")) {
             struct opts *mo = opts_parse(val, "timestamp", &err);
@@ -372,7 +373,10 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "snapshot")) {
             args.snapshot = true;
         } else if (!strcmp(name, "drive")) {
-            if (pc_drives_parse_drive(&args.drives, val, &err) < 0)
+            if (blockdev_add_drive(val, &err) < 0)
+                die("%s", err);
+        } else if (!strcmp(name, "blockdev")) {
+            if (blockdev_add_blockdev(val, &err) < 0)
                 die("%s", err);
         } else if (!strcmp(name, "boot")) {
             parse_boot(val);
@@ -397,7 +401,6 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "device")) {
             if (!strcmp(val, "help") || !strcmp(val, "?")) {
                 device_print_types(stdout);
-                printf("\nIDE drives (on the PIIX3's buses ide.0 and ide.1):\n%s", pc_drives_device_help);
                 exit(0);
             }
             {
@@ -406,11 +409,6 @@ static void parse_args(int argc, char **argv)
                 if (comma && (!strcmp(comma, ",help") || !strcmp(comma, ",?"))) {
                     char *n = xstrndup(val, comma - val);
 
-                    if (!strcmp(n, "ide-hd") || !strcmp(n, "ide-cd")) {
-                        printf("%s", pc_drives_device_help);
-                        free(n);
-                        exit(0);
-                    }
                     if (device_print_props(stdout, n) < 0)
                         die("-device %s: no such device (see -device help)", n);
                     free(n);
@@ -647,12 +645,9 @@ static void check_named_files(void)
 {
     if (machine_cfg.bios && strchr(machine_cfg.bios, '/') && access(machine_cfg.bios, R_OK) != 0)
         die("firmware '%s': %s", machine_cfg.bios, strerror(errno));
-    for (int i = 0; i < PC_MAX_IDE; i++) {
-        const char *f = args.drives.ide[i].file;
-
-        if (args.drives.ide[i].present && f && access(f, F_OK) != 0 && errno == ENOENT)
-            die("'%s': no such file", f);
-    }
+    for (struct blockdev *b = blockdev_next(NULL); b; b = blockdev_next(b))
+        if (b->file && access(b->file, F_OK) != 0 && errno == ENOENT)
+            die("'%s': no such file", b->file);
 }
 
 int main(int argc, char **argv)
@@ -706,23 +701,10 @@ int main(int argc, char **argv)
     pco.nographic = args.nographic;
     /* a device test gets a VGA only when it asks for one */
     pco.vga = args.vga ? args.vga : machine_cfg.qtest ? "none" : "std";
-    {
-        int n = 0;
-
-        /* IDE drives go in the board's options; the rest are created on it below */
-        for (int i = 0; i < args.ndevice; i++) {
-            int r = pc_drives_parse_device(&args.drives, args.device[i], &err);
-
-            if (r < 0)
-                die("%s", err);
-            if (r == 0)
-                args.device[n++] = args.device[i];
-        }
-        args.ndevice = n;
-    }
     if (args.snapshot)
-        pc_drives_snapshot_all(&args.drives);
-    memcpy(pco.ide, args.drives.ide, sizeof(pco.ide));
+        blockdev_snapshot_all();
+    if (blockdev_open_all(&err) < 0)
+        die("%s", err);
     pco.boot_order = args.boot_order;
     pco.boot_once = args.boot_once;
     pco.boot_menu = args.boot_menu;
@@ -745,6 +727,8 @@ int main(int argc, char **argv)
             die("-device %s: %s", args.device[i], err);
         opts_free(o);
     }
+    /* every device is there: the boot order, tables and firmware files can be built */
+    machine_done();
     if (!machine_cfg.qtest) {
         cpus_create(&machine_cfg.topo);
         if (pc_boot(&err) < 0)
@@ -778,6 +762,7 @@ int main(int argc, char **argv)
     device_destroy_all();
     chardev_cleanup_all();
     pc_cleanup();
+    blockdev_cleanup();
     machine_cleanup_requests();
     loop_cleanup();
     devlock_unlock();

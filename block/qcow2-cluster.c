@@ -81,6 +81,18 @@ static int check_host_offset(struct qcow2 *s, uint64_t guest, uint64_t host)
     return 0;
 }
 
+/* Check a compressed cluster's place before it is read (lock held, as marking corrupt needs). */
+static int check_compressed(struct qcow2 *s, uint64_t guest, uint64_t e)
+{
+    uint64_t coff = e & s->coffset_mask;
+
+    if (coff < s->cluster_size || coff >= s->file_end)
+        return qcow2_mark_corrupt(s, "the L2 entry for guest offset 0x%" PRIx64 " points to a compressed cluster "
+                                  "at 0x%" PRIx64 " that lies %s", guest, coff,
+                                  coff >= s->file_end ? "past the end of the file" : "in the header");
+    return 0;
+}
+
 /*
  * Map guest [off, off+len) to a run of one kind: sets *type, *entry (of the
  * first cluster) and *n (bytes in the run, within one L2 table). Lock held.
@@ -113,8 +125,10 @@ static int qcow2_map(struct qcow2 *s, uint64_t off, uint64_t len, enum qcow2_cty
         if (ret < 0)
             goto out;
     }
-    if (*type == QCOW2_COMPRESSED)
+    if (*type == QCOW2_COMPRESSED) {
+        ret = check_compressed(s, off, e);
         goto out;
+    }
     for (i = 1; *n < maxn; i++) {
         uint64_t f = ldq_be(l2 + 8 * (l2i + i));
 
@@ -132,7 +146,12 @@ out:
     return ret;
 }
 
-/* "Compressed clusters descriptor": inflate one cluster (raw deflate, 4 KiB window) */
+/*
+ * "Compressed clusters descriptor": inflate one cluster (raw deflate, 4 KiB window). The entry
+ * was checked with the lock held (check_compressed): this runs without it on the read path, so
+ * it neither marks the image corrupt nor looks at the file's length (the end of a compressed
+ * cluster may lie past the end of the file: that part reads as zeros).
+ */
 int qcow2_read_compressed(struct qcow2 *s, uint64_t e, uint8_t *out)
 {
     uint64_t coff = e & s->coffset_mask;
@@ -142,12 +161,11 @@ int qcow2_read_compressed(struct qcow2 *s, uint64_t e, uint8_t *out)
     z_stream z;
     int ret, zr;
 
-    if (coff < s->cluster_size || coff >= s->file_end)
-        return qcow2_mark_corrupt(s, "a compressed cluster at 0x%" PRIx64 " lies %s", coff,
-                                  coff >= s->file_end ? "past the end of the file" : "in the header");
+    if (coff < s->cluster_size)
+        return -EIO;
     in = xmalloc(csize);
     memset(in, 0, csize);
-    ret = bfile_pread(s->bs->file, coff, in, MIN(csize, s->file_end - coff));
+    ret = bfile_pread(s->bs->file, coff, in, csize);
     if (ret < 0)
         goto out;
     memset(&z, 0, sizeof(z));
@@ -219,7 +237,7 @@ int qcow2_drv_preadv(struct block_state *bs, uint64_t off, const struct qiov *q)
     return ret;
 }
 
-/* What the guest saw in one cluster before this write: into buf (cluster_size bytes). Lock held. */
+/* What the guest saw in one cluster before this write: into buf (cluster_size bytes). Lock not needed. */
 static int cluster_old_content(struct block_state *bs, uint64_t guest_cluster, uint64_t e, uint8_t *buf,
                                uint64_t from, uint64_t to)
 {
@@ -262,6 +280,46 @@ const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t host, uint64_t len
     return NULL;
 }
 
+/* Does any entry of t[0..n), masked, name a cluster-sized range that starts in [lo, end)? */
+static bool table_hits(const uint64_t *t, uint64_t n, uint64_t mask, uint64_t lo, uint64_t end)
+{
+    uint64_t span = end - lo;
+    bool hit = false;
+
+    /* no early exit: one subtraction and comparison per entry, which the compiler vectorizes */
+    for (uint64_t i = 0; i < n; i++)
+        hit |= (t[i] & mask) - lo < span;
+    return hit;
+}
+
+/*
+ * The tables the fixed ones point at, as QEMU's default ("cached") overlap check has them:
+ * found from the L1 table, the refcount table and the snapshot list in memory, so a write
+ * costs a pass over those arrays and no I/O. Entries are taken as they are (a damaged one
+ * that is unaligned still covers the cluster-sized range it names).
+ */
+const char *qcow2_overlaps_tables(struct qcow2 *s, uint64_t host, uint64_t len)
+{
+    uint64_t end = host + len, cs = s->cluster_size;
+    /* a table at o overlaps [host, end) when host - cs < o < end; o = 0 is no table */
+    uint64_t lo = host >= cs ? host - cs + 1 : 1;
+
+    if (!len)
+        return NULL;
+    if (table_hits(s->l1, s->l1_size, QCOW2_L1E_OFFSET_MASK, lo, end))
+        return "an active L2 table";
+    if (table_hits(s->reftable, s->reftable_used, QCOW2_REFT_OFFSET_MASK, lo, end))
+        return "a refcount block";
+    for (int i = 0; i < s->nb_snapshots; i++) {
+        const struct qcow2_snapshot *sn = &s->snaps[i];
+
+        /* each bounded where the snapshot table was read */
+        if (sn->l1_size && sn->l1_offset < end && sn->l1_offset + (uint64_t)sn->l1_size * 8 > host)
+            return "an inactive L1 table";
+    }
+    return NULL;
+}
+
 /* Do the parts of the first and last cluster that the write leaves alone read as zeros? */
 static bool cow_is_zero(struct block_state *bs, uint64_t e_first, uint64_t e_last)
 {
@@ -294,10 +352,13 @@ static void inflight_wait(struct qcow2 *s, uint64_t off, uint64_t len)
     }
 }
 
-/* Data must never land on metadata: a damaged L2 entry could point there. */
+/* Data must never land on metadata: a damaged L2 entry or refcount could point there. */
 static int check_overlap(struct qcow2 *s, uint64_t host, uint64_t len)
 {
     const char *what = qcow2_overlaps_metadata(s, host, len);
+
+    if (!what)
+        what = qcow2_overlaps_tables(s, host, len);
 
     if (what)
         return qcow2_mark_corrupt(s, "a data write to 0x%" PRIx64 " would overwrite %s", host, what);
@@ -321,7 +382,7 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
     uint64_t e_first, e_last;
     struct qcow2_inflight me, **pp;
     uint8_t *l2, *hbuf = NULL, *tbuf = NULL;
-    bool zero_cow, unlock;
+    bool zero_cow;
     struct qiov w;
     int ret;
 
@@ -346,6 +407,13 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
     e_first = ldq_be(l2 + 8 * l2i);
     e_last = ldq_be(l2 + 8 * (l2i + last));
     qcow2_cache_put(&s->l2c, l2);
+    /* the old content of a compressed first or last cluster is read below: check where it lies */
+    if (qcow2_l2e_type(s, e_first) == QCOW2_COMPRESSED)
+        ret = check_compressed(s, first_guest, e_first);
+    if (ret == 0 && qcow2_l2e_type(s, e_last) == QCOW2_COMPRESSED)
+        ret = check_compressed(s, first_guest + (last << s->cluster_bits), e_last);
+    if (ret < 0)
+        return ret;
     zero_cow = (head || head + total < tail_end) && cow_is_zero(bs, e_first, e_last);
     ret = qcow2_alloc_clusters(s, nclusters, &newoff);
     if (ret == 0)
@@ -354,10 +422,7 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
         return ret;
     me = (struct qcow2_inflight){ first_guest >> s->cluster_bits, nclusters, s->inflight };
     s->inflight = &me;
-    /* decompressing an old cluster may report damage: keep the lock for that rare case */
-    unlock = qcow2_l2e_type(s, e_first) != QCOW2_COMPRESSED && qcow2_l2e_type(s, e_last) != QCOW2_COMPRESSED;
-    if (unlock)
-        pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&s->lock);
 
     qiov_init(&w, q->niov + 2);
     if (zero_cow) {
@@ -387,8 +452,7 @@ static int write_alloc(struct block_state *bs, uint64_t off, const struct qiov *
     free(hbuf);
     free(tbuf);
 
-    if (unlock)
-        pthread_mutex_lock(&s->lock);
+    pthread_mutex_lock(&s->lock);
     for (pp = &s->inflight; *pp != &me; pp = &(*pp)->next)
         ;
     *pp = me.next;
@@ -674,7 +738,14 @@ int qcow2_drv_map_direct(struct block_state *bs, uint64_t off, uint64_t len, boo
 
     if (l2i + n > l2_entries(s) || !len)
         return -EAGAIN;
-    pthread_mutex_lock(&s->lock);
+    /*
+     * The caller is a vCPU or the main loop with the device lock held, so it must never wait
+     * here: a worker may hold the image lock across a read of a table or an fdatasync (the
+     * metadata flush orders refcount blocks, L2 and L1 tables with syncs between them), and
+     * every exit, the monitor and the timers would stall behind it. Busy: the worker's way.
+     */
+    if (pthread_mutex_trylock(&s->lock))
+        return -EAGAIN;
     if (s->corrupt || (write && s->lazy && !s->dirty_on_disk))
         goto out;
     l2off = l1i < s->l1_size ? s->l1[l1i] & QCOW2_L1E_OFFSET_MASK : 0;
@@ -702,7 +773,8 @@ int qcow2_drv_map_direct(struct block_state *bs, uint64_t off, uint64_t len, boo
     }
     if (zero && !write) {
         ret = MAP_ZERO;
-    } else if (data && !(write && qcow2_overlaps_metadata(s, first, n << s->cluster_bits))) {
+    } else if (data && !(write && (qcow2_overlaps_metadata(s, first, n << s->cluster_bits) ||
+                                   qcow2_overlaps_tables(s, first, n << s->cluster_bits)))) {
         *host = first + (off & (cs - 1));
         ret = MAP_HOST;
     }

@@ -28,7 +28,7 @@ int qcow2_create(const char *filename, const struct qcow2_create_opts *o, char *
                          o->lazy_refcounts ? "lazy_refcounts" : "a refcount width other than 16");
         return -EINVAL;
     }
-    if (o->size / cs / (cs / 8) >= QCOW2_MAX_L1_BYTES / 8 || o->size > (1ULL << 56)) {
+    if (!qcow2_size_fits(cs, o->size)) {
         *err = xasprintf("%" PRIu64 " bytes is too large for a qcow2 image with %" PRIu64 "-byte clusters", o->size, cs);
         return -EFBIG;
     }

@@ -140,6 +140,7 @@ static int reftable_grow(struct qcow2 *s, uint64_t rti)
     free(s->reftable);
     s->reftable = nt;
     s->reftable_size = entries;
+    s->reftable_used = MAX(s->reftable_used, start / per_rb + nblocks);
     s->reftable_offset = (start + nblocks) << s->cluster_bits;
     s->reftable_clusters = tclusters;
     s->file_end = MAX(s->file_end, (start + nblocks + tclusters) << s->cluster_bits);
@@ -151,10 +152,44 @@ static int reftable_grow(struct qcow2 *s, uint64_t rti)
     return ret;
 }
 
-/* Make sure a refcount block covers `cluster`. A new block counts itself: it takes the first cluster it covers. */
+/*
+ * A place for a new refcount block, as QEMU chooses one: the lowest free cluster that an
+ * existing block covers (and counts), so that new blocks land below a run being allocated
+ * rather than inside it. *cluster is UINT64_MAX when every covered cluster is in use.
+ */
+static int refblock_find_place(struct qcow2 *s, uint64_t *cluster)
+{
+    uint64_t per_rb = 1ULL << s->rb_bits, end = s->reftable_used << s->rb_bits, rc;
+    int ret;
+
+    *cluster = UINT64_MAX;
+    for (uint64_t c = s->free_cluster_index; c < end; c++) {
+        if (!(s->reftable[c >> s->rb_bits] & QCOW2_REFT_OFFSET_MASK)) {
+            c = ALIGN_UP(c + 1, per_rb) - 1;    /* no block: nothing counted there */
+            continue;
+        }
+        ret = qcow2_get_refcount(s, c, &rc);
+        if (ret < 0)
+            return ret;
+        if (rc == 0) {
+            *cluster = c;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Make sure a refcount block covers `cluster`. A new block goes to a free cluster that an
+ * existing block counts, else it counts itself, taking the first cluster it covers. Placing
+ * every block that way cut each run of clusters past the end of the file short of what one
+ * block covers, so an allocation of more (a large L1 table with small clusters: resize,
+ * snapshot -a) retried until it gave up and called the image corrupt.
+ */
 static int refblock_ensure(struct qcow2 *s, uint64_t cluster, bool *placed)
 {
-    uint64_t rti = cluster >> s->rb_bits, off, rb_off = 0, first, self;
+    uint64_t rti = cluster >> s->rb_bits, off, rb_off = 0, first, self, other = UINT64_MAX;
+    const char *what;
     uint8_t *rb, be[8];
     int ret;
 
@@ -185,12 +220,22 @@ static int refblock_ensure(struct qcow2 *s, uint64_t cluster, bool *placed)
                 return ret;
             self = UINT64_MAX;
         }
+    } else {
+        ret = refblock_find_place(s, &other);
+        if (ret < 0)
+            return ret;
+        if (other != UINT64_MAX) {
+            rb_off = other << s->cluster_bits;
+            self = UINT64_MAX;
+        }
     }
     if (self != UINT64_MAX)
         rb_off = self << s->cluster_bits;
-    if (qcow2_overlaps_metadata(s, rb_off, s->cluster_size))
-        return qcow2_mark_corrupt(s, "clusters of %s are not counted in any refcount block",
-                                  qcow2_overlaps_metadata(s, rb_off, s->cluster_size));
+    what = qcow2_overlaps_metadata(s, rb_off, s->cluster_size);
+    if (!what)
+        what = qcow2_overlaps_tables(s, rb_off, s->cluster_size);
+    if (what)
+        return qcow2_mark_corrupt(s, "clusters of %s are not counted in any refcount block", what);
     ret = qcow2_cache_get(s, &s->rbc, rb_off, true, &rb);
     if (ret < 0)
         return ret;
@@ -199,11 +244,17 @@ static int refblock_ensure(struct qcow2 *s, uint64_t cluster, bool *placed)
     /* the block must be on disk before the table entry that names it */
     ret = bfile_pwrite(s->bs->file, rb_off, rb, s->cluster_size);
     qcow2_cache_put(&s->rbc, rb);
+    if (ret == 0 && other != UINT64_MAX)
+        ret = qcow2_set_refcount(s, other, 1);
+    /* and so must the count of a block placed elsewhere */
+    if (ret == 0 && self == UINT64_MAX)
+        ret = qcow2_cache_write(s, &s->rbc);
     if (ret == 0)
         ret = bfile_flush(s->bs->file);
     if (ret < 0)
         return ret;
     s->reftable[rti] = rb_off;
+    s->reftable_used = MAX(s->reftable_used, rti + 1);
     stq_be(be, rb_off);
     ret = bfile_pwrite(s->bs->file, s->reftable_offset + rti * 8, be, 8);
     s->file_end = MAX(s->file_end, rb_off + s->cluster_size);
@@ -267,7 +318,7 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *offset)
 {
     uint64_t start, c, rc;
     int ret, tries = 0;
-    bool placed;
+    bool placed, any;
 
 retry:
     if (++tries > 64)
@@ -285,14 +336,17 @@ retry:
         if ((c + 1) << s->cluster_bits > (1ULL << 56))
             return -EFBIG;
     }
-    /* the clusters are free; their refcount blocks may have to be made first */
+    /* the clusters are free; their refcount blocks may have to be made first (all at once: a
+     * long run needs many), and a new block may have taken one of them: look again then */
+    any = false;
     for (c = start; c < start + n; c++) {
         ret = refblock_ensure(s, c, &placed);
         if (ret < 0)
             return ret;
-        if (placed)
-            goto retry;
+        any |= placed;
     }
+    if (any)
+        goto retry;
     for (c = start; c < start + n; c++) {
         ret = qcow2_set_refcount(s, c, 1);
         if (ret < 0)

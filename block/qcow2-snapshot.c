@@ -90,8 +90,9 @@ int qcow2_read_snapshots(struct qcow2 *s, char **err)
             ret = bfile_pread(bs->file, off + 40 + extra + idl, sn->name, namel);
         if (ret < 0)
             goto io;
+        /* (the end is not summed: a crafted offset near 2^64 would wrap past the bound) */
         if ((uint64_t)sn->l1_size * 8 > QCOW2_MAX_L1_BYTES || !IS_ALIGNED(sn->l1_offset, s->cluster_size) ||
-            sn->l1_offset + (uint64_t)sn->l1_size * 8 > flen)
+            sn->l1_offset > flen || (uint64_t)sn->l1_size * 8 > flen - sn->l1_offset)
             goto damaged;
         off = ALIGN_UP(off + 40 + extra + idl + namel, 8);
     }
@@ -314,7 +315,7 @@ static int snapshot_lookup(struct block_state *bs, const char *name, char **err)
 int qcow2_snapshot_apply(struct block_state *bs, const char *name, char **err)
 {
     struct qcow2 *s = qcow2_of(bs);
-    uint64_t *snap_l1 = NULL, *old_l1 = NULL;
+    uint64_t *snap_l1 = NULL, *old_l1 = NULL, l1_need = 0;
     uint32_t old_size;
     struct qcow2_snapshot *sn;
     int i, ret;
@@ -323,12 +324,19 @@ int qcow2_snapshot_apply(struct block_state *bs, const char *name, char **err)
     if (i < 0)
         return i;
     sn = &s->snaps[i];
+    /* the disk size the snapshot recorded becomes the image's, and the L1 table grows to cover it */
+    if (!qcow2_size_fits(s->cluster_size, sn->disk_size)) {
+        *err = xasprintf("'%s': snapshot '%s' records a disk size of %" PRIu64 " bytes, which is out of range: "
+                         "the snapshot table is damaged", bs->filename, name, sn->disk_size);
+        return -EFBIG;
+    }
+    l1_need = DIV_ROUND_UP(sn->disk_size, s->cluster_size << s->l2_bits);
     pthread_mutex_lock(&s->lock);
     ret = qcow2_flush_metadata(s);
     if (ret == 0)
         ret = read_l1(s, sn->l1_offset, sn->l1_size, &snap_l1);
-    if (ret == 0 && sn->l1_size > s->l1_size)
-        ret = qcow2_grow_l1(s, sn->l1_size);
+    if (ret == 0 && MAX(sn->l1_size, l1_need) > s->l1_size)
+        ret = qcow2_grow_l1(s, MAX(sn->l1_size, l1_need));
     /* the snapshot's clusters gain the active table's reference before the switch */
     if (ret == 0)
         ret = update_tree(s, snap_l1, sn->l1_size, 1);

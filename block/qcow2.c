@@ -426,7 +426,7 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
     s->refcount_max = s->refcount_bits == 64 ? UINT64_MAX : (1ULL << s->refcount_bits) - 1;
     s->rb_bits = s->cluster_bits + 3 - s->refcount_order;
     s->lazy = (s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS) && !o->read_only;
-    if (bs->size > (1ULL << 56) || bs->size / s->cluster_size / (s->cluster_size / 8) >= QCOW2_MAX_L1_BYTES / 8) {
+    if (!qcow2_size_fits(s->cluster_size, bs->size)) {
         ret = fail(err, -EFBIG, "'%s': virtual size %" PRIu64 " is too large: the image is damaged", bs->filename,
                    bs->size);
         goto out;
@@ -482,6 +482,8 @@ static int qcow2_open(struct block_state *bs, const struct block_open_opts *o, c
         goto out;
     }
     s->reftable_size = rt_bytes / 8;
+    for (s->reftable_used = s->reftable_size; s->reftable_used && !s->reftable[s->reftable_used - 1];)
+        s->reftable_used--;
     ret = qcow2_read_snapshots(s, err);
     if (ret < 0)
         goto out;
@@ -606,15 +608,16 @@ static void qcow2_close(struct block_state *bs)
 static int qcow2_truncate(struct block_state *bs, uint64_t size)
 {
     struct qcow2 *s = bs->opaque;
-    uint64_t l1_need = DIV_ROUND_UP(size, s->cluster_size << s->l2_bits);
+    uint64_t l1_need;
     int ret;
 
     if (size < bs->size)
         return -ENOTSUP;
     if (s->corrupt)
         return -EIO;
-    if (size > (1ULL << 56) || l1_need * 8 > QCOW2_MAX_L1_BYTES)
+    if (!qcow2_size_fits(s->cluster_size, size))
         return -EFBIG;
+    l1_need = DIV_ROUND_UP(size, s->cluster_size << s->l2_bits);
     pthread_mutex_lock(&s->lock);
     ret = qcow2_grow_l1(s, l1_need);
     if (ret == 0)

@@ -115,6 +115,7 @@ struct qcow2 {
 
     uint64_t *reftable;
     uint64_t reftable_size;     /* entries */
+    uint64_t reftable_used;     /* entries from here on are all zero */
     uint64_t reftable_offset;
     uint32_t reftable_clusters;
     int refcount_order;
@@ -148,10 +149,21 @@ struct qcow2 {
 
 #define QCOW2_CLUSTER_OF(s, off) ((off) >> (s)->cluster_bits)
 
+/*
+ * Can an image with these clusters have this virtual size? As QEMU: at most 2^56 bytes, and an
+ * L1 table of at most 32 MiB (with 512-byte clusters exactly 128 GiB still fits). Create, open,
+ * resize and snapshot -a all ask this one question, so none makes an image another refuses.
+ */
+static inline bool qcow2_size_fits(uint64_t cluster_size, uint64_t size)
+{
+    return size <= (1ULL << 56) && DIV_ROUND_UP(size, cluster_size * (cluster_size / 8)) <= QCOW2_MAX_L1_BYTES / 8;
+}
+
 /* qcow2.c */
 int qcow2_update_header(struct qcow2 *s);
 /* Flush the metadata, rewrite the header and sync, taking the lock. */
 int qcow2_update_header_synced(struct qcow2 *s);
+/* Log, set the corrupt bit in the header and sync it; -EIO. Lock held (or the image not yet shared). */
 int qcow2_mark_corrupt(struct qcow2 *s, const char *fmt, ...) PRINTF_FMT(2, 3);
 int qcow2_set_dirty(struct qcow2 *s, bool dirty);
 int qcow2_write_l1(struct qcow2 *s);
@@ -174,6 +186,8 @@ int qcow2_flush_metadata(struct qcow2 *s);
 
 /* Does [off, off+len) overlap the header, the L1 table, the refcount table or the snapshot table? NULL or its name. */
 const char *qcow2_overlaps_metadata(struct qcow2 *s, uint64_t off, uint64_t len);
+/* Or an active L2 table, a refcount block or a snapshot's L1 table? NULL or what. Lock held. */
+const char *qcow2_overlaps_tables(struct qcow2 *s, uint64_t off, uint64_t len);
 
 /* qcow2-refcount.c */
 int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *rc);

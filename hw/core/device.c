@@ -1,7 +1,8 @@
 /* device.c: the registry of device types, property setting, and the list of live devices */
 #define LOG_PREFIX "device: "
 #include "hw/core/device.h"
-#include "chardev/chardev.h"
+#include "hw/core/bus.h"
+#include "hw/core/props.h"
 #include "util/log.h"
 #include "util/opts.h"
 #include "migration/vmstate.h"
@@ -24,109 +25,50 @@ const struct device_type *device_type_find(const char *name)
     return NULL;
 }
 
-static const struct prop_desc *prop_find(const struct device_type *t, const char *name)
-{
-    for (const struct prop_desc *p = t->props; p && p->name; p++)
-        if (!strcmp(p->name, name))
-            return p;
-    return NULL;
-}
-
-static int prop_set(struct device *dev, const struct prop_desc *p, const char *value, char **err)
-{
-    uint8_t *field = (uint8_t *)dev + p->offset;
-    uint64_t v = 0, limit = 0;
-    bool b;
-
-    switch (p->type) {
-    case PROP_BOOL:
-        if (parse_bool(value, &b) < 0)
-            goto bad;
-        *(bool *)field = b;
-        return 0;
-    case PROP_STRING:
-        free(*(char **)field);
-        *(char **)field = xstrdup(value);
-        return 0;
-    case PROP_CHARDEV: {
-        struct chardev *c = chardev_find(value);
-
-        if (!c) {
-            *err = xasprintf("%s: property '%s': no chardev with id '%s'", dev->type->name,
-                             p->name, value);
-            return -EINVAL;
-        }
-        *(struct chardev **)field = c;
-        return 0;
-    }
-    case PROP_SIZE:
-        if (parse_size(value, 1, &v) < 0)
-            goto bad;
-        *(uint64_t *)field = v;
-        return 0;
-    case PROP_U8: limit = UINT8_MAX; break;
-    case PROP_U16: limit = UINT16_MAX; break;
-    case PROP_U32: limit = UINT32_MAX; break;
-    case PROP_U64: limit = UINT64_MAX; break;
-    }
-    if (parse_uint(value, &v) < 0 || v > limit)
-        goto bad;
-    switch (p->type) {
-    case PROP_U8: *(uint8_t *)field = v; break;
-    case PROP_U16: *(uint16_t *)field = v; break;
-    case PROP_U32: *(uint32_t *)field = v; break;
-    default: *(uint64_t *)field = v; break;
-    }
-    return 0;
-bad:
-    *err = xasprintf("%s: property '%s' does not take the value '%s'", dev->type->name, p->name,
-                     value);
-    return -EINVAL;
-}
-
 struct device *device_new(const char *type_name)
 {
     const struct device_type *t = device_type_find(type_name);
     struct device *dev;
+    char *err = NULL;
 
     if (!t)
         return NULL;
     dev = xzalloc(t->instance_size);
     dev->type = t;
-    for (const struct prop_desc *p = t->props; p && p->name; p++) {
-        char *err = NULL;
-
-        if (p->def && prop_set(dev, p, p->def, &err) < 0) {
-            /* a bad default is a programming error */
-            die("%s", err);
-        }
-    }
+    if (props_set_defaults(dev, &err) < 0)
+        die("%s", err);     /* a bad default is a programming error */
     return dev;
 }
 
 int device_set_prop(struct device *dev, const char *name, const char *value, char **err)
 {
-    const struct prop_desc *p;
+    struct bus *b;
 
     if (!strcmp(name, "id")) {
         free(dev->id);
         dev->id = xstrdup(value);
         return 0;
     }
-    p = prop_find(dev->type, name);
-    if (!p) {
-        *err = xasprintf("%s: no property '%s' (see -device %s,help)", dev->type->name, name,
-                         dev->type->name);
-        return -EINVAL;
+    if (!strcmp(name, "bus")) {
+        b = bus_find(value);
+        if (!b) {
+            *err = xasprintf("%s: bus '%s' not found", dev->type->name, value);
+            return -ENOENT;
+        }
+        if (b->type != dev->type->bus) {
+            *err = xasprintf("%s: bus '%s' is an %s bus; the device goes on a %s bus", dev->type->name,
+                             value, bus_type_name(b->type), bus_type_name(dev->type->bus));
+            return -EINVAL;
+        }
+        dev->bus = b;
+        return 0;
     }
-    return prop_set(dev, p, value, err);
+    return prop_set_by_name(dev, name, value, err);
 }
 
-static void device_free(struct device *dev)
+void device_free(struct device *dev)
 {
-    for (const struct prop_desc *p = dev->type->props; p && p->name; p++)
-        if (p->type == PROP_STRING)
-            free(*(char **)((uint8_t *)dev + p->offset));
+    props_free(dev);
     free(dev->id);
     free(dev);
 }
@@ -145,6 +87,13 @@ int device_realize(struct device *dev, char **err)
         if (d->type == dev->type)
             n++;
     dev->instance = n;
+    /* a device of a bus type goes on the first bus of that type with room, unless bus= said */
+    if (dev->type->bus != BUS_SYSTEM) {
+        if (!dev->bus && !(dev->bus = bus_pick(dev->type->bus, dev, err)))
+            return -ENODEV;
+        if (dev->bus->ops && dev->bus->ops->check && (r = dev->bus->ops->check(dev->bus, dev, err)) < 0)
+            return r;
+    }
     r = dev->type->realize ? dev->type->realize(dev, err) : 0;
     if (r < 0) {
         if (!*err)
@@ -303,40 +252,21 @@ void device_destroy_all(void)
     devices_tail = &devices;
 }
 
-static const char *const bus_names[] = { "system", "ISA", "PCI", "USB", "virtio" };
-
 void device_print_types(FILE *out)
 {
     fprintf(out, "Devices (-device NAME,help lists a device's properties):\n");
-    for (int bus = BUS_SYSTEM; bus <= BUS_VIRTIO; bus++) {
+    for (int bus = BUS_SYSTEM; bus < BUS_TYPES; bus++) {
         bool header = false;
 
         for (struct device_type *t = types; t; t = t->next) {
             if ((int)t->bus != bus || !t->user_creatable)
                 continue;
             if (!header)
-                fprintf(out, "\n%s devices:\n", bus_names[bus]);
+                fprintf(out, "\n%s devices:\n", bus_type_name(bus));
             header = true;
             fprintf(out, "  %-24s %s\n", t->name, t->desc ? t->desc : "");
         }
     }
-}
-
-static const char *const prop_type_names[] = { "bool", "uint8", "uint16", "uint32", "uint64",
-                                                "size", "string", "chardev" };
-
-int device_print_props(FILE *out, const char *type_name)
-{
-    const struct device_type *t = device_type_find(type_name);
-
-    if (!t)
-        return -ENOENT;
-    fprintf(out, "%s options:\n", t->name);
-    for (const struct prop_desc *p = t->props; p && p->name; p++)
-        fprintf(out, "  %s=<%s>%s%s%s%s%s\n", p->name, prop_type_names[p->type],
-                p->help ? "  - " : "", p->help ? p->help : "", p->def ? " (default: " : "",
-                p->def ? p->def : "", p->def ? ")" : "");
-    return 0;
 }
 
 int device_vmstate_roundtrip_all(int *count, char **err)

@@ -8,7 +8,7 @@ struct vmstate_desc;
 struct device;
 struct opts;
 
-enum bus_type { BUS_SYSTEM, BUS_ISA, BUS_PCI, BUS_USB, BUS_VIRTIO };
+enum bus_type { BUS_SYSTEM, BUS_ISA, BUS_PCI, BUS_USB, BUS_VIRTIO, BUS_IDE, BUS_TYPES };
 
 enum prop_type {
     PROP_BOOL,      /* bool */
@@ -19,6 +19,14 @@ enum prop_type {
     PROP_SIZE,      /* uint64_t, with K/M/G suffixes */
     PROP_STRING,    /* char *, owned by the device */
     PROP_CHARDEV,   /* struct chardev *, given by id */
+    PROP_MACADDR,   /* struct mac_addr, "52:54:00:12:34:56" */
+    PROP_BOOTINDEX, /* int32_t: the firmware's boot order, -1 for none */
+    PROP_DRIVE,     /* struct blockdev *, given by id (-drive if=none,id= or -blockdev node-name=) */
+};
+
+struct mac_addr {
+    uint8_t a[6];
+    bool set;               /* given (else the device picks one) */
 };
 
 struct prop_desc {
@@ -51,9 +59,12 @@ struct device_type {
     struct device_type *next;
 };
 
+struct bus;
+
 struct device {
     const struct device_type *type;
     char *id;                   /* the user's id=, or NULL */
+    struct bus *bus;            /* what it plugs into (bus=, or the first of its type with room) */
     bool realized;
     unsigned instance;          /* nth of its type, for state section names */
     struct device *next;
@@ -70,6 +81,8 @@ struct device *device_new(const char *type_name);
 /* Set one property from text; 0 or -EINVAL with *err set. */
 int device_set_prop(struct device *dev, const char *name, const char *value, char **err);
 int device_realize(struct device *dev, char **err);
+/* Free a device that was made and never realized (or whose realize failed). */
+void device_free(struct device *dev);
 /* -device NAME,prop=value,...: new + props + realize in one; NULL with *err set on failure. */
 struct device *device_create_from_opts(struct opts *o, char **err);
 /* new + realize with props in "a=b,c=d" form, for board code; dies on failure (start-up only). */

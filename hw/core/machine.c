@@ -159,3 +159,29 @@ void machine_request_exit(int status)
     atomic_compare_exchange_strong(&M.exit_req, &expected, status + 1);
     bh_schedule(M.bh);
 }
+
+/* ---- machine-done ---- */
+
+#define MAX_DONE_HOOKS 8
+
+static struct {
+    machine_done_fn *fn;
+    void *opaque;
+} done_hooks[MAX_DONE_HOOKS];
+static int ndone_hooks;
+
+void machine_add_done_hook(machine_done_fn *fn, void *opaque)
+{
+    if (ndone_hooks == MAX_DONE_HOOKS)
+        die("internal error: too many machine-done hooks");
+    done_hooks[ndone_hooks].fn = fn;
+    done_hooks[ndone_hooks].opaque = opaque;
+    ndone_hooks++;
+}
+
+void machine_done(void)
+{
+    for (int i = 0; i < ndone_hooks; i++)
+        done_hooks[i].fn(done_hooks[i].opaque);
+    ndone_hooks = 0;
+}

@@ -47,6 +47,14 @@ void machine_add_reset_hook(machine_reset_fn *fn, void *opaque);
 void machine_init_requests(void);
 
 /*
+ * Machine-done: once every device exists (the board's and -device's), the hooks run in order and
+ * build what depends on all of them: boot order, ACPI and SMBIOS tables, option ROMs, fw_cfg.
+ */
+typedef void machine_done_fn(void *opaque);
+void machine_add_done_hook(machine_done_fn *fn, void *opaque);
+void machine_done(void);
+
+/*
  * The run state the monitor shows and changes (QEMU's stop, cont, info status). With
  * -no-shutdown a guest's poweroff stops the machine "shut down": only a reset lets it run again.
  */

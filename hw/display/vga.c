@@ -2,7 +2,6 @@
 #define LOG_PREFIX "vga: "
 #include "hw/display/vga.h"
 #include "hw/core/accel.h"
-#include "hw/core/firmware.h"
 #include "hw/pci/pci.h"
 #include "migration/vmstate.h"
 #include "util/log.h"
@@ -47,7 +46,6 @@
 struct vga {
     struct device dev;
     struct pci_device pci;
-    char *romfile;
     struct io_region window, ports_3c0, ports_3b4, ports_3d4;
     uint8_t *vram;              /* planes interleaved: byte 4*i+p is plane p's byte i */
     /* registers */
@@ -61,6 +59,7 @@ struct vga {
     uint8_t palette[768];
     uint32_t latch;
 };
+PCI_DEVICE_CHECK(struct vga);
 
 /* 4 plane-enable bits to a 32-bit mask of bytes */
 static uint32_t expand4(unsigned v)
@@ -417,6 +416,7 @@ static const struct pci_id vga_id = {
     .class_code = 0x030000,
     .subsys_vendor = 0x1af4,
     .subsys = 0x1100,
+    .romfile = "vgabios-stdvga.bin",
 };
 
 static void vga_reset(struct device *dev)
@@ -432,22 +432,12 @@ static void vga_reset(struct device *dev)
 static int vga_realize(struct device *dev, char **err)
 {
     struct vga *v = container_of(dev, struct vga, dev);
-    uint8_t *rom = NULL;
-    size_t rom_len;
     int r;
 
     v->pci.devfn = -1;
     r = pci_device_register(&v->pci, "VGA", &vga_id, PCI_DEVFN(2, 0), NULL, err);
     if (r < 0)
         return r;
-    if (v->romfile && *v->romfile) {
-        r = firmware_load("VGA BIOS", v->romfile, &rom, &rom_len, err);
-        if (r == 0)
-            r = pci_register_rom(&v->pci, rom, rom_len, err);
-        free(rom);
-        if (r < 0)
-            goto fail;
-    }
     v->vram = mmap(NULL, VGA_VRAM_SIZE, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (v->vram == MAP_FAILED) {
@@ -527,19 +517,12 @@ static const struct vmstate_desc vga_vmsd = {
     .fields = vga_fields,
 };
 
-static const struct prop_desc vga_props[] = {
-    DEFINE_PROP("addr", struct vga, pci.addr, PROP_STRING, NULL, "PCI slot[.function]"),
-    DEFINE_PROP("romfile", struct vga, romfile, PROP_STRING, "vgabios-stdvga.bin",
-                "VGA BIOS image (empty: none)"),
-    DEFINE_PROP_END,
-};
 
 static struct device_type vga_type = {
     .name = "VGA",
     .desc = "standard VGA (text and planar modes; 1234:1111)",
     .bus = BUS_PCI,
     .instance_size = sizeof(struct vga),
-    .props = vga_props,
     .user_creatable = true,
     .realize = vga_realize,
     .reset = vga_reset,

@@ -1,6 +1,6 @@
 /* ide-atapi.c: the ATAPI CD-ROM: PACKET command phases and the MMC command set it answers (SFF-8020i, MMC-6, SPC-3 sense data) */
 #define LOG_PREFIX "ide-atapi: "
-#include "hw/ide/ide.h"
+#include "hw/ide/ide-internal.h"
 #include "block/block.h"
 #include "util/log.h"
 

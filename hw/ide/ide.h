@@ -2,12 +2,14 @@
 #ifndef HW_IDE_IDE_H
 #define HW_IDE_IDE_H
 
+#include "hw/core/bus.h"
 #include "hw/core/irq.h"
 #include "util/osdep.h"
 
 #include <sys/uio.h>
 
 struct block_dev;
+struct blockdev;
 struct vmstate_desc;
 
 #define IDE_SECTOR_SIZE     512
@@ -42,9 +44,6 @@ struct vmstate_desc;
 #define IR_COD      0x01
 #define IR_IO       0x02
 
-/* PACKET (ATA8-ACS 7.18): the command that carries an ATAPI drive's command packets */
-#define WIN_PACKETCMD       0xa0
-
 enum ide_kind { IDE_NONE, IDE_HD, IDE_CD };
 
 /* What to do when the guest has moved the current PIO block through the data port. */
@@ -64,6 +63,7 @@ struct ide_drive {
     int unit;
     enum ide_kind kind;
     struct block_dev *bd;       /* NULL: no disk, or a CD-ROM with no medium */
+    struct blockdev *blk;       /* the named drive whose medium bd is (the monitor changes it) */
     uint64_t nb_sectors;        /* in 512-byte sectors */
     uint16_t cyls, heads, secs; /* default geometry (IDENTIFY words 1, 3, 6) */
     char serial[21], model[41], firmware[9];
@@ -141,6 +141,20 @@ struct ide_channel {
     const char *name;
 };
 
+/*
+ * A channel as a bus that ide-hd and ide-cd devices plug into (ide.0, ide.1), with the firmware's
+ * path of the channel (SeaBIOS's "/pci@i0cf8/ide@1,1/drive@0") for their boot order.
+ */
+struct ide_bus {
+    struct bus bus;
+    struct ide_channel *ch;
+    char fw_path[64];
+};
+void ide_bus_register(struct ide_bus *b, const char *name, struct device *parent, struct ide_channel *ch,
+                      const char *fw_path);
+/* What is on a unit: whether there is a drive, a CD-ROM, its medium (NULL: none). */
+bool ide_drive_info(struct ide_channel *ch, int unit, bool *cdrom, struct block_dev **bd, struct blockdev **blk);
+
 /* A channel: its interrupt line and the controller's DMA engine (dma may be NULL). */
 void ide_channel_init(struct ide_channel *ch, const char *name, struct irq *irq,
                       const struct ide_dma_ops *dma, void *dma_opaque);
@@ -172,22 +186,5 @@ void ide_cd_change(struct ide_drive *d, struct block_dev *bd);
 extern const struct vmstate_desc ide_channel_vmsd;
 /* After a state load: interrupt line and DMA state from the loaded registers. */
 void ide_channel_state_loaded(struct ide_channel *ch);
-
-/* Shared by the ATA and ATAPI halves (ide.c, ide-atapi.c). */
-void ide_set_irq(struct ide_channel *ch);
-void ide_abort(struct ide_drive *d);
-void ide_pio_start(struct ide_drive *d, uint32_t len, enum ide_pio_next next);
-void ide_dma_transfer(struct ide_drive *d, uint64_t offset, uint32_t len, bool to_mem);
-void ide_atapi_identify(struct ide_drive *d);
-void ide_atapi_packet_cmd(struct ide_drive *d);
-void ide_atapi_pio_next(struct ide_drive *d);
-void ide_atapi_read_done(struct ide_drive *d, int ret);
-void ide_atapi_dma_start(struct ide_drive *d);
-void ide_atapi_dma_done(struct ide_drive *d, int ret);
-void ide_atapi_reset(struct ide_drive *d);
-bool ide_is_busy(const struct ide_drive *d);
-/* A block request of ours completed: false when a reset came in between (drop it). */
-bool ide_io_finish(struct ide_drive *d);
-void ide_padstr(uint16_t *words, const char *s, int len);
 
 #endif

@@ -45,7 +45,9 @@ struct piix_ide {
     struct ide_channel ch[2];
     struct bmdma bm[2];
     struct io_region cmd_io[2], ctl_io[2], bm_io;
+    struct ide_bus bus[2];      /* ide.0 and ide.1, as QEMU names the PIIX's */
 };
+PCI_DEVICE_CHECK(struct piix_ide);
 
 /* ---- bus master DMA ---- */
 
@@ -295,67 +297,14 @@ static const struct pci_device_ops piix_ide_pci_ops = {
 
 /* ---- the function ---- */
 
-int piix_ide_attach(struct device *dev, int bus, int unit, struct block_dev *bd, bool cdrom,
-                    char **err)
+bool piix_ide_drive(struct device *dev, int bus, int unit, bool *cdrom, struct block_dev **bd,
+                    struct blockdev **blk)
 {
     struct piix_ide *s = container_of(dev, struct piix_ide, dev);
-
-    if (bus < 0 || bus > 1 || unit < 0 || unit > 1) {
-        *err = xasprintf("piix-ide: there is no IDE bus %d unit %d (buses 0-1, units 0-1)", bus, unit);
-        return -EINVAL;
-    }
-    return ide_drive_attach(&s->ch[bus], unit, bd, cdrom, err);
-}
-
-void piix_ide_set_ident(struct device *dev, int bus, int unit, const char *serial, const char *model)
-{
-    struct piix_ide *s = container_of(dev, struct piix_ide, dev);
-
-    if (bus >= 0 && bus <= 1 && unit >= 0 && unit <= 1)
-        ide_drive_set_ident(&s->ch[bus], unit, serial, model);
-}
-
-int piix_ide_change_medium(struct device *dev, int bus, int unit, struct block_dev *bd, bool force,
-                           char **err)
-{
-    struct piix_ide *s = container_of(dev, struct piix_ide, dev);
-    struct ide_drive *d;
-
-    if (bus < 0 || bus > 1 || unit < 0 || unit > 1) {
-        *err = xasprintf("there is no IDE bus %d unit %d", bus, unit);
-        return -EINVAL;
-    }
-    d = &s->ch[bus].drive[unit];
-    if (d->kind != IDE_CD) {
-        *err = xasprintf("IDE bus %d unit %d is not a CD-ROM drive", bus, unit);
-        return -ENOTSUP;
-    }
-    if (d->locked && !force) {
-        *err = xstrdup("the guest has locked the tray; use -f to force it");
-        return -EBUSY;
-    }
-    /* as QEMU's: forcing it undoes the guest's lock */
-    if (force)
-        d->locked = 0;
-    /* a read of the old disc may be in flight: it ends before the disc goes */
-    ide_channel_drain(&s->ch[bus]);
-    ide_cd_change(d, bd);
-    return 0;
-}
-
-bool piix_ide_tray(struct device *dev, int bus, int unit, bool *locked, bool *open)
-{
-    struct piix_ide *s = container_of(dev, struct piix_ide, dev);
-    struct ide_drive *d;
 
     if (bus < 0 || bus > 1 || unit < 0 || unit > 1)
         return false;
-    d = &s->ch[bus].drive[unit];
-    if (d->kind != IDE_CD)
-        return false;
-    *locked = d->locked;
-    *open = d->tray_open;
-    return true;
+    return ide_drive_info(&s->ch[bus], unit, cdrom, bd, blk);
 }
 
 static const struct pci_id piix_ide_id = {
@@ -400,6 +349,14 @@ static int piix_ide_realize(struct device *dev, char **err)
     }
     io_region_init(&s->bm_io, IO_SPACE_PIO, "piix-ide-bmdma", 16, &bm_ops, s);
     pci_register_bar(&s->pci, 4, PCI_BAR_IO, &s->bm_io);
+    for (int c = 0; c < 2; c++) {
+        char name[16], path[64];
+
+        snprintf(name, sizeof(name), "ide.%d", c);
+        snprintf(path, sizeof(path), "/pci@i0cf8/ide@%x,%x/drive@%x", PCI_SLOT(s->pci.devfn),
+                 PCI_FUNC(s->pci.devfn), c);
+        ide_bus_register(&s->bus[c], name, dev, &s->ch[c], path);
+    }
     piix_ide_reset(dev);
     return 0;
 }
@@ -417,6 +374,7 @@ static void piix_ide_unrealize(struct device *dev)
     struct piix_ide *s = container_of(dev, struct piix_ide, dev);
 
     for (int c = 0; c < 2; c++) {
+        bus_unregister(&s->bus[c].bus);
         ide_channel_cleanup(&s->ch[c]);
         io_region_unmap(&s->cmd_io[c]);
         io_region_unmap(&s->ctl_io[c]);

@@ -33,6 +33,7 @@ struct i440fx {
     int npam;
     struct ram_block *smram_block;
 };
+PCI_DEVICE_CHECK(struct i440fx);
 
 static struct i440fx *the_i440fx;
 

@@ -13,17 +13,6 @@ struct chardev;
 /* One -hda..-hdd, -cdrom or -drive if=ide */
 struct block_dev;
 
-struct pc_drive {
-    bool present;
-    bool cdrom;
-    const char *file;       /* NULL: a CD-ROM drive with no disc */
-    struct block_open_opts open;
-    bool has_bootindex;     /* -device ide-hd,bootindex=N: the firmware's boot order by these */
-    unsigned bootindex;
-    const char *serial;     /* -device ide-hd,serial=,model=: what IDENTIFY says (NULL: skiff's) */
-    const char *model;
-};
-
 struct pc_options {
     struct chardev *serial[PC_MAX_SERIAL];  /* COM1..COM4, NULL for none */
     const char *kernel_cache_dir;           /* NULL: do not cache unpacked kernels */
@@ -37,7 +26,6 @@ struct pc_options {
     bool boot_strict;                       /* -boot strict=on: only the listed devices boot */
     int boot_menu_wait;                     /* -boot splash-time=MS, or -1 */
     int boot_fail_wait;                     /* -boot reboot-timeout=MS, or -1 */
-    struct pc_drive ide[PC_MAX_IDE];
 };
 
 /* Check a -boot order string (a, b: floppy; c: disk; d: CD-ROM; n: network); NULL or an error. */

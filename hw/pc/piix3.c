@@ -16,6 +16,7 @@ struct piix3 {
     uint64_t pirq_src[4][256 * 4 / 64];
     uint16_t driven;            /* ISA interrupts we hold high now */
 };
+PCI_DEVICE_CHECK(struct piix3);
 
 /* Register defaults after reset (82371SB section 2.2, PCI configuration registers) */
 static const struct { uint8_t off, val, wmask; } piix3_regs[] = {

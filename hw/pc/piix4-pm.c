@@ -44,6 +44,7 @@ struct acpi_pm {
     uint32_t glbctl;
     uint8_t apm_cnt, apm_sts;
 };
+PCI_DEVICE_CHECK(struct acpi_pm);
 
 /* Ticks since the virtual clock's start; 64 bits, so the overflow timer never lands in the past. */
 static uint64_t pm_timer_ticks(void)

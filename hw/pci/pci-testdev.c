@@ -18,6 +18,7 @@ struct pci_testdev {
     uint8_t *ram;
     uint32_t scratch;
 };
+PCI_DEVICE_CHECK(struct pci_testdev);
 
 static uint64_t testdev_read(void *opaque, uint64_t off, unsigned size)
 {
@@ -119,17 +120,12 @@ static const struct vmstate_desc testdev_vmsd = {
     .fields = testdev_fields,
 };
 
-static const struct prop_desc testdev_props[] = {
-    DEFINE_PROP("addr", struct pci_testdev, pci.addr, PROP_STRING, NULL, "PCI slot[.function]"),
-    DEFINE_PROP_END,
-};
 
 static struct device_type testdev_type = {
     .name = "pci-testdev",
     .desc = "PCI test function (BARs and INTx for device tests)",
     .bus = BUS_PCI,
     .instance_size = sizeof(struct pci_testdev),
-    .props = testdev_props,
     .user_creatable = true,
     .realize = testdev_realize,
     .reset = testdev_reset,

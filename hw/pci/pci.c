@@ -1,6 +1,7 @@
 /* pci.c: bus 0: configuration space with read-only and write-1-to-clear bits, BAR decoding and mapping, INTx (PCI Local Bus spec 3.0 chapter 6) */
 #define LOG_PREFIX "pci: "
 #include "hw/pci/pci.h"
+#include "hw/core/firmware.h" // firmware_load
 #include "hw/core/guest-mem.h"
 #include "migration/vmstate.h"
 #include "util/log.h"
@@ -115,6 +116,7 @@ int pci_device_register(struct pci_device *d, const char *name, const struct pci
 {
     int devfn = default_devfn;
     uint8_t *c = d->config;
+    const char *romfile;
 
     if (d->addr && parse_devfn(d->addr, &devfn) < 0) {
         *err = xasprintf("%s: addr=%s is not a PCI address (SLOT or SLOT.FN, hex, slot below 0x20)",
@@ -145,7 +147,7 @@ int pci_device_register(struct pci_device *d, const char *name, const struct pci
     c[PCI_REVISION_ID] = id->revision;
     c[PCI_CLASS_PROG] = id->class_code & 0xff;
     pci_set_word(c + PCI_CLASS_DEVICE, id->class_code >> 8);
-    c[PCI_HEADER_TYPE] = id->header_type;
+    c[PCI_HEADER_TYPE] = id->header_type | (d->multifunction ? PCI_HEADER_MULTI_FUNCTION : 0);
     pci_set_word(c + PCI_SUBSYSTEM_VENDOR_ID, id->subsys_vendor);
     pci_set_word(c + PCI_SUBSYSTEM_ID, id->subsys);
     c[PCI_INTERRUPT_PIN] = id->intx_pin;
@@ -158,6 +160,21 @@ int pci_device_register(struct pci_device *d, const char *name, const struct pci
     d->wmask[PCI_LATENCY_TIMER] = 0xff;
     d->wmask[PCI_INTERRUPT_LINE] = 0xff;
     bus.devs[devfn] = d;
+    romfile = d->romfile ? d->romfile : id->romfile;
+    if (romfile && *romfile) {
+        uint8_t *rom = NULL;
+        size_t len;
+        int r = firmware_load("option ROM", romfile, &rom, &len, err);
+
+        if (r == 0)
+            r = pci_register_rom(d, rom, len, err);
+        free(rom);
+        if (r < 0) {
+            bus.devs[devfn] = NULL;
+            d->devfn = -1;
+            return r;
+        }
+    }
     return 0;
 }
 

@@ -77,9 +77,15 @@ struct pci_device_ops {
     void (*config_read)(struct pci_device *d, unsigned off, unsigned size);
 };
 
-/* The PCI part of a device; it follows the struct device of a BUS_PCI device type. */
+/*
+ * The PCI part of a device; it follows the struct device of a BUS_PCI device type (at
+ * PCI_DEVICE_OFFSET: PCI_DEVICE_CHECK(struct foo) says so at build time), which is where the PCI
+ * bus's properties (addr, romfile, multifunction) find it.
+ */
 struct pci_device {
     char *addr;                 /* the user's addr=SLOT[.FN] property, or NULL */
+    char *romfile;              /* romfile=: NULL for the device's own, "" for none */
+    bool multifunction;         /* multifunction=on */
     int devfn;                  /* -1 until registered */
     const struct pci_device_ops *ops;
     uint8_t config[PCI_CONFIG_SIZE];
@@ -95,6 +101,10 @@ struct pci_device {
     uint8_t header_before[PCI_HEADER_SIZE];
 };
 
+#define PCI_DEVICE_OFFSET ALIGN_UP(sizeof(struct device), _Alignof(struct pci_device))
+#define PCI_DEVICE_CHECK(type) \
+    _Static_assert(offsetof(type, pci) == PCI_DEVICE_OFFSET, #type ": struct pci_device must follow struct device")
+
 struct pci_id {
     uint16_t vendor, device;
     uint8_t revision;
@@ -102,6 +112,7 @@ struct pci_id {
     uint16_t subsys_vendor, subsys;
     uint8_t header_type;
     uint8_t intx_pin;           /* 0 none, 1 INTA# .. 4 INTD# */
+    const char *romfile;        /* the option ROM it has unless romfile= says otherwise */
 };
 
 /*

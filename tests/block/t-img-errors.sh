@@ -94,6 +94,41 @@ check "the rest of the disk still reads" "$BLKIO" -r l2.qcow2 read 1 64k 64k
 expect_error "writing to a corrupt image is refused, saying how to repair it" "check -r all" "$BLKIO" l2.qcow2 write 1 0 1
 expect_error "a write to a read-only image fails" "Read-only file system" "$BLKIO" -r good.qcow2 write 1 0 512
 
+# A crafted snapshot table (issue #11, 10): an entry's l1_offset + 8 * l1_size that wraps past
+# 2^64 is out of range like any other.
+"$S" create -q -f qcow2 snap.qcow2 8M
+"$BLKIO" snap.qcow2 write 5 0 64k
+"$S" snapshot -c s1 snap.qcow2
+SO=$((16#$(od -An -t x8 --endian=big -j 64 -N 8 snap.qcow2 | tr -d ' ')))   # the table; its first entry
+cp snap.qcow2 wrap.qcow2
+wr 64 wrap.qcow2 "$SO" $((0xffffffffffff0000))      # l1_offset: 64 KiB below 2^64
+wr 32 wrap.qcow2 $((SO + 8)) $((0x4000))             # 128 KiB of L1: the end wraps to 64 KiB
+expect_error "a snapshot L1 table whose end wraps past 2^64 is out of range" \
+    "'wrap.qcow2': the snapshot table is damaged" "$S" info wrap.qcow2
+expect_error "and snapshot -a does not get to it" "'wrap.qcow2': the snapshot table is damaged" "$S" snapshot -a s1 wrap.qcow2
+
+# snapshot -a bounds the disk size a snapshot records (issue #11, 10): one no qcow2 image can
+# have is refused (qemu-img refuses it too: "File too large"), leaving the image as it was; a
+# large one that fits gets an L1 table that covers it, as qemu-img does.
+cp snap.qcow2 dsize.qcow2
+wr 64 dsize.qcow2 $((SO + 48)) $((1 << 60))          # the extra data's disk_size
+expect_error "snapshot -a refuses a recorded disk size no qcow2 image can have" \
+    "'dsize.qcow2': snapshot 's1' records a disk size of 1152921504606846976 bytes, which is out of range: the snapshot table is damaged" \
+    "$S" snapshot -a s1 dsize.qcow2
+check "the image keeps its size and opens" bash -c "'$S' info dsize.qcow2 | grep -q '^virtual size: 8 MiB (8388608 bytes)'"
+check "and still checks clean" "$S" check -q dsize.qcow2
+cp snap.qcow2 dbig.qcow2
+wr 64 dbig.qcow2 $((SO + 48)) $((1 << 40))
+check "snapshot -a of a snapshot that records 1 TiB succeeds" "$S" snapshot -a s1 dbig.qcow2
+check "the image is 1 TiB then, with an L1 table that covers it (check is clean)" \
+    bash -c "'$S' info dbig.qcow2 | grep -q '^virtual size: 1 TiB' && '$S' check -q dbig.qcow2"
+check "and the snapshot's data reads back" "$BLKIO" -r dbig.qcow2 read 5 0 64k
+if need_pkg qemu-utils; then
+    check "qemu-img check agrees on both" bash -c "qemu-img check -q dsize.qcow2 && qemu-img check -q dbig.qcow2"
+else
+    skip "needs the Debian package $MISSING_PKGS" "qemu-img check agrees on both"
+fi
+
 expect_error "an unknown format is refused" "unknown format 'vdi'" "$S" info -f vdi good.qcow2
 expect_error "create refuses a size qcow2 cannot hold" "too large" "$S" create -q -f qcow2 -o cluster_size=512 big.qcow2 1P
 expect_error "create refuses an odd cluster size" "cluster size must be a power of two" \

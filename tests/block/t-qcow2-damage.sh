@@ -92,4 +92,40 @@ check "but reads of the sound part still work read-only" "$BLKIO" -r d.qcow2 rea
 "$S" check -r all d.qcow2 >/dev/null 2>&1
 check "check -r all clears the corrupt bit" bash -c "qemu-img info d.qcow2 | grep -q 'corrupt: false'"
 check "and qemu-img check passes afterwards" qemu-img check -q d.qcow2
+# Guest data never lands on live metadata (issue #11, 9; QEMU's default "cached" overlap check):
+# a crafted L2 entry points a guest cluster at the image's own L2 table, a refcount block or a
+# snapshot's L1 table, or a zeroed refcount hands out the L2 table's cluster to a new write.
+# The write is refused naming what it would overwrite, the image is marked corrupt, the metadata
+# stays as it was (qemu-img check finds no more than before) and the rest of the data reads back.
+cluster() { dd if="$1" bs=64k skip=$(($2 / 65536)) count=1 status=none | od -An -tx1; }
+for target in l2 refblock snapshot-l1 alloc; do
+    cp pristine.qcow2 o.qcow2
+    case $target in
+    l2) at=$L2; name="an active L2 table" ;;
+    refblock) at=$RB; name="a refcount block" ;;
+    snapshot-l1)
+        qemu-img snapshot -c s1 o.qcow2
+        at=$(rd 64 o.qcow2 "$(rd 64 o.qcow2 64)"); name="an inactive L1 table" ;;
+    alloc) at=$L2; name="an active L2 table" ;;
+    esac
+    if [ "$target" = alloc ]; then
+        wr 16 o.qcow2 $((RB + 2 * L2 / 65536)) 0     # the L2 table's cluster counted free
+        off=2M
+    else
+        wr 64 o.qcow2 $((L2 + 8 * 4)) $((at | COPIED))  # guest cluster 4 (256k) -> the table
+        off=256k
+    fi
+    qemu-img check o.qcow2 >before.txt 2>&1
+    cluster o.qcow2 "$at" >meta-before.txt
+    "$BLKIO" o.qcow2 write 9 "$off" 4k >/dev/null 2>err.txt
+    check "$target: a guest write that would land on $name fails" [ $? -ne 0 ]
+    check "$target: the error names the image and the overlap" \
+        grep -q "'o.qcow2': image is corrupt: a data write to 0x[0-9a-f]* would overwrite $name" err.txt
+    check "$target: the image is marked corrupt (qemu-img info says so)" bash -c "qemu-img info o.qcow2 | grep -q 'corrupt: true'"
+    check "$target: $name is as it was" diff meta-before.txt <(cluster o.qcow2 "$at")
+    qemu-img check o.qcow2 >after.txt 2>&1
+    check "$target: qemu-img check finds what it found before the write, nothing more" diff before.txt after.txt
+    check "$target: the image's data reads back (qemu-io)" \
+        bash -c "qemu-io -r -c 'read -P 7 0 192k' -c 'read -P 8 1M 64k' o.qcow2 >/dev/null"
+done
 done_testing

@@ -135,6 +135,36 @@ check "resize: content kept and the new space reads as zeros" qemu-img compare -
 "$BLKIO" top.qcow2 workload 27 300 mt.raw
 check "resize: writes past the old end land right" qemu-img compare -q top.qcow2 mt.raw
 check "resize: qemu-img check passes" qemu-img check -q top.qcow2
+# 512-byte clusters: 1 GiB needs a 256 KiB L1 table, 512 clusters in a row, more than one
+# refcount block counts; new refcount blocks must not cut the run (and snapshot -a, taking a
+# snapshot, or a repair's tables make runs like that too)
+"$S" create -q -f qcow2 -o cluster_size=512 small512.qcow2 64K
+"$BLKIO" small512.qcow2 write 3 0 8k
+"$S" resize -q small512.qcow2 1G 2>err.txt
+check "resize of a 512-byte-cluster image to 1 GiB works" bash -c "[ ! -s err.txt ] && qemu-img info small512.qcow2 | grep -q '^virtual size: 1 GiB'"
+check "and qemu-img check passes, the data reads back" bash -c "qemu-img check -q small512.qcow2 &&
+    qemu-io -r -c 'read -P 3 0 8k' -c 'read -P 0 8k 1016k' small512.qcow2 >/dev/null"
+"$S" snapshot -c s1 small512.qcow2 2>err.txt
+check "a snapshot of it (its 256 KiB L1 table copied) is taken and qemu-img check passes" \
+    bash -c "[ ! -s err.txt ] && qemu-img check -q small512.qcow2 && qemu-img snapshot -l small512.qcow2 | grep -q ' s1 '"
+# the largest image 512-byte clusters allow, 128 GiB (an L1 table of exactly 32 MiB), as qemu-img
+# has it: skiff-img creates, opens and resizes to it, and refuses a sector more as qemu-img does
+rm -f small512.qcow2
+qemu-img create -q -f qcow2 -o cluster_size=512 q128.qcow2 128G
+check "skiff-img opens qemu-img's 128 GiB image with 512-byte clusters" \
+    bash -c "'$S' info q128.qcow2 | grep -q '^virtual size: 128 GiB'"
+rm -f q128.qcow2
+"$S" create -q -f qcow2 -o cluster_size=512 s128.qcow2 128G
+check "skiff-img creates one, which qemu-img check passes" qemu-img check -q s128.qcow2
+rm -f s128.qcow2
+check "a sector more is refused, as qemu-img refuses it" bash -c "
+    ! '$S' create -q -f qcow2 -o cluster_size=512 s129.qcow2 $((128 * 1024 * 1024 * 1024 + 512)) 2>/dev/null &&
+    ! qemu-img create -q -f qcow2 -o cluster_size=512 q129.qcow2 $((128 * 1024 * 1024 * 1024 + 512)) 2>/dev/null"
+"$S" create -q -f qcow2 -o cluster_size=512 r128.qcow2 64K
+"$S" resize -q r128.qcow2 128G
+check "resize to 128 GiB leaves an image skiff-img opens and qemu-img check passes" \
+    bash -c "'$S' info r128.qcow2 | grep -q '^virtual size: 128 GiB' && qemu-img check -q r128.qcow2"
+rm -f r128.qcow2 s129.qcow2 q129.qcow2
 
 # JSON the way qemu-img prints it
 check "info --output=json matches qemu-img (but actual-size)" \

@@ -20,6 +20,9 @@ check "skiff --version names the version" grep -q "^skiff version $(cat "$SRCDIR
 check "-device help lists isa-serial and isa-debug-exit" sh -c "grep -q isa-serial '$TMP/dev' && grep -q isa-debug-exit '$TMP/dev'"
 "$SKIFF" -device isa-serial,help >"$TMP/dev" 2>&1
 check "-device isa-serial,help lists its properties" sh -c "grep -q 'iobase=' '$TMP/dev' && grep -q 'chardev=' '$TMP/dev'"
+"$SKIFF" -device pci-testdev,help >"$TMP/dev" 2>&1
+check "-device pci-testdev,help lists what the PCI bus gives every device (addr, romfile, multifunction, bus)" \
+    sh -c "grep -q '^  addr=' '$TMP/dev' && grep -q '^  romfile=' '$TMP/dev' && grep -q '^  multifunction=' '$TMP/dev' && grep -q '^  bus=<PCI bus>' '$TMP/dev'"
 "$SKIFF" -cpu help >"$TMP/cpu" 2>&1
 check "-cpu help lists models and features" sh -c "grep -q qemu64 '$TMP/cpu' && grep -q xsave '$TMP/cpu'"
 
@@ -47,6 +50,22 @@ DEV=(-accel qtest -qtest null)
 expect_error "an unknown device" "'flux-capacitor' is not a device skiff can create" "$SKIFF" "${DEV[@]}" -device flux-capacitor
 expect_error "an unknown device property" "isa-serial: no property 'colour'" "$SKIFF" "${DEV[@]}" -device isa-serial,colour=red
 expect_error "a bad property value" "does not take the value 'x'" "$SKIFF" "${DEV[@]}" -device isa-debug-exit,iobase=x
+expect_error "a bus that does not exist" "pci-testdev: bus 'pci.7' not found" "$SKIFF" "${DEV[@]}" -device pci-testdev,bus=pci.7
+expect_error "a bus of another type" "bus 'isa.0' is an ISA bus; the device goes on a PCI bus" \
+    "$SKIFF" "${DEV[@]}" -device pci-testdev,bus=isa.0
+expect_error "a PCI device's romfile= that is not there" "'/nonexistent/x.rom'" \
+    "$SKIFF" "${DEV[@]}" -device pci-testdev,romfile=/nonexistent/x.rom
+expect_error "-blockdev in JSON, which skiff does not read yet" "not JSON yet" "$SKIFF" "${DEV[@]}" \
+    -blockdev '{"driver":"file","node-name":"f","filename":"/dev/null"}'
+expect_error "-blockdev with a driver skiff lacks" "driver=nbd: skiff's drivers are file, host_device, raw and qcow2" \
+    "$SKIFF" "${DEV[@]}" -blockdev driver=nbd,node-name=n
+expect_error "-blockdev file= naming no file node" "file=nope names no file node" \
+    "$SKIFF" "${DEV[@]}" -blockdev driver=qcow2,node-name=q,file=nope
+expect_error "-blockdev without node-name" "give driver= and node-name=" "$SKIFF" "${DEV[@]}" -blockdev driver=file,filename=x
+expect_error "-drive if=floppy names what is missing" "if=floppy: skiff has no floppy controller" \
+    "$SKIFF" "${DEV[@]}" -drive if=floppy,file=x
+expect_error "two drives with one id" "there is already a drive with id 'd'" \
+    "$SKIFF" "${DEV[@]}" -drive if=none,id=d -blockdev driver=file,node-name=d,filename=x
 expect_error "QMP, which skiff does not have yet" "skiff has no QMP yet" "$SKIFF" -kernel "$K" -qmp unix:/tmp/q,server=on
 expect_error "-mon naming a chardev that does not exist" "no -chardev with id 'nope'" "$SKIFF" "${DEV[@]}" -mon chardev=nope
 expect_error "-mon mode=control (QMP)" "no QMP (mode=control) yet" "$SKIFF" "${DEV[@]}" -chardev null,id=n -mon chardev=n,mode=control

@@ -172,10 +172,14 @@ expect_fail "a missing firmware image" "No such file" -bios "$TMP/nonexistent.bi
 expect_fail "a -drive index beyond IDE's four" "IDE has indexes 0-3" -drive file="$DISK",index=7
 expect_fail "two drives at one index" "is taken" -hda "$DISK" -drive file="$ISO",index=0,media=cdrom
 expect_fail "-drive if=scsi" "if=ide" -drive file="$DISK",if=scsi
-expect_fail "-device ide-hd naming no drive" "no drive 'd9'" -drive if=none,id=d0,file="$DISK" \
+expect_fail "-device ide-hd naming no drive" "no drive 'd9'" -drive if=none,id=d0,file="$DISK",format=raw \
     -device ide-hd,drive=d9
-expect_fail "one drive under two devices" "already another device's" -drive if=none,id=d0,file="$DISK" \
+expect_fail "one drive under two devices" "already another device's" -drive if=none,id=d0,file="$DISK",format=raw \
     -device ide-hd,drive=d0 -device ide-hd,drive=d0
-expect_fail "an IDE bus that is not there" "the IDE buses are ide.0 and ide.1" \
-    -drive if=none,id=d0,file="$DISK" -device ide-hd,drive=d0,bus=ide.2
+expect_fail "an IDE bus that is not there" "bus 'ide.2' not found" \
+    -drive if=none,id=d0,file="$DISK",format=raw -device ide-hd,drive=d0,bus=ide.2
+expect_fail "a unit that is taken" "unit 0 of ide.0 is taken" \
+    -drive file="$DISK",format=raw,index=0 -drive if=none,id=d1,file="$DISK",format=raw,readonly=on \
+    -device ide-hd,drive=d1,bus=ide.0,unit=0
+expect_fail "a bootindex below -1" "does not take the value '-2'" -device ide-cd,bootindex=-2
 done_testing

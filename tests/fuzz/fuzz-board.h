@@ -2,6 +2,7 @@
 #ifndef TESTS_FUZZ_FUZZ_BOARD_H
 #define TESTS_FUZZ_FUZZ_BOARD_H
 
+#include "block/blockdev.h"
 #include "chardev/chardev.h"
 #include "hw/core/accel.h"
 #include "hw/core/device.h"
@@ -73,7 +74,7 @@ static inline void fuzz_rig_image(char *path, size_t pathlen, const char *what, 
 static inline void fuzz_rig_init(void)
 {
     struct pc_options o = { 0 };
-    char *err = NULL;
+    char *err = NULL, spec[160];
 
     fuzz_rig_image(fuzz_rig.disk, sizeof(fuzz_rig.disk), "disk", 1 * MiB);
     fuzz_rig_image(fuzz_rig.probed, sizeof(fuzz_rig.probed), "probed", 256 * KiB);
@@ -81,14 +82,18 @@ static inline void fuzz_rig_init(void)
     atexit(fuzz_rig_unlink);
     o.serial[0] = chardev_new("null,id=s0", &err);
     o.serial[1] = chardev_new("null,id=s1", &err);
-    o.ide[0] = (struct pc_drive){ .present = true, .file = fuzz_rig.disk,
-                                  .open = { .format = "raw", .cache = BLOCK_CACHE_UNSAFE } };
-    o.ide[1] = (struct pc_drive){ .present = true, .file = fuzz_rig.probed,
-                                  .open = { .cache = BLOCK_CACHE_UNSAFE } };
-    o.ide[2] = (struct pc_drive){ .present = true, .cdrom = true, .file = fuzz_rig.cd,
-                                  .open = { .format = "raw", .read_only = true } };
-    o.ide[3] = (struct pc_drive){ .present = true, .cdrom = true };
+    snprintf(spec, sizeof(spec), "file=%s,format=raw,cache=unsafe,index=0", fuzz_rig.disk);
+    if (blockdev_add_drive(spec, &err) < 0)
+        abort();
+    snprintf(spec, sizeof(spec), "file=%s,cache=unsafe,index=1", fuzz_rig.probed);
+    if (blockdev_add_drive(spec, &err) < 0)
+        abort();
+    snprintf(spec, sizeof(spec), "file=%s,format=raw,media=cdrom,index=2", fuzz_rig.cd);
+    if (blockdev_add_drive(spec, &err) < 0 || blockdev_add_drive("media=cdrom,index=3", &err) < 0 ||
+        blockdev_open_all(&err) < 0)
+        abort();
     fuzz_board_init(&o);
+    machine_done();
     device_create_simple("isa-debugcon", "chardev=s1");
     fuzz_rig.mon = monitor_new(chardev_new("null,id=mon", &err), &err);
     if (!fuzz_rig.mon)

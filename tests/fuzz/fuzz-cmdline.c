@@ -1,5 +1,6 @@
 /* fuzz-cmdline.c: libFuzzer target: the option-string parsers behind the command line */
-#include "hw/pc/pc-drives.h"
+#include "block/blockdev.h"
+#include "hw/core/device.h"
 #include "target-x86/cpuid.h"
 #include "target-x86/smbios.h"
 #include "util/opts.h"
@@ -55,35 +56,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(err);
     smbios_options_reset();
-    /* -drive and -device ide-hd|ide-cd: the whole input as each, then the part before a
-     * newline as a -drive and the rest as the -device that places it */
+    /* -drive, -blockdev and -device: the whole input as each, then the part before a newline as
+     * a -drive and the rest as a -device's properties (the device is made, not realized) */
     {
-        struct pc_drive_set ds = { 0 };
         char *nl = strchr(s, '\n');
+        struct opts *o;
 
         err = NULL;
-        pc_drives_parse_drive(&ds, s, &err);
+        blockdev_add_drive(s, &err);
         free(err);
         err = NULL;
-        pc_drives_parse_device(&ds, s, &err);
+        blockdev_add_blockdev(s, &err);
         free(err);
         err = NULL;
         if (nl) {
             *nl = '\0';
-            pc_drives_parse_drive(&ds, s, &err);
+            blockdev_add_drive(s, &err);
             free(err);
             err = NULL;
-            if (pc_drives_parse_device(&ds, nl + 1, &err) == 1) {
-                int placed = 0;
+            o = opts_parse(nl + 1, "driver", &err);
+            if (o) {
+                const char *name = opts_get(o, "driver");
+                struct device *d = name ? device_new(name) : NULL;
 
-                for (int i = 0; i < PC_MAX_IDE; i++)
-                    placed += ds.ide[i].present;
-                if (!placed)
-                    abort();
+                for (int i = 0; d && i < o->n; i++) {
+                    if (strcmp(o->v[i].key, "driver") && device_set_prop(d, o->v[i].key, o->v[i].val, &err) < 0) {
+                        if (!err)
+                            abort();        /* a refusal says why */
+                        free(err);
+                        err = NULL;
+                    }
+                }
+                if (d)
+                    device_free(d);
+                opts_free(o);
             }
             free(err);
         }
-        pc_drives_free(&ds);
+        blockdev_cleanup();
     }
     free(s);
     return 0;

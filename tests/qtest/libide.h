@@ -62,6 +62,18 @@ static inline char *ide_make_image(const char *suffix, uint64_t size, unsigned s
     return path;
 }
 
+/* An IDENTIFY string (words word.. of len characters, two per word, trailing spaces dropped). */
+static inline void ide_id_string(const uint8_t *id, int word, int len, char *out)
+{
+    for (int i = 0; i < len; i += 2) {
+        out[i] = id[2 * word + i + 1];
+        out[i + 1] = id[2 * word + i];
+    }
+    out[len] = 0;
+    for (int i = len - 1; i >= 0 && out[i] == ' '; i--)
+        out[i] = 0;
+}
+
 /* The alternate status once BSY clears (no interrupt acknowledge). */
 static inline uint8_t ide_wait_ready(struct qtest *q, uint16_t base)
 {

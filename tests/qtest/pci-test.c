@@ -173,10 +173,13 @@ static void check_state_load(struct qtest *q)
 int main(void)
 {
     struct qtest *q = qtest_start("-device pci-testdev,addr=05.0 -device pci-testdev,addr=9 "
-                                  "-device pci-testdev,addr=1f.0,id=hi");
+                                  "-device pci-testdev,addr=1f.0,id=hi "
+                                  "-device pci-testdev,bus=pci.0,addr=1e.0,multifunction=on");
     const char *r;
 
     check_board(q);
+    CHECK(pci_cfg_readb(q, PCI_DEVFN(0x1e, 0), 0x0e) == 0x80 && pci_cfg_readb(q, T1, 0x0e) == 0,
+          "bus=pci.0 places a device, and multifunction=on sets its header's multi-function bit");
     check_bars(q);
     check_intx(q);
     check_state_load(q);

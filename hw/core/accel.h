@@ -6,6 +6,13 @@
 
 struct ram_block;
 
+/* What the machine carries out at a request (hw/core/machine.c). */
+enum accel_machine_event {
+    ACCEL_EVENT_RESET,          /* a reset (under -no-reboot: the exit that replaces it) */
+    ACCEL_EVENT_SHUTDOWN,       /* the guest's poweroff (ACPI S5) */
+    ACCEL_EVENT_EXIT,           /* an exit with a status: debug-exit, a fatal vCPU error */
+};
+
 struct accel_ops {
     const char *name;
     /* Make a RAM block visible to the guest at its gpa (or update its flags). */
@@ -23,8 +30,17 @@ struct accel_ops {
     int (*coalesce_mmio)(uint64_t addr, uint64_t len, bool on);
     /* The same for port writes (-ENOTSUP where KVM lacks coalesced PIO). */
     int (*coalesce_pio)(uint16_t port, uint16_t len, bool on);
+    /* Hear of a reset, poweroff or exit as the machine carries it out (optional): the test
+     * accelerator tells its test, which has no vCPU to see it by. */
+    void (*machine_event)(enum accel_machine_event ev, int status);
 };
 
 extern const struct accel_ops *accel;
+
+static inline void accel_machine_event(enum accel_machine_event ev, int status)
+{
+    if (accel && accel->machine_event)
+        accel->machine_event(ev, status);
+}
 
 #endif

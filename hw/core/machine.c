@@ -183,6 +183,7 @@ static void machine_requests_bh(void *opaque)
     int ex = atomic_exchange(&machine.exit_req, 0), wake, error;
 
     if (ex) {
+        accel_machine_event(ACCEL_EVENT_EXIT, ex - 1);
         loop_quit(ex - 1);
         return;
     }
@@ -190,6 +191,7 @@ static void machine_requests_bh(void *opaque)
     if (error)
         machine_stop_error(error - 1);
     if (atomic_exchange(&machine.shutdown_req, false)) {
+        accel_machine_event(ACCEL_EVENT_SHUTDOWN, 0);
         if (machine_cfg.no_shutdown) {
             /* as QEMU: the machine stops where it powered off, until a reset */
             log_info("guest powered off; stopped until a reset (-no-shutdown)");
@@ -201,6 +203,7 @@ static void machine_requests_bh(void *opaque)
         }
     }
     if (atomic_exchange(&machine.reset_req, false)) {
+        accel_machine_event(ACCEL_EVENT_RESET, 0);
         if (machine_cfg.no_reboot) {
             loop_quit(0);
             return;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # t-console.sh: the terminal as a user drives it: typing reaches the guest, -nographic's
 # Ctrl-A escapes (h help, x quit, C-a C-a a literal C-a), the monitor's commands, as in QEMU.
+# budget: 300 (about 40 s on KVM; more in the svm lane where there is none)
 . "$(dirname "$0")/../lib/common.sh"
 
 make -s -C "$SRCDIR" payloads >&2

@@ -19,6 +19,12 @@ extern const char *qtest_stderr_path;
 int qtest_pid(const struct qtest *q);
 /* Close the connection and wait for skiff; returns its exit status (or 128+signal). */
 int qtest_quit(struct qtest *q);
+/*
+ * Wait for skiff to end by itself with the connection still open (closing it would end skiff
+ * too, with status 0): its exit status (or 128+signal), or -1 when it still runs after
+ * timeout_ms. The events it sent on the way are recorded; qtest_quit then only cleans up.
+ */
+int qtest_wait_exit(struct qtest *q, int timeout_ms);
 
 /* Send one command line, return the reply line after "OK" (static buffer), or NULL on ERR. */
 const char *qtest_cmd(struct qtest *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -47,6 +53,15 @@ void qtest_irq_intercept(struct qtest *q);
 bool qtest_get_irq(struct qtest *q, int gsi);
 /* How many times a GSI was raised since the last call (edge count). */
 int qtest_irq_raises(struct qtest *q, int gsi);
+
+/*
+ * What the machine carried out, as skiff reports it (EVENT lines): resets (the guest's, the
+ * monitor's, qtest's system_reset), the guest's poweroffs (ACPI S5), and the status of the last
+ * exit request (debug-exit; -1 when none). Counted from the start.
+ */
+int qtest_reset_count(struct qtest *q);
+int qtest_shutdown_count(struct qtest *q);
+int qtest_exit_event(struct qtest *q);
 
 /* A unix socket for a chardev of the skiff under test: listen before, accept after start. */
 int qtest_listen_unix(const char *path);

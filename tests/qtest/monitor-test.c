@@ -178,8 +178,9 @@ int main(void)
     CHECK(pm_regmisc() == 0, "system_reset resets the board (PMREGMISC back to 0)");
 
     qtest_hmp(fd, "quit");
-    status = qtest_quit(q);
-    CHECK(status == 0, "quit ends skiff with status 0 (%d)", status);
+    status = qtest_wait_exit(q, 10000);
+    CHECK(status == 0, "quit ends skiff with status 0, the test's connection still open (%d)", status);
+    qtest_quit(q);
     close(fd);
     close(lfd);
     unlink(sock);
@@ -212,7 +213,8 @@ int main(void)
     CHECK(has(qtest_hmp(fd, "cont"), "") && has(qtest_hmp(fd, "info status"), "VM status: running"),
           "cont starts it");
     qtest_hmp(fd, "q");
-    CHECK(qtest_quit(q) == 0, "q quits too");
+    CHECK(qtest_wait_exit(q, 10000) == 0, "q quits too");
+    qtest_quit(q);
     close(fd);
     close(lfd);
     unlink(sock);

@@ -235,7 +235,7 @@ static int slot_alloc(void)
     return -ENOSPC;
 }
 
-static int kvm_mem_map(struct ram_block *b)
+static int kvm_mem_map(struct ram_mapping *b)
 {
     struct kvm_userspace_memory_region m;
 
@@ -261,7 +261,7 @@ static int kvm_mem_map(struct ram_block *b)
     return 0;
 }
 
-static void kvm_mem_unmap(struct ram_block *b)
+static void kvm_mem_unmap(struct ram_mapping *b)
 {
     struct kvm_userspace_memory_region m = { .slot = b->slot };
 
@@ -272,22 +272,13 @@ static void kvm_mem_unmap(struct ram_block *b)
     b->slot = -1;
 }
 
-static int kvm_mem_sync_dirty(struct ram_block *b)
+static int kvm_mem_sync_dirty(struct ram_mapping *m, unsigned long *bitmap)
 {
-    uint64_t pages = DIV_ROUND_UP(b->size, GUEST_PAGE_SIZE), words = DIV_ROUND_UP(pages, 64);
-    unsigned long *bm = xcalloc(words, sizeof(unsigned long));
-    struct kvm_dirty_log log = { .slot = b->slot, .dirty_bitmap = bm };
+    struct kvm_dirty_log log = { .slot = m->slot, .dirty_bitmap = bitmap };
 
-    if (ioctl(kvm.vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
-        int e = -errno;
-
-        free(bm);
-        return e;
-    }
-    for (uint64_t i = 0; i < words; i++)
-        __atomic_fetch_or(&b->dirty[i], bm[i], __ATOMIC_RELAXED);
-    free(bm);
-    return 0;
+    if (m->slot < 0)
+        return -ENOENT;
+    return ioctl(kvm.vm_fd, KVM_GET_DIRTY_LOG, &log) < 0 ? -errno : 0;
 }
 
 static void kvm_gsi_set(int gsi, int level)

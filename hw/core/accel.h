@@ -4,7 +4,7 @@
 
 #include "util/osdep.h"
 
-struct ram_block;
+struct ram_mapping;
 
 /* What the machine carries out at a request (hw/core/machine.c). */
 enum accel_machine_event {
@@ -15,11 +15,12 @@ enum accel_machine_event {
 
 struct accel_ops {
     const char *name;
-    /* Make a RAM block visible to the guest at its gpa (or update its flags). */
-    int (*mem_map)(struct ram_block *b);
-    void (*mem_unmap)(struct ram_block *b);
-    /* Fetch and clear the accelerator's dirty log of a block into b->dirty (OR-ed in). */
-    int (*mem_sync_dirty)(struct ram_block *b);
+    /* Make a mapping visible to the guest at its gpa (or update its flags: read-only, logging). */
+    int (*mem_map)(struct ram_mapping *m);
+    void (*mem_unmap)(struct ram_mapping *m);
+    /* Fetch and clear the accelerator's log of the guest's writes through a mapping: one bit per
+     * page of the mapping, set in bitmap (zeroed by the caller). */
+    int (*mem_sync_dirty)(struct ram_mapping *m, unsigned long *bitmap);
     /* Set the level of a global system interrupt (GSI) at the interrupt controllers. */
     void (*gsi_set)(int gsi, int level);
     /* Wire an eventfd to a GSI or to a doorbell address (fast paths; optional). */

@@ -5,6 +5,8 @@
 #include "util/osdep.h"
 #include "target-x86/cpuid.h"
 
+struct ram_region;
+
 struct machine_config {
     uint64_t ram_size;
     struct cpu_topology topo;
@@ -22,6 +24,7 @@ struct machine_config {
 
 /* Guest RAM as the board laid it out. */
 struct machine_ram {
+    struct ram_region *region;  /* all of RAM: the board maps its parts */
     uint8_t *hva;           /* all of RAM, contiguous in the host */
     int fd;
     uint64_t size;

@@ -33,7 +33,7 @@ static struct {
 
 /* ---- accelerator ops: memory is plain host memory, interrupts go to the test ---- */
 
-static int qtest_mem_map(struct ram_block *b)
+static int qtest_mem_map(struct ram_mapping *m)
 {
     return 0;
 }
@@ -308,6 +308,23 @@ static void qtest_command(char **w, int n)
             reply("OK\n");
         free(err);
         vmbuf_free(&b);
+    } else if (!strcmp(cmd, "dirty_start")) {
+        /* skiff: the migration client's dirty bitmaps of every region, cleared and started */
+        gmem_dirty_start_all(DIRTY_MIGRATION);
+        reply("OK\n");
+    } else if (!strcmp(cmd, "dirty_test_clear")) {
+        /* skiff: ADDR: was the page written since the last look (migration's bitmap)? */
+        struct ram_region *rr;
+        uint64_t off;
+
+        if (n < 2 || !parse_num(w[1], &a))
+            goto bad;
+        gmem_dirty_sync();
+        rr = gmem_region_at(a, &off);
+        if (!rr)
+            reply("ERR no RAM at 0x%" PRIx64 "\n", a);
+        else
+            reply("OK %d\n", ram_region_dirty_test_clear(rr, DIRTY_MIGRATION, off / GUEST_PAGE_SIZE));
     } else if (!strcmp(cmd, "block_break")) {
         /* skiff: hold the next block request that reaches point w[1] in its worker */
         if (n < 2)

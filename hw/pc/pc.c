@@ -95,17 +95,18 @@ static void pc_gsi_handler(void *opaque, int n, int level)
 static void pc_init_ram(void)
 {
     uint64_t size = machine_cfg.ram_size, below, above;
-    uint8_t *hva;
-    int fd, r;
+    struct ram_region *ram;
+    int r;
 
     below = size >= LOWMEM_SPLIT ? LOWMEM_MAX : size;
     above = size - below;
-    r = gmem_alloc("skiff-ram", size, &hva, &fd);
+    r = ram_region_alloc(&ram, "pc.ram", size, false);
     if (r < 0)
         die("cannot allocate %" PRIu64 " MiB of guest RAM: %s; try a smaller -m",
             size / MiB, strerror(-r));
-    machine_ram.hva = hva;
-    machine_ram.fd = fd;
+    machine_ram.region = ram;
+    machine_ram.hva = ram->hva;
+    machine_ram.fd = ram->fd;
     machine_ram.size = size;
     machine_ram.below_4g = below;
     machine_ram.above_4g = above;
@@ -113,12 +114,11 @@ static void pc_init_ram(void)
      * Below 1 MiB the legacy VGA window (0xa0000-0xbffff) is not RAM, and what the CPU sees
      * at 0xc0000-0xfffff is up to the i440FX's PAM registers.
      */
-    r = gmem_map_block("ram-low", 0, 0xa0000, hva, fd, 0, false, NULL);
+    r = gmem_map(ram, 0, 0, 0xa0000, false, "ram-low", NULL);
     if (r == 0)
-        r = gmem_map_block("ram-below-4g", 0x100000, below - 0x100000, hva + 0x100000, fd,
-                           0x100000, false, NULL);
+        r = gmem_map(ram, 0x100000, 0x100000, below - 0x100000, false, "ram-below-4g", NULL);
     if (r == 0 && above)
-        r = gmem_map_block("ram-above-4g", 4 * GiB, above, hva + below, fd, below, false, NULL);
+        r = gmem_map(ram, below, 4 * GiB, above, false, "ram-above-4g", NULL);
     if (r < 0)
         die("cannot give guest RAM to the accelerator: %s", strerror(-r));
 }
@@ -422,11 +422,9 @@ static int pc_wake_direct(char **err)
 
 void pc_cleanup(void)
 {
+    /* the mappings go, then the regions: main RAM, the BIOS image, video memory */
     gmem_cleanup();
-    if (machine_ram.hva) {
-        munmap(machine_ram.hva, machine_ram.size);
-        close(machine_ram.fd);
-    }
+    machine_ram.region = NULL;
     machine_ram.hva = NULL;
     machine_ram.fd = -1;
     free(pc.cache_dir);

@@ -127,8 +127,7 @@ static void bar_unmap(struct pci_device *d, struct pci_bar *b)
         return;
     if (b->region)
         io_region_unmap(b->region);
-    if (b->block)
-        gmem_unmap_block(b->block);
+    gmem_unmap(b->block);
     b->block = NULL;
     b->addr = PCI_BAR_UNMAPPED;
 }
@@ -140,8 +139,7 @@ void pci_device_unregister(struct pci_device *d)
     for (int i = 0; i < PCI_NUM_BARS; i++)
         bar_unmap(d, &d->bars[i]);
     bus.devs[d->devfn] = NULL;
-    if (d->rom)
-        munmap(d->rom, d->bars[PCI_ROM_SLOT].size);
+    ram_region_free(d->rom);
     d->rom = NULL;
     d->devfn = -1;
 }
@@ -175,18 +173,17 @@ void pci_register_bar(struct pci_device *d, int n, uint8_t kind, struct io_regio
     d->bars[n].region = r;
 }
 
-void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, uint64_t size, uint8_t *ram,
-                          bool readonly)
+void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, struct ram_region *ram)
 {
-    bar_setup(d, n, kind, size);
+    bar_setup(d, n, kind, ram->size);
     d->bars[n].ram = ram;
-    d->bars[n].ram_readonly = readonly;
 }
 
 int pci_register_rom(struct pci_device *d, const uint8_t *image, size_t len, char **err)
 {
     uint64_t size = GUEST_PAGE_SIZE;
-    void *ram;
+    struct ram_region *ram;
+    int r;
 
     while (size < len)
         size <<= 1;
@@ -194,15 +191,15 @@ int pci_register_rom(struct pci_device *d, const uint8_t *image, size_t len, cha
         *err = xasprintf("%s: an option ROM of %zu bytes is too large", d->name, len);
         return -EFBIG;
     }
-    /* page aligned, as the accelerator maps it straight into the guest */
-    ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (ram == MAP_FAILED) {
-        *err = xasprintf("%s: cannot allocate the option ROM: %s", d->name, strerror(errno));
-        return -ENOMEM;
+    /* its own region (page aligned, as the accelerator maps it straight into the guest) */
+    r = ram_region_alloc(&ram, "pci.rom", size, true);
+    if (r < 0) {
+        *err = xasprintf("%s: cannot allocate the option ROM: %s", d->name, strerror(-r));
+        return r;
     }
-    memcpy(ram, image, len);
+    memcpy(ram->hva, image, len);
     d->rom = ram;
-    pci_register_bar_ram(d, PCI_ROM_SLOT, PCI_BAR_MEM32, size, ram, true);
+    pci_register_bar_ram(d, PCI_ROM_SLOT, PCI_BAR_MEM32, ram);
     return 0;
 }
 
@@ -248,7 +245,7 @@ static void bar_map(struct pci_device *d, struct pci_bar *b, uint64_t a)
     if (b->region)
         r = io_region_map(b->region, a);
     else if (b->ram)
-        r = gmem_map_block(d->name, a, b->size, b->ram, -1, 0, b->ram_readonly, &b->block);
+        r = gmem_map(b->ram, 0, a, b->size, false, d->name, &b->block);
     if (r < 0) {
         log_guest_error("%s: BAR at 0x%" PRIx64 " (%" PRIu64 " bytes) cannot be mapped there: %s",
                         d->name, a, b->size, strerror(-r));

@@ -60,14 +60,15 @@ struct pci_bar {
     uint64_t size;              /* a power of two; 0: not implemented */
     uint8_t kind;               /* PCI_BAR_* bits */
     struct io_region *region;   /* I/O or MMIO handlers, or */
-    uint8_t *ram;               /* memory the guest reaches directly (ROM: read-only) */
-    bool ram_readonly;
+    struct ram_region *ram;     /* memory the guest reaches directly (a ROM's is read-only) */
     uint64_t addr;              /* where it is mapped now, or PCI_BAR_UNMAPPED */
-    struct ram_block *block;    /* the mapped memory, for ram BARs */
+    struct ram_mapping *block;  /* the mapped memory, for ram BARs */
 };
 #define PCI_BAR_UNMAPPED        UINT64_MAX
 
 struct pci_device;
+struct ram_region;
+struct ram_mapping;
 
 /* What a function adds to the generic configuration space behaviour. */
 struct pci_device_ops {
@@ -94,7 +95,7 @@ struct pci_device {
     struct pci_bar bars[PCI_NUM_BARS];
     uint8_t intx_level;         /* what the function drives on its pin, before INTx disable */
     uint8_t intx_out;           /* what reaches the router */
-    uint8_t *rom;               /* the expansion ROM's memory, owned here */
+    struct ram_region *rom;     /* the expansion ROM's memory, owned here */
     const char *name;           /* for logs and region owners */
     /* a state load: the header as it was, which a stream may not change where it is read-only */
     bool header_check;
@@ -127,9 +128,8 @@ void pci_device_reset(struct pci_device *d);
 
 /* A BAR served by handlers (the region's size is the BAR's). */
 void pci_register_bar(struct pci_device *d, int n, uint8_t kind, struct io_region *r);
-/* A BAR the guest reaches as memory: `ram` (page aligned, size bytes); ROMs are read-only. */
-void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, uint64_t size, uint8_t *ram,
-                          bool readonly);
+/* A BAR the guest reaches as memory: the region ram (its size is the BAR's, a power of two). */
+void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, struct ram_region *ram);
 /* The expansion ROM from an image in memory (taken over by the device). 0 or -errno. */
 int pci_register_rom(struct pci_device *d, const uint8_t *image, size_t len, char **err);
 /* Mark config bytes [off, off+len) writable with mask bytes (device-specific registers). */

@@ -1,6 +1,7 @@
 /* kvm.c: the VM-level KVM interface: creation, memory slots, interrupt lines and eventfds */
 #define LOG_PREFIX "kvm: "
 #include "target-x86/kvm.h"
+#include "hw/core/machine.h" // run_state_add_listener
 #include "target-x86/cpu.h"
 #include "hw/core/accel.h"
 #include "hw/core/guest-mem.h"
@@ -88,6 +89,8 @@ static void kvm_setup_irq_routing(void)
     free(r);
 }
 
+static void kvm_clock_on_state(void *opaque, bool running, enum run_state s);
+
 void kvm_init(int nr_vcpus)
 {
     int r, api;
@@ -155,6 +158,7 @@ void kvm_init(int nr_vcpus)
     r = ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
     kvm.coalesced_mmio = r > 0 ? r : 0;
     kvm_get_supported_cpuid();
+    run_state_add_listener(kvm_clock_on_state, NULL);
 }
 
 void kvm_clock_hold(void)
@@ -180,6 +184,18 @@ void kvm_clock_release(void)
     if (ioctl(kvm.vm_fd, KVM_SET_CLOCK, &kvm.held_clock) < 0)
         log_warn("cannot set the guest's kvmclock back (KVM_SET_CLOCK): %s; the guest sees the "
                  "stopped time pass", strerror(errno));
+}
+
+/*
+ * The guest's kvmclock is held while its time stands (stopped, shut down, prelaunch), as QEMU's
+ * kvmclock device does: a run state listener.
+ */
+static void kvm_clock_on_state(void *opaque, bool running, enum run_state s)
+{
+    if (run_state_time_runs(s))
+        kvm_clock_release();
+    else
+        kvm_clock_hold();
 }
 
 void kvm_irqchip_reset(void)

@@ -350,12 +350,11 @@ static int piix_ide_realize(struct device *dev, char **err)
     io_region_init(&s->bm_io, IO_SPACE_PIO, "piix-ide-bmdma", 16, &bm_ops, s);
     pci_register_bar(&s->pci, 4, PCI_BAR_IO, &s->bm_io);
     for (int c = 0; c < 2; c++) {
-        char name[16], path[64];
+        char path[64];
 
-        snprintf(name, sizeof(name), "ide.%d", c);
         snprintf(path, sizeof(path), "/pci@i0cf8/ide@%x,%x/drive@%x", PCI_SLOT(s->pci.devfn),
                  PCI_FUNC(s->pci.devfn), c);
-        ide_bus_register(&s->bus[c], name, dev, &s->ch[c], path);
+        ide_bus_register(&s->bus[c], c, dev, &s->ch[c], path);
     }
     piix_ide_reset(dev);
     return 0;

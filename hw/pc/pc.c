@@ -76,39 +76,6 @@ struct device *pc_acpi_pm(void)
     return pc.acpi_pm;
 }
 
-bool pc_ide_drive(int index, bool *cdrom, struct block_dev **bd)
-{
-    return index >= 0 && index < PC_MAX_IDE && pc.ide &&
-           piix_ide_drive(pc.ide, index / 2, index % 2, cdrom, bd, NULL);
-}
-
-int pc_cd_change(int index, const char *file, const char *format, bool force, char **err)
-{
-    struct blockdev *blk = NULL;
-    struct block_dev *bd;
-    bool cd;
-
-    if (index < 0 || index >= PC_MAX_IDE || !pc.ide ||
-        !piix_ide_drive(pc.ide, index / 2, index % 2, &cd, &bd, &blk) || !blk) {
-        *err = xstrdup("no such drive");
-        return -ENODEV;
-    }
-    return blockdev_change(blk, file, format, force, err);
-}
-
-bool pc_cd_tray(int index, bool *locked, bool *open)
-{
-    struct blockdev *blk = NULL;
-    struct block_dev *bd;
-    bool cd;
-
-    if (index < 0 || index >= PC_MAX_IDE || !pc.ide ||
-        !piix_ide_drive(pc.ide, index / 2, index % 2, &cd, &bd, &blk) || !cd || !blk || !blk->dev_ops)
-        return false;
-    blk->dev_ops->tray(blk->dev_opaque, locked, open);
-    return true;
-}
-
 struct device *pc_rtc(void)
 {
     return pc.rtc;
@@ -251,12 +218,15 @@ static void pc_reset(void *opaque)
     if (machine_cfg.qtest)
         return;
     kvm_irqchip_reset();
-    cpus_reset();
-    r = waking && pc_direct_boot() ? pc_wake_direct(&err) : pc_boot(&err);
+    r = cpus_reset();
+    if (r == 0)
+        r = waking && pc_direct_boot() ? pc_wake_direct(&err) : pc_boot(&err);
     if (r < 0) {
-        log_error("cannot boot again after the reset: %s", err);
+        /* a guest's reset never ends the process: the VM stops where the monitor can see it */
+        log_error("cannot boot again after the reset%s%s; the VM stops (info status: internal-error)",
+                  err ? ": " : "", err ? err : "");
         free(err);
-        machine_request_exit(EXIT_VM_ERROR);
+        machine_stop_error(RUN_STATE_INTERNAL_ERROR);
         return;
     }
     if (running)
@@ -376,7 +346,10 @@ int pc_boot(char **err)
     if (!pc_direct_boot()) {
         if (!machine_cfg.qtest) {
             entry.mode = CPU_ENTRY_RESET;
-            cpus_set_entry(&entry);
+            if ((r = cpus_set_entry(&entry)) < 0) {
+                *err = xstrdup("KVM refused the boot CPU's registers");
+                return r;
+            }
         }
         return 0;
     }
@@ -399,8 +372,10 @@ int pc_boot(char **err)
     if (r < 0)
         return r;
     pc.booted = true;
-    if (!machine_cfg.qtest)
-        cpus_set_entry(&entry);
+    if (!machine_cfg.qtest && (r = cpus_set_entry(&entry)) < 0) {
+        *err = xstrdup("KVM refused the boot CPU's registers");
+        return r;
+    }
     return 0;
 }
 
@@ -437,9 +412,11 @@ static int pc_wake_direct(char **err)
         return pc_boot(err);
     }
     entry.rip = vector;
-    if (!machine_cfg.qtest)
-        cpus_set_entry(&entry);
     log_debug("resuming at the waking vector 0x%x", vector);
+    if (!machine_cfg.qtest && cpus_set_entry(&entry) < 0) {
+        *err = xstrdup("KVM refused the boot CPU's registers");
+        return -EIO;
+    }
     return 0;
 }
 

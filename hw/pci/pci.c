@@ -19,63 +19,6 @@ struct pci_device *pci_find_device(int devfn)
     return devfn >= 0 && devfn < 256 ? bus.devs[devfn] : NULL;
 }
 
-/* QEMU's names for the classes guests of this board meet (base class << 8 | subclass) */
-static const char *pci_class_name(uint16_t cls)
-{
-    static const struct { uint16_t cls; const char *name; } names[] = {
-        { 0x0101, "IDE controller" }, { 0x0200, "Ethernet controller" },
-        { 0x0300, "VGA controller" }, { 0x0600, "Host bridge" }, { 0x0601, "ISA bridge" },
-        { 0x0680, "Bridge" }, { 0x0c03, "USB controller" },
-    };
-
-    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-        if (names[i].cls == cls)
-            return names[i].name;
-    return NULL;
-}
-
-void pci_print_info(FILE *out)
-{
-    for (int devfn = 0; devfn < 256; devfn++) {
-        const struct pci_device *d = bus.devs[devfn];
-        const uint8_t *c;
-        const char *name;
-        uint16_t cls;
-
-        if (!d)
-            continue;
-        c = d->config;
-        cls = pci_get_word(c + PCI_CLASS_DEVICE);
-        fprintf(out, "  Bus  0, device %3d, function %d:\n", PCI_SLOT(devfn), PCI_FUNC(devfn));
-        name = pci_class_name(cls);
-        if (name)
-            fprintf(out, "    %s: ", name);
-        else
-            fprintf(out, "    Class %04x: ", cls);
-        fprintf(out, "PCI device %04x:%04x\n", pci_get_word(c + PCI_VENDOR_ID),
-                pci_get_word(c + PCI_DEVICE_ID));
-        fprintf(out, "      PCI subsystem %04x:%04x\n", pci_get_word(c + PCI_SUBSYSTEM_VENDOR_ID),
-                pci_get_word(c + PCI_SUBSYSTEM_ID));
-        if (c[PCI_INTERRUPT_PIN])
-            fprintf(out, "      IRQ %d, pin %c\n", c[PCI_INTERRUPT_LINE], 'A' + c[PCI_INTERRUPT_PIN] - 1);
-        for (int n = 0; n < PCI_NUM_BARS; n++) {
-            const struct pci_bar *b = &d->bars[n];
-
-            if (!b->size)
-                continue;
-            fprintf(out, "      BAR%d: ", n);
-            if (b->kind & PCI_BAR_IO)
-                fprintf(out, "I/O at 0x%04" PRIx64 " [0x%04" PRIx64 "].\n", b->addr,
-                        b->addr + b->size - 1);
-            else
-                fprintf(out, "%s bit%s memory at 0x%08" PRIx64 " [0x%08" PRIx64 "].\n",
-                        b->kind & PCI_BAR_MEM64 ? "64" : "32",
-                        b->kind & PCI_BAR_PREFETCH ? " prefetchable" : "", b->addr,
-                        b->addr + b->size - 1);
-        }
-    }
-}
-
 void pci_bus_set_router(pci_route_fn *fn, void *opaque)
 {
     bus.route = fn;

@@ -146,8 +146,6 @@ extern const struct vmstate_desc pci_device_vmsd;
 uint32_t pci_config_read(int devfn, unsigned off, unsigned size);
 void pci_config_write(int devfn, unsigned off, uint32_t val, unsigned size);
 struct pci_device *pci_find_device(int devfn);
-/* Every function and its BARs as the monitor's info pci shows them, in QEMU's layout. */
-void pci_print_info(FILE *out);
 
 /* INTx routing: the south bridge says where pin `pin` (0-3 = INTA#-INTD#) of devfn goes. */
 typedef void pci_route_fn(void *opaque, int devfn, int pin, int level);

@@ -128,6 +128,25 @@ const char *qtest_hmp_open(int listen_fd, int *fd)
     return *fd < 0 ? NULL : hmp_read_prompt(*fd);
 }
 
+const char *qtest_hmp_connect(const char *path, int *fd)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return NULL;
+    strcpy(sa.sun_path, path);
+    *fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (*fd < 0)
+        return NULL;
+    /* skiff may still be starting: it listens before it runs */
+    for (int i = 0; i < 500; i++) {
+        if (connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return hmp_read_prompt(*fd);
+        usleep(10000);
+    }
+    return NULL;
+}
+
 /* Format one command and send it with its newline; false when the write fails. */
 static bool send_line(int fd, const char *fmt, va_list ap)
 {

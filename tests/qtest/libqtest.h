@@ -60,6 +60,8 @@ size_t qtest_read_avail(int fd, void *buf, size_t len, int timeout_ms);
  * command line and with \r\n as \n (static buffer; NULL when no prompt came back).
  */
 const char *qtest_hmp_open(int listen_fd, int *fd);
+/* The same for a monitor that listens (-chardev socket,server=on): connect to path as a client. */
+const char *qtest_hmp_connect(const char *path, int *fd);
 const char *qtest_hmp(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A fresh temporary path (in $TMPDIR) ending in `suffix`; free it. */

@@ -12,6 +12,7 @@
 #include "hw/isa/isa.h"
 #include "hw/core/machine.h"
 #include "hw/pc/pc.h"
+#include "migration/savevm.h" // savevm_save_file, savevm_load_file
 #include "migration/vmstate.h" // vmstate_save, vmstate_patch
 #include "util/log.h"
 #include "util/main-loop.h"
@@ -325,6 +326,18 @@ static void qtest_command(char **w, int n)
             reply("ERR no RAM at 0x%" PRIx64 "\n", a);
         else
             reply("OK %d\n", ram_region_dirty_test_clear(rr, DIRTY_MIGRATION, off / GUEST_PAGE_SIZE));
+    } else if (!strcmp(cmd, "vmstate_save") || !strcmp(cmd, "vmstate_load")) {
+        /* skiff: FILE: the machine's state (clock, RAM, devices) to a file, or from one into a
+         * second skiff started with the same options, as an incoming migration will */
+        char *err = NULL;
+
+        if (n < 2)
+            goto bad;
+        if ((cmd[8] == 's' ? savevm_save_file(w[1], &err) : savevm_load_file(w[1], &err)) < 0)
+            reply("ERR %s\n", err);
+        else
+            reply("OK\n");
+        free(err);
     } else if (!strcmp(cmd, "block_break")) {
         /* skiff: hold the next block request that reaches point w[1] in its worker */
         if (n < 2)

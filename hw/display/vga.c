@@ -503,7 +503,7 @@ static const struct vmstate_field vga_fields[] = {
     VMSTATE_U8_MAX(ar_flip_flop, struct vga, 1),
     VMSTATE_U8(cr_index, struct vga),
     VMSTATE_U8_ARRAY(cr, struct vga, 32),
-    VMSTATE_U8(dac_state, struct vga),
+    VMSTATE_U8_MAX(dac_state, struct vga, 3),
     VMSTATE_U8_MAX(dac_sub_index, struct vga, 2),
     VMSTATE_U8(dac_read_index, struct vga),
     VMSTATE_U8(dac_write_index, struct vga),
@@ -511,6 +511,7 @@ static const struct vmstate_field vga_fields[] = {
     VMSTATE_U8_ARRAY(dac_cache, struct vga, 3),
     VMSTATE_U8_ARRAY(palette, struct vga, 768),
     VMSTATE_U32(latch, struct vga),
+    VMSTATE_PAGES(vram, struct vga, VGA_VRAM_SIZE),
     VMSTATE_END_OF_LIST,
 };
 

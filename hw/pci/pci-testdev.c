@@ -112,6 +112,7 @@ static void testdev_state_loaded(struct device *dev)
 static const struct vmstate_field testdev_fields[] = {
     VMSTATE_STRUCT(pci, struct pci_testdev, pci_device_vmsd, struct pci_device),
     VMSTATE_U32(scratch, struct pci_testdev),
+    VMSTATE_PAGES(ram, struct pci_testdev, TESTDEV_RAM_SIZE),
     VMSTATE_END_OF_LIST,
 };
 

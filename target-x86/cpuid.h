@@ -26,6 +26,8 @@ void cpuid_add_supported(struct kvm_cpuid2 *supported, const char *name);
 struct kvm_cpuid2 *cpuid_build(const struct kvm_cpuid2 *supported, const struct cpu_topology *t,
                                int index);
 /* CPUID 1's EAX (the signature) and EDX (the features) as vCPU 0 sees them. */
+/* The same for this host's KVM (what the guest's vCPUs will be); false where KVM is not open. */
+bool cpuid_guest_signature(const struct cpu_topology *t, uint32_t *eax, uint32_t *edx);
 void cpuid_signature(const struct kvm_cpuid2 *supported, const struct cpu_topology *t,
                      uint32_t *eax, uint32_t *edx);
 void cpuid_print_help(FILE *out);

@@ -20,7 +20,6 @@
 #include "target-x86/acpi-build.h"
 #include "target-x86/boot.h"
 #include "target-x86/cpu.h"
-#include "target-x86/kvm.h"
 #include "target-x86/smbios.h"
 #include "util/log.h"
 
@@ -127,20 +126,12 @@ static void pc_init_ram(void)
 static void pc_set_elcr(const uint8_t irqs[4])
 {
     uint16_t elcr = 0;
+    int r;
 
     for (int i = 0; i < 4; i++)
         elcr |= 1u << irqs[i];
-    for (int chip = 0; chip < 2; chip++) {
-        struct kvm_irqchip c = { .chip_id = chip };
-        int r = kvm_vm_ioctl(KVM_GET_IRQCHIP, &c);
-
-        if (r == 0) {
-            c.chip.pic.elcr = chip ? elcr >> 8 : elcr & 0xf8;
-            r = kvm_vm_ioctl(KVM_SET_IRQCHIP, &c);
-        }
-        if (r < 0)
-            log_warn("cannot set the PIC's edge/level control: %s", strerror(-r));
-    }
+    if (accel && accel->pic_set_elcr && (r = accel->pic_set_elcr(elcr)) < 0)
+        log_warn("cannot set the PIC's edge/level control: %s", strerror(-r));
 }
 
 /* The PIIX3's IDE function, and an ide-hd or ide-cd on it for each -drive if=ide (-hda, -cdrom...). */
@@ -217,7 +208,8 @@ static void pc_reset(void *opaque)
     pc_firmware_reset();
     if (machine_cfg.qtest)
         return;
-    kvm_irqchip_reset();
+    if (accel->irqchip_reset)
+        accel->irqchip_reset();
     r = cpus_reset();
     if (r == 0)
         r = waking && pc_direct_boot() ? pc_wake_direct(&err) : pc_boot(&err);

@@ -2,16 +2,10 @@
 #ifndef TARGET_X86_CPUID_H
 #define TARGET_X86_CPUID_H
 
+#include "hw/core/machine.h" // struct cpu_topology
 #include "util/osdep.h"
 
 #include <linux/kvm.h>
-
-struct cpu_topology {
-    int cpus;       /* vCPUs that exist */
-    int sockets;
-    int cores;      /* per socket */
-    int threads;    /* per core */
-};
 
 /* Parse "-cpu MODEL[,+feat][,-feat][,feat=on|off]". 0, or -EINVAL with *err. */
 int cpuid_configure(const char *spec, char **err);

@@ -60,15 +60,6 @@ bool pc_firmware_wanted(void)
     return !pc_direct_boot() && (!machine_cfg.qtest || machine_cfg.bios);
 }
 
-struct irq *pc_get_gsi(int n)
-{
-    return n >= 0 && n < PC_NUM_GSIS ? &pc.gsi[n] : NULL;
-}
-
-struct irq *isa_get_irq(int n)
-{
-    return n >= 0 && n < ISA_NUM_IRQS ? &pc.gsi[n] : NULL;
-}
 
 struct device *pc_acpi_pm(void)
 {
@@ -239,6 +230,8 @@ void pc_init(const struct pc_options *opts)
         pc.opts.boot_order = "cad";
     for (int i = 0; i < PC_NUM_GSIS; i++)
         irq_init(&pc.gsi[i], pc_gsi_handler, &pc, i);
+    /* ISA IRQ n is GSI n: the IOAPIC's first 16 pins (and the PICs') */
+    isa_bus_set_irqs(pc.gsi);
     pc_init_ram();
     bus_register(&pc.pci_bus, BUS_PCI, "pci.0", NULL, NULL);
     bus_register(&pc.isa_bus, BUS_ISA, "isa.0", NULL, NULL);
@@ -423,5 +416,6 @@ void pc_cleanup(void)
     pc_firmware_cleanup();
     bus_unregister(&pc.pci_bus);
     bus_unregister(&pc.isa_bus);
+    isa_bus_set_irqs(NULL);
     memset(&pc, 0, sizeof(pc));
 }

@@ -45,6 +45,8 @@ static struct {
     int nchardev;
     const char *device[MAX_LIST];
     int ndevice;
+    const char *object[MAX_LIST];
+    int nobject;
     const char *monitor[MAX_LIST];
     int nmonitor;
     const char *mon[MAX_LIST];
@@ -376,24 +378,40 @@ static void opt_mon(const char *val, const char *opt)
     list_add(args.mon, &args.nmon, MAX_LIST, val, opt);
 }
 
-/* -device NAME,...; -device help and -device NAME,help answer at once */
-static void opt_device(const char *val, const char *opt)
+/* "help" and "NAME,help" of -device and -object answer at once, from the type registry */
+static void answer_help(const char *val, const char *opt, void (*types)(FILE *out),
+                        int (*props)(FILE *out, const char *name), const char *what)
 {
     const char *comma = strchr(val, ',');
 
     if (!strcmp(val, "help") || !strcmp(val, "?")) {
-        device_print_types(stdout);
+        types(stdout);
         exit(0);
     }
     if (comma && (!strcmp(comma, ",help") || !strcmp(comma, ",?"))) {
         char *n = xstrndup(val, comma - val);
 
-        if (device_print_props(stdout, n) < 0)
-            die("-device %s: no such device (see -device help)", n);
+        if (props(stdout, n) < 0)
+            die("%s %s: no such %s (see %s help)", opt, n, what, opt);
         free(n);
         exit(0);
     }
+}
+
+/* -device NAME,... */
+static void opt_device(const char *val, const char *opt)
+{
+    answer_help(val, opt, device_print_types, device_print_props, "device");
     list_add(args.device, &args.ndevice, MAX_LIST, val, opt);
+}
+
+/* -object TYPE,id=ID,... (QEMU's qom-type= names the type too) */
+static void opt_object(const char *val, const char *opt)
+{
+    answer_help(val, opt, object_print_types, object_print_props, "object type");
+    if (val[0] == '{')
+        die("%s %s: skiff does not read -object in JSON; give TYPE,id=ID,...", opt, val);
+    list_add(args.object, &args.nobject, MAX_LIST, val, opt);
 }
 
 static void opt_global(const char *val, const char *opt) { parse_global(val); }
@@ -501,6 +519,8 @@ static const struct option_def options[] = {
     { "monitor", true, "DEV", "the human monitor on DEV (as -serial takes it: stdio, unix:S,server=on,wait=off, ...; none)", opt_monitor },
     { "mon", true, "chardev=ID[,mode=readline]", "the human monitor on a -chardev", opt_mon },
     { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them", opt_device },
+    { "object", true, "TYPE,id=ID[,prop=value...]",
+      "add an object a device names by id: iothread, rng-random, rng-builtin; -object help lists them", opt_object },
     { "global", true, "PIIX4_PM.disable_s3|disable_s4=0|1",
       "a device property's default, as QEMU's; 1 hides ACPI S3 (suspend to RAM) or S4 from the guest", opt_global },
     { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)", opt_nographic },
@@ -821,6 +841,14 @@ int main(int argc, char **argv)
         pco.serial[i] = chardev_new_legacy(args.serial[i], id, &err);
         if (!pco.serial[i] && err)
             die("-serial %s: %s", args.serial[i], err);
+    }
+    /* before the board: objects are unrealized after every device that names them */
+    for (int i = 0; i < args.nobject; i++) {
+        struct opts *o = opts_parse(args.object[i], "qom-type", &err);
+
+        if (!o || !object_create_from_opts(o, &err))
+            die("-object %s: %s", args.object[i], err);
+        opts_free(o);
     }
 
     if (machine_cfg.qtest) {

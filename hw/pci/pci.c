@@ -12,6 +12,7 @@ static struct {
     struct pci_device *devs[256];
     pci_route_fn *route;
     void *route_opaque;
+    bool maps_refused;          /* a BAR could not be mapped where the guest put it */
 } bus;
 
 struct pci_device *pci_find_device(int devfn)
@@ -307,8 +308,11 @@ static void bar_map(struct pci_device *d, struct pci_bar *b, uint64_t a)
     else if (b->ram)
         r = gmem_map_block(d->name, a, b->size, b->ram, -1, 0, b->ram_readonly, &b->block);
     if (r < 0) {
-        log_guest_error("%s: BAR at 0x%" PRIx64 " (%" PRIu64 " bytes) cannot be mapped there: %s",
-                        d->name, a, b->size, strerror(-r));
+        /* an overlap the dispatcher has named; it is tried again when a BAR moves away */
+        if (r != -EBUSY)
+            log_guest_error("%s: BAR at 0x%" PRIx64 " (%" PRIu64 " bytes) cannot be mapped there: %s",
+                            d->name, a, b->size, strerror(-r));
+        bus.maps_refused = true;
         return;
     }
     b->addr = a;
@@ -412,8 +416,18 @@ void pci_config_write(int devfn, unsigned off, uint32_t val, unsigned size)
     }
     if (touches(off, size, PCI_COMMAND, PCI_COMMAND + 2) ||
         touches(off, size, PCI_BASE_ADDRESS_0, PCI_BASE_ADDRESS_0 + 24) ||
-        touches(off, size, PCI_ROM_ADDRESS, PCI_ROM_ADDRESS + 4))
+        touches(off, size, PCI_ROM_ADDRESS, PCI_ROM_ADDRESS + 4)) {
+        bool refused_before = bus.maps_refused;
+
         pci_update_mappings(d);
+        /* a BAR that moved away may leave room for one that was refused before */
+        if (refused_before) {
+            bus.maps_refused = false;
+            for (int i = 0; i < 256; i++)
+                if (bus.devs[i])
+                    pci_update_mappings(bus.devs[i]);
+        }
+    }
     if (touches(off, size, PCI_COMMAND, PCI_COMMAND + 2))
         pci_update_irq(d);
     if (d->ops && d->ops->config_write)

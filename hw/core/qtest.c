@@ -9,6 +9,7 @@
 #include "hw/core/guest-mem.h"
 #include "ui/input.h"
 #include "hw/core/ioregion.h"
+#include "hw/core/irq-route.h"
 #include "hw/isa/isa.h"
 #include "hw/core/machine.h"
 #include "hw/pc/pc.h"
@@ -17,15 +18,29 @@
 #include "util/main-loop.h"
 
 #include <stdarg.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define LINE_MAX_LEN (2 * MiB)
+
+/* An irqfd as the test accelerator emulates it: skiff's main loop reads the eventfd. */
+struct qtest_irqfd {
+    int fd, gsi, resample_fd;
+    bool asserted;              /* with resample: held high until the test's eoi */
+    struct qtest_irqfd *next;
+};
 
 static struct {
     struct chardev *chr;
     char *line;
     size_t len;
     bool intercept;
-    int8_t gsi_level[PC_NUM_GSIS];
+    int8_t gsi_level[PC_NUM_GSIS];      /* what the test was told */
+    int8_t user_level[PC_NUM_GSIS];     /* what gsi_set drives */
+    struct irq_route_table routes;
+    struct qtest_irqfd *irqfds;
+    struct accel_ioeventfd *ioeventfds;
+    unsigned n_ioeventfds;
 } Q;
 
 /* ---- accelerator ops: memory is plain host memory, interrupts go to the test ---- */
@@ -35,19 +50,179 @@ static int qtest_mem_map(struct ram_block *b)
     return 0;
 }
 
-static void qtest_gsi_set(int gsi, int level)
+/* A GSI's level is what gsi_set drives, or-ed with the resample irqfds that hold it (as KVM's sources). */
+static void qtest_gsi_report(int gsi)
 {
-    if (gsi < 0 || gsi >= PC_NUM_GSIS || Q.gsi_level[gsi] == level)
+    int level = Q.user_level[gsi];
+
+    for (struct qtest_irqfd *f = Q.irqfds; f; f = f->next)
+        level |= f->gsi == gsi && f->asserted;
+    if (Q.gsi_level[gsi] == level)
         return;
     Q.gsi_level[gsi] = level;
     if (Q.intercept && Q.chr)
         chardev_printf(Q.chr, "IRQ %s %d\n", level ? "raise" : "lower", gsi);
 }
 
+static void qtest_gsi_set(int gsi, int level)
+{
+    if (gsi < 0 || gsi >= PC_NUM_GSIS)
+        return;
+    Q.user_level[gsi] = !!level;
+    qtest_gsi_report(gsi);
+}
+
+static int qtest_msi_send(struct msi_msg msg)
+{
+    if (Q.intercept && Q.chr)
+        chardev_printf(Q.chr, "MSI 0x%" PRIx64 " 0x%" PRIx32 "\n", msg.addr, msg.data);
+    return 0;
+}
+
+static int qtest_msi_route_add(struct msi_msg msg)
+{
+    if (!Q.routes.limit)
+        irq_route_table_init(&Q.routes, 1024);
+    return irq_route_add(&Q.routes, msg);
+}
+
+static int qtest_msi_route_update(int gsi, struct msi_msg msg)
+{
+    return irq_route_update(&Q.routes, gsi, msg);
+}
+
+static void qtest_msi_route_release(int gsi)
+{
+    irq_route_release(&Q.routes, gsi);
+}
+
+static int qtest_routes_commit(void)
+{
+    irq_route_committed(&Q.routes);
+    return 0;
+}
+
+/* A signalled irqfd: an MSI route sends its message as last committed; a pin pulses, or is held. */
+static void qtest_irqfd_event(void *opaque, uint32_t events)
+{
+    struct qtest_irqfd *f = opaque;
+    const struct msi_msg *m;
+    uint64_t n;
+
+    if (read(f->fd, &n, sizeof(n)) != sizeof(n))
+        return;
+    if (f->gsi >= IRQ_ROUTE_FIRST_MSI) {
+        m = irq_route_live(&Q.routes, f->gsi);
+        if (m)
+            qtest_msi_send(*m);
+    } else if (f->gsi < PC_NUM_GSIS && f->resample_fd >= 0) {
+        f->asserted = true;
+        qtest_gsi_report(f->gsi);
+    } else if (f->gsi < PC_NUM_GSIS) {
+        f->asserted = true;
+        qtest_gsi_report(f->gsi);
+        f->asserted = false;
+        qtest_gsi_report(f->gsi);
+    }
+}
+
+static int qtest_irqfd(int fd, int gsi, int resample_fd, bool assign)
+{
+    struct qtest_irqfd **pp, *f;
+    int r;
+
+    if (gsi < 0 || (gsi >= PC_NUM_GSIS && gsi < IRQ_ROUTE_FIRST_MSI))
+        return -EINVAL;
+    for (pp = &Q.irqfds; *pp; pp = &(*pp)->next)
+        if ((*pp)->fd == fd && (*pp)->gsi == gsi)
+            break;
+    if (!assign) {
+        if (!*pp)
+            return -ENOENT;
+        f = *pp;
+        *pp = f->next;
+        loop_del_fd(f->fd);
+        /* a level it held goes with it, as KVM's resampler lowers it */
+        if (f->asserted && gsi < PC_NUM_GSIS) {
+            f->asserted = false;
+            qtest_gsi_report(gsi);
+        }
+        free(f);
+        return 0;
+    }
+    if (*pp)
+        return -EBUSY;
+    f = xnew(struct qtest_irqfd);
+    *f = (struct qtest_irqfd){ .fd = fd, .gsi = gsi, .resample_fd = resample_fd };
+    r = loop_add_fd(fd, EPOLLIN, qtest_irqfd_event, f);
+    if (r < 0) {
+        free(f);
+        return r;
+    }
+    f->next = Q.irqfds;
+    Q.irqfds = f;
+    return 0;
+}
+
+/* The guest's EOI for a GSI: the levels resample irqfds hold drop, and their devices hear of it. */
+static void qtest_eoi(int gsi)
+{
+    for (struct qtest_irqfd *f = Q.irqfds; f; f = f->next) {
+        if (f->gsi != gsi || !f->asserted)
+            continue;
+        f->asserted = false;
+        qtest_gsi_report(gsi);
+        eventfd_write(f->resample_fd, 1);
+    }
+}
+
+static bool ioeventfd_same(const struct accel_ioeventfd *a, const struct accel_ioeventfd *b)
+{
+    return a->fd == b->fd && a->pio == b->pio && a->addr == b->addr && a->len == b->len &&
+           a->match == b->match && (!a->match || a->data == b->data);
+}
+
+/* ioeventfds as KVM keeps them: by guest address, not by region */
+static int qtest_ioeventfd(const struct accel_ioeventfd *e, bool assign)
+{
+    for (unsigned i = 0; i < Q.n_ioeventfds; i++) {
+        if (!ioeventfd_same(&Q.ioeventfds[i], e))
+            continue;
+        if (assign)
+            return -EEXIST;
+        Q.ioeventfds[i] = Q.ioeventfds[--Q.n_ioeventfds];
+        return 0;
+    }
+    if (!assign)
+        return -ENOENT;
+    Q.ioeventfds = xrealloc(Q.ioeventfds, (Q.n_ioeventfds + 1) * sizeof(*Q.ioeventfds));
+    Q.ioeventfds[Q.n_ioeventfds++] = *e;
+    return 0;
+}
+
+/* A guest write: an ioeventfd catches it before any device sees it, as KVM's would. */
+static void qtest_io_write(enum io_space space, uint64_t addr, uint64_t val, unsigned size)
+{
+    for (unsigned i = 0; i < Q.n_ioeventfds; i++) {
+        if (accel_ioeventfd_hit(&Q.ioeventfds[i], space == IO_SPACE_PIO, addr, val, size)) {
+            eventfd_write(Q.ioeventfds[i].fd, 1);
+            return;
+        }
+    }
+    io_dispatch(space, addr, &val, size, true);
+}
+
 static const struct accel_ops qtest_accel_ops = {
     .name = "qtest",
     .mem_map = qtest_mem_map,
     .gsi_set = qtest_gsi_set,
+    .msi_route_add = qtest_msi_route_add,
+    .msi_route_update = qtest_msi_route_update,
+    .msi_route_release = qtest_msi_route_release,
+    .routes_commit = qtest_routes_commit,
+    .msi_send = qtest_msi_send,
+    .irqfd = qtest_irqfd,
+    .ioeventfd = qtest_ioeventfd,
 };
 
 void qtest_accel_install(void)
@@ -115,7 +290,7 @@ static void qtest_command(char **w, int n)
         size = cmd[3] == 'b' ? 1 : cmd[3] == 'w' ? 2 : 4;
         if (n < 3 || !parse_num(w[1], &a) || !parse_num(w[2], &v) || a > 0xffff)
             goto bad;
-        io_dispatch(IO_SPACE_PIO, a, &v, size, true);
+        qtest_io_write(IO_SPACE_PIO, a, v, size);
         reply("OK\n");
     } else if (!strcmp(cmd, "inb") || !strcmp(cmd, "inw") || !strcmp(cmd, "inl")) {
         size = cmd[2] == 'b' ? 1 : cmd[2] == 'w' ? 2 : 4;
@@ -131,7 +306,7 @@ static void qtest_command(char **w, int n)
         if (gmem_is_ram(a, size))
             gmem_write(a, &v, size);
         else
-            io_dispatch(IO_SPACE_MMIO, a, &v, size, true);
+            qtest_io_write(IO_SPACE_MMIO, a, v, size);
         reply("OK\n");
     } else if (!strncmp(cmd, "read", 4) && strlen(cmd) == 5) {
         size = cmd[4] == 'b' ? 1 : cmd[4] == 'w' ? 2 : cmd[4] == 'l' ? 4 : 8;
@@ -218,6 +393,12 @@ static void qtest_command(char **w, int n)
         if (n < 2 || !parse_num(w[1], &a) || a >= PC_NUM_GSIS)
             goto bad;
         reply("OK %d\n", Q.gsi_level[a] > 0);
+    } else if (!strcmp(cmd, "eoi")) {
+        /* skiff: the guest acknowledges GSI N at its interrupt controller (resample irqfds) */
+        if (n < 2 || !parse_num(w[1], &a) || a >= PC_NUM_GSIS)
+            goto bad;
+        qtest_eoi(a);
+        reply("OK\n");
     } else if (!strcmp(cmd, "system_reset")) {
         machine_request_reset();
         reply("OK\n");
@@ -362,5 +543,15 @@ void qtest_server_cleanup(void)
     if (Q.chr)
         chardev_detach(Q.chr, NULL);
     free(Q.line);
+    /* the devices have released their eventfds by now; what is left was never released */
+    while (Q.irqfds) {
+        struct qtest_irqfd *f = Q.irqfds;
+
+        Q.irqfds = f->next;
+        loop_del_fd(f->fd);
+        free(f);
+    }
+    free(Q.ioeventfds);
+    irq_route_table_free(&Q.routes);
     memset(&Q, 0, sizeof(Q));
 }

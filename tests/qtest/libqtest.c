@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define NUM_GSI 24
+#define MSI_QUEUE 256
 
 const char *qtest_stderr_path;
 
@@ -26,6 +27,8 @@ struct qtest {
     size_t rlen;
     bool irq_level[NUM_GSI];
     int irq_raises[NUM_GSI];
+    struct { uint64_t addr; uint32_t data; } msi[MSI_QUEUE];
+    unsigned msi_head, msi_count;
     char *reply;
 };
 
@@ -264,6 +267,20 @@ static char *read_line(struct qtest *q)
                 free(line);
                 continue;
             }
+            if (!strncmp(line, "MSI ", 4)) {
+                char *end;
+                uint64_t a = strtoull(line + 4, &end, 0);
+                uint32_t d = strtoul(end, NULL, 0);
+
+                if (q->msi_count < MSI_QUEUE) {
+                    unsigned i = (q->msi_head + q->msi_count++) % MSI_QUEUE;
+
+                    q->msi[i].addr = a;
+                    q->msi[i].data = d;
+                }
+                free(line);
+                continue;
+            }
             return line;
         }
         if (q->rlen == sizeof(q->rbuf)) {
@@ -408,4 +425,40 @@ int qtest_irq_raises(struct qtest *q, int gsi)
     n = q->irq_raises[gsi];
     q->irq_raises[gsi] = 0;
     return n;
+}
+
+bool qtest_irq_wait(struct qtest *q, int gsi, bool level, int timeout_ms)
+{
+    for (int t = 0;; t++) {
+        if (qtest_get_irq(q, gsi) == level)
+            return true;
+        if (t >= timeout_ms)
+            return false;
+        usleep(1000);
+    }
+}
+
+void qtest_eoi(struct qtest *q, int gsi)
+{
+    cmd_ok(q, "eoi %d", gsi);
+}
+
+int qtest_msi_count(struct qtest *q)
+{
+    qtest_cmd(q, "endianness");
+    return q->msi_count;
+}
+
+bool qtest_msi_next(struct qtest *q, uint64_t *addr, uint32_t *data, int timeout_ms)
+{
+    for (int t = 0; qtest_msi_count(q) == 0; t++) {
+        if (t >= timeout_ms)
+            return false;
+        usleep(1000);
+    }
+    *addr = q->msi[q->msi_head].addr;
+    *data = q->msi[q->msi_head].data;
+    q->msi_head = (q->msi_head + 1) % MSI_QUEUE;
+    q->msi_count--;
+    return true;
 }

@@ -21,103 +21,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* An option's handler gets its argument (NULL when it takes none) and its spelling, for messages. */
+typedef void option_fn(const char *val, const char *opt);
+
 struct option_def {
     const char *name;
     bool has_arg;
     const char *arg_name;
     const char *help;
+    option_fn *fn;
 };
 
-/* Every option skiff takes; anything else is refused by name. */
-static const struct option_def options[] = {
-    { "h", false, NULL, "show this help" },
-    { "help", false, NULL, "show this help" },
-    { "version", false, NULL, "show the version" },
-    { "m", true, "SIZE", "guest RAM, in MiB or with a suffix (512, 2G); default 128M" },
-    { "smp", true, "N[,sockets=S,cores=C,threads=T]", "virtual CPUs and their topology" },
-    { "cpu", true, "MODEL[,+feat,-feat]", "CPU model: host (default), qemu64; -cpu help lists features" },
-    { "kernel", true, "FILE", "boot a Linux bzImage, ELF vmlinux (PVH) or multiboot image directly; "
-      "with -bios, the firmware boots the bzImage" },
-    { "initrd", true, "FILE", "initial ramdisk (multiboot: modules, \"file args,file args\")" },
-    { "append", true, "CMDLINE", "kernel command line" },
-    { "bios", true, "FILE", "firmware image (default: SeaBIOS's bios-256k.bin from Debian's seabios)" },
-    { "hda", true, "FILE", "IDE disk: primary master (-hdb, -hdc, -hdd: the other three)" },
-    { "hdb", true, "FILE", "IDE disk: primary slave" },
-    { "hdc", true, "FILE", "IDE disk: secondary master" },
-    { "hdd", true, "FILE", "IDE disk: secondary slave" },
-    { "cdrom", true, "FILE", "IDE CD-ROM (secondary master) with FILE as its disc" },
-    { "drive", true, "file=F[,if=ide|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,discard=unmap][,cache=C][,aio=A]",
-      "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native" },
-    { "blockdev", true, "driver=file|raw|qcow2,node-name=N[,file=NODE|filename=F|file.filename=F][,read-only=on][,cache.direct=on][,discard=unmap]",
-      "a block node (libvirt's spelling): -device ide-hd,drive=N uses it" },
-    { "snapshot", false, NULL, "write to temporary files instead of the disk images" },
-    { "boot", true, "[order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS][,reboot-timeout=MS][,strict=on]",
-      "firmware boot order: c disk, d CD-ROM, a floppy, n network (default cad)" },
-    { "serial", true, "DEV", "next serial port: stdio, mon:stdio, pty, file:F, pipe:P, unix:S[,server=on,wait=off], tcp:H:P[,...], null, none, chardev:ID" },
-    { "chardev", true, "BACKEND,id=ID,...", "a character device: stdio, file, pipe, pty, socket, null" },
-    { "monitor", true, "DEV", "the human monitor on DEV (as -serial takes it: stdio, unix:S,server=on,wait=off, ...; none)" },
-    { "mon", true, "chardev=ID[,mode=readline]", "the human monitor on a -chardev" },
-    { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them" },
-    { "global", true, "PIIX4_PM.disable_s3|disable_s4=0|1",
-      "a device property's default, as QEMU's; 1 hides ACPI S3 (suspend to RAM) or S4 from the guest" },
-    { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)" },
-    { "display", true, "none", "display backend (only none for now)" },
-    { "vga", true, "std|none", "VGA card: std (the default) or none" },
-    { "nodefaults", false, NULL, "no default devices (serial port)" },
-    { "no-reboot", false, NULL, "exit instead of rebooting" },
-    { "no-shutdown", false, NULL, "stay when the guest powers off" },
-    { "S", false, NULL, "do not start the CPUs" },
-    { "accel", true, "kvm|qtest", "accelerator (kvm; qtest for device tests without a guest)" },
-    { "enable-kvm", false, NULL, "use KVM (always the case)" },
-    { "machine", true, "pc[,accel=kvm]", "machine type (pc)" },
-    { "M", true, "pc", "machine type (pc)" },
-    { "qtest", true, "DEV", "serve the qtest protocol on a chardev (with -accel qtest)" },
-    { "name", true, "[guest=]NAME[,process=PNAME][,debug-threads=on]",
-      "the guest's name; the process's name; vCPU threads named CPU N/KVM" },
-    { "rtc", true, "base=utc|localtime|DATE[,clock=vm][,driftfix=none]",
-      "where the real-time clock starts: UTC (default), the host's local time, or a date (2006-06-17T16:01:21)" },
-    { "msg", true, "timestamp=on|off", "start each message with its UTC time, as QEMU's" },
-    { "no-user-config", false, NULL, "read no configuration files (skiff reads none)" },
-    { "no-hpet", false, NULL, "no HPET (skiff's PC has none)" },
-    { "uuid", true, "UUID", "the machine's UUID (SMBIOS, fw_cfg)" },
-    { "smbios", true, "type=1|3[,FIELD=VALUE...]",
-      "SMBIOS strings of the system (type=1: manufacturer, product, version, serial, uuid, sku, "
-      "family) or the chassis (type=3: manufacturer, version, serial, asset, sku)" },
-    { "pidfile", true, "FILE", "write the process id to FILE" },
-    { "daemonize", false, NULL, "go to the background once the VM is set up (the exit status says whether it was)" },
-    { "kernel-cache", true, "DIR|off", "where host-unpacked kernels are cached (default ~/.cache/skiff)" },
-    { "no-kernel-unpack", false, NULL, "let a compressed kernel unpack itself in the guest" },
-    { "d", true, "debug", "log more (debug)" },
-};
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: skiff [options]\n"
-                 "skiff is a lightweight KVM hypervisor; its options are spelled as QEMU's.\n\n");
-    for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
-        const struct option_def *o = &options[i];
-        char left[256];      /* the longest, -drive's, is about 140 */
 
-        snprintf(left, sizeof(left), "-%s%s%s", o->name, o->has_arg ? " " : "",
-                 o->has_arg ? o->arg_name : "");
-        if (strlen(left) > 28)
-            fprintf(out, "  %s\n  %-28s %s\n", left, "", o->help);
-        else
-            fprintf(out, "  %-28s %s\n", left, o->help);
-    }
-    fprintf(out, "\nExample:\n  skiff -m 512 -smp 2 -kernel bzImage -initrd initrd.img "
-                 "-append console=ttyS0 -nographic\n"
-                 "With -nographic, Ctrl-A x quits and Ctrl-A h lists the other keys.\n"
-                 "The manual is in docs/ (docs/options.md).\n");
-}
-
-static const struct option_def *find_option(const char *name)
-{
-    for (size_t i = 0; i < ARRAY_SIZE(options); i++)
-        if (!strcmp(options[i].name, name))
-            return &options[i];
-    return NULL;
-}
+static void usage(FILE *out);
 
 #define MAX_LIST 32
 
@@ -344,6 +261,307 @@ static uint64_t host_memory(void)
     return total;
 }
 
+/* ---- one handler per option ---- */
+
+static void opt_help(const char *val, const char *opt)
+{
+    usage(stdout);
+    exit(0);
+}
+
+static void opt_version(const char *val, const char *opt)
+{
+    printf("skiff version %s\n", SKIFF_VERSION);
+    exit(0);
+}
+
+static void opt_m(const char *val, const char *opt)
+{
+    uint64_t sz;
+    const char *v = !strncmp(val, "size=", 5) ? val + 5 : val;
+
+    if (parse_size(v, MiB, &sz) < 0 || sz < 2 * MiB)
+        die("-m %s: give the RAM size in MiB or with a suffix, at least 2M (e.g. 512 or 2G)", val);
+    machine_cfg.ram_size = ALIGN_UP(sz, 2 * MiB);
+}
+
+static void opt_smp(const char *val, const char *opt)
+{
+    char *err = NULL;
+
+    if (cpu_topology_parse(val, &machine_cfg.topo, &err) < 0)
+        die("%s", err);
+}
+
+static void opt_cpu(const char *val, const char *opt)
+{
+    char *err = NULL;
+
+    if (!strcmp(val, "help") || !strcmp(val, "?")) {
+        cpuid_print_help(stdout);
+        exit(0);
+    }
+    if (cpuid_configure(val, &err) < 0)
+        die("%s", err);
+    machine_cfg.cpu_model = val;
+}
+
+static void opt_kernel(const char *val, const char *opt) { machine_cfg.kernel = val; }
+static void opt_initrd(const char *val, const char *opt) { machine_cfg.initrd = val; }
+static void opt_append(const char *val, const char *opt) { machine_cfg.append = val; }
+static void opt_bios(const char *val, const char *opt) { machine_cfg.bios = val; }
+
+/* -hda..-hdd: IDE indexes 0-3 */
+static void opt_hdx(const char *val, const char *opt)
+{
+    char *err = NULL;
+    const char *name = opt + 1 + (opt[1] == '-');
+
+    if (blockdev_add_legacy(name[2] - 'a', val, false, opt, &err) < 0)
+        die("%s", err);
+}
+
+static void opt_cdrom(const char *val, const char *opt)
+{
+    char *err = NULL;
+
+    if (blockdev_add_legacy(2, val, true, opt, &err) < 0)
+        die("%s", err);
+}
+
+static void opt_drive(const char *val, const char *opt)
+{
+    char *err = NULL;
+
+    if (blockdev_add_drive(val, &err) < 0)
+        die("%s", err);
+}
+
+static void opt_blockdev(const char *val, const char *opt)
+{
+    char *err = NULL;
+
+    if (blockdev_add_blockdev(val, &err) < 0)
+        die("%s", err);
+}
+
+static void opt_snapshot(const char *val, const char *opt) { args.snapshot = true; }
+static void opt_boot(const char *val, const char *opt) { parse_boot(val); }
+
+/* A repeatable option's arguments, in order. */
+static void list_add(const char **list, int *n, int max, const char *val, const char *opt)
+{
+    if (*n == max)
+        die("%s: at most %d", opt, max);
+    list[(*n)++] = val;
+}
+
+static void opt_serial(const char *val, const char *opt)
+{
+    list_add(args.serial, &args.nserial, PC_MAX_SERIAL, val, opt);
+}
+
+static void opt_chardev(const char *val, const char *opt)
+{
+    list_add(args.chardev, &args.nchardev, MAX_LIST, val, opt);
+}
+
+static void opt_monitor(const char *val, const char *opt)
+{
+    list_add(args.monitor, &args.nmonitor, MAX_LIST, val, opt);
+}
+
+static void opt_mon(const char *val, const char *opt)
+{
+    list_add(args.mon, &args.nmon, MAX_LIST, val, opt);
+}
+
+/* -device NAME,...; -device help and -device NAME,help answer at once */
+static void opt_device(const char *val, const char *opt)
+{
+    const char *comma = strchr(val, ',');
+
+    if (!strcmp(val, "help") || !strcmp(val, "?")) {
+        device_print_types(stdout);
+        exit(0);
+    }
+    if (comma && (!strcmp(comma, ",help") || !strcmp(comma, ",?"))) {
+        char *n = xstrndup(val, comma - val);
+
+        if (device_print_props(stdout, n) < 0)
+            die("-device %s: no such device (see -device help)", n);
+        free(n);
+        exit(0);
+    }
+    list_add(args.device, &args.ndevice, MAX_LIST, val, opt);
+}
+
+static void opt_global(const char *val, const char *opt) { parse_global(val); }
+static void opt_nographic(const char *val, const char *opt) { args.nographic = true; }
+
+static void opt_display(const char *val, const char *opt)
+{
+    if (strcmp(val, "none"))
+        die("-display %s: skiff has no display yet; use -display none or -nographic", val);
+}
+
+static void opt_vga(const char *val, const char *opt)
+{
+    if (strcmp(val, "none") && strcmp(val, "std"))
+        die("-vga %s: skiff has the standard VGA (-vga std) or none (-vga none)", val);
+    args.vga = val;
+}
+
+static void opt_nodefaults(const char *val, const char *opt) { args.nodefaults = true; }
+static void opt_no_reboot(const char *val, const char *opt) { machine_cfg.no_reboot = true; }
+static void opt_no_shutdown(const char *val, const char *opt) { machine_cfg.no_shutdown = true; }
+static void opt_S(const char *val, const char *opt) { machine_cfg.start_paused = true; }
+
+static void opt_accel(const char *val, const char *opt)
+{
+    const char *comma = strchr(val, ',');
+    size_t n = comma ? (size_t)(comma - val) : strlen(val);
+
+    if (n == 5 && !strncmp(val, "qtest", 5))
+        machine_cfg.qtest = true;
+    else if (!(n == 3 && !strncmp(val, "kvm", 3)))
+        die("-accel %s: skiff runs guests on kvm (or qtest for device tests)", val);
+}
+
+/* what these ask for (-enable-kvm, -no-user-config, -no-hpet) is how skiff is anyway */
+static void opt_nothing(const char *val, const char *opt) { }
+
+static void opt_machine(const char *val, const char *opt) { parse_machine(val); }
+static void opt_qtest(const char *val, const char *opt) { args.qtest = val; }
+static void opt_name(const char *val, const char *opt) { parse_name(val); }
+static void opt_rtc(const char *val, const char *opt) { parse_rtc(val); }
+
+static void opt_msg(const char *val, const char *opt)
+{
+    char *err = NULL;
+    struct opts *mo = opts_parse(val, "timestamp", &err);
+    const char *unused;
+
+    if (!mo || opts_get_bool(mo, "timestamp", &log_timestamps) < 0)
+        die("-msg %s: give timestamp=on or timestamp=off", val);
+    if ((unused = opts_first_unused(mo)))
+        die("-msg: skiff does not implement '%s' (timestamp=)", unused);
+    opts_free(mo);
+}
+
+static void opt_uuid(const char *val, const char *opt)
+{
+    char *err = NULL;
+
+    if (smbios_set_uuid(val, &err) < 0)
+        die("-uuid %s", err);
+}
+
+static void opt_smbios(const char *val, const char *opt)
+{
+    char *err = NULL;
+
+    if (smbios_option(val, &err) < 0)
+        die("%s", err);
+}
+
+static void opt_pidfile(const char *val, const char *opt) { args.pidfile = val; }
+static void opt_daemonize(const char *val, const char *opt) { args.daemonize = true; }
+static void opt_kernel_cache(const char *val, const char *opt) { args.kernel_cache = val; }
+static void opt_no_kernel_unpack(const char *val, const char *opt) { args.no_unpack = true; }
+static void opt_d(const char *val, const char *opt) { log_level_max = LOG_DEBUG; }
+
+/* Every option skiff takes; anything else is refused by name. */
+static const struct option_def options[] = {
+    { "h", false, NULL, "show this help", opt_help },
+    { "help", false, NULL, "show this help", opt_help },
+    { "version", false, NULL, "show the version", opt_version },
+    { "m", true, "SIZE", "guest RAM, in MiB or with a suffix (512, 2G); default 128M", opt_m },
+    { "smp", true, "N[,sockets=S,cores=C,threads=T]", "virtual CPUs and their topology", opt_smp },
+    { "cpu", true, "MODEL[,+feat,-feat]", "CPU model: host (default), qemu64; -cpu help lists features", opt_cpu },
+    { "kernel", true, "FILE", "boot a Linux bzImage, ELF vmlinux (PVH) or multiboot image directly; "
+      "with -bios, the firmware boots the bzImage", opt_kernel },
+    { "initrd", true, "FILE", "initial ramdisk (multiboot: modules, \"file args,file args\")", opt_initrd },
+    { "append", true, "CMDLINE", "kernel command line", opt_append },
+    { "bios", true, "FILE", "firmware image (default: SeaBIOS's bios-256k.bin from Debian's seabios)", opt_bios },
+    { "hda", true, "FILE", "IDE disk: primary master (-hdb, -hdc, -hdd: the other three)", opt_hdx },
+    { "hdb", true, "FILE", "IDE disk: primary slave", opt_hdx },
+    { "hdc", true, "FILE", "IDE disk: secondary master", opt_hdx },
+    { "hdd", true, "FILE", "IDE disk: secondary slave", opt_hdx },
+    { "cdrom", true, "FILE", "IDE CD-ROM (secondary master) with FILE as its disc", opt_cdrom },
+    { "drive", true, "file=F[,if=ide|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,discard=unmap][,cache=C][,aio=A]",
+      "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native", opt_drive },
+    { "blockdev", true, "driver=file|raw|qcow2,node-name=N[,file=NODE|filename=F|file.filename=F][,read-only=on][,cache.direct=on][,discard=unmap]",
+      "a block node (libvirt's spelling): -device ide-hd,drive=N uses it", opt_blockdev },
+    { "snapshot", false, NULL, "write to temporary files instead of the disk images", opt_snapshot },
+    { "boot", true, "[order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS][,reboot-timeout=MS][,strict=on]",
+      "firmware boot order: c disk, d CD-ROM, a floppy, n network (default cad)", opt_boot },
+    { "serial", true, "DEV", "next serial port: stdio, mon:stdio, pty, file:F, pipe:P, unix:S[,server=on,wait=off], tcp:H:P[,...], null, none, chardev:ID", opt_serial },
+    { "chardev", true, "BACKEND,id=ID,...", "a character device: stdio, file, pipe, pty, socket, null", opt_chardev },
+    { "monitor", true, "DEV", "the human monitor on DEV (as -serial takes it: stdio, unix:S,server=on,wait=off, ...; none)", opt_monitor },
+    { "mon", true, "chardev=ID[,mode=readline]", "the human monitor on a -chardev", opt_mon },
+    { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them", opt_device },
+    { "global", true, "PIIX4_PM.disable_s3|disable_s4=0|1",
+      "a device property's default, as QEMU's; 1 hides ACPI S3 (suspend to RAM) or S4 from the guest", opt_global },
+    { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)", opt_nographic },
+    { "display", true, "none", "display backend (only none for now)", opt_display },
+    { "vga", true, "std|none", "VGA card: std (the default) or none", opt_vga },
+    { "nodefaults", false, NULL, "no default devices (serial port)", opt_nodefaults },
+    { "no-reboot", false, NULL, "exit instead of rebooting", opt_no_reboot },
+    { "no-shutdown", false, NULL, "stay when the guest powers off", opt_no_shutdown },
+    { "S", false, NULL, "do not start the CPUs", opt_S },
+    { "accel", true, "kvm|qtest", "accelerator (kvm; qtest for device tests without a guest)", opt_accel },
+    { "enable-kvm", false, NULL, "use KVM (always the case)", opt_nothing },
+    { "machine", true, "pc[,accel=kvm]", "machine type (pc)", opt_machine },
+    { "M", true, "pc", "machine type (pc)", opt_machine },
+    { "qtest", true, "DEV", "serve the qtest protocol on a chardev (with -accel qtest)", opt_qtest },
+    { "name", true, "[guest=]NAME[,process=PNAME][,debug-threads=on]",
+      "the guest's name; the process's name; vCPU threads named CPU N/KVM", opt_name },
+    { "rtc", true, "base=utc|localtime|DATE[,clock=vm][,driftfix=none]",
+      "where the real-time clock starts: UTC (default), the host's local time, or a date (2006-06-17T16:01:21)", opt_rtc },
+    { "msg", true, "timestamp=on|off", "start each message with its UTC time, as QEMU's", opt_msg },
+    { "no-user-config", false, NULL, "read no configuration files (skiff reads none)", opt_nothing },
+    { "no-hpet", false, NULL, "no HPET (skiff's PC has none)", opt_nothing },
+    { "uuid", true, "UUID", "the machine's UUID (SMBIOS, fw_cfg)", opt_uuid },
+    { "smbios", true, "type=1|3[,FIELD=VALUE...]",
+      "SMBIOS strings of the system (type=1: manufacturer, product, version, serial, uuid, sku, "
+      "family) or the chassis (type=3: manufacturer, version, serial, asset, sku)", opt_smbios },
+    { "pidfile", true, "FILE", "write the process id to FILE", opt_pidfile },
+    { "daemonize", false, NULL, "go to the background once the VM is set up (the exit status says whether it was)", opt_daemonize },
+    { "kernel-cache", true, "DIR|off", "where host-unpacked kernels are cached (default ~/.cache/skiff)", opt_kernel_cache },
+    { "no-kernel-unpack", false, NULL, "let a compressed kernel unpack itself in the guest", opt_no_kernel_unpack },
+    { "d", true, "debug", "log more (debug)", opt_d },
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: skiff [options]\n"
+                 "skiff is a lightweight KVM hypervisor; its options are spelled as QEMU's.\n\n");
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+        const struct option_def *o = &options[i];
+        char left[256];      /* the longest, -drive's, is about 140 */
+
+        snprintf(left, sizeof(left), "-%s%s%s", o->name, o->has_arg ? " " : "",
+                 o->has_arg ? o->arg_name : "");
+        if (strlen(left) > 28)
+            fprintf(out, "  %s\n  %-28s %s\n", left, "", o->help);
+        else
+            fprintf(out, "  %-28s %s\n", left, o->help);
+    }
+    fprintf(out, "\nExample:\n  skiff -m 512 -smp 2 -kernel bzImage -initrd initrd.img "
+                 "-append console=ttyS0 -nographic\n"
+                 "With -nographic, Ctrl-A x quits and Ctrl-A h lists the other keys.\n"
+                 "The manual is in docs/ (docs/options.md).\n");
+}
+
+static const struct option_def *find_option(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+        if (!strcmp(options[i].name, name))
+            return &options[i];
+    return NULL;
+}
+
 static void parse_args(int argc, char **argv)
 {
     machine_cfg.ram_size = 128 * MiB;
@@ -375,156 +593,7 @@ static void parse_args(int argc, char **argv)
                 die("%s needs an argument: %s", a, o->arg_name);
             val = argv[++i];
         }
-        if (!strcmp(name, "h") || !strcmp(name, "help")) {
-            usage(stdout);
-            exit(0);
-        } else if (!strcmp(name, "version")) {
-            printf("skiff version %s\n", SKIFF_VERSION);
-            exit(0);
-        } else if (!strcmp(name, "m")) {
-            uint64_t sz;
-            const char *v = !strncmp(val, "size=", 5) ? val + 5 : val;
-
-            if (parse_size(v, MiB, &sz) < 0 || sz < 2 * MiB)
-                die("-m %s: give the RAM size in MiB or with a suffix, at least 2M (e.g. 512 or 2G)", val);
-            machine_cfg.ram_size = ALIGN_UP(sz, 2 * MiB);
-        } else if (!strcmp(name, "smp")) {
-            if (cpu_topology_parse(val, &machine_cfg.topo, &err) < 0)
-                die("%s", err);
-        } else if (!strcmp(name, "cpu")) {
-            if (!strcmp(val, "help") || !strcmp(val, "?")) {
-                cpuid_print_help(stdout);
-                exit(0);
-            }
-            if (cpuid_configure(val, &err) < 0)
-                die("%s", err);
-            machine_cfg.cpu_model = val;
-        } else if (!strcmp(name, "kernel")) {
-            machine_cfg.kernel = val;
-        } else if (!strcmp(name, "initrd")) {
-            machine_cfg.initrd = val;
-        } else if (!strcmp(name, "append")) {
-            machine_cfg.append = val;
-        } else if (!strcmp(name, "hda") || !strcmp(name, "hdb") || !strcmp(name, "hdc") ||
-                   !strcmp(name, "hdd")) {
-            if (blockdev_add_legacy(name[2] - 'a', val, false, a, &err) < 0)
-                die("%s", err);
-        } else if (!strcmp(name, "cdrom")) {
-            if (blockdev_add_legacy(2, val, true, a, &err) < 0)
-                die("%s", err);
-        } else if (!strcmp(name, "msg")) {
-            struct opts *mo = opts_parse(val, "timestamp", &err);
-            const char *unused;
-
-            if (!mo || opts_get_bool(mo, "timestamp", &log_timestamps) < 0)
-                die("-msg %s: give timestamp=on or timestamp=off", val);
-            if ((unused = opts_first_unused(mo)))
-                die("-msg: skiff does not implement '%s' (timestamp=)", unused);
-            opts_free(mo);
-        } else if (!strcmp(name, "rtc")) {
-            parse_rtc(val);
-        } else if (!strcmp(name, "no-user-config") || !strcmp(name, "no-hpet")) {
-            /* what these ask for is how skiff is anyway */
-        } else if (!strcmp(name, "daemonize")) {
-            args.daemonize = true;
-        } else if (!strcmp(name, "snapshot")) {
-            args.snapshot = true;
-        } else if (!strcmp(name, "drive")) {
-            if (blockdev_add_drive(val, &err) < 0)
-                die("%s", err);
-        } else if (!strcmp(name, "blockdev")) {
-            if (blockdev_add_blockdev(val, &err) < 0)
-                die("%s", err);
-        } else if (!strcmp(name, "boot")) {
-            parse_boot(val);
-        } else if (!strcmp(name, "bios")) {
-            machine_cfg.bios = val;
-        } else if (!strcmp(name, "serial")) {
-            if (args.nserial == PC_MAX_SERIAL)
-                die("-serial: at most %d serial ports", PC_MAX_SERIAL);
-            args.serial[args.nserial++] = val;
-        } else if (!strcmp(name, "chardev")) {
-            if (args.nchardev == MAX_LIST)
-                die("-chardev: too many");
-            args.chardev[args.nchardev++] = val;
-        } else if (!strcmp(name, "monitor")) {
-            if (args.nmonitor == MAX_LIST)
-                die("-monitor: too many");
-            args.monitor[args.nmonitor++] = val;
-        } else if (!strcmp(name, "mon")) {
-            if (args.nmon == MAX_LIST)
-                die("-mon: too many");
-            args.mon[args.nmon++] = val;
-        } else if (!strcmp(name, "device")) {
-            if (!strcmp(val, "help") || !strcmp(val, "?")) {
-                device_print_types(stdout);
-                exit(0);
-            }
-            {
-                const char *comma = strchr(val, ',');
-
-                if (comma && (!strcmp(comma, ",help") || !strcmp(comma, ",?"))) {
-                    char *n = xstrndup(val, comma - val);
-
-                    if (device_print_props(stdout, n) < 0)
-                        die("-device %s: no such device (see -device help)", n);
-                    free(n);
-                    exit(0);
-                }
-            }
-            if (args.ndevice == MAX_LIST)
-                die("-device: too many");
-            args.device[args.ndevice++] = val;
-        } else if (!strcmp(name, "global")) {
-            parse_global(val);
-        } else if (!strcmp(name, "nographic")) {
-            args.nographic = true;
-        } else if (!strcmp(name, "display")) {
-            if (strcmp(val, "none"))
-                die("-display %s: skiff has no display yet; use -display none or -nographic", val);
-        } else if (!strcmp(name, "vga")) {
-            if (strcmp(val, "none") && strcmp(val, "std"))
-                die("-vga %s: skiff has the standard VGA (-vga std) or none (-vga none)", val);
-            args.vga = val;
-        } else if (!strcmp(name, "nodefaults")) {
-            args.nodefaults = true;
-        } else if (!strcmp(name, "no-reboot")) {
-            machine_cfg.no_reboot = true;
-        } else if (!strcmp(name, "no-shutdown")) {
-            machine_cfg.no_shutdown = true;
-        } else if (!strcmp(name, "S")) {
-            machine_cfg.start_paused = true;
-        } else if (!strcmp(name, "accel")) {
-            const char *comma = strchr(val, ',');
-            size_t n = comma ? (size_t)(comma - val) : strlen(val);
-
-            if (n == 5 && !strncmp(val, "qtest", 5))
-                machine_cfg.qtest = true;
-            else if (!(n == 3 && !strncmp(val, "kvm", 3)))
-                die("-accel %s: skiff runs guests on kvm (or qtest for device tests)", val);
-        } else if (!strcmp(name, "enable-kvm")) {
-            /* always */
-        } else if (!strcmp(name, "machine") || !strcmp(name, "M")) {
-            parse_machine(val);
-        } else if (!strcmp(name, "qtest")) {
-            args.qtest = val;
-        } else if (!strcmp(name, "name")) {
-            parse_name(val);
-        } else if (!strcmp(name, "uuid")) {
-            if (smbios_set_uuid(val, &err) < 0)
-                die("-uuid %s", err);
-        } else if (!strcmp(name, "smbios")) {
-            if (smbios_option(val, &err) < 0)
-                die("%s", err);
-        } else if (!strcmp(name, "pidfile")) {
-            args.pidfile = val;
-        } else if (!strcmp(name, "kernel-cache")) {
-            args.kernel_cache = val;
-        } else if (!strcmp(name, "no-kernel-unpack")) {
-            args.no_unpack = true;
-        } else if (!strcmp(name, "d")) {
-            log_level_max = LOG_DEBUG;
-        }
+        o->fn(val, a);
     }
     if (machine_cfg.qtest && !args.qtest)
         die("-accel qtest needs -qtest DEV to talk to the test");

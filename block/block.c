@@ -325,18 +325,11 @@ bool block_write_through(struct block_dev *bd)
     return bd->write_through;
 }
 
-const char *block_cache_mode(struct block_dev *bd)
+void block_get_cache_info(struct block_dev *bd, struct block_cache_info *ci)
 {
-    if (bd->write_through)
-        return bd->bs->cache == BLOCK_CACHE_NONE ? "direct" : "writethrough";
-    switch (bd->bs->cache) {
-    case BLOCK_CACHE_NONE:
-        return "writeback, direct";
-    case BLOCK_CACHE_UNSAFE:
-        return "writeback, ignore flushes";
-    default:
-        return "writeback";
-    }
+    ci->writeback = !bd->write_through;
+    ci->direct = bd->bs->cache == BLOCK_CACHE_NONE;
+    ci->no_flush = bd->bs->cache == BLOCK_CACHE_UNSAFE;
 }
 struct block_state *block_dev_state(struct block_dev *bd) { return bd->bs; }
 unsigned block_in_flight(struct block_dev *bd) { return bd->in_flight; }

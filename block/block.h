@@ -54,9 +54,13 @@ uint64_t block_size(struct block_dev *bd);
 const char *block_filename(struct block_dev *bd);
 const char *block_format(struct block_dev *bd);
 bool block_is_read_only(struct block_dev *bd);
-/* The cache mode in QEMU's info block words: "writeback", "writeback, direct" (cache=none),
- * "writeback, ignore flushes" (cache=unsafe) */
-const char *block_cache_mode(struct block_dev *bd);
+/* The cache mode as QEMU's query-block reports it (BlockdevCacheInfo) */
+struct block_cache_info {
+    bool writeback;             /* the disk's write cache starts on: not writethrough, directsync */
+    bool direct;                /* O_DIRECT: none, directsync */
+    bool no_flush;              /* flushes are ignored: unsafe */
+};
+void block_get_cache_info(struct block_dev *bd, struct block_cache_info *ci);
 /* cache=writethrough or directsync: a disk on it starts with its write cache off (QEMU's WCE) */
 bool block_write_through(struct block_dev *bd);
 void block_get_stats(struct block_dev *bd, struct block_stats *st);

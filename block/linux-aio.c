@@ -26,7 +26,7 @@ static struct {
     int efd;
     int in_flight;
     struct laio_req *wait_head, **wait_tail;
-} A;
+} laio;
 
 static void laio_submit_waiting(void);
 
@@ -36,19 +36,19 @@ static void laio_complete(void *opaque, uint32_t events)
     uint64_t cnt;
     int n;
 
-    if (read(A.efd, &cnt, sizeof(cnt)) < 0) {
+    if (read(laio.efd, &cnt, sizeof(cnt)) < 0) {
         /* EAGAIN: already drained by an earlier pass */
     }
     do {
         struct timespec zero = { 0, 0 };
 
-        n = io_getevents(A.ctx, 0, ARRAY_SIZE(ev), ev, &zero);
+        n = io_getevents(laio.ctx, 0, ARRAY_SIZE(ev), ev, &zero);
         for (int i = 0; i < n; i++) {
             struct laio_req *r = ev[i].data;
             long res = (long)ev[i].res;
             int ret;
 
-            A.in_flight--;
+            laio.in_flight--;
             if (res < 0)
                 ret = (int)res;
             else if ((size_t)res == r->size)
@@ -67,20 +67,20 @@ static void laio_complete(void *opaque, uint32_t events)
 
 static bool laio_init(void)
 {
-    if (A.tried)
-        return A.ok;
-    A.tried = true;
-    A.wait_tail = &A.wait_head;
-    if (io_setup(LAIO_DEPTH, &A.ctx) != 0) {
+    if (laio.tried)
+        return laio.ok;
+    laio.tried = true;
+    laio.wait_tail = &laio.wait_head;
+    if (io_setup(LAIO_DEPTH, &laio.ctx) != 0) {
         log_warn("io_setup failed: native AIO unavailable, using threads");
         return false;
     }
-    A.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (A.efd < 0 || loop_add_fd(A.efd, EPOLLIN, laio_complete, NULL) < 0) {
-        io_destroy(A.ctx);
+    laio.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (laio.efd < 0 || loop_add_fd(laio.efd, EPOLLIN, laio_complete, NULL) < 0) {
+        io_destroy(laio.ctx);
         return false;
     }
-    A.ok = true;
+    laio.ok = true;
     return true;
 }
 
@@ -91,24 +91,24 @@ bool laio_available(void)
 
 static void laio_submit_waiting(void)
 {
-    while (A.wait_head && A.in_flight < LAIO_DEPTH) {
-        struct laio_req *r = A.wait_head;
+    while (laio.wait_head && laio.in_flight < LAIO_DEPTH) {
+        struct laio_req *r = laio.wait_head;
         struct iocb *cbs[1] = { &r->iocb };
         int ret;
 
-        ret = io_submit(A.ctx, 1, cbs);
+        ret = io_submit(laio.ctx, 1, cbs);
         if (ret == -EAGAIN)
             return;
-        A.wait_head = r->next;
-        if (!A.wait_head)
-            A.wait_tail = &A.wait_head;
+        laio.wait_head = r->next;
+        if (!laio.wait_head)
+            laio.wait_tail = &laio.wait_head;
         if (ret < 0) {
             r->done(r->arg, ret);
             free(r->iov);
             free(r);
             continue;
         }
-        A.in_flight++;
+        laio.in_flight++;
     }
 }
 
@@ -128,10 +128,10 @@ int laio_submit(int fd, bool write, uint64_t off, const struct qiov *q, laio_don
         io_prep_pwritev(&r->iocb, fd, r->iov, q->niov, off);
     else
         io_prep_preadv(&r->iocb, fd, r->iov, q->niov, off);
-    io_set_eventfd(&r->iocb, A.efd);
+    io_set_eventfd(&r->iocb, laio.efd);
     r->iocb.data = r;
-    *A.wait_tail = r;
-    A.wait_tail = &r->next;
+    *laio.wait_tail = r;
+    laio.wait_tail = &r->next;
     laio_submit_waiting();
     return 0;
 }

@@ -28,18 +28,18 @@ static struct {
     int ncpu;
     int64_t avg_ns;             /* decaying average time of one piece of work */
     struct bh *bh;
-} P = {
+} pool = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .cond = PTHREAD_COND_INITIALIZER,
 };
 
 static void *pool_worker(void *opaque)
 {
-    pthread_mutex_lock(&P.lock);
+    pthread_mutex_lock(&pool.lock);
     for (;;) {
         struct pool_item *it;
 
-        if (!P.head && P.avg_ns < POOL_SLOW_NS && P.threads <= P.ncpu) {
+        if (!pool.head && pool.avg_ns < POOL_SLOW_NS && pool.threads <= pool.ncpu) {
             /*
              * The next request of a queue-depth-1 stream served from the page cache
              * comes within microseconds: wait awake. Never when requests wait on a
@@ -47,49 +47,49 @@ static void *pool_worker(void *opaque)
              */
             int64_t until = clock_monotonic_ns() + POOL_SPIN_NS;
 
-            P.idle++;
-            pthread_mutex_unlock(&P.lock);
-            while (!__atomic_load_n(&P.queued, __ATOMIC_RELAXED) && clock_monotonic_ns() < until)
+            pool.idle++;
+            pthread_mutex_unlock(&pool.lock);
+            while (!__atomic_load_n(&pool.queued, __ATOMIC_RELAXED) && clock_monotonic_ns() < until)
                 __builtin_ia32_pause();
-            pthread_mutex_lock(&P.lock);
-            P.idle--;
+            pthread_mutex_lock(&pool.lock);
+            pool.idle--;
         }
-        while (!P.head) {
+        while (!pool.head) {
             struct timespec ts;
             int r;
 
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += POOL_IDLE_NS / 1000000000LL;
-            P.idle++;
-            P.sleeping++;
-            r = pthread_cond_timedwait(&P.cond, &P.lock, &ts);
-            P.sleeping--;
-            P.idle--;
-            if (r == ETIMEDOUT && !P.head) {
-                P.threads--;
-                pthread_mutex_unlock(&P.lock);
+            pool.idle++;
+            pool.sleeping++;
+            r = pthread_cond_timedwait(&pool.cond, &pool.lock, &ts);
+            pool.sleeping--;
+            pool.idle--;
+            if (r == ETIMEDOUT && !pool.head) {
+                pool.threads--;
+                pthread_mutex_unlock(&pool.lock);
                 return NULL;
             }
         }
-        it = P.head;
-        P.head = it->next;
-        __atomic_store_n(&P.queued, P.queued - 1, __ATOMIC_RELAXED);
-        if (!P.head)
-            P.tail = &P.head;
-        pthread_mutex_unlock(&P.lock);
+        it = pool.head;
+        pool.head = it->next;
+        __atomic_store_n(&pool.queued, pool.queued - 1, __ATOMIC_RELAXED);
+        if (!pool.head)
+            pool.tail = &pool.head;
+        pthread_mutex_unlock(&pool.lock);
 
         {
             int64_t t = clock_monotonic_ns();
 
             it->ret = it->work(it->arg);
             t = clock_monotonic_ns() - t;
-            pthread_mutex_lock(&P.lock);
-            P.avg_ns = (P.avg_ns * 7 + t) / 8;
+            pthread_mutex_lock(&pool.lock);
+            pool.avg_ns = (pool.avg_ns * 7 + t) / 8;
         }
         it->next = NULL;
-        *P.done_tail = it;
-        P.done_tail = &it->next;
-        bh_schedule(P.bh);
+        *pool.done_tail = it;
+        pool.done_tail = &it->next;
+        bh_schedule(pool.bh);
     }
 }
 
@@ -98,11 +98,11 @@ static void pool_bh(void *opaque)
 {
     struct pool_item *list, *next;
 
-    pthread_mutex_lock(&P.lock);
-    list = P.done_head;
-    P.done_head = NULL;
-    P.done_tail = &P.done_head;
-    pthread_mutex_unlock(&P.lock);
+    pthread_mutex_lock(&pool.lock);
+    list = pool.done_head;
+    pool.done_head = NULL;
+    pool.done_tail = &pool.done_head;
+    pthread_mutex_unlock(&pool.lock);
     for (; list; list = next) {
         next = list->next;
         list->done(list->arg, list->ret);
@@ -117,14 +117,14 @@ static void pool_bh(void *opaque)
  */
 static int pool_limit(bool device_bound)
 {
-    if (!P.ncpu) {
+    if (!pool.ncpu) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-        P.ncpu = n > 0 ? (int)n : 1;
+        pool.ncpu = n > 0 ? (int)n : 1;
     }
-    if (device_bound && P.avg_ns > POOL_SLOW_NS)
+    if (device_bound && pool.avg_ns > POOL_SLOW_NS)
         return POOL_MAX_THREADS;
-    return MIN(MAX(P.ncpu, 2), POOL_MAX_THREADS);
+    return MIN(MAX(pool.ncpu, 2), POOL_MAX_THREADS);
 }
 
 void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg, bool device_bound)
@@ -135,31 +135,31 @@ void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg, bool device_
     it->work = work;
     it->done = done;
     it->arg = arg;
-    pthread_mutex_lock(&P.lock);
-    if (!P.bh) {
+    pthread_mutex_lock(&pool.lock);
+    if (!pool.bh) {
         /* the first submission comes with the device lock held, as bh_new needs */
-        P.bh = bh_new(pool_bh, NULL);
-        P.tail = &P.head;
-        P.done_tail = &P.done_head;
+        pool.bh = bh_new(pool_bh, NULL);
+        pool.tail = &pool.head;
+        pool.done_tail = &pool.done_head;
     }
-    *P.tail = it;
-    P.tail = &it->next;
-    __atomic_store_n(&P.queued, P.queued + 1, __ATOMIC_RELAXED);
-    if (P.queued > P.idle && P.threads < pool_limit(device_bound)) {
+    *pool.tail = it;
+    pool.tail = &it->next;
+    __atomic_store_n(&pool.queued, pool.queued + 1, __ATOMIC_RELAXED);
+    if (pool.queued > pool.idle && pool.threads < pool_limit(device_bound)) {
         pthread_t t;
         pthread_attr_t a;
 
         pthread_attr_init(&a);
         pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
         if (pthread_create(&t, &a, pool_worker, NULL) == 0)
-            P.threads++;
-        else if (P.threads == 0)
+            pool.threads++;
+        else if (pool.threads == 0)
             log_error("cannot start an I/O worker thread; requests wait");
         pthread_attr_destroy(&a);
     }
     /* spinning workers see the queue by themselves; only sleeping ones need waking */
-    wake = P.sleeping > 0;
-    pthread_mutex_unlock(&P.lock);
+    wake = pool.sleeping > 0;
+    pthread_mutex_unlock(&pool.lock);
     if (wake)
-        pthread_cond_signal(&P.cond);
+        pthread_cond_signal(&pool.cond);
 }

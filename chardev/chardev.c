@@ -5,6 +5,7 @@
 #include "util/main-loop.h"
 #include "util/sockets.h"   // socket_address_parse
 
+#include <poll.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -271,6 +272,57 @@ void chardev_write(struct chardev *c, const uint8_t *buf, size_t len)
     memcpy(c->obuf + c->olen, buf, len);
     c->olen += len;
     chr_flush(c);
+}
+
+#define WRITE_ALL_WAIT_MS 30000
+
+/* Wait until out_fd takes more; false after WRITE_ALL_WAIT_MS without room. */
+static bool chr_wait_writable(struct chardev *c)
+{
+    struct pollfd p = { .fd = c->out_fd, .events = POLLOUT };
+    int n;
+
+    do {
+        n = poll(&p, 1, WRITE_ALL_WAIT_MS);
+    } while (n < 0 && errno == EINTR);
+    return n > 0;
+}
+
+int chardev_write_all(struct chardev *c, const uint8_t *buf, size_t len)
+{
+    if (!c || c->out_fd < 0)
+        return -EPIPE;
+    /* what is still buffered goes first */
+    while (c->olen) {
+        chr_flush(c);
+        if (c->out_fd < 0)
+            return -EPIPE;
+        if (c->olen && !chr_wait_writable(c))
+            goto timeout;
+    }
+    while (len) {
+        ssize_t n = write(c->out_fd, buf, len);
+
+        if (n >= 0) {
+            buf += n;
+            len -= n;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN) {
+            /* as chr_flush does: the backend hears that its peer went */
+            if (c->ops->hangup)
+                c->ops->hangup(c);
+            return -EPIPE;
+        }
+        if (!chr_wait_writable(c))
+            goto timeout;
+    }
+    return 0;
+timeout:
+    chardev_write(c, buf, len);
+    return -ETIMEDOUT;
 }
 
 void chardev_printf(struct chardev *c, const char *fmt, ...)

@@ -38,6 +38,13 @@ bool chardev_has_focus(struct chardev *c, void *opaque);
 /* Send bytes to the outside. Never blocks; output that cannot be taken is dropped. */
 void chardev_write(struct chardev *c, const uint8_t *buf, size_t len);
 void chardev_printf(struct chardev *c, const char *fmt, ...) PRINTF_FMT(2, 3);
+/*
+ * Send all of buf, waiting as long as the reader reads (as QEMU's qemu_chr_fe_write_all): for
+ * the test protocol, whose replies (a megabyte of guest memory in hex) must arrive whole. It
+ * blocks the calling thread; after 30 s without progress what is left goes to chardev_write.
+ * Returns 0, -EPIPE when the reader went away, -ETIMEDOUT.
+ */
+int chardev_write_all(struct chardev *c, const uint8_t *buf, size_t len);
 /* The frontend can take input again after its can_read returned 0. */
 void chardev_accept_input(struct chardev *c);
 bool chardev_is_connected(const struct chardev *c);

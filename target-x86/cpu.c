@@ -41,21 +41,21 @@ static struct {
     int coalesced_zones;
     struct timer *drain_timer;
     int64_t drain_interval;
-} C = { .paused_cond = PTHREAD_COND_INITIALIZER, .resume_cond = PTHREAD_COND_INITIALIZER };
+} vcpus = { .paused_cond = PTHREAD_COND_INITIALIZER, .resume_cond = PTHREAD_COND_INITIALIZER };
 
 int cpus_count(void)
 {
-    return C.n;
+    return vcpus.n;
 }
 
 struct vcpu *cpu_get(int index)
 {
-    return index >= 0 && index < C.n ? &C.v[index] : NULL;
+    return index >= 0 && index < vcpus.n ? &vcpus.v[index] : NULL;
 }
 
 bool cpus_running(void)
 {
-    return C.running;
+    return vcpus.running;
 }
 
 static void sig_ipi_handler(int sig)
@@ -82,6 +82,18 @@ static void vcpu_ioctl_or_die(struct vcpu *v, unsigned long req, void *arg, cons
 {
     if (ioctl(v->fd, req, arg) < 0)
         die("vCPU %d: %s failed: %s", v->index, what, strerror(errno));
+}
+
+/* After start-up a failed vCPU ioctl is an error the caller handles (the VM stops), not an exit. */
+static int vcpu_ioctl_checked(struct vcpu *v, unsigned long req, void *arg, const char *what)
+{
+    if (ioctl(v->fd, req, arg) < 0) {
+        int e = -errno;
+
+        log_error("vCPU %d: %s failed: %s", v->index, what, strerror(-e));
+        return e;
+    }
+    return 0;
 }
 
 static void vcpu_set_msrs_zero(struct vcpu *v)
@@ -158,10 +170,10 @@ void cpus_create(const struct cpu_topology *t)
     struct sigaction sa = { .sa_handler = sig_ipi_handler };
 
     sigaction(SIG_IPI, &sa, NULL);
-    C.n = t->cpus;
-    C.v = xcalloc(C.n, sizeof(struct vcpu));
-    for (int i = 0; i < C.n; i++) {
-        struct vcpu *v = &C.v[i];
+    vcpus.n = t->cpus;
+    vcpus.v = xcalloc(vcpus.n, sizeof(struct vcpu));
+    for (int i = 0; i < vcpus.n; i++) {
+        struct vcpu *v = &vcpus.v[i];
         struct kvm_cpuid2 *cpuid;
 
         v->index = i;
@@ -213,9 +225,11 @@ static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code
     s->g = 1;
 }
 
-void cpus_set_entry(const struct cpu_entry *e)
+int cpus_set_entry(const struct cpu_entry *e)
 {
-    struct vcpu *v = &C.v[0];
+    int r;
+
+    struct vcpu *v = &vcpus.v[0];
     struct kvm_sregs sregs = v->sregs0;
     struct kvm_regs regs = v->regs0;
 
@@ -247,22 +261,25 @@ void cpus_set_entry(const struct cpu_entry *e)
         regs.rbx = e->ebx;
         regs.rflags = 2;
     }
-    vcpu_ioctl_or_die(v, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
-    vcpu_ioctl_or_die(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+    if ((r = vcpu_ioctl_checked(v, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS")) < 0)
+        return r;
+    return vcpu_ioctl_checked(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
 
-void cpus_reset(void)
+int cpus_reset(void)
 {
-    for (int i = 0; i < C.n; i++) {
-        struct vcpu *v = &C.v[i];
+    for (int i = 0; i < vcpus.n; i++) {
+        struct vcpu *v = &vcpus.v[i];
+        int r;
 
-        vcpu_ioctl_or_die(v, KVM_SET_SREGS, &v->sregs0, "KVM_SET_SREGS");
-        vcpu_ioctl_or_die(v, KVM_SET_REGS, &v->regs0, "KVM_SET_REGS");
-        vcpu_ioctl_or_die(v, KVM_SET_FPU, &v->fpu0, "KVM_SET_FPU");
-        vcpu_ioctl_or_die(v, KVM_SET_LAPIC, &v->lapic0, "KVM_SET_LAPIC");
-        vcpu_ioctl_or_die(v, KVM_SET_MP_STATE, &v->mp0, "KVM_SET_MP_STATE");
-        vcpu_ioctl_or_die(v, KVM_SET_VCPU_EVENTS, &v->events0, "KVM_SET_VCPU_EVENTS");
-        vcpu_ioctl_or_die(v, KVM_SET_DEBUGREGS, &v->debugregs0, "KVM_SET_DEBUGREGS");
+        if ((r = vcpu_ioctl_checked(v, KVM_SET_SREGS, &v->sregs0, "KVM_SET_SREGS")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_REGS, &v->regs0, "KVM_SET_REGS")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_FPU, &v->fpu0, "KVM_SET_FPU")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_LAPIC, &v->lapic0, "KVM_SET_LAPIC")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_MP_STATE, &v->mp0, "KVM_SET_MP_STATE")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_VCPU_EVENTS, &v->events0, "KVM_SET_VCPU_EVENTS")) < 0 ||
+            (r = vcpu_ioctl_checked(v, KVM_SET_DEBUGREGS, &v->debugregs0, "KVM_SET_DEBUGREGS")) < 0)
+            return r;
         if (v->has_xcrs)
             ioctl(v->fd, KVM_SET_XCRS, &v->xcrs0);
         /* the whole XSAVE area: KVM_SET_FPU leaves the AVX halves and the header */
@@ -271,6 +288,7 @@ void cpus_reset(void)
         vcpu_restore_msrs(v);
         vcpu_set_msrs_zero(v);
     }
+    return 0;
 }
 
 /* ---- the run loop ---- */
@@ -318,8 +336,8 @@ static void handle_coalesced(struct vcpu *v)
 /* One ring for the whole VM, reachable through any vCPU's run area (KVM API 4.116). */
 void cpus_drain_coalesced(void)
 {
-    if (C.n)
-        handle_coalesced(&C.v[0]);
+    if (vcpus.n)
+        handle_coalesced(&vcpus.v[0]);
 }
 
 /* Drain often while the guest writes, back off while it does not (an idle VM wakes rarely). */
@@ -331,36 +349,36 @@ static bool ring_empty(void)
 {
     struct kvm_coalesced_mmio_ring *ring;
 
-    if (!C.n || !kvm.coalesced_mmio)
+    if (!vcpus.n || !kvm.coalesced_mmio)
         return true;
-    ring = (void *)((uint8_t *)C.v[0].run + kvm.coalesced_mmio * getpagesize());
+    ring = (void *)((uint8_t *)vcpus.v[0].run + kvm.coalesced_mmio * getpagesize());
     return ring->first == ring->last;
 }
 
 static void coalesced_drain_tick(void *opaque)
 {
     if (ring_empty()) {
-        C.drain_interval = MIN(C.drain_interval * 2, (int64_t)COALESCED_DRAIN_MAX_NS);
+        vcpus.drain_interval = MIN(vcpus.drain_interval * 2, (int64_t)COALESCED_DRAIN_MAX_NS);
     } else {
         cpus_drain_coalesced();
-        C.drain_interval = COALESCED_DRAIN_MIN_NS;
+        vcpus.drain_interval = COALESCED_DRAIN_MIN_NS;
     }
-    if (C.coalesced_zones > 0)
-        timer_mod(C.drain_timer, clock_get_ns(CLK_REALTIME) + C.drain_interval);
+    if (vcpus.coalesced_zones > 0)
+        timer_mod(vcpus.drain_timer, clock_get_ns(CLK_REALTIME) + vcpus.drain_interval);
 }
 
 void cpus_coalesced_zone_count(int delta)
 {
-    C.coalesced_zones += delta;
-    if (!C.drain_timer)
-        C.drain_timer = timer_new(CLK_REALTIME, coalesced_drain_tick, NULL);
-    if (C.coalesced_zones > 0 && !timer_pending(C.drain_timer)) {
-        C.drain_interval = COALESCED_DRAIN_NS;
-        timer_mod(C.drain_timer, clock_get_ns(CLK_REALTIME) + COALESCED_DRAIN_NS);
+    vcpus.coalesced_zones += delta;
+    if (!vcpus.drain_timer)
+        vcpus.drain_timer = timer_new(CLK_REALTIME, coalesced_drain_tick, NULL);
+    if (vcpus.coalesced_zones > 0 && !timer_pending(vcpus.drain_timer)) {
+        vcpus.drain_interval = COALESCED_DRAIN_NS;
+        timer_mod(vcpus.drain_timer, clock_get_ns(CLK_REALTIME) + COALESCED_DRAIN_NS);
     }
-    else if (C.coalesced_zones <= 0) {
+    else if (vcpus.coalesced_zones <= 0) {
         cpus_drain_coalesced();
-        timer_del(C.drain_timer);
+        timer_del(vcpus.drain_timer);
     }
 }
 
@@ -369,11 +387,17 @@ static const char *const internal_suberrors[] = {
     [4] = "unexpected exit",
 };
 
+/*
+ * KVM cannot go on with this vCPU: as QEMU, say why with the registers, and stop the VM in
+ * internal-error, where the monitor can look at it (info registers) and quit or reset it.
+ */
 static void vcpu_fatal(struct vcpu *v, const char *what)
 {
     fprintf(stderr, "skiff: vCPU %d: %s\n", v->index, what);
     cpu_dump_state(v, stderr);
-    machine_request_exit(EXIT_VM_ERROR);
+    fprintf(stderr, "skiff: the VM is stopped (info status: paused (internal-error)); the monitor's "
+                    "system_reset starts it again, quit (or Ctrl-A x) ends skiff\n");
+    machine_request_error(RUN_STATE_INTERNAL_ERROR);
 }
 
 /* Returns false when the vCPU must stop running. Called with the device lock held. */
@@ -498,12 +522,12 @@ static void *vcpu_thread(void *opaque)
     for (;;) {
         int r;
 
-        if ((v->pause_req || !C.running || v->quit) && v->exit_pending)
+        if ((v->pause_req || !vcpus.running || v->quit) && v->exit_pending)
             vcpu_complete_exit(v);
-        while ((v->pause_req || !C.running) && !v->quit) {
+        while ((v->pause_req || !vcpus.running) && !v->quit) {
             v->paused = true;
-            pthread_cond_broadcast(&C.paused_cond);
-            devlock_cond_wait(&C.resume_cond);
+            pthread_cond_broadcast(&vcpus.paused_cond);
+            devlock_cond_wait(&vcpus.resume_cond);
         }
         v->paused = false;
         if (v->quit)
@@ -523,9 +547,10 @@ static void *vcpu_thread(void *opaque)
                 bh_local_end();
                 continue;
             }
-            fprintf(stderr, "skiff: vCPU %d: KVM_RUN failed: %s\n", v->index, strerror(errno));
-            cpu_dump_state(v, stderr);
-            machine_request_exit(EXIT_VM_ERROR);
+            char what[96];
+
+            snprintf(what, sizeof(what), "KVM_RUN failed: %s", strerror(errno));
+            vcpu_fatal(v, what);
             v->pause_req = true;
             continue;
         }
@@ -536,7 +561,7 @@ static void *vcpu_thread(void *opaque)
         bh_local_end();
     }
     v->paused = true;
-    pthread_cond_broadcast(&C.paused_cond);
+    pthread_cond_broadcast(&vcpus.paused_cond);
     devlock_unlock();
     return NULL;
 }
@@ -545,12 +570,12 @@ void cpus_start(bool start_paused)
 {
     sigset_t all, old;
 
-    C.running = !start_paused;
+    vcpus.running = !start_paused;
     /* threads inherit a full mask; the main thread's signalfd signals stay off them */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    for (int i = 0; i < C.n; i++) {
-        struct vcpu *v = &C.v[i];
+    for (int i = 0; i < vcpus.n; i++) {
+        struct vcpu *v = &vcpus.v[i];
         int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
 
         if (r)
@@ -569,14 +594,14 @@ static void vcpu_kick(struct vcpu *v)
 
 void cpus_pause(void)
 {
-    for (int i = 0; i < C.n; i++) {
-        C.v[i].pause_req = true;
-        vcpu_kick(&C.v[i]);
+    for (int i = 0; i < vcpus.n; i++) {
+        vcpus.v[i].pause_req = true;
+        vcpu_kick(&vcpus.v[i]);
     }
-    for (int i = 0; i < C.n; i++) {
-        while (C.v[i].thread_started && !C.v[i].paused) {
-            vcpu_kick(&C.v[i]);
-            devlock_cond_wait(&C.paused_cond);
+    for (int i = 0; i < vcpus.n; i++) {
+        while (vcpus.v[i].thread_started && !vcpus.v[i].paused) {
+            vcpu_kick(&vcpus.v[i]);
+            devlock_cond_wait(&vcpus.paused_cond);
         }
     }    /* queued writes reach their devices before anyone looks at or resets them */
     cpus_drain_coalesced();
@@ -584,33 +609,33 @@ void cpus_pause(void)
 
 void cpus_stop(void)
 {
-    C.running = false;
+    vcpus.running = false;
     cpus_pause();
     /* tell a guest with kvmclock that it was stopped, so that its watchdogs do not take the
      * pause for a lockup (EINVAL: it has not registered kvmclock) */
-    for (int i = 0; i < C.n; i++)
-        if (ioctl(C.v[i].fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
+    for (int i = 0; i < vcpus.n; i++)
+        if (ioctl(vcpus.v[i].fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
             log_debug("vCPU %d: KVM_KVMCLOCK_CTRL: %s", i, strerror(errno));
 }
 
 void cpus_resume(void)
 {
-    C.running = true;
-    for (int i = 0; i < C.n; i++)
-        C.v[i].pause_req = false;
-    pthread_cond_broadcast(&C.resume_cond);
+    vcpus.running = true;
+    for (int i = 0; i < vcpus.n; i++)
+        vcpus.v[i].pause_req = false;
+    pthread_cond_broadcast(&vcpus.resume_cond);
 }
 
 void cpus_destroy(void)
 {
-    for (int i = 0; i < C.n; i++) {
-        C.v[i].quit = true;
-        vcpu_kick(&C.v[i]);
+    for (int i = 0; i < vcpus.n; i++) {
+        vcpus.v[i].quit = true;
+        vcpu_kick(&vcpus.v[i]);
     }
-    pthread_cond_broadcast(&C.resume_cond);
+    pthread_cond_broadcast(&vcpus.resume_cond);
     devlock_unlock();
-    for (int i = 0; i < C.n; i++) {
-        struct vcpu *v = &C.v[i];
+    for (int i = 0; i < vcpus.n; i++) {
+        struct vcpu *v = &vcpus.v[i];
 
         /* immediate_exit is set before the signal, so a thread about to enter KVM_RUN
          * leaves it at once too: one kick is enough */
@@ -619,31 +644,31 @@ void cpus_destroy(void)
     }
     devlock_lock();
     cpus_drain_coalesced();
-    timer_free(C.drain_timer);
-    C.drain_timer = NULL;
-    C.coalesced_zones = 0;
-    for (int i = 0; i < C.n; i++) {
-        munmap(C.v[i].run, kvm.vcpu_mmap_size);
-        close(C.v[i].fd);
-        free(C.v[i].xsave0);
-        free(C.v[i].msrs0);
+    timer_free(vcpus.drain_timer);
+    vcpus.drain_timer = NULL;
+    vcpus.coalesced_zones = 0;
+    for (int i = 0; i < vcpus.n; i++) {
+        munmap(vcpus.v[i].run, kvm.vcpu_mmap_size);
+        close(vcpus.v[i].fd);
+        free(vcpus.v[i].xsave0);
+        free(vcpus.v[i].msrs0);
     }
-    free(C.v);
-    C.v = NULL;
-    C.n = 0;
+    free(vcpus.v);
+    vcpus.v = NULL;
+    vcpus.n = 0;
 }
 
 void cpus_dump_state(int index, FILE *out)
 {
-    bool running = C.running;
+    bool running = vcpus.running;
 
     cpus_pause();
-    for (int i = 0; i < C.n; i++) {
+    for (int i = 0; i < vcpus.n; i++) {
         if (index >= 0 && i != index)
             continue;
         if (index < 0)
             fprintf(out, "%sCPU#%d\n", i ? "\n" : "", i);
-        cpu_dump_state(&C.v[i], out);
+        cpu_dump_state(&vcpus.v[i], out);
     }
     if (running)
         cpus_resume();
@@ -651,13 +676,13 @@ void cpus_dump_state(int index, FILE *out)
 
 int cpus_nmi(void)
 {
-    bool running = C.running;
+    bool running = vcpus.running;
     int r = 0;
 
     /* a vCPU takes its ioctls outside KVM_RUN: pause them for it, as for a look at them */
     cpus_pause();
-    for (int i = 0; i < C.n; i++) {
-        if (ioctl(C.v[i].fd, KVM_NMI) < 0 && !r)
+    for (int i = 0; i < vcpus.n; i++) {
+        if (ioctl(vcpus.v[i].fd, KVM_NMI) < 0 && !r)
             r = -errno;
     }
     if (running)

@@ -56,7 +56,8 @@ struct vcpu {
 
 void cpus_create(const struct cpu_topology *t);
 /* Set the boot processor's registers for its entry (CPUs must be paused or not started). */
-void cpus_set_entry(const struct cpu_entry *entry);
+/* 0, or -errno (logged) when KVM refused the registers. */
+int cpus_set_entry(const struct cpu_entry *entry);
 /* Start the vCPU threads (running unless start_paused). */
 void cpus_start(bool start_paused);
 /* Stop every vCPU outside KVM_RUN and wait; call from the main loop with the device lock. */
@@ -68,7 +69,8 @@ void cpus_stop(void);
 /* Running: started without -S, or resumed since, and not stopped. */
 bool cpus_running(void);
 /* Restore power-on state of every vCPU (CPUs paused). */
-void cpus_reset(void);
+/* 0, or -errno (logged): the VM cannot run on and stops in internal-error. */
+int cpus_reset(void);
 /* End the threads and free everything (main thread, device lock held). */
 void cpus_destroy(void);
 int cpus_count(void);

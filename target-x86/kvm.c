@@ -1,6 +1,7 @@
 /* kvm.c: the VM-level KVM interface: creation, memory slots, interrupt lines and eventfds */
 #define LOG_PREFIX "kvm: "
 #include "target-x86/kvm.h"
+#include "hw/core/machine.h" // run_state_add_listener
 #include "target-x86/cpu.h"
 #include "hw/core/accel.h"
 #include "hw/core/guest-mem.h"
@@ -124,6 +125,8 @@ static void kvm_probe_fast_paths(void)
         log_debug("no KVM_CAP_SIGNAL_MSI: MSIs are sent through GSI routes and KVM_IRQ_LINE");
 }
 
+static void kvm_clock_on_state(void *opaque, bool running, enum run_state s);
+
 void kvm_init(int nr_vcpus)
 {
     int r, api;
@@ -195,6 +198,7 @@ void kvm_init(int nr_vcpus)
     r = ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
     kvm.coalesced_mmio = r > 0 ? r : 0;
     kvm_get_supported_cpuid();
+    run_state_add_listener(kvm_clock_on_state, NULL);
 }
 
 void kvm_clock_hold(void)
@@ -220,6 +224,18 @@ void kvm_clock_release(void)
     if (ioctl(kvm.vm_fd, KVM_SET_CLOCK, &kvm.held_clock) < 0)
         log_warn("cannot set the guest's kvmclock back (KVM_SET_CLOCK): %s; the guest sees the "
                  "stopped time pass", strerror(errno));
+}
+
+/*
+ * The guest's kvmclock is held while its time stands (stopped, shut down, prelaunch), as QEMU's
+ * kvmclock device does: a run state listener.
+ */
+static void kvm_clock_on_state(void *opaque, bool running, enum run_state s)
+{
+    if (run_state_time_runs(s))
+        kvm_clock_release();
+    else
+        kvm_clock_hold();
 }
 
 void kvm_irqchip_reset(void)
@@ -261,7 +277,7 @@ static int slot_alloc(void)
     return -ENOSPC;
 }
 
-static int kvm_mem_map(struct ram_block *b)
+static int kvm_mem_map(struct ram_mapping *b)
 {
     struct kvm_userspace_memory_region m;
 
@@ -287,7 +303,7 @@ static int kvm_mem_map(struct ram_block *b)
     return 0;
 }
 
-static void kvm_mem_unmap(struct ram_block *b)
+static void kvm_mem_unmap(struct ram_mapping *b)
 {
     struct kvm_userspace_memory_region m = { .slot = b->slot };
 
@@ -298,22 +314,13 @@ static void kvm_mem_unmap(struct ram_block *b)
     b->slot = -1;
 }
 
-static int kvm_mem_sync_dirty(struct ram_block *b)
+static int kvm_mem_sync_dirty(struct ram_mapping *m, unsigned long *bitmap)
 {
-    uint64_t pages = DIV_ROUND_UP(b->size, GUEST_PAGE_SIZE), words = DIV_ROUND_UP(pages, 64);
-    unsigned long *bm = xcalloc(words, sizeof(unsigned long));
-    struct kvm_dirty_log log = { .slot = b->slot, .dirty_bitmap = bm };
+    struct kvm_dirty_log log = { .slot = m->slot, .dirty_bitmap = bitmap };
 
-    if (ioctl(kvm.vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
-        int e = -errno;
-
-        free(bm);
-        return e;
-    }
-    for (uint64_t i = 0; i < words; i++)
-        __atomic_fetch_or(&b->dirty[i], bm[i], __ATOMIC_RELAXED);
-    free(bm);
-    return 0;
+    if (m->slot < 0)
+        return -ENOENT;
+    return ioctl(kvm.vm_fd, KVM_GET_DIRTY_LOG, &log) < 0 ? -errno : 0;
 }
 
 static void kvm_gsi_set(int gsi, int level)

@@ -66,13 +66,13 @@ static struct {
     int64_t vclock_manual_ns;
     int64_t wait_deadline;          /* what the loop sleeps until, for kicks */
     bool initialized;
-} L;
+} main_loop;
 
 static void kick_read(void *opaque, uint32_t events)
 {
     uint64_t v;
 
-    if (read(L.kick_fd, &v, sizeof(v)) < 0) {
+    if (read(main_loop.kick_fd, &v, sizeof(v)) < 0) {
         /* EAGAIN: someone else drained it */
     }
 }
@@ -81,30 +81,30 @@ static void signal_read(void *opaque, uint32_t events)
 {
     struct signalfd_siginfo si;
 
-    while (read(L.sig_fd, &si, sizeof(si)) == sizeof(si)) {
-        for (int i = 0; i < L.nsigs; i++)
-            if (L.sigs[i].signo == (int)si.ssi_signo)
-                L.sigs[i].fn(L.sigs[i].opaque, si.ssi_signo);
+    while (read(main_loop.sig_fd, &si, sizeof(si)) == sizeof(si)) {
+        for (int i = 0; i < main_loop.nsigs; i++)
+            if (main_loop.sigs[i].signo == (int)si.ssi_signo)
+                main_loop.sigs[i].fn(main_loop.sigs[i].opaque, si.ssi_signo);
     }
 }
 
 void loop_init(void)
 {
-    if (L.initialized)
+    if (main_loop.initialized)
         return;
-    L.epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (L.epfd < 0)
+    main_loop.epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (main_loop.epfd < 0)
         die("cannot create the event loop: epoll_create1: %s", strerror(errno));
-    L.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (L.kick_fd < 0)
+    main_loop.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (main_loop.kick_fd < 0)
         die("cannot create the event loop: eventfd: %s", strerror(errno));
-    L.sig_fd = -1;
-    sigemptyset(&L.sigmask);
-    L.main_thread = pthread_self();
-    L.vclock_offset = 0;
-    L.wait_deadline = INT64_MAX;
-    L.initialized = true;
-    loop_add_fd(L.kick_fd, EPOLLIN, kick_read, NULL);
+    main_loop.sig_fd = -1;
+    sigemptyset(&main_loop.sigmask);
+    main_loop.main_thread = pthread_self();
+    main_loop.vclock_offset = 0;
+    main_loop.wait_deadline = INT64_MAX;
+    main_loop.initialized = true;
+    loop_add_fd(main_loop.kick_fd, EPOLLIN, kick_read, NULL);
 }
 
 void loop_cleanup(void)
@@ -112,26 +112,26 @@ void loop_cleanup(void)
     struct fd_handler *h, *hn;
     struct bh *b, *bn;
 
-    if (!L.initialized)
+    if (!main_loop.initialized)
         return;
-    for (h = L.handlers; h; h = hn) {
+    for (h = main_loop.handlers; h; h = hn) {
         hn = h->next;
         free(h);
     }
-    for (b = L.bhs; b; b = bn) {
+    for (b = main_loop.bhs; b; b = bn) {
         bn = b->next;
         free(b);
     }
-    close(L.kick_fd);
-    if (L.sig_fd >= 0)
-        close(L.sig_fd);
-    close(L.epfd);
-    memset(&L, 0, sizeof(L));
+    close(main_loop.kick_fd);
+    if (main_loop.sig_fd >= 0)
+        close(main_loop.sig_fd);
+    close(main_loop.epfd);
+    memset(&main_loop, 0, sizeof(main_loop));
 }
 
 static struct fd_handler *handler_find(int fd)
 {
-    for (struct fd_handler *h = L.handlers; h; h = h->next)
+    for (struct fd_handler *h = main_loop.handlers; h; h = h->next)
         if (h->fd == fd && !h->deleted)
             return h;
     return NULL;
@@ -145,14 +145,14 @@ int loop_add_fd(int fd, uint32_t events, fd_handler_fn *fn, void *opaque)
     h->fd = fd;
     h->fn = fn;
     h->opaque = opaque;
-    if (epoll_ctl(L.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    if (epoll_ctl(main_loop.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         int e = -errno;
 
         free(h);
         return e;
     }
-    h->next = L.handlers;
-    L.handlers = h;
+    h->next = main_loop.handlers;
+    main_loop.handlers = h;
     return 0;
 }
 
@@ -164,7 +164,7 @@ int loop_mod_fd(int fd, uint32_t events)
     if (!h)
         return -ENOENT;
     ev.data.ptr = h;
-    return epoll_ctl(L.epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+    return epoll_ctl(main_loop.epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
 }
 
 void loop_del_fd(int fd)
@@ -173,14 +173,14 @@ void loop_del_fd(int fd)
 
     if (!h)
         return;
-    epoll_ctl(L.epfd, EPOLL_CTL_DEL, fd, NULL);
+    epoll_ctl(main_loop.epfd, EPOLL_CTL_DEL, fd, NULL);
     /* freed after the current dispatch pass: its event may still be in the batch */
     h->deleted = true;
 }
 
 static void handlers_reap(void)
 {
-    struct fd_handler **pp = &L.handlers;
+    struct fd_handler **pp = &main_loop.handlers;
 
     while (*pp) {
         struct fd_handler *h = *pp;
@@ -200,11 +200,11 @@ int64_t clock_get_ns(enum loop_clock c)
 {
     switch (c) {
     case CLK_VIRTUAL:
-        if (L.vclock_manual)
-            return L.vclock_manual_ns;
-        if (L.vclock_stopped)
-            return L.vclock_stopped_at;
-        return clock_monotonic_ns() - L.vclock_offset;
+        if (main_loop.vclock_manual)
+            return main_loop.vclock_manual_ns;
+        if (main_loop.vclock_stopped)
+            return main_loop.vclock_stopped_at;
+        return clock_monotonic_ns() - main_loop.vclock_offset;
     case CLK_REALTIME:
         return clock_monotonic_ns();
     case CLK_HOST:
@@ -215,30 +215,30 @@ int64_t clock_get_ns(enum loop_clock c)
 
 void clock_virtual_stop(void)
 {
-    if (L.vclock_manual || L.vclock_stopped)
+    if (main_loop.vclock_manual || main_loop.vclock_stopped)
         return;
-    L.vclock_stopped_at = clock_get_ns(CLK_VIRTUAL);
-    L.vclock_stopped = true;
+    main_loop.vclock_stopped_at = clock_get_ns(CLK_VIRTUAL);
+    main_loop.vclock_stopped = true;
 }
 
 void clock_virtual_resume(void)
 {
-    if (L.vclock_manual || !L.vclock_stopped)
+    if (main_loop.vclock_manual || !main_loop.vclock_stopped)
         return;
-    L.vclock_offset = clock_monotonic_ns() - L.vclock_stopped_at;
-    L.vclock_stopped = false;
+    main_loop.vclock_offset = clock_monotonic_ns() - main_loop.vclock_stopped_at;
+    main_loop.vclock_stopped = false;
     loop_kick();
 }
 
 void clock_virtual_set_manual(void)
 {
-    L.vclock_manual = true;
-    L.vclock_manual_ns = 0;
+    main_loop.vclock_manual = true;
+    main_loop.vclock_manual_ns = 0;
 }
 
 bool clock_virtual_is_manual(void)
 {
-    return L.vclock_manual;
+    return main_loop.vclock_manual;
 }
 
 /* ---- timers ---- */
@@ -268,7 +268,7 @@ void timer_del(struct timer *t)
 
     if (t->expire < 0)
         return;
-    for (pp = &L.active[t->clock]; *pp; pp = &(*pp)->next) {
+    for (pp = &main_loop.active[t->clock]; *pp; pp = &(*pp)->next) {
         if (*pp == t) {
             *pp = t->next;
             break;
@@ -286,12 +286,12 @@ void timer_mod(struct timer *t, int64_t expire_ns)
     if (expire_ns < 0)
         expire_ns = 0;
     t->expire = expire_ns;
-    for (pp = &L.active[t->clock]; *pp && (*pp)->expire <= expire_ns; pp = &(*pp)->next)
+    for (pp = &main_loop.active[t->clock]; *pp && (*pp)->expire <= expire_ns; pp = &(*pp)->next)
         ;
     t->next = *pp;
     *pp = t;
     /* a vCPU thread arming an earlier timer must wake the sleeping loop */
-    if (t == L.active[t->clock] && !pthread_equal(pthread_self(), L.main_thread))
+    if (t == main_loop.active[t->clock] && !pthread_equal(pthread_self(), main_loop.main_thread))
         loop_kick();
 }
 
@@ -310,10 +310,10 @@ static bool timers_run(enum loop_clock c, int64_t now)
 {
     bool ran = false;
 
-    while (L.active[c] && L.active[c]->expire <= now) {
-        struct timer *t = L.active[c];
+    while (main_loop.active[c] && main_loop.active[c]->expire <= now) {
+        struct timer *t = main_loop.active[c];
 
-        L.active[c] = t->next;
+        main_loop.active[c] = t->next;
         t->next = NULL;
         t->expire = -1;
         t->fn(t->opaque);
@@ -324,7 +324,7 @@ static bool timers_run(enum loop_clock c, int64_t now)
 
 int64_t clock_virtual_next_deadline(void)
 {
-    return L.active[CLK_VIRTUAL] ? L.active[CLK_VIRTUAL]->expire : -1;
+    return main_loop.active[CLK_VIRTUAL] ? main_loop.active[CLK_VIRTUAL]->expire : -1;
 }
 
 int64_t clock_virtual_step(int64_t ns)
@@ -334,16 +334,16 @@ int64_t clock_virtual_step(int64_t ns)
     if (ns < 0) {
         int64_t d = clock_virtual_next_deadline();
 
-        target = d >= 0 ? MAX(d, L.vclock_manual_ns) : L.vclock_manual_ns;
+        target = d >= 0 ? MAX(d, main_loop.vclock_manual_ns) : main_loop.vclock_manual_ns;
     } else {
-        target = L.vclock_manual_ns + ns;
+        target = main_loop.vclock_manual_ns + ns;
     }
     /* step through each deadline so that timers see their own time */
-    while (L.active[CLK_VIRTUAL] && L.active[CLK_VIRTUAL]->expire <= target) {
-        L.vclock_manual_ns = MAX(L.vclock_manual_ns, L.active[CLK_VIRTUAL]->expire);
-        timers_run(CLK_VIRTUAL, L.vclock_manual_ns);
+    while (main_loop.active[CLK_VIRTUAL] && main_loop.active[CLK_VIRTUAL]->expire <= target) {
+        main_loop.vclock_manual_ns = MAX(main_loop.vclock_manual_ns, main_loop.active[CLK_VIRTUAL]->expire);
+        timers_run(CLK_VIRTUAL, main_loop.vclock_manual_ns);
     }
-    L.vclock_manual_ns = target;
+    main_loop.vclock_manual_ns = target;
     return target;
 }
 
@@ -355,9 +355,9 @@ static int next_timeout_ms(void)
     for (int c = 0; c < CLK_MAX; c++) {
         int64_t d;
 
-        if (!L.active[c] || (c == CLK_VIRTUAL && (L.vclock_manual || L.vclock_stopped)))
+        if (!main_loop.active[c] || (c == CLK_VIRTUAL && (main_loop.vclock_manual || main_loop.vclock_stopped)))
             continue;
-        d = L.active[c]->expire - clock_get_ns(c);
+        d = main_loop.active[c]->expire - clock_get_ns(c);
         if (d < best)
             best = d;
     }
@@ -377,8 +377,8 @@ struct bh *bh_new(bh_fn *fn, void *opaque)
 
     b->fn = fn;
     b->opaque = opaque;
-    b->next = L.bhs;
-    L.bhs = b;
+    b->next = main_loop.bhs;
+    main_loop.bhs = b;
     return b;
 }
 
@@ -429,7 +429,7 @@ void bh_free(struct bh *b)
 
     if (!b)
         return;
-    for (pp = &L.bhs; *pp; pp = &(*pp)->next) {
+    for (pp = &main_loop.bhs; *pp; pp = &(*pp)->next) {
         if (*pp == b) {
             *pp = b->next;
             break;
@@ -442,7 +442,7 @@ static bool bhs_run(void)
 {
     bool ran = false;
 
-    for (struct bh *b = L.bhs; b; b = b->next) {
+    for (struct bh *b = main_loop.bhs; b; b = b->next) {
         if (atomic_exchange(&b->scheduled, false)) {
             b->fn(b->opaque);
             ran = true;
@@ -455,20 +455,20 @@ static bool bhs_run(void)
 
 int loop_add_signal(int signo, signal_fn *fn, void *opaque)
 {
-    if (L.nsigs == (int)ARRAY_SIZE(L.sigs))
+    if (main_loop.nsigs == (int)ARRAY_SIZE(main_loop.sigs))
         return -ENOSPC;
-    sigaddset(&L.sigmask, signo);
-    if (pthread_sigmask(SIG_BLOCK, &L.sigmask, NULL) != 0)
+    sigaddset(&main_loop.sigmask, signo);
+    if (pthread_sigmask(SIG_BLOCK, &main_loop.sigmask, NULL) != 0)
         return -EINVAL;
-    if (L.sig_fd < 0) {
-        L.sig_fd = signalfd(-1, &L.sigmask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (L.sig_fd < 0)
+    if (main_loop.sig_fd < 0) {
+        main_loop.sig_fd = signalfd(-1, &main_loop.sigmask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (main_loop.sig_fd < 0)
             return -errno;
-        loop_add_fd(L.sig_fd, EPOLLIN, signal_read, NULL);
-    } else if (signalfd(L.sig_fd, &L.sigmask, 0) < 0) {
+        loop_add_fd(main_loop.sig_fd, EPOLLIN, signal_read, NULL);
+    } else if (signalfd(main_loop.sig_fd, &main_loop.sigmask, 0) < 0) {
         return -errno;
     }
-    L.sigs[L.nsigs++] = (struct sig_handler){ signo, fn, opaque };
+    main_loop.sigs[main_loop.nsigs++] = (struct sig_handler){ signo, fn, opaque };
     return 0;
 }
 
@@ -478,21 +478,21 @@ void loop_kick(void)
 {
     uint64_t one = 1;
 
-    if (write(L.kick_fd, &one, sizeof(one)) < 0) {
+    if (write(main_loop.kick_fd, &one, sizeof(one)) < 0) {
         /* counter full means a kick is pending anyway */
     }
 }
 
 void loop_quit(int status)
 {
-    L.quit_status = status;
-    atomic_store(&L.quit, 1);
+    main_loop.quit_status = status;
+    atomic_store(&main_loop.quit, 1);
     loop_kick();
 }
 
 bool loop_quit_requested(void)
 {
-    return atomic_load(&L.quit);
+    return atomic_load(&main_loop.quit);
 }
 
 void loop_iterate(bool blocking)
@@ -503,11 +503,11 @@ void loop_iterate(bool blocking)
 
     work = bhs_run();
     timeout = (blocking && !work) ? next_timeout_ms() : 0;
-    if (atomic_load(&L.quit))
+    if (atomic_load(&main_loop.quit))
         timeout = 0;
 
     devlock_unlock();
-    n = epoll_wait(L.epfd, evs, ARRAY_SIZE(evs), timeout);
+    n = epoll_wait(main_loop.epfd, evs, ARRAY_SIZE(evs), timeout);
     devlock_lock();
 
     for (int i = 0; i < n; i++) {
@@ -518,7 +518,7 @@ void loop_iterate(bool blocking)
     }
     handlers_reap();
     for (int c = 0; c < CLK_MAX; c++) {
-        if (c == CLK_VIRTUAL && (L.vclock_manual || L.vclock_stopped))
+        if (c == CLK_VIRTUAL && (main_loop.vclock_manual || main_loop.vclock_stopped))
             continue;
         timers_run(c, clock_get_ns(c));
     }
@@ -527,7 +527,7 @@ void loop_iterate(bool blocking)
 
 int loop_run(void)
 {
-    while (!atomic_load(&L.quit))
+    while (!atomic_load(&main_loop.quit))
         loop_iterate(true);
-    return L.quit_status;
+    return main_loop.quit_status;
 }

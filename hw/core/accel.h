@@ -5,7 +5,14 @@
 #include "util/osdep.h"
 #include "hw/core/irq.h" // struct msi_msg
 
-struct ram_block;
+struct ram_mapping;
+
+/* What the machine carries out at a request (hw/core/machine.c). */
+enum accel_machine_event {
+    ACCEL_EVENT_RESET,          /* a reset (under -no-reboot: the exit that replaces it) */
+    ACCEL_EVENT_SHUTDOWN,       /* the guest's poweroff (ACPI S5) */
+    ACCEL_EVENT_EXIT,           /* an exit with a status: debug-exit, a fatal vCPU error */
+};
 
 /*
  * An ioeventfd: a guest write of `len` bytes (0: of any width) at `addr` signals `fd` instead of
@@ -33,11 +40,12 @@ static inline bool accel_ioeventfd_hit(const struct accel_ioeventfd *e, bool pio
 
 struct accel_ops {
     const char *name;
-    /* Make a RAM block visible to the guest at its gpa (or update its flags). */
-    int (*mem_map)(struct ram_block *b);
-    void (*mem_unmap)(struct ram_block *b);
-    /* Fetch and clear the accelerator's dirty log of a block into b->dirty (OR-ed in). */
-    int (*mem_sync_dirty)(struct ram_block *b);
+    /* Make a mapping visible to the guest at its gpa (or update its flags: read-only, logging). */
+    int (*mem_map)(struct ram_mapping *m);
+    void (*mem_unmap)(struct ram_mapping *m);
+    /* Fetch and clear the accelerator's log of the guest's writes through a mapping: one bit per
+     * page of the mapping, set in bitmap (zeroed by the caller). */
+    int (*mem_sync_dirty)(struct ram_mapping *m, unsigned long *bitmap);
     /* Set the level of a global system interrupt (GSI) at the interrupt controllers. */
     void (*gsi_set)(int gsi, int level);
     /*
@@ -63,6 +71,9 @@ struct accel_ops {
     int (*coalesce_mmio)(uint64_t addr, uint64_t len, bool on);
     /* The same for port writes (-ENOTSUP where KVM lacks coalesced PIO). */
     int (*coalesce_pio)(uint16_t port, uint16_t len, bool on);
+    /* Hear of a reset, poweroff or exit as the machine carries it out (optional): the test
+     * accelerator tells its test, which has no vCPU to see it by. */
+    void (*machine_event)(enum accel_machine_event ev, int status);
 };
 
 extern const struct accel_ops *accel;
@@ -102,6 +113,12 @@ static inline int accel_irqfd(int fd, int gsi, int resample_fd, bool assign)
 static inline int accel_ioeventfd(const struct accel_ioeventfd *e, bool assign)
 {
     return accel && accel->ioeventfd ? accel->ioeventfd(e, assign) : -ENOTSUP;
+}
+
+static inline void accel_machine_event(enum accel_machine_event ev, int status)
+{
+    if (accel && accel->machine_event)
+        accel->machine_event(ev, status);
 }
 
 #endif

@@ -4,7 +4,6 @@
 #include "hw/core/accel.h"
 #include "hw/core/device.h"
 #include "target-x86/cpu.h" // cpus_stop, cpus_resume, cpus_running
-#include "target-x86/kvm.h" // kvm_clock_hold, kvm_clock_release
 #include "util/log.h"
 #include "util/main-loop.h"
 
@@ -21,17 +20,17 @@ struct machine_ram machine_ram = { .fd = -1 };
 #define WAKEUP_MASK_ALL ((1u << MACHINE_WAKEUP_RTC) | (1u << MACHINE_WAKEUP_PMTIMER) | \
                          (1u << MACHINE_WAKEUP_POWER_BUTTON) | (1u << MACHINE_WAKEUP_OTHER))
 
+#define MAX_LISTENERS 8
+
 static struct {
     struct bh *bh;
     atomic_bool reset_req;
     atomic_bool shutdown_req;
     atomic_bool suspend_req;
     atomic_int exit_req;        /* status + 1, 0 = none */
-    bool qtest_stopped;         /* the run state without vCPUs (-accel qtest) */
-    bool shut_down;             /* -no-shutdown: the guest powered off, not reset since */
-    bool prelaunch;             /* -S, or reset after a shutdown: not run since */
-    bool suspended;             /* ACPI S3: the vCPUs sleep, the clocks run */
-    bool suspend_stopped;       /* suspended, and stopped by the monitor on top */
+    atomic_int error_req;       /* enum run_state + 1: stop in that error state; 0 = none */
+    enum run_state state;
+    bool paused_asleep;         /* PAUSED by the monitor while SUSPENDED: cont goes back to sleep */
     bool waking;                /* the reset hooks of a wake-up are running */
     int wakeup_req;             /* enum machine_wakeup + 1, 0 = none */
     unsigned wakeup_mask;       /* 1 << enum machine_wakeup: the events that wake the guest */
@@ -41,254 +40,326 @@ static struct {
     int nsuspend_hooks;
     struct { machine_wakeup_fn *fn; void *opaque; } wakeup_hooks[MAX_SLEEP_HOOKS];
     int nwakeup_hooks;
-} M;
+    struct { run_state_listener_fn *fn; void *opaque; } listeners[MAX_LISTENERS];
+    int nlisteners;
+} machine;
+
+/* ---- the run state ---- */
+
+static const char *const run_state_names[] = {
+    [RUN_STATE_PRELAUNCH] = "prelaunch", [RUN_STATE_RUNNING] = "running",
+    [RUN_STATE_PAUSED] = "paused", [RUN_STATE_SHUTDOWN] = "shutdown",
+    [RUN_STATE_SUSPENDED] = "suspended", [RUN_STATE_INTERNAL_ERROR] = "internal-error",
+    [RUN_STATE_IO_ERROR] = "io-error",
+};
+
+const char *run_state_name(enum run_state s)
+{
+    return (size_t)s < ARRAY_SIZE(run_state_names) ? run_state_names[s] : "?";
+}
+
+enum run_state run_state_get(void)
+{
+    return machine.state;
+}
+
+bool run_state_time_runs(enum run_state s)
+{
+    return s == RUN_STATE_RUNNING || s == RUN_STATE_SUSPENDED;
+}
+
+void run_state_add_listener(run_state_listener_fn *fn, void *opaque)
+{
+    if (machine.nlisteners == MAX_LISTENERS)
+        die("internal error: too many run state listeners");
+    machine.listeners[machine.nlisteners].fn = fn;
+    machine.listeners[machine.nlisteners].opaque = opaque;
+    machine.nlisteners++;
+}
+
+void run_state_remove_listener(run_state_listener_fn *fn, void *opaque)
+{
+    for (int i = 0; i < machine.nlisteners; i++) {
+        if (machine.listeners[i].fn == fn && machine.listeners[i].opaque == opaque) {
+            machine.listeners[i] = machine.listeners[--machine.nlisteners];
+            return;
+        }
+    }
+}
+
+/* A new state: the listeners hear of it (the caller orders it around the vCPUs' stop or start). */
+static void run_state_set(enum run_state s)
+{
+    bool time_before = run_state_time_runs(machine.state);
+
+    if (s == machine.state)
+        return;
+    machine.state = s;
+    /* the virtual clock (timers of the devices) stops and runs with the guest's time */
+    if (time_before && !run_state_time_runs(s))
+        clock_virtual_stop();
+    else if (!time_before && run_state_time_runs(s))
+        clock_virtual_resume();
+    for (int i = 0; i < machine.nlisteners; i++)
+        machine.listeners[i].fn(machine.listeners[i].opaque, s == RUN_STATE_RUNNING, s);
+}
+
+/* The vCPUs stop, then the state changes. */
+static void machine_vcpus_stop(enum run_state s)
+{
+    if (machine.state == RUN_STATE_RUNNING && !machine_cfg.qtest)
+        cpus_stop();
+    run_state_set(s);
+}
+
+/* The state says running, then the vCPUs go. */
+static void machine_vcpus_start(void)
+{
+    bool was = machine.state == RUN_STATE_RUNNING;
+
+    run_state_set(RUN_STATE_RUNNING);
+    if (!was && !machine_cfg.qtest)
+        cpus_resume();
+}
 
 void machine_add_reset_hook(machine_reset_fn *fn, void *opaque)
 {
-    if (M.nhooks == MAX_RESET_HOOKS)
+    if (machine.nhooks == MAX_RESET_HOOKS)
         die("internal error: too many reset hooks");
-    M.hooks[M.nhooks].fn = fn;
-    M.hooks[M.nhooks].opaque = opaque;
-    M.nhooks++;
+    machine.hooks[machine.nhooks].fn = fn;
+    machine.hooks[machine.nhooks].opaque = opaque;
+    machine.nhooks++;
 }
 
 void machine_add_suspend_hook(machine_reset_fn *fn, void *opaque)
 {
-    if (M.nsuspend_hooks == MAX_SLEEP_HOOKS)
+    if (machine.nsuspend_hooks == MAX_SLEEP_HOOKS)
         die("internal error: too many suspend hooks");
-    M.suspend_hooks[M.nsuspend_hooks].fn = fn;
-    M.suspend_hooks[M.nsuspend_hooks].opaque = opaque;
-    M.nsuspend_hooks++;
+    machine.suspend_hooks[machine.nsuspend_hooks].fn = fn;
+    machine.suspend_hooks[machine.nsuspend_hooks].opaque = opaque;
+    machine.nsuspend_hooks++;
 }
 
 void machine_add_wakeup_hook(machine_wakeup_fn *fn, void *opaque)
 {
-    if (M.nwakeup_hooks == MAX_SLEEP_HOOKS)
+    if (machine.nwakeup_hooks == MAX_SLEEP_HOOKS)
         die("internal error: too many wake-up hooks");
-    M.wakeup_hooks[M.nwakeup_hooks].fn = fn;
-    M.wakeup_hooks[M.nwakeup_hooks].opaque = opaque;
-    M.nwakeup_hooks++;
+    machine.wakeup_hooks[machine.nwakeup_hooks].fn = fn;
+    machine.wakeup_hooks[machine.nwakeup_hooks].opaque = opaque;
+    machine.nwakeup_hooks++;
 }
 
 /* The vCPUs stop where the guest put itself to sleep; the clocks and timers run on (an RTC
  * alarm must come), as QEMU's pause_all_vcpus without vm_stop. */
 static void machine_suspend(void)
 {
-    if (M.suspended)
+    if (machine.state == RUN_STATE_SUSPENDED || machine.paused_asleep)
         return;
-    if (machine_running()) {
-        if (machine_cfg.qtest)
-            M.qtest_stopped = true;
-        else
-            cpus_stop();
-    } else {
+    if (machine.state == RUN_STATE_RUNNING)
+        machine_vcpus_stop(RUN_STATE_SUSPENDED);
+    else
         /* the monitor stopped it between the guest's request and now: asleep and stopped */
-        M.suspend_stopped = true;
-    }
-    M.suspended = true;
+        machine.paused_asleep = true;
     log_debug("guest suspended to RAM (S3)");
-    for (int i = 0; i < M.nsuspend_hooks; i++)
-        M.suspend_hooks[i].fn(M.suspend_hooks[i].opaque);
+    for (int i = 0; i < machine.nsuspend_hooks; i++)
+        machine.suspend_hooks[i].fn(machine.suspend_hooks[i].opaque);
 }
 
 /* QEMU's wake-up: a reset that keeps RAM, the PM told why, and the vCPUs run again. */
 static void machine_wakeup(enum machine_wakeup why)
 {
     log_debug("guest wakes up (reason %d)", (int)why);
-    M.waking = true;
-    for (int i = 0; i < M.nhooks; i++)
-        M.hooks[i].fn(M.hooks[i].opaque);
-    M.waking = false;
-    for (int i = 0; i < M.nwakeup_hooks; i++)
-        M.wakeup_hooks[i].fn(M.wakeup_hooks[i].opaque, why);
-    if (machine_cfg.qtest)
-        M.qtest_stopped = false;
-    else
-        cpus_resume();
+    machine.waking = true;
+    for (int i = 0; i < machine.nhooks; i++)
+        machine.hooks[i].fn(machine.hooks[i].opaque);
+    machine.waking = false;
+    for (int i = 0; i < machine.nwakeup_hooks; i++)
+        machine.wakeup_hooks[i].fn(machine.wakeup_hooks[i].opaque, why);
+    machine_vcpus_start();
 }
 
 static void machine_requests_bh(void *opaque)
 {
-    int ex = atomic_exchange(&M.exit_req, 0), wake;
+    int ex = atomic_exchange(&machine.exit_req, 0), wake, error;
 
     if (ex) {
+        accel_machine_event(ACCEL_EVENT_EXIT, ex - 1);
         loop_quit(ex - 1);
         return;
     }
-    if (atomic_exchange(&M.shutdown_req, false)) {
+    error = atomic_exchange(&machine.error_req, 0);
+    if (error)
+        machine_stop_error(error - 1);
+    if (atomic_exchange(&machine.shutdown_req, false)) {
+        accel_machine_event(ACCEL_EVENT_SHUTDOWN, 0);
         if (machine_cfg.no_shutdown) {
             /* as QEMU: the machine stops where it powered off, until a reset */
             log_info("guest powered off; stopped until a reset (-no-shutdown)");
-            machine_stop();
-            M.shut_down = true;
+            machine.paused_asleep = false;
+            machine_vcpus_stop(RUN_STATE_SHUTDOWN);
         } else {
             loop_quit(EXIT_GUEST_POWEROFF);
             return;
         }
     }
-    if (atomic_exchange(&M.reset_req, false)) {
+    if (atomic_exchange(&machine.reset_req, false)) {
+        accel_machine_event(ACCEL_EVENT_RESET, 0);
         if (machine_cfg.no_reboot) {
             loop_quit(0);
             return;
         }
         /* hooks run in order: the CPUs pause first and resume last (a stopped machine, or one
          * that was shut down, stays stopped) */
-        for (int i = 0; i < M.nhooks; i++)
-            M.hooks[i].fn(M.hooks[i].opaque);
+        for (int i = 0; i < machine.nhooks; i++)
+            machine.hooks[i].fn(machine.hooks[i].opaque);
         /* as QEMU: a machine reset from its shutdown (or its sleep) waits to be started, like
          * one under -S */
-        if (M.shut_down || M.suspended)
-            M.prelaunch = true;
-        M.shut_down = M.suspended = M.suspend_stopped = false;
-        M.wakeup_req = 0;
+        if (machine.state == RUN_STATE_SHUTDOWN || machine.state == RUN_STATE_SUSPENDED ||
+            machine.state == RUN_STATE_INTERNAL_ERROR || machine.paused_asleep)
+            run_state_set(RUN_STATE_PRELAUNCH);
+        machine.paused_asleep = false;
+        machine.wakeup_req = 0;
     }
-    if (atomic_exchange(&M.suspend_req, false))
+    if (atomic_exchange(&machine.suspend_req, false))
         machine_suspend();
-    wake = M.wakeup_req;
-    M.wakeup_req = 0;
+    wake = machine.wakeup_req;
+    machine.wakeup_req = 0;
     if (wake)
         machine_wakeup(wake - 1);
 }
 
 void machine_request_suspend(void)
 {
-    atomic_store(&M.suspend_req, true);
-    bh_schedule(M.bh);
+    atomic_store(&machine.suspend_req, true);
+    bh_schedule(machine.bh);
 }
 
 int machine_request_wakeup(enum machine_wakeup why, char **err)
 {
-    if (!M.suspended || M.suspend_stopped) {
+    if (machine.state != RUN_STATE_SUSPENDED) {
         /* QEMU's words (a stopped guest is not "suspended" either) */
         if (err)
             *err = xstrdup("Unable to wake up: guest is not in suspended state");
         return -EBUSY;
     }
-    if (!(M.wakeup_mask & (1u << why)))
+    if (!(machine.wakeup_mask & (1u << why)))
         return 0;
-    /* awake from now on: a second event before the bottom half runs finds it so */
-    M.suspended = false;
-    M.wakeup_req = why + 1;
-    bh_schedule(M.bh);
+    if (machine.wakeup_req)
+        return 0;       /* a second event before the bottom half runs */
+    machine.wakeup_req = why + 1;
+    bh_schedule(machine.bh);
     return 0;
 }
 
 void machine_wakeup_enable(enum machine_wakeup why, bool on)
 {
     if (on)
-        M.wakeup_mask |= 1u << why;
+        machine.wakeup_mask |= 1u << why;
     else
-        M.wakeup_mask &= ~(1u << why);
+        machine.wakeup_mask &= ~(1u << why);
 }
 
 bool machine_suspended(void)
 {
-    return M.suspended && !M.suspend_stopped;
+    return machine.state == RUN_STATE_SUSPENDED;
 }
 
 bool machine_waking(void)
 {
-    return M.waking;
+    return machine.waking;
 }
 
 bool machine_running(void)
 {
-    return machine_cfg.qtest ? !M.qtest_stopped : cpus_running();
+    return machine.state == RUN_STATE_RUNNING;
 }
 
 bool machine_shut_down(void)
 {
-    return M.shut_down;
+    return machine.state == RUN_STATE_SHUTDOWN;
 }
 
 bool machine_prelaunch(void)
 {
-    return M.prelaunch && !machine_running();
+    return machine.state == RUN_STATE_PRELAUNCH;
 }
 
 void machine_stop(void)
 {
-    if (M.suspended) {
+    if (machine.state == RUN_STATE_SUSPENDED) {
         /* asleep already: what stops now is its time (the RTC alarm that would wake it) */
-        if (!M.suspend_stopped) {
-            M.suspend_stopped = true;
-            if (!machine_cfg.qtest)
-                kvm_clock_hold();
-            clock_virtual_stop();
-        }
+        machine.paused_asleep = true;
+        run_state_set(RUN_STATE_PAUSED);
         return;
     }
-    if (!machine_running())
+    if (machine.state != RUN_STATE_RUNNING)
         return;
-    if (machine_cfg.qtest) {
-        M.qtest_stopped = true;
-    } else {
-        cpus_stop();
-        kvm_clock_hold();
-    }
-    clock_virtual_stop();
+    machine_vcpus_stop(RUN_STATE_PAUSED);
+}
+
+void machine_stop_error(enum run_state why)
+{
+    machine.paused_asleep = false;
+    machine_vcpus_stop(why);
 }
 
 int machine_cont(char **err)
 {
-    if (M.shut_down) {
+    if (machine.state == RUN_STATE_SHUTDOWN || machine.state == RUN_STATE_INTERNAL_ERROR) {
         /* QEMU's words for it */
         *err = xstrdup("Resetting the Virtual Machine is required");
         return -EBUSY;
     }
-    M.prelaunch = false;
-    if (M.suspended) {
+    if (machine.paused_asleep) {
         /* as QEMU: cont gives a stopped sleeper its time back; only a wake-up event wakes it */
-        if (M.suspend_stopped) {
-            M.suspend_stopped = false;
-            clock_virtual_resume();
-            if (!machine_cfg.qtest)
-                kvm_clock_release();
-        }
+        machine.paused_asleep = false;
+        run_state_set(RUN_STATE_SUSPENDED);
         return 0;
     }
-    if (machine_running())
+    if (machine.state == RUN_STATE_SUSPENDED)
         return 0;
-    clock_virtual_resume();
-    if (machine_cfg.qtest) {
-        M.qtest_stopped = false;
-    } else {
-        kvm_clock_release();
-        cpus_resume();
-    }
+    machine_vcpus_start();
     return 0;
 }
 
 void machine_init_requests(void)
 {
-    M.bh = bh_new(machine_requests_bh, NULL);
-    M.qtest_stopped = machine_cfg.start_paused;
-    M.prelaunch = machine_cfg.start_paused;
-    M.shut_down = M.suspended = M.suspend_stopped = M.waking = false;
-    M.wakeup_req = 0;
-    M.wakeup_mask = WAKEUP_MASK_ALL;
+    machine.bh = bh_new(machine_requests_bh, NULL);
+    /* the vCPUs are started (or not, with -S) once the machine is built */
+    machine.state = machine_cfg.start_paused ? RUN_STATE_PRELAUNCH : RUN_STATE_RUNNING;
+    machine.paused_asleep = machine.waking = false;
+    machine.wakeup_req = 0;
+    machine.wakeup_mask = WAKEUP_MASK_ALL;
 }
 
 void machine_cleanup_requests(void)
 {
-    bh_free(M.bh);
-    M.bh = NULL;
-    M.nhooks = M.nsuspend_hooks = M.nwakeup_hooks = 0;
-    M.qtest_stopped = M.shut_down = M.prelaunch = false;
-    M.suspended = M.suspend_stopped = M.waking = false;
-    M.wakeup_req = 0;
+    bh_free(machine.bh);
+    machine.bh = NULL;
+    machine.nhooks = machine.nsuspend_hooks = machine.nwakeup_hooks = machine.nlisteners = 0;
+    machine.state = RUN_STATE_RUNNING;
+    machine.paused_asleep = machine.waking = false;
+    machine.wakeup_req = 0;
 }
 
 void machine_request_reset(void)
 {
-    atomic_store(&M.reset_req, true);
-    bh_schedule(M.bh);
+    atomic_store(&machine.reset_req, true);
+    bh_schedule(machine.bh);
 }
 
 void machine_request_shutdown(void)
 {
-    atomic_store(&M.shutdown_req, true);
-    bh_schedule(M.bh);
+    atomic_store(&machine.shutdown_req, true);
+    bh_schedule(machine.bh);
+}
+
+void machine_request_error(enum run_state why)
+{
+    int expected = 0;
+
+    atomic_compare_exchange_strong(&machine.error_req, &expected, (int)why + 1);
+    bh_schedule(machine.bh);
 }
 
 void machine_request_exit(int status)
@@ -296,8 +367,8 @@ void machine_request_exit(int status)
     int expected = 0;
 
     /* the first exit status wins */
-    atomic_compare_exchange_strong(&M.exit_req, &expected, status + 1);
-    bh_schedule(M.bh);
+    atomic_compare_exchange_strong(&machine.exit_req, &expected, status + 1);
+    bh_schedule(machine.bh);
 }
 
 /* ---- machine-done ---- */

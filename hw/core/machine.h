@@ -5,6 +5,8 @@
 #include "util/osdep.h"
 #include "target-x86/cpuid.h"
 
+struct ram_region;
+
 struct machine_config {
     uint64_t ram_size;
     struct cpu_topology topo;
@@ -22,6 +24,7 @@ struct machine_config {
 
 /* Guest RAM as the board laid it out. */
 struct machine_ram {
+    struct ram_region *region;  /* all of RAM: the board maps its parts */
     uint8_t *hva;           /* all of RAM, contiguous in the host */
     int fd;
     uint64_t size;
@@ -36,10 +39,26 @@ extern struct machine_ram machine_ram;
 #define EXIT_GUEST_POWEROFF 0
 #define EXIT_VM_ERROR 1
 
+/*
+ * The run state, in QEMU's names (query-status, info status: "running", "paused (shutdown)"):
+ * what the vCPUs do and why they are stopped.
+ */
+enum run_state {
+    RUN_STATE_PRELAUNCH,        /* -S, or reset after a shutdown or sleep: not run since */
+    RUN_STATE_RUNNING,
+    RUN_STATE_PAUSED,           /* the monitor's stop */
+    RUN_STATE_SHUTDOWN,         /* -no-shutdown: the guest powered off; a reset runs it again */
+    RUN_STATE_SUSPENDED,        /* ACPI S3: the vCPUs sleep, the clocks run */
+    RUN_STATE_INTERNAL_ERROR,   /* the accelerator could not go on (a vCPU's fatal exit) */
+    RUN_STATE_IO_ERROR,         /* a drive's error with werror/rerror=stop */
+};
+
 /* Requests, callable from any thread (vCPU or main); carried out by the main loop. */
 void machine_request_reset(void);
 void machine_request_shutdown(void);        /* ACPI poweroff: exit 0 unless -no-shutdown */
-void machine_request_exit(int status);      /* debug-exit, fatal vCPU errors */
+void machine_request_exit(int status);      /* debug-exit */
+/* A vCPU cannot go on (KVM's internal error): the VM stops in that state, as QEMU's does. */
+void machine_request_error(enum run_state why);
 
 /* The board registers what a reset must redo (reload the kernel, set the entry registers). */
 typedef void machine_reset_fn(void *opaque);
@@ -87,9 +106,24 @@ void machine_add_wakeup_hook(machine_wakeup_fn *fn, void *opaque);
  * A suspended machine that the monitor stops is "paused" (its clocks stop too) until cont makes
  * it suspended again, as in QEMU 8.2 on: cont does not wake a sleeping guest.
  */
+enum run_state run_state_get(void);
+const char *run_state_name(enum run_state s);
+/*
+ * Listeners hear of every change, as QEMU's VM change state handlers: running is whether the
+ * vCPUs now run. Entering RUNNING they hear it before the vCPUs start; leaving it, after the vCPUs
+ * stopped. The guest's clocks run in RUNNING and SUSPENDED only.
+ */
+typedef void run_state_listener_fn(void *opaque, bool running, enum run_state state);
+void run_state_add_listener(run_state_listener_fn *fn, void *opaque);
+void run_state_remove_listener(run_state_listener_fn *fn, void *opaque);
+/* Whether the guest's time runs in this state (the kvmclock hold follows it). */
+bool run_state_time_runs(enum run_state s);
+
 bool machine_running(void);
 bool machine_shut_down(void);
 bool machine_prelaunch(void);               /* stopped and never run: -S, or reset after shutdown */
+/* Stop in an error state the monitor reports (internal-error, io-error); cont runs it on. */
+void machine_stop_error(enum run_state why);
 void machine_stop(void);                    /* the vCPUs and the virtual clock */
 int machine_cont(char **err);               /* -EBUSY when shut down: reset it first */
 void machine_cleanup_requests(void);

@@ -1,4 +1,4 @@
-/* qtest.c: the qtest protocol server (line commands: in/out, read/write, clock_step, IRQ interception) */
+/* qtest.c: the qtest protocol server (line commands: in/out, read/write, clock_step, IRQ interception, machine events) */
 #define LOG_PREFIX "qtest: "
 #include "hw/core/qtest.h"
 #include "block/block.h" // block_debug_break, block_debug_wait, block_debug_resume
@@ -13,6 +13,7 @@
 #include "hw/isa/isa.h"
 #include "hw/core/machine.h"
 #include "hw/pc/pc.h"
+#include "migration/savevm.h" // savevm_save_file, savevm_load_file
 #include "migration/vmstate.h" // vmstate_save, vmstate_patch
 #include "util/log.h"
 #include "util/main-loop.h"
@@ -21,7 +22,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define LINE_MAX_LEN (2 * MiB)
+/* the most one read or memset covers; a write is bounded by the line, which holds it in hex */
+#define DATA_MAX (16 * MiB)
+#define LINE_MAX_LEN (8 * MiB + 256)
 
 /* An irqfd as the test accelerator emulates it: skiff's main loop reads the eventfd. */
 struct qtest_irqfd {
@@ -34,6 +37,7 @@ static struct {
     struct chardev *chr;
     char *line;
     size_t len;
+    bool overlong;          /* the line being read went past LINE_MAX_LEN */
     bool intercept;
     int8_t gsi_level[PC_NUM_GSIS];      /* what the test was told */
     int8_t user_level[PC_NUM_GSIS];     /* what gsi_set drives */
@@ -45,10 +49,12 @@ static struct {
 
 /* ---- accelerator ops: memory is plain host memory, interrupts go to the test ---- */
 
-static int qtest_mem_map(struct ram_block *b)
+static int qtest_mem_map(struct ram_mapping *m)
 {
     return 0;
 }
+
+static void reply(const char *fmt, ...) PRINTF_FMT(1, 2);
 
 /* A GSI's level is what gsi_set drives, or-ed with the resample irqfds that hold it (as KVM's sources). */
 static void qtest_gsi_report(int gsi)
@@ -61,7 +67,29 @@ static void qtest_gsi_report(int gsi)
         return;
     Q.gsi_level[gsi] = level;
     if (Q.intercept && Q.chr)
-        chardev_printf(Q.chr, "IRQ %s %d\n", level ? "raise" : "lower", gsi);
+        reply("IRQ %s %d\n", level ? "raise" : "lower", gsi);
+}
+
+/*
+ * What the machine did, told to the test as it happens (skiff): with no vCPU the test cannot
+ * see a reset or a poweroff otherwise, and skiff's exit looks the same as the one that closing
+ * the connection causes.
+ */
+static void qtest_machine_event(enum accel_machine_event ev, int status)
+{
+    if (!Q.chr)
+        return;
+    switch (ev) {
+    case ACCEL_EVENT_RESET:
+        reply("EVENT reset\n");
+        break;
+    case ACCEL_EVENT_SHUTDOWN:
+        reply("EVENT shutdown\n");
+        break;
+    case ACCEL_EVENT_EXIT:
+        reply("EVENT exit %d\n", status);
+        break;
+    }
 }
 
 static void qtest_gsi_set(int gsi, int level)
@@ -75,7 +103,7 @@ static void qtest_gsi_set(int gsi, int level)
 static int qtest_msi_send(struct msi_msg msg)
 {
     if (Q.intercept && Q.chr)
-        chardev_printf(Q.chr, "MSI 0x%" PRIx64 " 0x%" PRIx32 "\n", msg.addr, msg.data);
+        reply("MSI 0x%" PRIx64 " 0x%" PRIx32 "\n", msg.addr, msg.data);
     return 0;
 }
 
@@ -223,6 +251,7 @@ static const struct accel_ops qtest_accel_ops = {
     .msi_send = qtest_msi_send,
     .irqfd = qtest_irqfd,
     .ioeventfd = qtest_ioeventfd,
+    .machine_event = qtest_machine_event,
 };
 
 void qtest_accel_install(void)
@@ -232,7 +261,7 @@ void qtest_accel_install(void)
 
 /* ---- the protocol ---- */
 
-static void reply(const char *fmt, ...) PRINTF_FMT(1, 2);
+/* One line to the test, whole: the test reads every reply, so waiting for it is safe. */
 static void reply(const char *fmt, ...)
 {
     char buf[256];
@@ -241,7 +270,7 @@ static void reply(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    chardev_write(Q.chr, (const uint8_t *)buf, strlen(buf));
+    chardev_write_all(Q.chr, (const uint8_t *)buf, strlen(buf));
 }
 
 static bool parse_num(const char *s, uint64_t *v)
@@ -319,26 +348,29 @@ static void qtest_command(char **w, int n)
             io_dispatch(IO_SPACE_MMIO, a, &v, size, false);
         reply("OK 0x%0*" PRIx64 "\n", size * 2, v);
     } else if (!strcmp(cmd, "read")) {
+        static const char digits[] = "0123456789abcdef";
         uint8_t *buf;
         char *hex;
 
-        if (n < 3 || !parse_num(w[1], &a) || !parse_num(w[2], &len) || len > LINE_MAX_LEN / 2)
+        if (n < 3 || !parse_num(w[1], &a) || !parse_num(w[2], &len) || len > DATA_MAX)
             goto bad;
         buf = xzalloc(len);
-        hex = xmalloc(2 * len + 8);
+        hex = xmalloc(2 * len + 6);
         phys_rw(a, buf, len, false);
-        strcpy(hex, "OK 0x");
-        for (uint64_t i = 0; i < len; i++)
-            sprintf(hex + 5 + 2 * i, "%02x", buf[i]);
-        strcat(hex, "\n");
-        chardev_write(Q.chr, (const uint8_t *)hex, strlen(hex));
+        memcpy(hex, "OK 0x", 5);
+        for (uint64_t i = 0; i < len; i++) {
+            hex[5 + 2 * i] = digits[buf[i] >> 4];
+            hex[6 + 2 * i] = digits[buf[i] & 15];
+        }
+        hex[5 + 2 * len] = '\n';
+        chardev_write_all(Q.chr, (const uint8_t *)hex, 2 * len + 6);
         free(hex);
         free(buf);
     } else if (!strcmp(cmd, "write")) {
         const char *h;
         uint8_t *buf;
 
-        if (n < 4 || !parse_num(w[1], &a) || !parse_num(w[2], &len) || len > LINE_MAX_LEN / 2)
+        if (n < 4 || !parse_num(w[1], &a) || !parse_num(w[2], &len) || len > DATA_MAX)
             goto bad;
         h = w[3];
         if (h[0] == '0' && (h[1] == 'x' || h[1] == 'X'))
@@ -360,7 +392,7 @@ static void qtest_command(char **w, int n)
         uint8_t *buf;
 
         if (n < 4 || !parse_num(w[1], &a) || !parse_num(w[2], &len) || !parse_num(w[3], &v) ||
-            len > LINE_MAX_LEN)
+            len > DATA_MAX)
             goto bad;
         buf = xmalloc(len);
         memset(buf, (int)v, len);
@@ -458,6 +490,35 @@ static void qtest_command(char **w, int n)
             reply("OK\n");
         free(err);
         vmbuf_free(&b);
+    } else if (!strcmp(cmd, "dirty_start")) {
+        /* skiff: the migration client's dirty bitmaps of every region, cleared and started */
+        gmem_dirty_start_all(DIRTY_MIGRATION);
+        reply("OK\n");
+    } else if (!strcmp(cmd, "dirty_test_clear")) {
+        /* skiff: ADDR: was the page written since the last look (migration's bitmap)? */
+        struct ram_region *rr;
+        uint64_t off;
+
+        if (n < 2 || !parse_num(w[1], &a))
+            goto bad;
+        gmem_dirty_sync();
+        rr = gmem_region_at(a, &off);
+        if (!rr)
+            reply("ERR no RAM at 0x%" PRIx64 "\n", a);
+        else
+            reply("OK %d\n", ram_region_dirty_test_clear(rr, DIRTY_MIGRATION, off / GUEST_PAGE_SIZE));
+    } else if (!strcmp(cmd, "vmstate_save") || !strcmp(cmd, "vmstate_load")) {
+        /* skiff: FILE: the machine's state (clock, RAM, devices) to a file, or from one into a
+         * second skiff started with the same options, as an incoming migration will */
+        char *err = NULL;
+
+        if (n < 2)
+            goto bad;
+        if ((cmd[8] == 's' ? savevm_save_file(w[1], &err) : savevm_load_file(w[1], &err)) < 0)
+            reply("ERR %s\n", err);
+        else
+            reply("OK\n");
+        free(err);
     } else if (!strcmp(cmd, "block_break")) {
         /* skiff: hold the next block request that reaches point w[1] in its worker */
         if (n < 2)
@@ -506,10 +567,16 @@ static void qtest_read(void *opaque, const uint8_t *buf, int len)
     for (int i = 0; i < len; i++) {
         if (buf[i] == '\n') {
             Q.line[Q.len] = '\0';
-            qtest_line(Q.line);
+            if (Q.overlong)
+                reply("ERR line longer than %zu bytes\n", (size_t)LINE_MAX_LEN);
+            else
+                qtest_line(Q.line);
             Q.len = 0;
+            Q.overlong = false;
         } else if (Q.len < LINE_MAX_LEN) {
             Q.line[Q.len++] = buf[i];
+        } else {
+            Q.overlong = true;
         }
     }
 }

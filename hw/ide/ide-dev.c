@@ -57,9 +57,13 @@ static const struct bus_ops ide_bus_ops = {
     .check = ide_bus_check,
 };
 
-void ide_bus_register(struct ide_bus *b, const char *name, struct device *parent, struct ide_channel *ch,
+void ide_bus_register(struct ide_bus *b, int index, struct device *parent, struct ide_channel *ch,
                       const char *fw_path)
 {
+    char name[16];
+
+    snprintf(name, sizeof(name), "ide.%d", index);
+    b->index = index;
     b->ch = ch;
     snprintf(b->fw_path, sizeof(b->fw_path), "%s", fw_path);
     bus_register(&b->bus, BUS_IDE, name, parent, &ide_bus_ops);
@@ -118,7 +122,7 @@ static int ide_dev_realize(struct device *dev, char **err)
             return -EINVAL;
         }
         /* an empty CD-ROM drive still takes discs from the monitor: a drive of its own */
-        id = dev->id ? xstrdup(dev->id) : xasprintf("%s-cd%d", b->bus.name, unit);
+        id = dev->id ? xstrdup(dev->id) : xasprintf("ide%d-cd%d", b->index, unit);
         s->drive = blockdev_add_empty(id, true);
         free(id);
     }

@@ -147,10 +147,11 @@ struct ide_channel {
  */
 struct ide_bus {
     struct bus bus;
+    int index;                  /* ide.N: QEMU's drive names count buses so */
     struct ide_channel *ch;
     char fw_path[64];
 };
-void ide_bus_register(struct ide_bus *b, const char *name, struct device *parent, struct ide_channel *ch,
+void ide_bus_register(struct ide_bus *b, int index, struct device *parent, struct ide_channel *ch,
                       const char *fw_path);
 /* What is on a unit: whether there is a drive, a CD-ROM, its medium (NULL: none). */
 bool ide_drive_info(struct ide_channel *ch, int unit, bool *cdrom, struct block_dev **bd, struct blockdev **blk);

@@ -287,9 +287,10 @@ static void i8042_unrealize(struct device *dev)
     io_region_unmap(&k->cmd_io);
 }
 
+/* After a load the lines follow the output buffer, which takes a queued byte if it can. */
 static void i8042_state_loaded(struct device *dev)
 {
-    i8042_update_irq(container_of(dev, struct i8042, dev));
+    i8042_fill(container_of(dev, struct i8042, dev));
 }
 
 static const struct vmstate_field i8042_fields[] = {

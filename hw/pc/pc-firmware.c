@@ -52,7 +52,8 @@ static void pc_set_cmos_memory(void)
 static void pc_load_firmware(void)
 {
     const char *name = machine_cfg.bios ? machine_cfg.bios : PC_BIOS_DEFAULT;
-    uint8_t *img, *rom;
+    struct ram_region *rom;
+    uint8_t *img;
     size_t len;
     char *err = NULL;
     int r;
@@ -62,18 +63,18 @@ static void pc_load_firmware(void)
     if (len < 4 * KiB || len > PC_BIOS_MAX)
         die("firmware '%s' is %zu bytes; a PC BIOS image is 4 KiB to 16 MiB", name, len);
     pc.bios_size = MAX(ALIGN_UP((uint64_t)len, GUEST_PAGE_SIZE), PC_ISA_BIOS_SIZE);
-    rom = mmap(NULL, pc.bios_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (rom == MAP_FAILED)
-        die("cannot allocate %" PRIu64 " bytes for the firmware: %s", pc.bios_size, strerror(errno));
+    r = ram_region_alloc(&rom, "pc.bios", pc.bios_size, true);
+    if (r < 0)
+        die("cannot allocate %" PRIu64 " bytes for the firmware: %s", pc.bios_size, strerror(-r));
     /* the image ends at 4 GiB, where the reset vector is */
-    memset(rom, 0xff, pc.bios_size - len);
-    memcpy(rom + pc.bios_size - len, img, len);
+    memset(rom->hva, 0xff, pc.bios_size - len);
+    memcpy(rom->hva + pc.bios_size - len, img, len);
     free(img);
     pc.bios = rom;
-    r = gmem_map_block("bios", 4 * GiB - pc.bios_size, pc.bios_size, rom, -1, 0, true, NULL);
+    r = gmem_map(rom, 0, 4 * GiB - pc.bios_size, pc.bios_size, true, "bios", NULL);
     if (r < 0)
         die("cannot map the firmware: %s", strerror(-r));
-    i440fx_set_isa_bios(pc.i440fx, rom + pc.bios_size - PC_ISA_BIOS_SIZE);
+    i440fx_set_isa_bios(pc.i440fx, rom, pc.bios_size - PC_ISA_BIOS_SIZE);
 }
 
 
@@ -367,7 +368,6 @@ void pc_firmware_reset(void)
 
 void pc_firmware_cleanup(void)
 {
-    if (pc.bios)
-        munmap(pc.bios, pc.bios_size);
+    /* the BIOS region went with the machine's memory (gmem_cleanup) */
     pc.bios = NULL;
 }

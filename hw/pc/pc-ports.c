@@ -120,11 +120,20 @@ static const struct vmstate_field pc_ports_fields[] = {
     VMSTATE_END_OF_LIST,
 };
 
+/* Only A20 (0x92) and the reset type (0xcf9) are kept: the reset bits clear themselves. */
+static int pc_ports_post_load(void *opaque, int version)
+{
+    struct pc_ports *p = opaque;
+
+    return (p->port92_val | p->rcr_val) & ~0x02 ? -EINVAL : 0;
+}
+
 static const struct vmstate_desc pc_ports_vmsd = {
     .name = "pc-ports",
     .version = 1,
     .min_version = 1,
     .fields = pc_ports_fields,
+    .post_load = pc_ports_post_load,
 };
 
 static struct device_type pc_ports_type = {

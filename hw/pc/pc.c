@@ -76,39 +76,6 @@ struct device *pc_acpi_pm(void)
     return pc.acpi_pm;
 }
 
-bool pc_ide_drive(int index, bool *cdrom, struct block_dev **bd)
-{
-    return index >= 0 && index < PC_MAX_IDE && pc.ide &&
-           piix_ide_drive(pc.ide, index / 2, index % 2, cdrom, bd, NULL);
-}
-
-int pc_cd_change(int index, const char *file, const char *format, bool force, char **err)
-{
-    struct blockdev *blk = NULL;
-    struct block_dev *bd;
-    bool cd;
-
-    if (index < 0 || index >= PC_MAX_IDE || !pc.ide ||
-        !piix_ide_drive(pc.ide, index / 2, index % 2, &cd, &bd, &blk) || !blk) {
-        *err = xstrdup("no such drive");
-        return -ENODEV;
-    }
-    return blockdev_change(blk, file, format, force, err);
-}
-
-bool pc_cd_tray(int index, bool *locked, bool *open)
-{
-    struct blockdev *blk = NULL;
-    struct block_dev *bd;
-    bool cd;
-
-    if (index < 0 || index >= PC_MAX_IDE || !pc.ide ||
-        !piix_ide_drive(pc.ide, index / 2, index % 2, &cd, &bd, &blk) || !cd || !blk || !blk->dev_ops)
-        return false;
-    blk->dev_ops->tray(blk->dev_opaque, locked, open);
-    return true;
-}
-
 struct device *pc_rtc(void)
 {
     return pc.rtc;
@@ -128,17 +95,18 @@ static void pc_gsi_handler(void *opaque, int n, int level)
 static void pc_init_ram(void)
 {
     uint64_t size = machine_cfg.ram_size, below, above;
-    uint8_t *hva;
-    int fd, r;
+    struct ram_region *ram;
+    int r;
 
     below = size >= LOWMEM_SPLIT ? LOWMEM_MAX : size;
     above = size - below;
-    r = gmem_alloc("skiff-ram", size, &hva, &fd);
+    r = ram_region_alloc(&ram, "pc.ram", size, false);
     if (r < 0)
         die("cannot allocate %" PRIu64 " MiB of guest RAM: %s; try a smaller -m",
             size / MiB, strerror(-r));
-    machine_ram.hva = hva;
-    machine_ram.fd = fd;
+    machine_ram.region = ram;
+    machine_ram.hva = ram->hva;
+    machine_ram.fd = ram->fd;
     machine_ram.size = size;
     machine_ram.below_4g = below;
     machine_ram.above_4g = above;
@@ -146,12 +114,11 @@ static void pc_init_ram(void)
      * Below 1 MiB the legacy VGA window (0xa0000-0xbffff) is not RAM, and what the CPU sees
      * at 0xc0000-0xfffff is up to the i440FX's PAM registers.
      */
-    r = gmem_map_block("ram-low", 0, 0xa0000, hva, fd, 0, false, NULL);
+    r = gmem_map(ram, 0, 0, 0xa0000, false, "ram-low", NULL);
     if (r == 0)
-        r = gmem_map_block("ram-below-4g", 0x100000, below - 0x100000, hva + 0x100000, fd,
-                           0x100000, false, NULL);
+        r = gmem_map(ram, 0x100000, 0x100000, below - 0x100000, false, "ram-below-4g", NULL);
     if (r == 0 && above)
-        r = gmem_map_block("ram-above-4g", 4 * GiB, above, hva + below, fd, below, false, NULL);
+        r = gmem_map(ram, below, 4 * GiB, above, false, "ram-above-4g", NULL);
     if (r < 0)
         die("cannot give guest RAM to the accelerator: %s", strerror(-r));
 }
@@ -251,12 +218,15 @@ static void pc_reset(void *opaque)
     if (machine_cfg.qtest)
         return;
     kvm_irqchip_reset();
-    cpus_reset();
-    r = waking && pc_direct_boot() ? pc_wake_direct(&err) : pc_boot(&err);
+    r = cpus_reset();
+    if (r == 0)
+        r = waking && pc_direct_boot() ? pc_wake_direct(&err) : pc_boot(&err);
     if (r < 0) {
-        log_error("cannot boot again after the reset: %s", err);
+        /* a guest's reset never ends the process: the VM stops where the monitor can see it */
+        log_error("cannot boot again after the reset%s%s; the VM stops (info status: internal-error)",
+                  err ? ": " : "", err ? err : "");
         free(err);
-        machine_request_exit(EXIT_VM_ERROR);
+        machine_stop_error(RUN_STATE_INTERNAL_ERROR);
         return;
     }
     if (running)
@@ -376,7 +346,10 @@ int pc_boot(char **err)
     if (!pc_direct_boot()) {
         if (!machine_cfg.qtest) {
             entry.mode = CPU_ENTRY_RESET;
-            cpus_set_entry(&entry);
+            if ((r = cpus_set_entry(&entry)) < 0) {
+                *err = xstrdup("KVM refused the boot CPU's registers");
+                return r;
+            }
         }
         return 0;
     }
@@ -399,8 +372,10 @@ int pc_boot(char **err)
     if (r < 0)
         return r;
     pc.booted = true;
-    if (!machine_cfg.qtest)
-        cpus_set_entry(&entry);
+    if (!machine_cfg.qtest && (r = cpus_set_entry(&entry)) < 0) {
+        *err = xstrdup("KVM refused the boot CPU's registers");
+        return r;
+    }
     return 0;
 }
 
@@ -437,19 +412,19 @@ static int pc_wake_direct(char **err)
         return pc_boot(err);
     }
     entry.rip = vector;
-    if (!machine_cfg.qtest)
-        cpus_set_entry(&entry);
     log_debug("resuming at the waking vector 0x%x", vector);
+    if (!machine_cfg.qtest && cpus_set_entry(&entry) < 0) {
+        *err = xstrdup("KVM refused the boot CPU's registers");
+        return -EIO;
+    }
     return 0;
 }
 
 void pc_cleanup(void)
 {
+    /* the mappings go, then the regions: main RAM, the BIOS image, video memory */
     gmem_cleanup();
-    if (machine_ram.hva) {
-        munmap(machine_ram.hva, machine_ram.size);
-        close(machine_ram.fd);
-    }
+    machine_ram.region = NULL;
     machine_ram.hva = NULL;
     machine_ram.fd = -1;
     free(pc.cache_dir);

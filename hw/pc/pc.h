@@ -41,15 +41,6 @@ void pc_cleanup(void);
 void pc_setup_like_firmware(void);
 /* The devices a monitor command or test reaches: */
 struct device *pc_acpi_pm(void);
-/* IDE drive index 0-3 (bus * 2 + unit): whether it is there, whether a CD-ROM, its medium or NULL. */
-bool pc_ide_drive(int index, bool *cdrom, struct block_dev **bd);
-/*
- * The monitor's change (file) and eject (file NULL) of a CD-ROM's disc; open options as
- * -drive's. 0 or -errno with *err.
- */
-int pc_cd_change(int index, const char *file, const char *format, bool force, char **err);
-/* The tray of the CD-ROM at IDE index 0-3; false when there is none. */
-bool pc_cd_tray(int index, bool *locked, bool *open);
 struct device *pc_rtc(void);
 struct device *pc_vga(void);                /* NULL with -vga none */
 

@@ -29,63 +29,6 @@ struct pci_device *pci_find_device(int devfn)
     return devfn >= 0 && devfn < 256 ? bus.devs[devfn] : NULL;
 }
 
-/* QEMU's names for the classes guests of this board meet (base class << 8 | subclass) */
-static const char *pci_class_name(uint16_t cls)
-{
-    static const struct { uint16_t cls; const char *name; } names[] = {
-        { 0x0101, "IDE controller" }, { 0x0200, "Ethernet controller" },
-        { 0x0300, "VGA controller" }, { 0x0600, "Host bridge" }, { 0x0601, "ISA bridge" },
-        { 0x0680, "Bridge" }, { 0x0c03, "USB controller" },
-    };
-
-    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-        if (names[i].cls == cls)
-            return names[i].name;
-    return NULL;
-}
-
-void pci_print_info(FILE *out)
-{
-    for (int devfn = 0; devfn < 256; devfn++) {
-        const struct pci_device *d = bus.devs[devfn];
-        const uint8_t *c;
-        const char *name;
-        uint16_t cls;
-
-        if (!d)
-            continue;
-        c = d->config;
-        cls = pci_get_word(c + PCI_CLASS_DEVICE);
-        fprintf(out, "  Bus  0, device %3d, function %d:\n", PCI_SLOT(devfn), PCI_FUNC(devfn));
-        name = pci_class_name(cls);
-        if (name)
-            fprintf(out, "    %s: ", name);
-        else
-            fprintf(out, "    Class %04x: ", cls);
-        fprintf(out, "PCI device %04x:%04x\n", pci_get_word(c + PCI_VENDOR_ID),
-                pci_get_word(c + PCI_DEVICE_ID));
-        fprintf(out, "      PCI subsystem %04x:%04x\n", pci_get_word(c + PCI_SUBSYSTEM_VENDOR_ID),
-                pci_get_word(c + PCI_SUBSYSTEM_ID));
-        if (c[PCI_INTERRUPT_PIN])
-            fprintf(out, "      IRQ %d, pin %c\n", c[PCI_INTERRUPT_LINE], 'A' + c[PCI_INTERRUPT_PIN] - 1);
-        for (int n = 0; n < PCI_NUM_BARS; n++) {
-            const struct pci_bar *b = &d->bars[n];
-
-            if (!b->size)
-                continue;
-            fprintf(out, "      BAR%d: ", n);
-            if (b->kind & PCI_BAR_IO)
-                fprintf(out, "I/O at 0x%04" PRIx64 " [0x%04" PRIx64 "].\n", b->addr,
-                        b->addr + b->size - 1);
-            else
-                fprintf(out, "%s bit%s memory at 0x%08" PRIx64 " [0x%08" PRIx64 "].\n",
-                        b->kind & PCI_BAR_MEM64 ? "64" : "32",
-                        b->kind & PCI_BAR_PREFETCH ? " prefetchable" : "", b->addr,
-                        b->addr + b->size - 1);
-        }
-    }
-}
-
 void pci_bus_set_router(pci_route_fn *fn, void *opaque)
 {
     bus.route = fn;
@@ -236,8 +179,7 @@ static void bar_unmap(struct pci_device *d, struct pci_bar *b)
         return;
     if (b->region)
         io_region_unmap(b->region);
-    if (b->block)
-        gmem_unmap_block(b->block);
+    gmem_unmap(b->block);
     b->block = NULL;
     b->addr = PCI_BAR_UNMAPPED;
 }
@@ -251,8 +193,7 @@ void pci_device_unregister(struct pci_device *d)
     for (int i = 0; i < PCI_NUM_BARS; i++)
         bar_unmap(d, &d->bars[i]);
     bus.devs[d->devfn] = NULL;
-    if (d->rom)
-        munmap(d->rom, d->bars[PCI_ROM_SLOT].size);
+    ram_region_free(d->rom);
     d->rom = NULL;
     d->devfn = -1;
 }
@@ -286,18 +227,17 @@ void pci_register_bar(struct pci_device *d, int n, uint8_t kind, struct io_regio
     d->bars[n].region = r;
 }
 
-void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, uint64_t size, uint8_t *ram,
-                          bool readonly)
+void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, struct ram_region *ram)
 {
-    bar_setup(d, n, kind, size);
+    bar_setup(d, n, kind, ram->size);
     d->bars[n].ram = ram;
-    d->bars[n].ram_readonly = readonly;
 }
 
 int pci_register_rom(struct pci_device *d, const uint8_t *image, size_t len, char **err)
 {
     uint64_t size = GUEST_PAGE_SIZE;
-    void *ram;
+    struct ram_region *ram;
+    int r;
 
     while (size < len)
         size <<= 1;
@@ -305,15 +245,15 @@ int pci_register_rom(struct pci_device *d, const uint8_t *image, size_t len, cha
         *err = xasprintf("%s: an option ROM of %zu bytes is too large", d->name, len);
         return -EFBIG;
     }
-    /* page aligned, as the accelerator maps it straight into the guest */
-    ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (ram == MAP_FAILED) {
-        *err = xasprintf("%s: cannot allocate the option ROM: %s", d->name, strerror(errno));
-        return -ENOMEM;
+    /* its own region (page aligned, as the accelerator maps it straight into the guest) */
+    r = ram_region_alloc(&ram, "pci.rom", size, true);
+    if (r < 0) {
+        *err = xasprintf("%s: cannot allocate the option ROM: %s", d->name, strerror(-r));
+        return r;
     }
-    memcpy(ram, image, len);
+    memcpy(ram->hva, image, len);
     d->rom = ram;
-    pci_register_bar_ram(d, PCI_ROM_SLOT, PCI_BAR_MEM32, size, ram, true);
+    pci_register_bar_ram(d, PCI_ROM_SLOT, PCI_BAR_MEM32, ram);
     return 0;
 }
 
@@ -359,7 +299,7 @@ static void bar_map(struct pci_device *d, struct pci_bar *b, uint64_t a)
     if (b->region)
         r = io_region_map(b->region, a);
     else if (b->ram)
-        r = gmem_map_block(d->name, a, b->size, b->ram, -1, 0, b->ram_readonly, &b->block);
+        r = gmem_map(b->ram, 0, a, b->size, false, d->name, &b->block);
     if (r < 0) {
         /* an overlap the dispatcher has named; it is tried again when a BAR moves away */
         if (r != -EBUSY)

@@ -66,15 +66,16 @@ struct pci_bar {
     uint64_t size;              /* a power of two; 0: not implemented */
     uint8_t kind;               /* PCI_BAR_* bits */
     struct io_region *region;   /* I/O or MMIO handlers, or */
-    uint8_t *ram;               /* memory the guest reaches directly (ROM: read-only) */
-    bool ram_readonly;
+    struct ram_region *ram;     /* memory the guest reaches directly (a ROM's is read-only) */
     uint64_t addr;              /* where it is mapped now, or PCI_BAR_UNMAPPED */
-    struct ram_block *block;    /* the mapped memory, for ram BARs */
+    struct ram_mapping *block;  /* the mapped memory, for ram BARs */
 };
 #define PCI_BAR_UNMAPPED        UINT64_MAX
 
 struct pci_device;
 struct pci_msix;
+struct ram_region;
+struct ram_mapping;
 
 /*
  * INTx by irqfd (pci_intx_irqfd_enable): the pin's assertion signals `fd`, which KVM turns into
@@ -113,7 +114,7 @@ struct pci_device {
     struct pci_bar bars[PCI_NUM_BARS];
     uint8_t intx_level;         /* what the function drives on its pin, before INTx disable */
     uint8_t intx_out;           /* what reaches the router */
-    uint8_t *rom;               /* the expansion ROM's memory, owned here */
+    struct ram_region *rom;     /* the expansion ROM's memory, owned here */
     const char *name;           /* for logs and region owners */
     uint8_t cap_end;            /* where the next capability goes (0: after the header) */
     uint8_t msi_cap;            /* the MSI capability's offset, or 0 */
@@ -151,9 +152,8 @@ void pci_device_reset(struct pci_device *d);
 
 /* A BAR served by handlers (the region's size is the BAR's). */
 void pci_register_bar(struct pci_device *d, int n, uint8_t kind, struct io_region *r);
-/* A BAR the guest reaches as memory: `ram` (page aligned, size bytes); ROMs are read-only. */
-void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, uint64_t size, uint8_t *ram,
-                          bool readonly);
+/* A BAR the guest reaches as memory: the region ram (its size is the BAR's, a power of two). */
+void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, struct ram_region *ram);
 /* The expansion ROM from an image in memory (taken over by the device). 0 or -errno. */
 int pci_register_rom(struct pci_device *d, const uint8_t *image, size_t len, char **err);
 /* Mark config bytes [off, off+len) writable with mask bytes (device-specific registers). */
@@ -192,8 +192,6 @@ extern const struct vmstate_desc pci_device_vmsd;
 uint32_t pci_config_read(int devfn, unsigned off, unsigned size);
 void pci_config_write(int devfn, unsigned off, uint32_t val, unsigned size);
 struct pci_device *pci_find_device(int devfn);
-/* Every function and its BARs as the monitor's info pci shows them, in QEMU's layout. */
-void pci_print_info(FILE *out);
 
 /* INTx routing: the south bridge says where pin `pin` (0-3 = INTA#-INTD#) of devfn goes. */
 typedef void pci_route_fn(void *opaque, int devfn, int pin, int level);

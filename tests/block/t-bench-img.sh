@@ -2,6 +2,7 @@
 # tests/block/t-bench-img.sh: bench/img runs on small images and prints every line of its table
 # with both tools' figures and the ratio, and skiff-img's converts hold the input's content
 # (the timings themselves decide nothing)
+# budget: 180 (about 25 s alone)
 . "$(dirname "$0")/../lib/common.sh"
 
 if ! need_pkg qemu-utils; then

@@ -1,5 +1,6 @@
 #!/bin/bash
 # t-block-san.sh: the bad-input and damaged-image suites again, on the ASan/UBSan build of skiff-img and blk-io
+# budget: 120 (about 5 s)
 . "$(dirname "$0")/../lib/common.sh"
 
 SAN_IMG="$SRCDIR/build-san/skiff-img"

@@ -1,5 +1,6 @@
 #!/bin/bash
 # t-img-errors.sh: bad input gets a clear error naming the file and the problem, never a crash or a hang
+# budget: 60 (about 1 s)
 . "$(dirname "$0")/../lib/common.sh"
 
 S="$SKIFF_IMG"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # t-qcow2-crash.sh: kill -9 in the middle of a write-and-flush workload, many times: qemu-img check finds
 # at most leaked clusters, and every write a completed flush covered reads back (through qemu-img too)
+# budget: 180 (about 25 s)
 . "$(dirname "$0")/../lib/common.sh"
 
 S="$SKIFF_IMG"

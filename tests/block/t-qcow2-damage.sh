@@ -1,5 +1,6 @@
 #!/bin/bash
 # t-qcow2-damage.sh: skiff-img check agrees with qemu-img check on damaged images, and the repairs hold
+# budget: 120 (about 3 s)
 . "$(dirname "$0")/../lib/common.sh"
 
 S="$SKIFF_IMG"

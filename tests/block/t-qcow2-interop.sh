@@ -1,5 +1,6 @@
 #!/bin/bash
 # t-qcow2-interop.sh: skiff-img and qemu-img/qemu-io read each other's qcow2 images, and print the same reports
+# budget: 240 (about 40 s)
 . "$(dirname "$0")/../lib/common.sh"
 
 BLKIO="${BLKIO:-$SRCDIR/build/tests/block/blk-io}"

@@ -1,5 +1,6 @@
 #!/bin/bash
 # t-build.sh: configure and make install as a packager meets them.
+# budget: 120 (a second once skiff is built)
 . "$(dirname "$0")/../lib/common.sh"
 
 # configure in a scratch folder (it writes config.mak where it runs)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # t-cli.sh: the command line as a user meets it: --help, --version, and every bad start-up
 # ends with one line saying what is wrong and exit status 1.
+# budget: 120 (about 5 s)
 . "$(dirname "$0")/../lib/common.sh"
 
 K=$SRCDIR/build/payloads/boot.elf

@@ -1,6 +1,7 @@
 #!/bin/bash
 # t-console.sh: the terminal as a user drives it: typing reaches the guest, -nographic's
 # Ctrl-A escapes (h help, x quit, C-a C-a a literal C-a), the monitor's commands, as in QEMU.
+# budget: 300 (about 40 s on KVM; more in the svm lane where there is none)
 . "$(dirname "$0")/../lib/common.sh"
 
 make -s -C "$SRCDIR" payloads >&2
@@ -163,6 +164,36 @@ check "with WAK_STS and the power button as the wake source" \
     sh -c "grep -q '^ok .* - WAK_STS is set' '$TMP/s3.com1' && grep -q '^ok .* - the power button (system_wakeup) is the wake source' '$TMP/s3.com1'"
 check "and runs on to its end: every check passed, debug-exit status 1 (status $status)" \
     sh -c "! grep -q '^not ok' '$TMP/s3.com1' && grep -q '^1\.\.' '$TMP/s3.com1' && [ $status -eq 1 ]"
+
+# a vCPU that KVM cannot run on (an emulation failure): as QEMU, skiff says why with the registers
+# and the code's bytes, and the VM stops in internal-error where the monitor can look at it; cont
+# wants a reset first, system_reset leaves it waiting to be started, quit ends skiff
+if [ -d /sys/module/kvm_pvm ]; then
+    EF=$SRCDIR/build/payloads/emulfail.elf EFPAT="cc 90 90 90"
+else
+    EF=$SRCDIR/build/payloads/emulfail-mmio.elf EFPAT="Code at 0000000010000000: not in guest RAM"
+fi
+rm -f "$TMP/ef.err"
+wait_err() {   # wait_err PATTERN: until skiff's stderr has it
+    for _ in $(seq 1 200); do
+        grep -q "$1" "$TMP/ef.err" 2>/dev/null && return
+        sleep 0.05
+    done
+}
+(wait_err 'KVM internal error'; sleep 0.3
+    printf 'info status\ncont\ninfo registers\nsystem_reset\n'; sleep 0.5; printf 'info status\nquit\n'; sleep 2) |
+    timeout 30 "$SKIFF" -m 64 -kernel "$EF" -nodefaults -serial file:"$TMP/ef.com1" -monitor stdio \
+        $DX >"$TMP/ef.mon" 2>"$TMP/ef.err"
+status=$?
+tr -d '\r' <"$TMP/ef.mon" >"$TMP/ef.txt"
+check "an emulation failure is reported with the registers and the code ($(basename "$EF"))" \
+    sh -c "grep -q 'KVM internal error' '$TMP/ef.err' && grep -q '$EFPAT' '$TMP/ef.err'"
+check "and stops the VM: info status says paused (internal-error), as QEMU's" \
+    grep -qx "VM status: paused (internal-error)" "$TMP/ef.txt"
+check "cont wants a reset; info registers still shows the stopped CPU" \
+    sh -c "grep -q 'Resetting the Virtual Machine is required' '$TMP/ef.txt' && grep -q '^EAX=\|^RAX=' '$TMP/ef.txt'"
+check "system_reset leaves it paused (prelaunch), and quit ends skiff with status 0 (status $status)" \
+    sh -c "grep -qx 'VM status: paused (prelaunch)' '$TMP/ef.txt' && [ $status -eq 0 ]"
 
 # end of input does not spin or quit: the guest keeps running until it exits
 timeout 5 "$SKIFF" -kernel "$K" -nodefaults -serial stdio $DX </dev/null >"$TMP/out" 2>"$TMP/err"

@@ -3,6 +3,7 @@
 # (a sparse 300 GiB raw image) and from an El Torito CD; the program checks int 13h (extended
 # reads past 128 GiB, writes, CHS, the CD's volume descriptors) and reports TAP over COM1.
 # SeaBIOS's own log (isa-debugcon at 0x402) must show what it found.
+# budget: 600 (about 90 s on KVM; more in the svm lane where there is none)
 . "$(dirname "$0")/../lib/common.sh"
 
 need_pkg seabios xorriso || { skip "missing Debian packages: $MISSING_PKGS" "SeaBIOS boot tests"; done_testing; }

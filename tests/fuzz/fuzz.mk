@@ -10,3 +10,12 @@ $(BUILD)/tests/fuzz/fuzz-%: $(BUILD)/tests/fuzz/fuzz-%.o $(BUILD)/libskiff.a
 
 fuzz: $(FUZZ_BINS)
 .PHONY: fuzz
+
+# make fuzz-long: a campaign, FUZZ_SECONDS (default 600) per target, one after the other, that
+# keeps what it finds in build-fuzz/corpus/NAME/ (crashes in build-fuzz/corpus/NAME-crashes/)
+# for the next campaign; FUZZ_TARGETS="qcow2 devices" picks targets
+FUZZ_SECONDS ?= 600
+fuzz-long:
+	$(MAKE) FUZZ=1 fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_CORPUS_DIR=$(CURDIR)/build-fuzz/corpus tests/fuzz/t-fuzz.sh
+.PHONY: fuzz-long

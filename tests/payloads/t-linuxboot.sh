@@ -4,6 +4,7 @@
 # zstd) is a PVH ELF that checks start_info. Covers host-side unpacking, its cache, the
 # fallback to the in-guest path, ELF vmlinux through PVH (at 16 MiB and linked low, at 32 KiB),
 # where skiff puts the boot data, and bad kernels.
+# budget: 300 (about 10 s on KVM; more in the svm lane where there is none)
 . "$(dirname "$0")/../lib/common.sh"
 
 need_pkg xz-utils lz4 zstd gzip || { skip "missing Debian packages: $MISSING_PKGS" "linux boot"; done_testing; }

@@ -8,6 +8,7 @@
 # words each hold their own index (64 MiB), "/* skiff-expect-exit: N */" for another expected status,
 # "/* skiff-also-as: FILE (why) */" to boot build/payloads/FILE too, the same payload in another form.
 # Then the multiboot images skiff must refuse before any guest code runs.
+# budget: 300 (about 15 s on KVM; more in the svm lane where there is none)
 . "$(dirname "$0")/../lib/common.sh"
 
 make -s -C "$SRCDIR" payloads >&2 || { not_ok "the payloads build"; done_testing; }

@@ -75,11 +75,14 @@ int main(void)
     CHECK(ide_pio_out(q, IDE_S, buf, 1, 256) & IDE_ST_ERR, "read-only=on: a write to it fails");
 
     out = qtest_hmp(mon, "info block");
-    CHECK(out && strstr(out, "ide0-hd0: ") && strstr(out, "ide1-cd1: "),
-          "info block shows the drives where the devices put them");
-    out = qtest_hmp(mon, "eject ide1-cd1");
-    CHECK(out && !*out, "the monitor ejects the ide-cd's disc");
-    out = qtest_hmp(mon, "change ide1-cd1 %s raw", cd);
+    CHECK(out && strstr(out, "d-b: ") && strstr(out, "cd0: ") && strstr(out, "a-format: ") &&
+          strstr(out, "c-format: ") && !strstr(out, "a-storage"),
+          "info block names each drive by its id (a file node read through a format node is not listed)");
+    out = qtest_hmp(mon, "eject cd0");
+    CHECK(out && !*out, "the monitor ejects the ide-cd's disc by its drive's name");
+    out = qtest_hmp(mon, "info block");
+    CHECK(out && strstr(out, "cd0: [not inserted]"), "which info block shows");
+    out = qtest_hmp(mon, "change cd0 %s raw", cd);
     CHECK(out && !*out, "and puts it back");
     CHECK(qtest_quit(q) == 0, "skiff exits cleanly");
 

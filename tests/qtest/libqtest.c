@@ -1,6 +1,7 @@
 /* libqtest.c: the client side of the qtest protocol, for device tests without a guest */
 #include "tests/qtest/libqtest.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,10 +13,13 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NUM_GSI 24
 #define MSI_QUEUE 256
+/* the longest reply line taken: a read of skiff's largest (16 MiB) in hex */
+#define REPLY_MAX ((32u << 20) + 64)
 
 const char *qtest_stderr_path;
 
@@ -23,12 +27,19 @@ struct qtest {
     pid_t pid;
     int fd;
     char *sock_path;
-    char rbuf[65536];
-    size_t rlen;
+    char *rbuf;             /* what was received and not yet taken as lines */
+    size_t rlen, rsize;
     bool irq_level[NUM_GSI];
     int irq_raises[NUM_GSI];
+    /* EVENT lines: what the machine carried out */
+    int resets, shutdowns;
+    int exit_event;         /* the status of the last "EVENT exit", or -1 */
+    /* MSI lines: the messages devices sent, oldest first */
     struct { uint64_t addr; uint32_t data; } msi[MSI_QUEUE];
     unsigned msi_head, msi_count;
+    bool eof;               /* skiff closed the connection (qtest_wait_exit) */
+    bool exited;
+    int status;             /* skiff's exit status once exited */
     char *reply;
 };
 
@@ -131,6 +142,25 @@ const char *qtest_hmp_open(int listen_fd, int *fd)
     return *fd < 0 ? NULL : hmp_read_prompt(*fd);
 }
 
+const char *qtest_hmp_connect(const char *path, int *fd)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return NULL;
+    strcpy(sa.sun_path, path);
+    *fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (*fd < 0)
+        return NULL;
+    /* skiff may still be starting: it listens before it runs */
+    for (int i = 0; i < 500; i++) {
+        if (connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return hmp_read_prompt(*fd);
+        usleep(10000);
+    }
+    return NULL;
+}
+
 /* Format one command and send it with its newline; false when the write fails. */
 static bool send_line(int fd, const char *fmt, va_list ap)
 {
@@ -173,6 +203,7 @@ struct qtest *qtest_start(const char *fmt, ...)
 
     if (!q)
         fatal("out of memory");
+    q->exit_event = -1;
     va_start(ap, fmt);
     if (vasprintf(&extra, fmt, ap) < 0)
         fatal("out of memory");
@@ -219,86 +250,196 @@ int qtest_pid(const struct qtest *q)
     return q->pid;
 }
 
-int qtest_quit(struct qtest *q)
+static int wait_status(int status)
 {
-    int status = 0;
-
-    close(q->fd);
-    /* skiff quits when its qtest connection closes; give it time, then insist */
-    for (int i = 0; i < 500; i++) {
-        if (waitpid(q->pid, &status, WNOHANG) == q->pid)
-            goto done;
-        usleep(10000);
-    }
-    kill(q->pid, SIGKILL);
-    waitpid(q->pid, &status, 0);
-done:
-    free(q->sock_path);
-    free(q->reply);
-    free(q);
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return WEXITSTATUS(status);
 }
 
-/* Read one line; IRQ notifications are recorded and skipped. */
+/* Reap skiff within timeout_ms; false when it still runs. */
+static bool reap(struct qtest *q, int timeout_ms)
+{
+    int status;
+
+    for (int waited = 0;; waited += 10) {
+        if (waitpid(q->pid, &status, WNOHANG) == q->pid) {
+            q->exited = true;
+            q->status = wait_status(status);
+            return true;
+        }
+        if (waited >= timeout_ms)
+            return false;
+        usleep(10000);
+    }
+}
+
+int qtest_quit(struct qtest *q)
+{
+    int status;
+
+    close(q->fd);
+    /* skiff quits when its qtest connection closes; give it time, then insist */
+    if (!q->exited && !reap(q, 5000)) {
+        kill(q->pid, SIGKILL);
+        waitpid(q->pid, &status, 0);
+        q->status = wait_status(status);
+    }
+    status = q->status;
+    free(q->sock_path);
+    free(q->rbuf);
+    free(q->reply);
+    free(q);
+    return status;
+}
+
+/* Record an unsolicited line (interrupt lines, machine events); false for anything else. */
+static bool take_notification(struct qtest *q, const char *line)
+{
+    if (!strncmp(line, "IRQ raise ", 10) || !strncmp(line, "IRQ lower ", 10)) {
+        int g = atoi(line + 10);
+        bool up = line[4] == 'r';
+
+        if (g >= 0 && g < NUM_GSI) {
+            if (up && !q->irq_level[g])
+                q->irq_raises[g]++;
+            q->irq_level[g] = up;
+        }
+        return true;
+    }
+    if (!strncmp(line, "MSI ", 4)) {
+        char *end;
+        uint64_t a = strtoull(line + 4, &end, 0);
+        uint32_t d = strtoul(end, NULL, 0);
+
+        if (q->msi_count < MSI_QUEUE) {
+            unsigned i = (q->msi_head + q->msi_count++) % MSI_QUEUE;
+
+            q->msi[i].addr = a;
+            q->msi[i].data = d;
+        }
+        return true;
+    }
+    if (!strcmp(line, "EVENT reset")) {
+        q->resets++;
+        return true;
+    }
+    if (!strcmp(line, "EVENT shutdown")) {
+        q->shutdowns++;
+        return true;
+    }
+    if (!strncmp(line, "EVENT exit ", 11)) {
+        q->exit_event = atoi(line + 11);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Read more from skiff into rbuf, growing it as a long reply needs; waits up to timeout_ms.
+ * Returns the bytes read, 0 at the end of the connection, -1 on timeout.
+ */
+static ssize_t fill(struct qtest *q, int timeout_ms)
+{
+    struct pollfd p = { .fd = q->fd, .events = POLLIN };
+    ssize_t r;
+
+    if (q->rlen == q->rsize) {
+        size_t size = q->rsize ? 2 * q->rsize : 65536;
+
+        if (q->rsize >= REPLY_MAX)
+            fatal("reply line longer than %u bytes", REPLY_MAX);
+        if (size > REPLY_MAX)
+            size = REPLY_MAX;
+        q->rbuf = realloc(q->rbuf, size);
+        if (!q->rbuf)
+            fatal("out of memory");
+        q->rsize = size;
+    }
+    if (poll(&p, 1, timeout_ms) <= 0)
+        return -1;
+    r = read(q->fd, q->rbuf + q->rlen, q->rsize - q->rlen);
+    if (r < 0)
+        return 0;
+    q->rlen += r;
+    return r;
+}
+
+/* Take one line out of rbuf (malloc'ed), or NULL when no whole line is there. */
+static char *take_line(struct qtest *q)
+{
+    char *nl = q->rlen ? memchr(q->rbuf, '\n', q->rlen) : NULL;
+    size_t n;
+    char *line;
+
+    if (!nl)
+        return NULL;
+    n = nl - q->rbuf;
+    line = malloc(n + 1);
+    if (!line)
+        fatal("out of memory");
+    memcpy(line, q->rbuf, n);
+    line[n] = '\0';
+    memmove(q->rbuf, nl + 1, q->rlen - n - 1);
+    q->rlen -= n + 1;
+    return line;
+}
+
+/* Read one reply line; notifications are recorded and skipped. */
 static char *read_line(struct qtest *q)
 {
     for (;;) {
-        char *nl = memchr(q->rbuf, '\n', q->rlen);
+        char *line = take_line(q);
+        ssize_t r;
 
-        if (nl) {
-            size_t n = nl - q->rbuf;
-            char *line = malloc(n + 1);
-
-            memcpy(line, q->rbuf, n);
-            line[n] = '\0';
-            memmove(q->rbuf, nl + 1, q->rlen - n - 1);
-            q->rlen -= n + 1;
-            if (!strncmp(line, "IRQ raise ", 10) || !strncmp(line, "IRQ lower ", 10)) {
-                int g = atoi(line + 10);
-                bool up = line[4] == 'r';
-
-                if (g >= 0 && g < NUM_GSI) {
-                    if (up && !q->irq_level[g])
-                        q->irq_raises[g]++;
-                    q->irq_level[g] = up;
-                }
-                free(line);
-                continue;
-            }
-            if (!strncmp(line, "MSI ", 4)) {
-                char *end;
-                uint64_t a = strtoull(line + 4, &end, 0);
-                uint32_t d = strtoul(end, NULL, 0);
-
-                if (q->msi_count < MSI_QUEUE) {
-                    unsigned i = (q->msi_head + q->msi_count++) % MSI_QUEUE;
-
-                    q->msi[i].addr = a;
-                    q->msi[i].data = d;
-                }
-                free(line);
-                continue;
-            }
+        if (line && take_notification(q, line)) {
+            free(line);
+            continue;
+        }
+        if (line)
             return line;
-        }
-        if (q->rlen == sizeof(q->rbuf)) {
-            /* a long reply (read of many bytes): grow through a heap copy */
-            fatal("reply line too long");
-        }
-        {
-            struct pollfd p = { .fd = q->fd, .events = POLLIN };
-            ssize_t r;
-
-            if (poll(&p, 1, 30000) <= 0)
-                fatal("skiff did not answer within 30 s");
-            r = read(q->fd, q->rbuf + q->rlen, sizeof(q->rbuf) - q->rlen);
-            if (r <= 0)
-                fatal("skiff closed the qtest connection (did it crash?)");
-            q->rlen += r;
-        }
+        r = fill(q, 30000);
+        if (r < 0)
+            fatal("skiff did not answer within 30 s");
+        if (r == 0)
+            fatal("skiff closed the qtest connection (did it crash?)");
     }
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int qtest_wait_exit(struct qtest *q, int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    char *line;
+
+    /* the connection stays open: skiff must end by itself, and says why on the way */
+    while (!q->eof) {
+        ssize_t r;
+
+        while ((line = take_line(q))) {
+            take_notification(q, line);     /* a stray reply has no taker now */
+            free(line);
+        }
+        if (now_ms() >= end)
+            return -1;
+        r = fill(q, 100);
+        if (r == 0)
+            q->eof = true;
+    }
+    while ((line = take_line(q))) {
+        take_notification(q, line);
+        free(line);
+    }
+    if (!reap(q, end > now_ms() ? (int)(end - now_ms()) : 0))
+        return -1;
+    return q->status;
 }
 
 const char *qtest_cmd(struct qtest *q, const char *fmt, ...)
@@ -367,6 +508,15 @@ uint32_t qtest_readl(struct qtest *q, uint64_t a) { return cmd_num(q, "readl", "
 void qtest_writeq(struct qtest *q, uint64_t a, uint64_t v) { cmd_ok(q, "writeq 0x%llx 0x%llx", (unsigned long long)a, (unsigned long long)v); }
 uint64_t qtest_readq(struct qtest *q, uint64_t a) { return cmd_num(q, "readq", "readq 0x%llx", (unsigned long long)a); }
 
+static const char hex_digits[] = "0123456789abcdef";
+
+static int hexval(char c)
+{
+    const char *d = c ? strchr(hex_digits, tolower((unsigned char)c)) : NULL;
+
+    return d ? d - hex_digits : -1;
+}
+
 void qtest_memread(struct qtest *q, uint64_t addr, void *buf, size_t len)
 {
     const char *r = qtest_cmd(q, "read 0x%llx 0x%zx", (unsigned long long)addr, len);
@@ -375,12 +525,14 @@ void qtest_memread(struct qtest *q, uint64_t addr, void *buf, size_t len)
     if (!r || strncmp(r, "0x", 2))
         fatal("read failed: %s", q->reply);
     r += 2;
+    if (strlen(r) != 2 * len)
+        fatal("read of %zu bytes: the reply has %zu hex digits", len, strlen(r));
     for (size_t i = 0; i < len; i++) {
-        unsigned v;
+        int hi = hexval(r[2 * i]), lo = hexval(r[2 * i + 1]);
 
-        if (sscanf(r + 2 * i, "%2x", &v) != 1)
-            fatal("short read reply");
-        p[i] = v;
+        if (hi < 0 || lo < 0)
+            fatal("read reply: bad hex digit at byte %zu", i);
+        p[i] = hi << 4 | lo;
     }
 }
 
@@ -389,8 +541,12 @@ void qtest_memwrite(struct qtest *q, uint64_t addr, const void *buf, size_t len)
     char *hex = malloc(2 * len + 1);
     const uint8_t *p = buf;
 
-    for (size_t i = 0; i < len; i++)
-        sprintf(hex + 2 * i, "%02x", p[i]);
+    if (!hex)
+        fatal("out of memory");
+    for (size_t i = 0; i < len; i++) {
+        hex[2 * i] = hex_digits[p[i] >> 4];
+        hex[2 * i + 1] = hex_digits[p[i] & 15];
+    }
     hex[2 * len] = '\0';
     cmd_ok(q, "write 0x%llx 0x%zx 0x%s", (unsigned long long)addr, len, hex);
     free(hex);
@@ -408,10 +564,16 @@ void qtest_irq_intercept(struct qtest *q)
     cmd_ok(q, "irq_intercept_in ioapic");
 }
 
+/* A round trip: every notification sent before it has been read (nothing to do after the end). */
+static void sync_notifications(struct qtest *q)
+{
+    if (!q->eof)
+        qtest_cmd(q, "endianness");
+}
+
 bool qtest_get_irq(struct qtest *q, int gsi)
 {
-    /* a round trip makes sure every notification sent before it has been read */
-    qtest_cmd(q, "endianness");
+    sync_notifications(q);
     return gsi >= 0 && gsi < NUM_GSI && q->irq_level[gsi];
 }
 
@@ -419,12 +581,30 @@ int qtest_irq_raises(struct qtest *q, int gsi)
 {
     int n;
 
-    qtest_cmd(q, "endianness");
+    sync_notifications(q);
     if (gsi < 0 || gsi >= NUM_GSI)
         return 0;
     n = q->irq_raises[gsi];
     q->irq_raises[gsi] = 0;
     return n;
+}
+
+int qtest_reset_count(struct qtest *q)
+{
+    sync_notifications(q);
+    return q->resets;
+}
+
+int qtest_shutdown_count(struct qtest *q)
+{
+    sync_notifications(q);
+    return q->shutdowns;
+}
+
+int qtest_exit_event(struct qtest *q)
+{
+    sync_notifications(q);
+    return q->exit_event;
 }
 
 bool qtest_irq_wait(struct qtest *q, int gsi, bool level, int timeout_ms)
@@ -445,7 +625,7 @@ void qtest_eoi(struct qtest *q, int gsi)
 
 int qtest_msi_count(struct qtest *q)
 {
-    qtest_cmd(q, "endianness");
+    sync_notifications(q);
     return q->msi_count;
 }
 

@@ -19,6 +19,12 @@ extern const char *qtest_stderr_path;
 int qtest_pid(const struct qtest *q);
 /* Close the connection and wait for skiff; returns its exit status (or 128+signal). */
 int qtest_quit(struct qtest *q);
+/*
+ * Wait for skiff to end by itself with the connection still open (closing it would end skiff
+ * too, with status 0): its exit status (or 128+signal), or -1 when it still runs after
+ * timeout_ms. The events it sent on the way are recorded; qtest_quit then only cleans up.
+ */
+int qtest_wait_exit(struct qtest *q, int timeout_ms);
 
 /* Send one command line, return the reply line after "OK" (static buffer), or NULL on ERR. */
 const char *qtest_cmd(struct qtest *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -60,6 +66,15 @@ void qtest_eoi(struct qtest *q, int gsi);
 bool qtest_msi_next(struct qtest *q, uint64_t *addr, uint32_t *data, int timeout_ms);
 int qtest_msi_count(struct qtest *q);
 
+/*
+ * What the machine carried out, as skiff reports it (EVENT lines): resets (the guest's, the
+ * monitor's, qtest's system_reset), the guest's poweroffs (ACPI S5), and the status of the last
+ * exit request (debug-exit; -1 when none). Counted from the start.
+ */
+int qtest_reset_count(struct qtest *q);
+int qtest_shutdown_count(struct qtest *q);
+int qtest_exit_event(struct qtest *q);
+
 /* A unix socket for a chardev of the skiff under test: listen before, accept after start. */
 int qtest_listen_unix(const char *path);
 int qtest_accept(int listen_fd, int timeout_ms);
@@ -72,6 +87,8 @@ size_t qtest_read_avail(int fd, void *buf, size_t len, int timeout_ms);
  * command line and with \r\n as \n (static buffer; NULL when no prompt came back).
  */
 const char *qtest_hmp_open(int listen_fd, int *fd);
+/* The same for a monitor that listens (-chardev socket,server=on): connect to path as a client. */
+const char *qtest_hmp_connect(const char *path, int *fd);
 const char *qtest_hmp(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A fresh temporary path (in $TMPDIR) ending in `suffix`; free it. */

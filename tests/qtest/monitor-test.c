@@ -54,7 +54,7 @@ static int kbd_drain(uint8_t *b, int max, int wait_ms)
 
 int main(void)
 {
-    char *sock = qtest_tmp_path(".mon");
+    char *sock = qtest_tmp_path(".mon"), *server;
     int lfd = qtest_listen_unix(sock), fd, status;
     const char *out;
     uint8_t b[16];
@@ -73,6 +73,53 @@ int main(void)
     CHECK(has(qtest_hmp(fd, "info uuid"), "123e4567-e89b-12d3-a456-426614174000\n"),
           "info uuid shows -uuid, in lower case as QEMU prints it");
     CHECK(has(qtest_hmp(fd, "info version"), "(skiff)"), "info version answers");
+
+    /* the rest of the commands, each with what it says under the test accelerator */
+    out = qtest_hmp(fd, "help eject");
+    CHECK(out && !strcmp(out, "eject [-f] device -- take the disc out of a CD-ROM drive (-f: even when the "
+                              "guest locked it)\n"), "help CMD shows that command's line alone");
+    CHECK(has(qtest_hmp(fd, "? q"), "quit|q -- quit skiff"), "? is help, and finds a command by its short form");
+    out = qtest_hmp(fd, "info");
+    CHECK(has(out, "info block -- ") && has(out, "info version -- skiff's version\n"), "info alone lists the items");
+    CHECK(has(qtest_hmp(fd, "info kvm"), "kvm support: enabled\nkvm: off (-accel qtest)\n"),
+          "info kvm: KVM does not run this guest");
+    CHECK(has(qtest_hmp(fd, "info cpus"), "no CPUs (-accel qtest)"), "info cpus: no vCPU under the test accelerator");
+    CHECK(has(qtest_hmp(fd, "info registers"), "no CPUs (-accel qtest)"), "so info registers has none to show");
+    CHECK(has(qtest_hmp(fd, "info registers -x"), "unknown option '-x'"), "info registers names a bad option");
+    CHECK(has(qtest_hmp(fd, "cpu 0"), "no CPUs (-accel qtest)"), "cpu 0 has none to choose");
+    CHECK(has(qtest_hmp(fd, "nmi"), "no CPUs (-accel qtest)"), "nmi has none to interrupt");
+    out = qtest_hmp(fd, "info pci");
+    CHECK(has(out, "  Bus  0, device   1, function 1:\n    IDE controller: PCI device 8086:7010\n"
+                   "      PCI subsystem 1af4:1100\n      BAR4: I/O at ") &&
+          has(out, "    Bridge: PCI device 8086:7113\n      PCI subsystem 1af4:1100\n      IRQ "),
+          "info pci: the PIIX3 IDE with its bus master BAR, the PIIX4 PM with its interrupt pin");
+    qtest_memwrite(q, 0x1000, "skif", 4);
+    CHECK(has(qtest_hmp(fd, "xp /4xb 0x1000"), "0000000000001000: 0x73 0x6b 0x69 0x66\n"),
+          "xp /4xb shows guest RAM as bytes");
+    CHECK(has(qtest_hmp(fd, "xp /2c 0x1002"), "0000000000001002: 'i' 'f'\n"), "xp /2c as characters");
+    CHECK(has(qtest_hmp(fd, "xp /4q 0x1000"), "the format is /[count]"), "xp names a bad format");
+    {
+        char *file = qtest_tmp_path(".pmem"), got[8] = { 0 };
+        FILE *f;
+
+        out = qtest_hmp(fd, "pmemsave 0x1000 4 %s", file);
+        f = fopen(file, "rb");
+        CHECK(out && !*out && f && fread(got, 1, sizeof(got), f) == 4 && !memcmp(got, "skif", 4),
+              "pmemsave writes those 4 bytes into a file");
+        if (f)
+            fclose(f);
+        CHECK(has(qtest_hmp(fd, "pmemsave 0xffffffffffffffff 2 %s", file), "wraps around"),
+              "pmemsave refuses a range that wraps around");
+        unlink(file);
+        free(file);
+    }
+    CHECK(has(qtest_hmp(fd, "sendkey a 70000"), "hold time '70000': milliseconds, 0 to 60000"),
+          "sendkey: a hold time past 60 s is refused");
+    CHECK(has(qtest_hmp(fd, "sendkey a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q"), "at most 16 keys at once"),
+          "sendkey: 17 keys are refused");
+    CHECK(has(qtest_hmp(fd, "eject"), "eject: which drive?"), "eject without a drive asks which");
+    CHECK(has(qtest_hmp(fd, "change ide1-cd0 /dev/null vmdk"), "change: no drive 'ide1-cd0' (info block lists them)"),
+          "change of a drive that is not there names it");
     CHECK(has(qtest_hmp(fd, "stop"), "") && has(qtest_hmp(fd, "info status"), "VM status: paused"),
           "stop: info status says paused");
     CHECK(has(qtest_hmp(fd, "c"), "") && has(qtest_hmp(fd, "info status"), "VM status: running"),
@@ -131,8 +178,9 @@ int main(void)
     CHECK(pm_regmisc() == 0, "system_reset resets the board (PMREGMISC back to 0)");
 
     qtest_hmp(fd, "quit");
-    status = qtest_quit(q);
-    CHECK(status == 0, "quit ends skiff with status 0 (%d)", status);
+    status = qtest_wait_exit(q, 10000);
+    CHECK(status == 0, "quit ends skiff with status 0, the test's connection still open (%d)", status);
+    qtest_quit(q);
     close(fd);
     close(lfd);
     unlink(sock);
@@ -140,19 +188,38 @@ int main(void)
 
     /* -S: the CPUs wait for cont */
     sock = qtest_tmp_path(".mon");
+    server = qtest_tmp_path(".mon");
     lfd = qtest_listen_unix(sock);
-    q = qtest_start("-S -mon chardev=m -chardev socket,id=m,path=%s", sock);
+    q = qtest_start("-S -mon chardev=m -chardev socket,id=m,path=%s "
+                    "-mon chardev=srv -chardev socket,id=srv,path=%s,server=on,wait=off", sock, server);
     out = qtest_hmp_open(lfd, &fd);
     CHECK(has(out, "monitor - type 'help'"), "-mon chardev= serves the monitor on a -chardev socket");
     CHECK(has(qtest_hmp(fd, "info status"), "VM status: paused (prelaunch)"),
           "-S: the VM starts paused, in QEMU's words: paused (prelaunch)");
+    {
+        /* a monitor that listens: a client that leaves in the middle of an overlong line leaves
+         * nothing of it to the next client */
+        int c1, c2;
+
+        memset(big, 'x', sizeof(big));
+        CHECK(has(qtest_hmp_connect(server, &c1), "monitor - type 'help'"), "a client of a listening monitor gets the banner");
+        CHECK(write(c1, big, sizeof(big)) == (ssize_t)sizeof(big), "types 3000 characters and leaves");
+        close(c1);
+        CHECK(has(qtest_hmp_connect(server, &c2), "monitor - type 'help'"), "the next client gets the banner");
+        CHECK(has(qtest_hmp(c2, "info status"), "VM status: paused (prelaunch)"),
+              "and its first line runs: the last client's overlong line is forgotten");
+        close(c2);
+    }
     CHECK(has(qtest_hmp(fd, "cont"), "") && has(qtest_hmp(fd, "info status"), "VM status: running"),
           "cont starts it");
     qtest_hmp(fd, "q");
-    CHECK(qtest_quit(q) == 0, "q quits too");
+    CHECK(qtest_wait_exit(q, 10000) == 0, "q quits too");
+    qtest_quit(q);
     close(fd);
     close(lfd);
     unlink(sock);
     free(sock);
+    unlink(server);
+    free(server);
     return tap_done();
 }

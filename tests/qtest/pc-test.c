@@ -10,15 +10,18 @@
 #define NS 1000000000LL
 #define COM1_SCR 0x3ff
 
-/* A reset clears the UART's scratch register: write it, reset one way, look. */
+/* A reset clears the UART's scratch register: write it, reset one way, look; skiff reports
+ * exactly one reset. */
 static bool resets(struct qtest *q, void (*how)(struct qtest *))
 {
+    int before = qtest_reset_count(q);
+
     qtest_outb(q, COM1_SCR, 0x77);
     how(q);
     /* the reset runs in the main loop right after the command */
     for (int i = 0; i < 50; i++) {
         if (qtest_inb(q, COM1_SCR) == 0)
-            return true;
+            return qtest_reset_count(q) == before + 1;
         usleep(10000);
     }
     return false;
@@ -42,6 +45,7 @@ int main(void)
     char *con = qtest_tmp_path(".debugcon");
     struct qtest *q;
     uint32_t t0, t1;
+    int status;
     FILE *f;
     char buf[16] = { 0 };
 
@@ -52,8 +56,9 @@ int main(void)
     CHECK(resets(q, via_92), "setting bit 0 of port 0x92 resets the machine");
     CHECK(resets(q, via_8042), "the 8042's pulse-reset command 0xfe resets the machine");
     CHECK(qtest_inb(q, 0x92) == 0x02, "port 0x92 reads back A20 on, reset bit clear");
+    qtest_outb(q, COM1_SCR, 0x77);
     qtest_outb(q, 0xcf9, 0x02);
-    CHECK(qtest_inb(q, 0xcf9) == 0x02 && qtest_inb(q, COM1_SCR) == 0,
+    CHECK(qtest_inb(q, 0xcf9) == 0x02 && qtest_inb(q, COM1_SCR) == 0x77 && qtest_reset_count(q) == 3,
           "0xcf9 keeps SYS_RST without resetting until RST_CPU is written");
     CHECK(qtest_inb(q, 0x80) == 0xff, "the POST port reads 0xff");
 
@@ -87,19 +92,28 @@ int main(void)
           "writing 1 to PWRBTN_STS clears it and the SCI");
     CHECK(qtest_cmd(q, "vmstate_roundtrip") != NULL, "every device's state round-trips");
 
-    /* debug-exit: the status is (value << 1) | 1 */
+    /* debug-exit: the status is (value << 1) | 1; skiff ends by itself, the connection open */
     qtest_outb(q, 0xf4, 0x10);
-    CHECK(qtest_quit(q) == 0x21, "a write of 0x10 to isa-debug-exit ends skiff with status 0x21");
+    status = qtest_wait_exit(q, 10000);
+    CHECK(status == 0x21 && qtest_exit_event(q) == 0x21,
+          "a write of 0x10 to isa-debug-exit ends skiff with status 0x21 (%d)", status);
+    qtest_quit(q);
 
-    /* ACPI poweroff ends skiff with status 0 */
+    /* ACPI poweroff ends skiff with status 0, and skiff says it was a poweroff (closing the
+     * connection would end it with status 0 too) */
     q = qtest_start("-serial null");
     pm_enable(q);
     qtest_outw(q, 0x604, 0x2000 | (0 << 10));
-    CHECK(qtest_quit(q) == 0, "SLP_EN with the S5 sleep type ends skiff with status 0");
+    status = qtest_wait_exit(q, 10000);
+    CHECK(status == 0 && qtest_shutdown_count(q) == 1,
+          "SLP_EN with the S5 sleep type powers the machine off: skiff reports the poweroff and "
+          "ends with status 0 (%d)", status);
+    qtest_quit(q);
     q = qtest_start("-serial null -no-shutdown");
     pm_enable(q);
     qtest_outw(q, 0x604, 0x2000);
-    CHECK(qtest_cmd(q, "endianness") != NULL, "with -no-shutdown skiff stays after the poweroff");
+    CHECK(qtest_shutdown_count(q) == 1 && qtest_wait_exit(q, 200) == -1,
+          "with -no-shutdown skiff reports the poweroff and stays");
     qtest_quit(q);
     unlink(con);
     free(con);

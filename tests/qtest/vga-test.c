@@ -1,7 +1,8 @@
 /* vga-test.c: the standard VGA's registers and its planar memory as a VGA BIOS and a text console use them */
-#include "tests/qtest/libpci.h"
+#include "tests/qtest/libqos.h"
 #include "tests/unit/tap.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void seq(struct qtest *q, uint8_t i, uint8_t v) { qtest_outb(q, 0x3c4, i); qtest_outb(q, 0x3c5, v); }
@@ -12,12 +13,20 @@ static uint8_t crtc_read(struct qtest *q, uint8_t i) { qtest_outb(q, 0x3d4, i); 
 int main(void)
 {
     struct qtest *q = qtest_start("-device VGA,romfile=,addr=02.0");
+    struct qpci_bus *bus = qpci_bus_new(q);
+    struct qpci_dev *vga = qpci_find(bus, 0x1234, 0x1111, 0);
+    uint64_t fb = 0, fb_size = 0;
     uint8_t buf[8];
 
-    CHECK(pci_cfg_readl(q, PCI_DEVFN(2, 0), 0) == 0x11111234, "02.0 is the standard VGA (1234:1111)");
-    CHECK(pci_cfg_readl(q, PCI_DEVFN(2, 0), 8) >> 8 == 0x030000, "class VGA-compatible display");
-    pci_cfg_writel(q, PCI_DEVFN(2, 0), 0x10, 0xffffffff);
-    CHECK(pci_cfg_readl(q, PCI_DEVFN(2, 0), 0x10) == 0xff000008, "BAR 0 is 16 MiB of prefetchable memory");
+    CHECK(vga && vga->devfn == PCI_DEVFN(2, 0), "02.0 is the standard VGA (1234:1111)");
+    CHECK(vga && vga->class_code == 0x030000, "class VGA-compatible display");
+    if (vga) {
+        fb = qpci_iomap(vga, 0, &fb_size);
+        qpci_enable(vga);
+    }
+    CHECK(fb && fb_size == 16 << 20 && vga->bar[0].prefetch && !vga->bar[0].mem64,
+          "BAR 0 is 16 MiB of 32-bit prefetchable memory, which a driver maps (at 0x%llx)",
+          (unsigned long long)fb);
 
     /* misc output picks the color addresses */
     CHECK(qtest_inb(q, 0x3d5) == 0xff, "after reset the CRTC answers at the mono address only");
@@ -44,6 +53,12 @@ int main(void)
     qtest_writeb(q, 0xb8003, 0x07);
     qtest_memread(q, 0xb8000, buf, 4);
     CHECK(!memcmp(buf, "H\x1fi\x07", 4), "text written at 0xb8000 reads back, characters and attributes");
+    memset(buf, 0, sizeof(buf));
+    if (fb)
+        qtest_memread(q, fb, buf, sizeof(buf));
+    CHECK(buf[0] == 'H' && buf[1] == 0x1f && buf[4] == 'i' && buf[5] == 0x07,
+          "the framebuffer BAR shows the same memory: a text cell in 4 bytes, its character "
+          "(plane 0) and then its attribute (plane 1), as QEMU stores them");
     CHECK(qtest_readb(q, 0xa0000) == 0xff, "with memory map 3 the window starts at 0xb8000");
 
     /* load a glyph into plane 2 as the VGA BIOS does */
@@ -112,5 +127,6 @@ int main(void)
     qtest_memread(q, 0xa0000, buf, 8);
     CHECK(qtest_cmd(q, "endianness") != NULL, "arbitrary register writes do no harm");
     CHECK(qtest_quit(q) == 0, "skiff exits cleanly");
+    free(bus);
     return tap_done();
 }

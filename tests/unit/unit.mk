@@ -1,0 +1,8 @@
+# unit.mk: unit tests that need more than the pattern rule in the Makefile
+
+# test-monitor runs the board in its process: the whole archive, as the device types register
+# themselves from constructors that nothing else would pull in
+$(BUILD)/tests/unit/test-monitor: $(BUILD)/tests/unit/test-monitor.o $(BUILD)/tests/unit/tap.o $(BUILD)/libskiff.a
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(BUILD)/libskiff.a \
+	    -Wl,--no-whole-archive $(LIBS)

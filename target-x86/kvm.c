@@ -238,6 +238,20 @@ static void kvm_clock_on_state(void *opaque, bool running, enum run_state s)
         kvm_clock_hold();
 }
 
+static int kvm_pic_set_elcr(uint16_t elcr)
+{
+    for (int chip = 0; chip < 2; chip++) {
+        struct kvm_irqchip c = { .chip_id = chip };
+
+        if (ioctl(kvm.vm_fd, KVM_GET_IRQCHIP, &c) < 0)
+            return -errno;
+        c.chip.pic.elcr = chip ? elcr >> 8 : elcr & 0xf8;
+        if (ioctl(kvm.vm_fd, KVM_SET_IRQCHIP, &c) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
 void kvm_irqchip_reset(void)
 {
     for (int i = 0; i < 3; i++)
@@ -459,6 +473,10 @@ static const struct accel_ops kvm_accel_ops = {
     .mem_map = kvm_mem_map,
     .mem_unmap = kvm_mem_unmap,
     .mem_sync_dirty = kvm_mem_sync_dirty,
+    .vcpus_stop = cpus_stop,
+    .vcpus_resume = cpus_resume,
+    .irqchip_reset = kvm_irqchip_reset,
+    .pic_set_elcr = kvm_pic_set_elcr,
     .gsi_set = kvm_gsi_set,
     .msi_route_add = kvm_msi_route_add,
     .msi_route_update = kvm_msi_route_update,

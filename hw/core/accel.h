@@ -71,6 +71,14 @@ struct accel_ops {
     int (*coalesce_mmio)(uint64_t addr, uint64_t len, bool on);
     /* The same for port writes (-ENOTSUP where KVM lacks coalesced PIO). */
     int (*coalesce_pio)(uint16_t port, uint16_t len, bool on);
+    /* Stop the vCPUs where they are (they are told, as kvmclock guests want), and let them run
+     * on; the run state (hw/core/machine.c) decides when. None: there are no vCPUs. */
+    void (*vcpus_stop)(void);
+    void (*vcpus_resume)(void);
+    /* The in-kernel interrupt controllers back to their power-on state (a machine reset). */
+    void (*irqchip_reset)(void);
+    /* The 8259s' edge/level control registers (ELCR), as firmware sets them (optional). */
+    int (*pic_set_elcr)(uint16_t elcr);
     /* Hear of a reset, poweroff or exit as the machine carries it out (optional): the test
      * accelerator tells its test, which has no vCPU to see it by. */
     void (*machine_event)(enum accel_machine_event ev, int status);

@@ -57,7 +57,7 @@ int device_set_prop(struct device *dev, const char *name, const char *value, cha
             return -ENOENT;
         }
         if (b->type != dev->type->bus) {
-            *err = xasprintf("%s: bus '%s' is an %s bus; the device goes on a %s bus", dev->type->name,
+            *err = xasprintf("%s: bus '%s' takes %s devices, and this is a %s device", dev->type->name,
                              value, bus_type_name(b->type), bus_type_name(dev->type->bus));
             return -EINVAL;
         }

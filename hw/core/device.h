@@ -22,6 +22,7 @@ enum prop_type {
     PROP_MACADDR,   /* struct mac_addr, "52:54:00:12:34:56" */
     PROP_BOOTINDEX, /* int32_t: the firmware's boot order, -1 for none */
     PROP_DRIVE,     /* struct blockdev *, given by id (-drive if=none,id= or -blockdev node-name=) */
+    PROP_NETDEV,    /* struct netdev *, given by id (-netdev TYPE,id=) */
 };
 
 struct mac_addr {

@@ -3,9 +3,16 @@
 #define HW_CORE_MACHINE_H
 
 #include "util/osdep.h"
-#include "target-x86/cpuid.h"
 
 struct ram_region;
+
+/* How the vCPUs are laid out (-smp): the guest's CPUID, MADT and SMBIOS say the same. */
+struct cpu_topology {
+    int cpus;       /* vCPUs that exist */
+    int sockets;
+    int cores;      /* per socket */
+    int threads;    /* per core */
+};
 
 struct machine_config {
     uint64_t ram_size;

@@ -11,7 +11,6 @@
 #include "target-x86/acpi-build.h"
 #include "target-x86/boot.h"
 #include "target-x86/cpuid.h"
-#include "target-x86/kvm.h"
 #include "target-x86/smbios.h"
 #include "util/log.h"
 
@@ -137,9 +136,8 @@ void pc_smbios_build(struct smbios_tables *t)
         .ram_above_4g = machine_ram.above_4g,
     };
 
-    if (kvm.supported_cpuid)
-        cpuid_signature(kvm.supported_cpuid, &machine_cfg.topo, &c.cpuid_signature,
-                        &c.cpuid_features);
+    cpuid_guest_signature(&machine_cfg.topo, &c.cpuid_signature,
+                          &c.cpuid_features);
     smbios_build(t, &c);
 }
 

@@ -20,7 +20,6 @@
 #include "target-x86/acpi-build.h"
 #include "target-x86/boot.h"
 #include "target-x86/cpu.h"
-#include "target-x86/kvm.h"
 #include "target-x86/smbios.h"
 #include "util/log.h"
 
@@ -61,15 +60,6 @@ bool pc_firmware_wanted(void)
     return !pc_direct_boot() && (!machine_cfg.qtest || machine_cfg.bios);
 }
 
-struct irq *pc_get_gsi(int n)
-{
-    return n >= 0 && n < PC_NUM_GSIS ? &pc.gsi[n] : NULL;
-}
-
-struct irq *isa_get_irq(int n)
-{
-    return n >= 0 && n < ISA_NUM_IRQS ? &pc.gsi[n] : NULL;
-}
 
 struct device *pc_acpi_pm(void)
 {
@@ -127,20 +117,12 @@ static void pc_init_ram(void)
 static void pc_set_elcr(const uint8_t irqs[4])
 {
     uint16_t elcr = 0;
+    int r;
 
     for (int i = 0; i < 4; i++)
         elcr |= 1u << irqs[i];
-    for (int chip = 0; chip < 2; chip++) {
-        struct kvm_irqchip c = { .chip_id = chip };
-        int r = kvm_vm_ioctl(KVM_GET_IRQCHIP, &c);
-
-        if (r == 0) {
-            c.chip.pic.elcr = chip ? elcr >> 8 : elcr & 0xf8;
-            r = kvm_vm_ioctl(KVM_SET_IRQCHIP, &c);
-        }
-        if (r < 0)
-            log_warn("cannot set the PIC's edge/level control: %s", strerror(-r));
-    }
+    if (accel && accel->pic_set_elcr && (r = accel->pic_set_elcr(elcr)) < 0)
+        log_warn("cannot set the PIC's edge/level control: %s", strerror(-r));
 }
 
 /* The PIIX3's IDE function, and an ide-hd or ide-cd on it for each -drive if=ide (-hda, -cdrom...). */
@@ -217,7 +199,8 @@ static void pc_reset(void *opaque)
     pc_firmware_reset();
     if (machine_cfg.qtest)
         return;
-    kvm_irqchip_reset();
+    if (accel->irqchip_reset)
+        accel->irqchip_reset();
     r = cpus_reset();
     if (r == 0)
         r = waking && pc_direct_boot() ? pc_wake_direct(&err) : pc_boot(&err);
@@ -247,6 +230,8 @@ void pc_init(const struct pc_options *opts)
         pc.opts.boot_order = "cad";
     for (int i = 0; i < PC_NUM_GSIS; i++)
         irq_init(&pc.gsi[i], pc_gsi_handler, &pc, i);
+    /* ISA IRQ n is GSI n: the IOAPIC's first 16 pins (and the PICs') */
+    isa_bus_set_irqs(pc.gsi);
     pc_init_ram();
     bus_register(&pc.pci_bus, BUS_PCI, "pci.0", NULL, NULL);
     bus_register(&pc.isa_bus, BUS_ISA, "isa.0", NULL, NULL);
@@ -431,5 +416,6 @@ void pc_cleanup(void)
     pc_firmware_cleanup();
     bus_unregister(&pc.pci_bus);
     bus_unregister(&pc.isa_bus);
+    isa_bus_set_irqs(NULL);
     memset(&pc, 0, sizeof(pc));
 }

@@ -2,6 +2,7 @@
 #define LOG_PREFIX "pci: "
 #include "hw/pci/pci.h"
 #include "hw/core/accel.h"
+#include "hw/core/bus.h" // bus_type_set_props
 #include "hw/core/firmware.h" // firmware_load
 #include "hw/core/guest-mem.h"
 #include "hw/pci/msi.h"
@@ -698,3 +699,22 @@ const struct vmstate_desc pci_device_vmsd = {
     .pre_load = pci_device_pre_load,
     .post_load = pci_device_post_load,
 };
+
+/* ---- what the PCI bus gives every device on it ---- */
+
+/* A PCI device's struct pci_device follows its struct device (pci.h), so its offset is fixed. */
+static const struct prop_desc pci_bus_props[] = {
+    { .name = "addr", .type = PROP_STRING, .offset = PCI_DEVICE_OFFSET + offsetof(struct pci_device, addr),
+      .help = "PCI slot[.function], hex (the first free slot from 03 without it)" },
+    { .name = "romfile", .type = PROP_STRING, .offset = PCI_DEVICE_OFFSET + offsetof(struct pci_device, romfile),
+      .help = "the option ROM image for the ROM BAR (empty: none; default: the device's own)" },
+    { .name = "multifunction", .type = PROP_BOOL,
+      .offset = PCI_DEVICE_OFFSET + offsetof(struct pci_device, multifunction), .def = "off",
+      .help = "say in the header that the slot has more functions" },
+    DEFINE_PROP_END,
+};
+
+static void __attribute__((constructor)) pci_bus_props_register(void)
+{
+    bus_type_set_props(BUS_PCI, pci_bus_props);
+}

@@ -51,7 +51,7 @@ expect_error "an unknown device" "'flux-capacitor' is not a device skiff can cre
 expect_error "an unknown device property" "isa-serial: no property 'colour'" "$SKIFF" "${DEV[@]}" -device isa-serial,colour=red
 expect_error "a bad property value" "does not take the value 'x'" "$SKIFF" "${DEV[@]}" -device isa-debug-exit,iobase=x
 expect_error "a bus that does not exist" "pci-testdev: bus 'pci.7' not found" "$SKIFF" "${DEV[@]}" -device pci-testdev,bus=pci.7
-expect_error "a bus of another type" "bus 'isa.0' is an ISA bus; the device goes on a PCI bus" \
+expect_error "a bus of another type" "bus 'isa.0' takes ISA devices, and this is a PCI device" \
     "$SKIFF" "${DEV[@]}" -device pci-testdev,bus=isa.0
 expect_error "a PCI device's romfile= that is not there" "'/nonexistent/x.rom'" \
     "$SKIFF" "${DEV[@]}" -device pci-testdev,romfile=/nonexistent/x.rom

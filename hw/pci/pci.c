@@ -1,4 +1,4 @@
-/* pci.c: bus 0: configuration space with read-only and write-1-to-clear bits, BAR decoding and mapping, INTx (PCI Local Bus spec 3.0 chapter 6) */
+/* pci.c: bus 0: configuration space with read-only and write-1-to-clear bits, the capability list, BAR decoding and mapping, INTx (by irqfd too), MSI delivery (PCI Local Bus spec 3.0 chapter 6) */
 #define LOG_PREFIX "pci: "
 #include "hw/pci/pci.h"
 #include "hw/core/accel.h"

@@ -355,13 +355,18 @@ static int acpi_pm_realize(struct device *dev, char **err)
     pci_config_set_wmask(&p->pci, PIIX4_SMBHSTCFG, 1, 0x0f);
     p->tmr_overflow = timer_new(CLK_VIRTUAL, acpi_pm_overflow, p);
     io_region_init(&p->pm_io, IO_SPACE_PIO, "piix4-pm", PIIX4_PM_IO_SIZE, &pm_ops, p);
-    io_region_add(&p->gpe_io, IO_SPACE_PIO, "acpi-gpe0", p->gpe_base, ACPI_GPE0_LEN, &gpe_ops, p);
-    io_region_add(&p->apm_io, IO_SPACE_PIO, "apm", APM_CNT_PORT, 2, &apm_ops, p);
+    if ((r = io_region_add(&p->gpe_io, IO_SPACE_PIO, "acpi-gpe0", p->gpe_base, ACPI_GPE0_LEN, &gpe_ops, p)) < 0 ||
+        (r = io_region_add(&p->apm_io, IO_SPACE_PIO, "apm", APM_CNT_PORT, 2, &apm_ops, p)) < 0)
+        goto fail;
     machine_add_wakeup_hook(acpi_pm_wakeup, p);
     /* the machine's power button (the monitor's system_powerdown, qtest's powerdown) is this one */
     machine_set_power_button(acpi_pm_power_button, dev);
     acpi_pm_reset(dev);
     return 0;
+fail:
+    timer_free(p->tmr_overflow);
+    pci_device_unregister(&p->pci);
+    return r;
 }
 
 static void acpi_pm_unrealize(struct device *dev)

@@ -863,6 +863,18 @@ int main(int argc, char **argv)
         if (!made)
             die("-device %s: %s", args.device[i], err);
     }
+    /* as QEMU: each -drive if=virtio is a virtio-blk-pci after the -device ones */
+    for (struct blockdev *b = blockdev_next(NULL); b; b = blockdev_next(b)) {
+        struct device *dev;
+
+        if (b->iface != BLOCKDEV_IF_VIRTIO)
+            continue;
+        dev = device_new("virtio-blk-pci");
+        if (device_set_prop(dev, "drive", b->id, &err) < 0 || device_realize(dev, &err) < 0) {
+            device_free(dev);
+            die("-drive %s: %s", b->id, err);
+        }
+    }
     /* every device is there: the boot order, tables and firmware files can be built */
     machine_done();
     if (!machine_cfg.qtest) {

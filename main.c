@@ -845,10 +845,11 @@ int main(int argc, char **argv)
     /* before the board: objects are unrealized after every device that names them */
     for (int i = 0; i < args.nobject; i++) {
         struct opts *o = opts_parse(args.object[i], "qom-type", &err);
+        bool made = o && object_create_from_opts(o, &err);
 
-        if (!o || !object_create_from_opts(o, &err))
-            die("-object %s: %s", args.object[i], err);
         opts_free(o);
+        if (!made)
+            die("-object %s: %s", args.object[i], err);
     }
 
     if (machine_cfg.qtest) {
@@ -885,10 +886,23 @@ int main(int argc, char **argv)
     start_monitors(pco.serial);
     for (int i = 0; i < args.ndevice; i++) {
         struct opts *o = opts_parse(args.device[i], "driver", &err);
+        bool made = o && device_create_from_opts(o, &err);
 
-        if (!o || !device_create_from_opts(o, &err))
-            die("-device %s: %s", args.device[i], err);
         opts_free(o);
+        if (!made)
+            die("-device %s: %s", args.device[i], err);
+    }
+    /* as QEMU: each -drive if=virtio is a virtio-blk-pci after the -device ones */
+    for (struct blockdev *b = blockdev_next(NULL); b; b = blockdev_next(b)) {
+        struct device *dev;
+
+        if (b->iface != BLOCKDEV_IF_VIRTIO)
+            continue;
+        dev = device_new("virtio-blk-pci");
+        if (device_set_prop(dev, "drive", b->id, &err) < 0 || device_realize(dev, &err) < 0) {
+            device_free(dev);
+            die("-drive %s: %s", b->id, err);
+        }
     }
     /* every device is there: the boot order, tables and firmware files can be built */
     machine_done();

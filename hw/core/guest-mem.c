@@ -4,10 +4,17 @@
 #include "hw/core/accel.h"
 #include "util/log.h"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+/*
+ * The mappings change under the device lock (PAM, BARs); I/O threads look addresses up without
+ * it, so the list is read under mappings_lock. A region outlives its mappings, so a host pointer
+ * stays valid after the lock is dropped even when the guest moves the mapping away.
+ */
 static struct ram_mapping *mappings;
+static pthread_rwlock_t mappings_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct ram_region *regions;
 
 static void region_link(struct ram_region *r)
@@ -208,8 +215,10 @@ int gmem_map(struct ram_region *r, uint64_t offset, uint64_t gpa, uint64_t size,
             return ret;
         }
     }
+    pthread_rwlock_wrlock(&mappings_lock);
     m->next = mappings;
     mappings = m;
+    pthread_rwlock_unlock(&mappings_lock);
     if (out)
         *out = m;
     return 0;
@@ -221,12 +230,14 @@ void gmem_unmap(struct ram_mapping *m)
 
     if (!m)
         return;
+    pthread_rwlock_wrlock(&mappings_lock);
     for (pp = &mappings; *pp; pp = &(*pp)->next) {
         if (*pp == m) {
             *pp = m->next;
             break;
         }
     }
+    pthread_rwlock_unlock(&mappings_lock);
     if (accel && accel->mem_unmap)
         accel->mem_unmap(m);
     free(m);
@@ -240,6 +251,7 @@ void gmem_cleanup(void)
         ram_region_free(regions);
 }
 
+/* Lookups: callers hold mappings_lock for reading. */
 static struct ram_mapping *block_find(uint64_t gpa)
 {
     for (struct ram_mapping *b = mappings; b; b = b->next)
@@ -253,32 +265,73 @@ static void block_mark_dirty(struct ram_mapping *b, uint64_t off, uint64_t len)
     ram_region_mark_dirty(b->region, b->offset + off, len);
 }
 
+static void read_lock(void)
+{
+    pthread_rwlock_rdlock(&mappings_lock);
+}
+
+static void read_unlock(void)
+{
+    pthread_rwlock_unlock(&mappings_lock);
+}
+
 struct ram_region *gmem_region_at(uint64_t gpa, uint64_t *off)
 {
-    struct ram_mapping *m = block_find(gpa);
+    struct ram_region *r = NULL;
+    struct ram_mapping *m;
 
-    if (!m)
+    read_lock();
+    if ((m = block_find(gpa))) {
+        *off = m->offset + (gpa - m->gpa);
+        r = m->region;
+    }
+    read_unlock();
+    return r;
+}
+
+/* The host address of [gpa, gpa+len) in one mapping (writable for `write`), or NULL. */
+static void *ptr_locked(uint64_t gpa, uint64_t len, bool write)
+{
+    struct ram_mapping *b = block_find(gpa);
+
+    if (!b || (write && b->readonly) || len > b->size - (gpa - b->gpa))
         return NULL;
-    *off = m->offset + (gpa - m->gpa);
-    return m->region;
+    return b->hva + (gpa - b->gpa);
 }
 
 void *gmem_ptr(uint64_t gpa, uint64_t len)
 {
-    struct ram_mapping *b = block_find(gpa);
+    void *p;
 
-    if (!b || len > b->size - (gpa - b->gpa))
-        return NULL;
-    return b->hva + (gpa - b->gpa);
+    read_lock();
+    p = ptr_locked(gpa, len, false);
+    read_unlock();
+    return p;
 }
 
 void *gmem_ptr_dma(uint64_t gpa, uint64_t len)
 {
-    struct ram_mapping *b = block_find(gpa);
+    void *p;
 
-    if (!b || b->readonly || len > b->size - (gpa - b->gpa))
-        return NULL;
-    return b->hva + (gpa - b->gpa);
+    read_lock();
+    p = ptr_locked(gpa, len, true);
+    read_unlock();
+    return p;
+}
+
+void *gmem_ptr_part(uint64_t gpa, uint64_t len, bool write, uint64_t *got)
+{
+    struct ram_mapping *b;
+    void *p = NULL;
+
+    read_lock();
+    b = block_find(gpa);
+    if (b && !(write && b->readonly)) {
+        *got = MIN(len, b->size - (gpa - b->gpa));
+        p = b->hva + (gpa - b->gpa);
+    }
+    read_unlock();
+    return p;
 }
 
 void *gmem_ptr_w(uint64_t gpa, uint64_t len)
@@ -290,7 +343,7 @@ void *gmem_ptr_w(uint64_t gpa, uint64_t len)
     return p;
 }
 
-bool gmem_is_ram(uint64_t gpa, uint64_t len)
+static bool is_ram_locked(uint64_t gpa, uint64_t len)
 {
     while (len) {
         struct ram_mapping *b = block_find(gpa);
@@ -305,21 +358,35 @@ bool gmem_is_ram(uint64_t gpa, uint64_t len)
     return true;
 }
 
+bool gmem_is_ram(uint64_t gpa, uint64_t len)
+{
+    bool ok;
+
+    read_lock();
+    ok = is_ram_locked(gpa, len);
+    read_unlock();
+    return ok;
+}
+
 static int gmem_copy(uint64_t gpa, void *buf, size_t len, bool write, bool rom_ok)
 {
     uint8_t *p = buf;
+    int ret = 0;
 
     if (gpa + len < gpa)
         return -EFAULT;
-    if (!gmem_is_ram(gpa, len))
-        return -EFAULT;
-    while (len) {
+    read_lock();
+    if (!is_ram_locked(gpa, len))
+        ret = -EFAULT;
+    while (!ret && len) {
         struct ram_mapping *b = block_find(gpa);
         uint64_t off = gpa - b->gpa, n = MIN((uint64_t)len, b->size - off);
 
         if (write) {
-            if (b->readonly && !rom_ok)
-                return -EFAULT;
+            if (b->readonly && !rom_ok) {
+                ret = -EFAULT;
+                break;
+            }
             memcpy(b->hva + off, p, n);
             block_mark_dirty(b, off, n);
         } else {
@@ -329,7 +396,8 @@ static int gmem_copy(uint64_t gpa, void *buf, size_t len, bool write, bool rom_o
         p += n;
         len -= n;
     }
-    return 0;
+    read_unlock();
+    return ret;
 }
 
 int gmem_read(uint64_t gpa, void *buf, size_t len)
@@ -349,17 +417,19 @@ int gmem_write_rom(uint64_t gpa, const void *buf, size_t len)
 
 void gmem_mark_dirty(uint64_t gpa, uint64_t len)
 {
+    read_lock();
     while (len) {
         struct ram_mapping *b = block_find(gpa);
         uint64_t n;
 
         if (!b)
-            return;
+            break;
         n = MIN(len, b->size - (gpa - b->gpa));
         block_mark_dirty(b, gpa - b->gpa, n);
         gpa += n;
         len -= n;
     }
+    read_unlock();
 }
 
 #ifndef MADV_POPULATE_WRITE

@@ -72,7 +72,8 @@ void gmem_cleanup(void);
 struct ram_mapping *gmem_mappings(void);
 
 /*
- * Host pointer for [gpa, gpa+len) when the whole range lies in one mapping, else NULL. For
+ * Host pointer for [gpa, gpa+len) when the whole range lies in one mapping, else NULL. Any
+ * thread may look addresses up (an I/O thread serving a virtqueue). For
  * writes by the board (loaders), gmem_ptr_w, which marks the pages dirty. A device's DMA into
  * guest memory uses gmem_ptr_dma, which does not: the device marks what it wrote with
  * gmem_mark_dirty once the write has completed, so that a migration never sends a page before
@@ -81,6 +82,12 @@ struct ram_mapping *gmem_mappings(void);
 void *gmem_ptr(uint64_t gpa, uint64_t len);
 void *gmem_ptr_w(uint64_t gpa, uint64_t len);
 void *gmem_ptr_dma(uint64_t gpa, uint64_t len);
+/*
+ * The host address of gpa and, in *got, how much of [gpa, gpa+len) follows it in the same
+ * mapping (a scatter-gather list is built piece by piece); NULL where gpa is not RAM, or is
+ * read-only and `write` is asked. Like gmem_ptr_dma, it marks nothing dirty.
+ */
+void *gmem_ptr_part(uint64_t gpa, uint64_t len, bool write, uint64_t *got);
 /* Copy to or from guest memory, across mappings; -EFAULT when any byte is not RAM. */
 int gmem_read(uint64_t gpa, void *buf, size_t len);
 int gmem_write(uint64_t gpa, const void *buf, size_t len);

@@ -70,6 +70,7 @@ struct extboot {
     struct device dev;
     struct blockdev *drive;
     int32_t bootindex;
+    bool boot_first;            /* -drive boot=on */
     struct io_region io;
     uint8_t last_status;        /* AH=01h's answer */
     bool busy;                  /* a request is in flight */
@@ -530,9 +531,35 @@ DEVICE_TYPE_REGISTER(extboot_type)
 
 /* ---- the board's ---- */
 
+void extboot_machine_done(void)
+{
+    struct blockdev *b = blockdev_next(NULL);
+    struct device *d;
+    char *err = NULL;
+
+    while (b && !b->boot)
+        b = blockdev_next(b);
+    if (!b)
+        return;
+    if (extboot_dev)
+        die("-drive boot=on (drive '%s'): -device extboot is there already; boot=on makes its own",
+            b->id);
+    d = device_new("extboot");
+    if (device_set_prop(d, "drive", b->id, &err) < 0)
+        die("-drive boot=on: %s", err);
+    container_of(d, struct extboot, dev)->boot_first = true;
+    if (device_realize(d, &err) < 0)
+        die("-drive boot=on: %s", err);
+}
+
 bool extboot_present(void)
 {
     return extboot_dev != NULL;
+}
+
+bool extboot_boot_first(void)
+{
+    return extboot_dev && extboot_dev->boot_first;
 }
 
 const uint8_t *extboot_rom(size_t *len)

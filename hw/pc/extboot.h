@@ -10,8 +10,11 @@
 /* The port the ROM asks (roms/extboot.S, docs/extboot.md) */
 #define EXTBOOT_PORT 0x404
 
-/* Whether there is an extboot device */
+/* At machine-done: the extboot device for the drive given -drive boot=on, if any (start-up: dies when it cannot be made). */
+void extboot_machine_done(void);
+/* Whether there is an extboot device, and whether it boots first (-drive boot=on). */
 bool extboot_present(void);
+bool extboot_boot_first(void);
 /* The option ROM image, built from roms/extboot.S */
 const uint8_t *extboot_rom(size_t *len);
 

@@ -286,6 +286,9 @@ static void pc_fw_cfg_bootorder(const char *order)
     /* QEMU's way: the Linux loader ROM boots first (bootindex 0) */
     if (pc_kernel_by_firmware())
         len += snprintf(buf, sizeof(buf), "/rom@genroms/%s\n", PC_LINUXBOOT_ROM);
+    /* qemu-kvm's -drive boot=on: extboot's drive next, before any bootindex or -boot order */
+    if (extboot_boot_first())
+        len += snprintf(buf + len, sizeof(buf) - len, "%s\n", EXTBOOT_BOOT_PATH);
     /* with bootindex= on any device, as QEMU: those alone, lowest first; -boot's order no longer counts */
     if (bootdev_order(buf, sizeof(buf), &len) > 0)
         goto out;
@@ -349,6 +352,8 @@ void pc_firmware_done(void)
 {
     const char *order = pc.opts.boot_once ? pc.opts.boot_once : pc.opts.boot_order;
 
+    /* -drive boot=on's device first: the boot order and the ROM follow from it */
+    extboot_machine_done();
     pc_set_cmos_memory();
     pc_set_cmos_boot(order);
     pc_set_cmos_disks();

@@ -18,12 +18,12 @@ truncate -s 300G "$DISK"
 dd if="$BOOT" of="$DISK" conv=notrunc status=none
 printf 'SKIFF FAR SECTOR' | dd of="$DISK" bs=512 seek=$((0x20000000)) conv=notrunc status=none
 printf 'SKIFF LAST SECTOR' | dd of="$DISK" bs=512 seek=$((300 * 2097152 - 1)) conv=notrunc status=none
-# the CD: the same image as a no-emulation boot image of 16 virtual sectors
+# the CD: the same image as a no-emulation boot image of 24 virtual sectors
 mkdir -p "$TMP/iso/boot"
 cp "$BOOT" "$TMP/iso/boot/boot.bin"
 echo "hello from the CD" >"$TMP/iso/hello.txt"
 ISO=$TMP/test.iso
-xorriso -as mkisofs -quiet -V SKIFFTEST -b boot/boot.bin -no-emul-boot -boot-load-size 16 \
+xorriso -as mkisofs -quiet -V SKIFFTEST -b boot/boot.bin -no-emul-boot -boot-load-size 24 \
     -o "$ISO" "$TMP/iso" >"$TMP/xorriso.log" 2>&1 || { not_ok "xorriso builds the test ISO"; done_testing; }
 
 # run NAME ARGS...: boot with SeaBIOS's log on debugcon and COM1 in a file; sets $status

@@ -857,10 +857,11 @@ int main(int argc, char **argv)
     start_monitors(pco.serial);
     for (int i = 0; i < args.ndevice; i++) {
         struct opts *o = opts_parse(args.device[i], "driver", &err);
+        bool made = o && device_create_from_opts(o, &err);
 
-        if (!o || !device_create_from_opts(o, &err))
-            die("-device %s: %s", args.device[i], err);
         opts_free(o);
+        if (!made)
+            die("-device %s: %s", args.device[i], err);
     }
     /* every device is there: the boot order, tables and firmware files can be built */
     machine_done();

@@ -2,6 +2,7 @@
 #define LOG_PREFIX "device: "
 #include "hw/core/device.h"
 #include "hw/core/bus.h"
+#include "hw/core/ioregion.h" // io_region_set_default_owner, io_region_unmap_owned
 #include "hw/core/props.h"
 #include "util/log.h"
 #include "util/opts.h"
@@ -75,7 +76,9 @@ void device_free(struct device *dev)
 
 int device_realize(struct device *dev, char **err)
 {
+    struct device *prev_owner;
     unsigned n = 0;
+    char *why;
     int r;
 
     *err = NULL;
@@ -94,10 +97,23 @@ int device_realize(struct device *dev, char **err)
         if (dev->bus->ops && dev->bus->ops->check && (r = dev->bus->ops->check(dev->bus, dev, err)) < 0)
             return r;
     }
+    /* the regions it makes are its own; one it could not map (an overlap) fails the realize */
+    prev_owner = io_region_set_default_owner(dev);
     r = dev->type->realize ? dev->type->realize(dev, err) : 0;
+    why = io_region_owner_failure(dev);
+    io_region_set_default_owner(prev_owner);
+    if (r == 0 && why) {
+        if (dev->type->unrealize)
+            dev->type->unrealize(dev);
+        r = -EBUSY;
+    }
     if (r < 0) {
-        if (!*err)
+        io_region_unmap_owned(dev);
+        if (!*err && why)
+            *err = xasprintf("%s: %s", dev->type->name, why);
+        else if (!*err)
             *err = xasprintf("%s: %s", dev->type->name, strerror(-r));
+        free(why);
         return r;
     }
     dev->realized = true;
@@ -243,6 +259,8 @@ void device_destroy_all(void)
         *pp = NULL;
         if (last->type->unrealize)
             last->type->unrealize(last);
+        /* what the type's unrealize left mapped goes with it */
+        io_region_unmap_owned(last);
         device_free(last);
     }
     devices_tail = &devices;

@@ -353,6 +353,27 @@ void machine_request_shutdown(void)
     bh_schedule(machine.bh);
 }
 
+static struct {
+    machine_power_button_fn *fn;
+    void *opaque;
+} power_button;
+
+void machine_set_power_button(machine_power_button_fn *fn, void *opaque)
+{
+    power_button.fn = fn;
+    power_button.opaque = opaque;
+}
+
+int machine_request_powerdown(char **err)
+{
+    if (!power_button.fn) {
+        *err = xstrdup("this machine has no ACPI power button");
+        return -ENODEV;
+    }
+    power_button.fn(power_button.opaque);
+    return 0;
+}
+
 void machine_request_error(enum run_state why)
 {
     int expected = 0;

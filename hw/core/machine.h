@@ -64,6 +64,13 @@ enum run_state {
 void machine_request_reset(void);
 void machine_request_shutdown(void);        /* ACPI poweroff: exit 0 unless -no-shutdown */
 void machine_request_exit(int status);      /* debug-exit */
+/*
+ * The power button (QEMU's system_powerdown): the board's power-management device says what
+ * pressing it does. -ENODEV with *err when the machine has none.
+ */
+typedef void machine_power_button_fn(void *opaque);
+void machine_set_power_button(machine_power_button_fn *fn, void *opaque);
+int machine_request_powerdown(char **err);
 /* A vCPU cannot go on (KVM's internal error): the VM stops in that state, as QEMU's does. */
 void machine_request_error(enum run_state why);
 

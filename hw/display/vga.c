@@ -451,17 +451,29 @@ static int vga_realize(struct device *dev, char **err)
     }
     v->vram = v->vram_region->hva;
     pci_register_bar_ram(&v->pci, 0, PCI_BAR_MEM32 | PCI_BAR_PREFETCH, v->vram_region);
-    io_region_add(&v->window, IO_SPACE_MMIO, "vga-window", VGA_WINDOW_BASE, VGA_WINDOW_SIZE,
-                  &vga_mem_ops, v);
+    r = io_region_add(&v->window, IO_SPACE_MMIO, "vga-window", VGA_WINDOW_BASE, VGA_WINDOW_SIZE,
+                      &vga_mem_ops, v);
+    if (r < 0)
+        goto fail_vram;
     /* writes to the window (screen updates, font loads) need not stop the vCPU one by one;
      * a register write or a read exits, and the queued writes are handled first */
     if (accel && accel->coalesce_mmio)
         accel->coalesce_mmio(VGA_WINDOW_BASE, VGA_WINDOW_SIZE, true);
-    io_region_add(&v->ports_3c0, IO_SPACE_PIO, "vga", 0x3c0, 16, &ports_3c0_ops, v);
-    io_region_add(&v->ports_3b4, IO_SPACE_PIO, "vga", 0x3b4, 7, &ports_3b4_ops, v);
-    io_region_add(&v->ports_3d4, IO_SPACE_PIO, "vga", 0x3d4, 7, &ports_3d4_ops, v);
+    if ((r = io_region_add(&v->ports_3c0, IO_SPACE_PIO, "vga", 0x3c0, 16, &ports_3c0_ops, v)) < 0 ||
+        (r = io_region_add(&v->ports_3b4, IO_SPACE_PIO, "vga", 0x3b4, 7, &ports_3b4_ops, v)) < 0 ||
+        (r = io_region_add(&v->ports_3d4, IO_SPACE_PIO, "vga", 0x3d4, 7, &ports_3d4_ops, v)) < 0)
+        goto fail_coalesce;
     vga_reset(dev);
     return 0;
+fail_coalesce:
+    if (accel && accel->coalesce_mmio)
+        accel->coalesce_mmio(VGA_WINDOW_BASE, VGA_WINDOW_SIZE, false);
+fail_vram:
+    pci_device_unregister(&v->pci);
+    ram_region_free(v->vram_region);
+    v->vram_region = NULL;
+    v->vram = NULL;
+    return r;
 fail:
     pci_device_unregister(&v->pci);
     return r;

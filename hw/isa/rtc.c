@@ -377,6 +377,7 @@ static int64_t rtc_base_time(const char *base)
 static int rtc_realize(struct device *dev, char **err)
 {
     struct rtc *r = container_of(dev, struct rtc, dev);
+    int ret;
 
     r->irq = isa_get_irq(r->irq_num);
     if (!r->irq) {
@@ -397,10 +398,16 @@ static int rtc_realize(struct device *dev, char **err)
     r->base_clock = clock_get_ns(CLK_VIRTUAL);
     r->next_periodic = -1;
     rtc_fill_time(r);
-    io_region_add(&r->io, IO_SPACE_PIO, "rtc", r->iobase, 2, &rtc_ops, r);
+    ret = io_region_add(&r->io, IO_SPACE_PIO, "rtc", r->iobase, 2, &rtc_ops, r);
+    if (ret < 0)
+        goto fail;
     machine_add_suspend_hook(rtc_suspended, r);
     rtc_reset(dev);
     return 0;
+fail:
+    timer_free(r->update);
+    timer_free(r->periodic);
+    return ret;
 }
 
 static void rtc_unrealize(struct device *dev)

@@ -429,6 +429,7 @@ static void serial_reset(struct device *dev)
 static int serial_realize(struct device *dev, char **err)
 {
     struct serial *s = container_of(dev, struct serial, dev);
+    int r;
 
     if (s->iobase > 0xfff8) {
         *err = xasprintf("isa-serial: iobase 0x%x is outside the port space", s->iobase);
@@ -444,9 +445,16 @@ static int serial_realize(struct device *dev, char **err)
         return -EBUSY;
     }
     s->rx_timeout = timer_new(CLK_VIRTUAL, serial_rx_timeout, s);
-    io_region_add(&s->io, IO_SPACE_PIO, "serial", s->iobase, 8, &serial_ops, s);
+    r = io_region_add(&s->io, IO_SPACE_PIO, "serial", s->iobase, 8, &serial_ops, s);
+    if (r < 0)
+        goto fail;
     serial_reset(dev);
     return 0;
+fail:
+    timer_free(s->rx_timeout);
+    if (s->chr)
+        chardev_detach(s->chr, s);
+    return r;
 }
 
 static void serial_unrealize(struct device *dev)

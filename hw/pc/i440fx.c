@@ -318,12 +318,17 @@ static int i440fx_realize(struct device *dev, char **err)
         g->mode = 0xff;
         io_region_init(&g->wo, IO_SPACE_MMIO, "pam-write-only", seg_size(i), &pam_wo_ops, g);
     }
-    io_region_add(&s->conf_addr_io, IO_SPACE_PIO, "pci-conf-addr", CONF1_ADDR_PORT, 4,
-                  &conf_addr_ops, s);
-    io_region_add(&s->conf_data_io, IO_SPACE_PIO, "pci-conf-data", CONF1_DATA_PORT, 4,
-                  &conf_data_ops, s);
+    if ((r = io_region_add(&s->conf_addr_io, IO_SPACE_PIO, "pci-conf-addr", CONF1_ADDR_PORT, 4,
+                           &conf_addr_ops, s)) < 0 ||
+        (r = io_region_add(&s->conf_data_io, IO_SPACE_PIO, "pci-conf-data", CONF1_DATA_PORT, 4,
+                           &conf_data_ops, s)) < 0)
+        goto fail;
     i440fx_reset(dev);
     return 0;
+fail:
+    pci_device_unregister(&s->pci);
+    the_i440fx = NULL;
+    return r;
 }
 
 static void i440fx_unrealize(struct device *dev)

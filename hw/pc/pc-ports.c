@@ -91,14 +91,17 @@ static void pc_ports_reset(struct device *dev)
 static int pc_ports_realize(struct device *dev, char **err)
 {
     struct pc_ports *p = container_of(dev, struct pc_ports, dev);
+    int r;
 
-    io_region_add(&p->post, IO_SPACE_PIO, "post", 0x80, 1, &post_ops, p);
-    io_region_add(&p->delay, IO_SPACE_PIO, "io-delay", 0xed, 1, &post_ops, p);
-    io_region_add(&p->port92, IO_SPACE_PIO, "port92", 0x92, 1, &port92_ops, p);
+    if ((r = io_region_add(&p->post, IO_SPACE_PIO, "post", 0x80, 1, &post_ops, p)) < 0 ||
+        (r = io_region_add(&p->delay, IO_SPACE_PIO, "io-delay", 0xed, 1, &post_ops, p)) < 0 ||
+        (r = io_region_add(&p->port92, IO_SPACE_PIO, "port92", 0x92, 1, &port92_ops, p)) < 0)
+        return r;
     /* 0xcf9 sits inside the PCI configuration window; it wins for byte accesses there */
     io_region_init(&p->rcr, IO_SPACE_PIO, "reset-control", 1, &rcr_ops, p);
     p->rcr.priority = 1;
-    io_region_map(&p->rcr, 0xcf9);
+    if ((r = io_region_map(&p->rcr, 0xcf9)) < 0)
+        return r;
     pc_ports_reset(dev);
     return 0;
 }

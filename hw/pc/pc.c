@@ -61,11 +61,6 @@ bool pc_firmware_wanted(void)
 }
 
 
-struct device *pc_acpi_pm(void)
-{
-    return pc.acpi_pm;
-}
-
 struct device *pc_rtc(void)
 {
     return pc.rtc;

@@ -205,11 +205,10 @@ static void refused(const char *what, const char *want, const char *args)
     size_t n;
     int st;
 
-    /* each is refused before skiff would connect to the test; a start-up error leaves what was
-     * allocated to the exit, which the sanitizer build would report as leaks */
-    snprintf(cmd, sizeof(cmd), "ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 timeout 20 %s -accel qtest "
-             "-qtest unix:/nonexistent/sock -nodefaults -display none %s 2>&1 </dev/null",
-             bin ? bin : "./skiff", args);
+    /* each is refused before skiff would connect to the test (and, built with the sanitizers,
+     * leaks nothing on its way out: a report would be more lines) */
+    snprintf(cmd, sizeof(cmd), "timeout 20 %s -accel qtest -qtest unix:/nonexistent/sock -nodefaults "
+             "-display none %s 2>&1 </dev/null", bin ? bin : "./skiff", args);
     p = popen(cmd, "r");
     if (!p)
         exit(2);

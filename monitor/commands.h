@@ -107,6 +107,7 @@ struct mon_block_device_info {
 struct mon_block_info {
     struct mon_block_info *next;
     char device[MON_DEVICE_NAME_MAX];
+    char qdev[MON_DEVICE_NAME_MAX];     /* the device it is attached to: its id, else its type ("" for none) */
     bool removable;             /* a CD-ROM drive */
     bool locked;                /* the guest locked its tray */
     bool has_tray_open, tray_open;

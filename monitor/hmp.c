@@ -163,6 +163,8 @@ static void hmp_info_block(struct monitor *m, int argc, char **argv)
             monitor_printf(m, "%s: [not inserted]\n", b->device);
         else
             monitor_printf(m, "%s: %s (%s%s)\n", b->device, ins->file, ins->drv, ins->ro ? ", read-only" : "");
+        if (*b->qdev)
+            monitor_printf(m, "    Attached to:      %s\n", b->qdev);
         if (b->has_tray_open)
             monitor_printf(m, "    Removable device: %slocked, tray %s\n", b->locked ? "" : "not ",
                            b->tray_open ? "open" : "closed");

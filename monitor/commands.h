@@ -170,6 +170,18 @@ struct mon_pci_device_info {
 _Static_assert(offsetof(struct mon_pci_device_info, next) == 0, "mon_list_free frees it");
 struct mon_pci_device_info *mon_query_pci(void);
 
+/* ---- the balloon (cmd-balloon.c) ---- */
+
+/* query-balloon (BalloonInfo): bytes of RAM the guest keeps; the statistics it last sent (skiff's) */
+struct mon_balloon_info {
+    int64_t actual;
+    bool has_stats;
+    uint64_t stats[10];         /* virtio's tags: swap in/out, major/minor faults, free, total, ... */
+};
+int mon_query_balloon(struct mon_balloon_info *info, char **err);
+/* balloon: leave the guest `value` bytes of RAM; -ENODEV without a balloon, -EINVAL for 0 */
+int mon_balloon(uint64_t value, char **err);
+
 /* ---- input (cmd-input.c) ---- */
 
 #define MON_SEND_KEY_MAX 16

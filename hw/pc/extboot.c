@@ -8,6 +8,7 @@
 #include "hw/core/ioregion.h"
 #include "migration/vmstate.h"
 #include "util/log.h"
+#include "util/main-loop.h" // event_loop_post, event_loop_run_sync
 
 /* The ROM, assembled from roms/extboot.S by roms/roms.mk (which names the image) */
 extern const uint8_t extboot_rom_start[] __attribute__((visibility("hidden")));
@@ -77,6 +78,10 @@ struct extboot {
     struct block_dev *busy_bd;
     struct extboot_req req;
     uint8_t *buf;               /* EB_MAX_SECTORS sectors between the disk and guest memory */
+    /* a drive a virtio-blk serves from its I/O thread: requests go there and come back here */
+    struct iovec remote_iov;
+    int remote_ret;
+    struct loop_work remote_done;
 };
 
 /* at most one: there is one ROM and one port */
@@ -163,6 +168,32 @@ static void extboot_io_done(void *opaque, int ret)
     extboot_finish(s, status);
 }
 
+/* A drive bound to an I/O thread (virtio-blk,iothread=): submitted in its loop, finished in ours. */
+static void extboot_remote_done(void *opaque, int ret)
+{
+    struct extboot *s = opaque;
+
+    s->remote_ret = ret;
+    event_loop_post(event_loop_main(), &s->remote_done);
+}
+
+static void extboot_remote_finish(void *opaque)
+{
+    struct extboot *s = opaque;
+
+    extboot_io_done(s, s->remote_ret);
+}
+
+static void extboot_remote_submit(void *opaque)
+{
+    struct extboot *s = opaque;
+
+    if (s->req.io == EB_WRITE)
+        block_aio_writev(s->busy_bd, s->req.lba * SECTOR, &s->remote_iov, 1, extboot_remote_done, s);
+    else
+        block_aio_readv(s->busy_bd, s->req.lba * SECTOR, &s->remote_iov, 1, extboot_remote_done, s);
+}
+
 /*
  * Start the transfer q describes, every value bounded first: the count, the sectors against
  * the disk, the buffer against guest RAM. EB_PENDING, or the status that refused it.
@@ -194,6 +225,12 @@ static int extboot_start_io(struct extboot *s)
     iov = (struct iovec){ s->buf, len };
     s->busy = true;
     s->busy_bd = bd;
+    if (block_get_loop(bd) != event_loop_main()) {
+        s->remote_iov = iov;
+        s->remote_done = (struct loop_work){ .fn = extboot_remote_finish, .opaque = s };
+        event_loop_run_sync(block_get_loop(bd), extboot_remote_submit, s);
+        return EB_PENDING;
+    }
     if (q->io == EB_WRITE)
         block_aio_writev(bd, q->lba * SECTOR, &iov, 1, extboot_io_done, s);
     else
@@ -410,8 +447,12 @@ static void extboot_drain(struct device *dev)
 {
     struct extboot *s = container_of(dev, struct extboot, dev);
 
-    if (s->busy)
-        block_drain(s->busy_bd);
+    if (!s->busy)
+        return;
+    block_drain(s->busy_bd);
+    /* a drive of an I/O thread: its completion may wait in the main loop's posted work */
+    if (s->busy && event_loop_unpost(event_loop_main(), &s->remote_done))
+        extboot_io_done(s, s->remote_ret);
 }
 
 static void extboot_reset(struct device *dev)

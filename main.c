@@ -7,6 +7,7 @@
 #include "block/blockdev.h"
 #include "hw/core/qtest.h"
 #include "monitor/monitor.h"
+#include "net/net.h"
 #include "target-x86/cpu.h"
 #include "target-x86/cpuid.h"
 #include "target-x86/kvm.h"
@@ -51,6 +52,12 @@ static struct {
     int nmonitor;
     const char *mon[MAX_LIST];
     int nmon;
+    const char *netdev[MAX_LIST];
+    int nnetdev;
+    const char *nic[MAX_LIST];
+    int nnic;
+    const char *net[MAX_LIST];
+    int nnet;
     const char *qtest;
     const char *pidfile;
     const char *kernel_cache;
@@ -414,6 +421,28 @@ static void opt_object(const char *val, const char *opt)
     list_add(args.object, &args.nobject, MAX_LIST, val, opt);
 }
 
+/* -netdev, -nic, -net: their help answers at once; the rest waits for the event loop (main) */
+static void opt_netdev(const char *val, const char *opt)
+{
+    if (net_answer_help("netdev", val))
+        exit(0);
+    list_add(args.netdev, &args.nnetdev, MAX_LIST, val, opt);
+}
+
+static void opt_nic(const char *val, const char *opt)
+{
+    if (net_answer_help("nic", val))
+        exit(0);
+    list_add(args.nic, &args.nnic, MAX_LIST, val, opt);
+}
+
+static void opt_net(const char *val, const char *opt)
+{
+    if (net_answer_help("net", val))
+        exit(0);
+    list_add(args.net, &args.nnet, MAX_LIST, val, opt);
+}
+
 static void opt_global(const char *val, const char *opt) { parse_global(val); }
 static void opt_nographic(const char *val, const char *opt) { args.nographic = true; }
 
@@ -521,6 +550,14 @@ static const struct option_def options[] = {
     { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them", opt_device },
     { "object", true, "TYPE,id=ID[,prop=value...]",
       "add an object a device names by id: iothread, rng-random, rng-builtin; -object help lists them", opt_object },
+    { "netdev", true, "TYPE,id=ID[,...]",
+      "a network backend, which a NIC names (-device rtl8139,netdev=ID): hubport; -netdev help lists "
+      "the types, -netdev TYPE,help their options", opt_netdev },
+    { "nic", true, "[TYPE][,id=ID][,model=M][,mac=MAC][,...]",
+      "a NIC and its backend in one (TYPE user by default, its options as -netdev's; model rtl8139 by "
+      "default, virtio for virtio-net-pci, model=help lists them); -nic none: no NIC", opt_nic },
+    { "net", true, "nic[,model=M][,macaddr=MAC][,netdev=ID][,id=ID]|TYPE[,...]|none",
+      "QEMU's older spelling: each -net nic and -net TYPE is a port of hub 0, which joins them all", opt_net },
     { "global", true, "PIIX4_PM.disable_s3|disable_s4=0|1",
       "a device property's default, as QEMU's; 1 hides ACPI S3 (suspend to RAM) or S4 from the guest", opt_global },
     { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)", opt_nographic },
@@ -842,6 +879,16 @@ int main(int argc, char **argv)
         if (!pco.serial[i] && err)
             die("-serial %s: %s", args.serial[i], err);
     }
+    /* as QEMU: every -netdev, then -nic, then -net; before -object, whose filters name them */
+    for (int i = 0; i < args.nnetdev; i++)
+        if (netdev_add(args.netdev[i], &err) < 0)
+            die("-netdev %s: %s", args.netdev[i], err);
+    for (int i = 0; i < args.nnic; i++)
+        if (net_add_nic_shorthand(args.nic[i], &err) < 0)
+            die("-nic %s: %s", args.nic[i], err);
+    for (int i = 0; i < args.nnet; i++)
+        if (net_add_legacy(args.net[i], &err) < 0)
+            die("-net %s: %s", args.net[i], err);
     /* before the board: objects are unrealized after every device that names them */
     for (int i = 0; i < args.nobject; i++) {
         struct opts *o = opts_parse(args.object[i], "qom-type", &err);
@@ -883,6 +930,9 @@ int main(int argc, char **argv)
     pco.kernel_cache_dir = cache_dir;
 
     pc_init(&pco);
+    /* as QEMU's pc board: the NICs of -nic and -net nic come before -device's */
+    if (net_create_nics(&err) < 0)
+        die("%s", err);
     start_monitors(pco.serial);
     for (int i = 0; i < args.ndevice; i++) {
         struct opts *o = opts_parse(args.device[i], "driver", &err);
@@ -937,6 +987,7 @@ int main(int argc, char **argv)
         kvm_cleanup();
     monitor_cleanup_all();
     device_destroy_all();
+    net_cleanup();
     chardev_cleanup_all();
     pc_cleanup();
     blockdev_cleanup();

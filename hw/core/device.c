@@ -26,6 +26,11 @@ const struct device_type *device_type_find(const char *name)
     return NULL;
 }
 
+const struct device_type *device_type_next(const struct device_type *t)
+{
+    return t ? t->next : types;
+}
+
 struct device *device_new(const char *type_name)
 {
     const struct device_type *t = device_type_find(type_name);

@@ -82,6 +82,8 @@ struct device {
 /* Called once per type, from a constructor: see DEVICE_TYPE_REGISTER. */
 void device_type_register(struct device_type *t);
 const struct device_type *device_type_find(const char *name);
+/* Every registered type: the one after t (NULL: the first), NULL after the last. */
+const struct device_type *device_type_next(const struct device_type *t);
 #define DEVICE_TYPE_REGISTER(t) \
     static void __attribute__((constructor)) register_##t(void) { device_type_register(&(t)); }
 

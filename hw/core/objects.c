@@ -1,6 +1,7 @@
-/* objects.c: the -object types (iothread, rng-random, rng-builtin): device types flagged .object over util/iothread and rng/ */
+/* objects.c: the -object types (iothread, rng-random, rng-builtin, filter-dump): device types flagged .object over util/iothread, rng/ and net/ */
 #define LOG_PREFIX "object: "
 #include "hw/core/device.h"
+#include "net/dump.h"
 #include "rng/rng.h"
 #include "util/iothread.h"
 
@@ -107,3 +108,50 @@ static struct device_type rng_builtin_type = {
     .unrealize = rng_object_unrealize,
 };
 DEVICE_TYPE_REGISTER(rng_builtin_type)
+
+/* ---- filter-dump ---- */
+
+struct filter_dump_object {
+    struct device dev;
+    char *netdev, *file, *queue;
+    uint32_t maxlen;
+    bool status;
+    struct net_dump *d;
+};
+
+static const struct prop_desc filter_dump_props[] = {
+    DEFINE_PROP("netdev", struct filter_dump_object, netdev, PROP_STRING, NULL,
+                "the -netdev whose frames are written (its id)"),
+    DEFINE_PROP("file", struct filter_dump_object, file, PROP_STRING, NULL, "the pcap file, made anew"),
+    DEFINE_PROP("maxlen", struct filter_dump_object, maxlen, PROP_U32, "65536",
+                "bytes kept of each frame"),
+    DEFINE_PROP("queue", struct filter_dump_object, queue, PROP_STRING, "all",
+                "all, rx (the frames the netdev receives) or tx (those it sends)"),
+    DEFINE_PROP("status", struct filter_dump_object, status, PROP_BOOL, "on", "off: write nothing"),
+    DEFINE_PROP_END,
+};
+
+static int filter_dump_realize(struct device *dev, char **err)
+{
+    struct filter_dump_object *o = (struct filter_dump_object *)dev;
+
+    return net_dump_new(&o->d, dev->id, o->netdev, o->file, o->maxlen, o->queue, o->status, err);
+}
+
+static void filter_dump_unrealize(struct device *dev)
+{
+    net_dump_free(((struct filter_dump_object *)dev)->d);
+}
+
+/* made after the netdevs it names, as QEMU makes its filters after them */
+static struct device_type filter_dump_type = {
+    .name = "filter-dump",
+    .desc = "the frames a netdev receives and sends, into a pcap file (netdev=ID,file=PATH)",
+    .bus = BUS_SYSTEM,
+    .instance_size = sizeof(struct filter_dump_object),
+    .props = filter_dump_props,
+    .object = true,
+    .realize = filter_dump_realize,
+    .unrealize = filter_dump_unrealize,
+};
+DEVICE_TYPE_REGISTER(filter_dump_type)

@@ -1,6 +1,7 @@
-/* test-net.c: the network core with fake NICs and backends: delivery, queues and their order, sent callbacks, bounds, hubs, link state, purge, a stopped machine, names and MACs, -netdev/-nic/-net, info network */
+/* test-net.c: the network core with fake NICs and backends: delivery, queues and their order, sent callbacks, bounds, hubs, link state, purge, a stopped machine, names and MACs, -netdev/-nic/-net, info network and filter-dump's pcap */
 #include "hw/core/device.h"
 #include "hw/core/machine.h"
+#include "net/dump.h"
 #include "net/net-internal.h"
 #include "util/iov.h"
 #include "util/main-loop.h"
@@ -477,24 +478,29 @@ static void test_info_and_warnings(void)
     struct test_be *lone = be_new("test-be,id=lone");
     struct test_nic *n;
     char *err = NULL, *text, *warn, *expect;
+    struct net_dump *d = NULL;
     bool made;
 
     made = net_add_nic_shorthand("test-be,id=pair,model=test-nic,mac=52:54:00:aa:bb:cc", &err) == 0 &&
            net_add_legacy("nic,model=test-nic", &err) == 0 && net_add_legacy("test-be,id=up", &err) == 0 &&
            net_create_nics(&err) == 0;
     n = nic_new("");
-    if (!CHECK(made && lone && n, "(a -nic pair, hub 0 with a NIC and a backend, a lone backend, a NIC alone)"))
+    made &= net_dump_new(&d, "f0", "lone", "/tmp/skiff-test-net.pcap", 100, "all", true, &err) == 0;
+    if (!CHECK(made && lone && n, "(a -nic pair, hub 0 with a NIC and a backend, a lone backend with a filter, a NIC alone)"))
         return;
     text = info_text();
     expect = "hub 0\n"
              " \\ hub0port1: up: index=0,type=test-be,test=yes\n"
              " \\ hub0port0: test-nic.1: index=0,type=nic,model=test-nic,macaddr=52:54:00:12:34:56\n"
              "lone: index=0,type=test-be,test=yes\n"
+             "filters:\n"
+             "  - f0: type=filter-dump,file=/tmp/skiff-test-net.pcap,maxlen=100,position=tail,status=on,insert=behind,"
+             "netdev=lone,queue=all\n"
              "test-nic.0: index=0,type=nic,model=test-nic,macaddr=52:54:00:aa:bb:cc\n"
              " \\ pair: index=0,type=test-be,test=yes\n"
              "test-nic.2: index=0,type=nic,model=test-nic,macaddr=52:54:00:12:34:57\n";
     if (!CHECK(!strcmp(text, expect), "info network in QEMU's layout: hub 0 newest port first, each NIC with its backend "
-               "under it, the lone backend, the NIC alone"))
+               "under it, the lone backend with its filter, the NIC alone"))
         tap_note("got:\n%s", text);
     CHECK(net_info(text, 10) == strlen(expect) && strlen(text) == 9, "net_info says the whole length when cut short");
     free(text);
@@ -502,6 +508,8 @@ static void test_info_and_warnings(void)
     CHECK(strstr(warn, "warning: netdev lone has no peer") && strstr(warn, "warning: nic test-nic.2 has no peer") &&
           !strstr(warn, "pair"), "at machine-done QEMU's warnings name the backend no NIC uses and the NIC with no backend");
     free(warn);
+    net_dump_free(d);
+    unlink("/tmp/skiff-test-net.pcap");
     free(err);
     teardown();
 }
@@ -558,6 +566,67 @@ static void test_options(void)
 #undef REFUSED
 }
 
+/* A pcap file: its header, then records; the frames dump wrote, checked field by field */
+static void test_dump(void)
+{
+    const char *path = "/tmp/skiff-test-net-dump.pcap";
+    struct test_be *b = be_new("test-be,id=b0");
+    struct test_nic *n = nic_new("netdev=b0");
+    struct net_dump *d = NULL, *rx = NULL;
+    char *err = NULL;
+    uint8_t *p = NULL;
+    size_t len = 0;
+
+    int r;
+
+    CHECK(net_dump_new(&d, "f0", "b0", path, 64, "all", true, &err) == 0, "filter-dump on b0 opens its file");
+    r = net_dump_new(&rx, "f1", "nope", path, 64, "all", true, &err);
+    CHECK(r == -ENOENT && strstr(err, "no netdev 'nope'"), "a filter-dump naming no netdev is refused: \"%s\"", err);
+    free(err);
+    err = NULL;
+    send_byte(&b->nd.nc, 0x11, 60, NULL);
+    send_byte(&n->nc, 0x22, 100, NULL);
+    net_set_link("b0", false, &err);
+    send_byte(&b->nd.nc, 0x33, 60, NULL);
+    net_set_link("b0", true, &err);
+    net_dump_free(d);
+    r = file_read_all(path, &p, &len);
+    if (!CHECK(r == 0 && len == 24 + 16 + 60 + 16 + 64, "the file holds a header and two "
+               "records, the second cut to maxlen=64; the frame sent while the link was down is not there (%zu bytes)", len)) {
+        free(p);
+        return;
+    }
+    CHECK(ldl_le(p) == 0xa1b2c3d4 && lduw_le(p + 4) == 2 && lduw_le(p + 6) == 4 && ldl_le(p + 16) == 64 &&
+          ldl_le(p + 20) == 1, "a pcap 2.4 header: snaplen 64, Ethernet");
+    CHECK(ldl_le(p + 24 + 8) == 60 && ldl_le(p + 24 + 12) == 60 && p[24 + 16] == 0x11 && p[24 + 16 + 59] == 0x11,
+          "the backend's frame (tx) first, whole");
+    CHECK(ldl_le(p + 100 + 8) == 64 && ldl_le(p + 100 + 12) == 100 && p[100 + 16] == 0x22,
+          "then the NIC's (rx), 64 of its 100 bytes kept");
+    free(p);
+    /* tcpdump, if there, reads it as a capture of two frames */
+    if (access("/usr/bin/tcpdump", X_OK) == 0 || access("/usr/sbin/tcpdump", X_OK) == 0) {
+        char cmd[256], line[256];
+        FILE *f;
+        int lines = 0;
+        bool truncated_seen = false;
+
+        snprintf(cmd, sizeof(cmd), "PATH=/usr/sbin:/usr/bin:$PATH tcpdump -r %s -nn -e 2>&1", path);
+        f = popen(cmd, "r");
+        while (f && fgets(line, sizeof(line), f)) {
+            if (strstr(line, "length 60") || strstr(line, "length 100"))
+                lines++;
+            truncated_seen |= strstr(line, "22:22:22:22:22:22") != NULL;
+        }
+        CHECK(f && pclose(f) == 0 && lines == 2 && truncated_seen,
+              "Debian's tcpdump -r reads both frames, with their lengths and addresses");
+    } else {
+        tap_skip("tcpdump is not installed (scripts/install-deps)", "Debian's tcpdump -r reads the file");
+    }
+    unlink(path);
+    free(err);
+    teardown();
+}
+
 int main(void)
 {
     loop_init();
@@ -573,6 +642,7 @@ int main(void)
     test_names_macs();
     test_info_and_warnings();
     test_options();
+    test_dump();
     machine_cleanup_requests();
     loop_cleanup();
     devlock_unlock();

@@ -196,4 +196,14 @@ int mon_send_key(const char *const *keys, int nkeys, int hold_time, char **err);
 /* Let go of held keys and free the timer (at exit). */
 void mon_send_key_cleanup(void);
 
+/* ---- networking (cmd-net.c) ---- */
+
+/*
+ * set_link: the link of a NIC or backend (by the name info network shows) up or down, as QEMU's;
+ * -ENODEV with *err ("Device 'NAME' not found") when there is no such client
+ */
+int mon_set_link(const char *name, bool up, char **err);
+/* info network: QEMU's text (hubs, then each NIC with its backend, each unused backend, filters); free it */
+char *mon_info_network(void);
+
 #endif

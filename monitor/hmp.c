@@ -211,6 +211,15 @@ static void hmp_info_blockstats(struct monitor *m, int argc, char **argv)
     mon_list_free(list);
 }
 
+/* QEMU's layout: hubs and their ports, then each NIC with its backend under it, and filters */
+static void hmp_info_network(struct monitor *m, int argc, char **argv)
+{
+    char *text = mon_info_network();
+
+    monitor_printf(m, "%s", text);
+    free(text);
+}
+
 static const struct {
     const char *name;
     void (*fn)(struct monitor *m, int argc, char **argv);
@@ -222,6 +231,7 @@ static const struct {
     { "cpus", hmp_info_cpus, "the virtual CPUs" },
     { "kvm", hmp_info_kvm, "whether KVM runs the guest" },
     { "name", hmp_info_name, "the guest's -name" },
+    { "network", hmp_info_network, "the NICs, their backends, hubs and filters" },
     { "pci", hmp_info_pci, "the PCI functions, their BARs and interrupts" },
     { "registers", hmp_info_registers, "the CPU's registers (-a: every CPU's)" },
     { "status", hmp_info_status, "whether the VM runs" },
@@ -526,6 +536,21 @@ static void hmp_change(struct monitor *m, int argc, char **argv)
     }
 }
 
+/* set_link NAME on|off, in QEMU's words when it is refused */
+static void hmp_set_link(struct monitor *m, int argc, char **argv)
+{
+    char *err = NULL;
+
+    if (argc < 3 || (strcmp(argv[2], "on") && strcmp(argv[2], "off"))) {
+        monitor_printf(m, "Expected 'on' or 'off'\nTry \"help set_link\" for more information\n");
+        return;
+    }
+    if (mon_set_link(argv[1], !strcmp(argv[2], "on"), &err) < 0) {
+        monitor_printf(m, "Error: %s\n", err);
+        free(err);
+    }
+}
+
 /* One line a command, in the order help lists them */
 static const struct hmp_cmd hmp_cmds[] = {
     { "help|?", "[cmd]", "list the commands, or show one", hmp_help },
@@ -543,6 +568,7 @@ static const struct hmp_cmd hmp_cmds[] = {
     { "balloon", "target", "ask the guest to keep target MiB of RAM (the balloon takes the rest)", hmp_balloon },
     { "eject", "[-f] device", "take the disc out of a CD-ROM drive (-f: even when the guest locked it)", hmp_eject },
     { "change", "device file [format]", "put the disc image file in a CD-ROM drive", hmp_change },
+    { "set_link", "name on|off", "change the link status of a network adapter (info network names them)", hmp_set_link },
     { "quit|q", "", "quit skiff", hmp_quit },
     { NULL, NULL, NULL, NULL },
 };

@@ -186,6 +186,20 @@ expect_error "-daemonize: an error while setting up reaches the caller with stat
     "$SKIFF" -daemonize -kernel /nonexistent-kernel -nodefaults
 expect_error "a bare image name that does not exist (the first disk, as QEMU takes it)" "no such file" "$SKIFF" disk.img
 
+# the network on the monitor: info network in QEMU's layout, set_link and its refusals in QEMU's words
+printf 'info network\nset_link h0 off\nset_link nope off\nset_link h0 maybe\nhelp set_link\nquit\n' |
+    timeout 10 "${SKIFF_SAN:-$SKIFF}" "${DEV[@]}" -nodefaults -monitor stdio \
+    -netdev hubport,id=h0,hubid=1 -netdev hubport,id=h1,hubid=1 >"$TMP/out" 2>"$TMP/err"
+status=$?
+tr -d '\r' <"$TMP/out" >"$TMP/mon"
+check "info network: hub 1, then its ports, the newest first, as QEMU lists them (status $status)" \
+    sh -c "[ $status -eq 0 ] && grep -A3 '^(skiff) info network' '$TMP/mon' | tail -3 | tr '\n' '|' | grep -qx 'hub 1| \\\\ h1| \\\\ h0|'"
+check "set_link h0 off is taken without a word" sh -c "grep -A1 '^(skiff) set_link h0 off' '$TMP/mon' | tail -1 | grep -q '^(skiff) set_link nope'"
+check "set_link of nothing: \"Error: Device 'nope' not found\"" grep -qx "Error: Device 'nope' not found" "$TMP/mon"
+check "set_link h0 maybe: \"Expected 'on' or 'off'\", as QEMU says" grep -qx "Expected 'on' or 'off'" "$TMP/mon"
+check "help set_link says how it is used" grep -q "^set_link name on|off -- " "$TMP/mon"
+check "QEMU's warnings for hub ports nothing is on" grep -q "warning: hub port h0 has no peer" "$TMP/err"
+
 # KVM access errors, in a private /dev: none at all, then one that only root may open (a node
 # for the kvm device; its permission is checked before any driver is asked)
 if command -v unshare >/dev/null && command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then

@@ -207,6 +207,14 @@ static int nic_request(const char *opt, const char *spec, const char *model, con
         *err = xasprintf("at most %d NICs from -nic and -net nic (give more with -device)", NET_MAX_NICS);
         return -ENOSPC;
     }
+    if (mac && mac_addr_parse(mac, &m) < 0) {
+        *err = xasprintf("mac '%s': give a MAC address as 52:54:00:12:34:56", mac);
+        return -EINVAL;
+    }
+    if (mac && (m.a[0] & 1)) {
+        *err = xasprintf("mac '%s': a NIC cannot have a multicast address (odd first byte)", mac);
+        return -EINVAL;
+    }
     if (!model)
         model = NET_DEFAULT_MODEL;
     else if (!strcmp(model, "virtio"))
@@ -215,14 +223,6 @@ static int nic_request(const char *opt, const char *spec, const char *model, con
         ;
     if (!t) {
         *err = xasprintf("skiff has no NIC model '%s' (model=help lists them)", model);
-        return -EINVAL;
-    }
-    if (mac && mac_addr_parse(mac, &m) < 0) {
-        *err = xasprintf("mac '%s': give a MAC address as 52:54:00:12:34:56", mac);
-        return -EINVAL;
-    }
-    if (mac && (m.a[0] & 1)) {
-        *err = xasprintf("mac '%s': a NIC cannot have a multicast address (odd first byte)", mac);
         return -EINVAL;
     }
     q = &nics[nnics++];

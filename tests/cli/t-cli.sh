@@ -9,7 +9,7 @@ make -s -C "$SRCDIR" payloads >&2
 
 "$SKIFF" --help >"$TMP/help" 2>&1
 check "skiff --help answers with status 0" test $? -eq 0
-for opt in -m -smp -cpu -kernel -initrd -append -serial -chardev -device -object -nographic -no-reboot -qtest -accel; do
+for opt in -m -smp -cpu -kernel -initrd -append -serial -chardev -device -object -netdev -nic -net -nographic -no-reboot -qtest -accel; do
     grep -q -- "^  $opt\b" "$TMP/help" || { not_ok "--help lists $opt"; continue; }
     ok "--help lists $opt"
 done
@@ -185,6 +185,69 @@ expect_error "-daemonize with the terminal" "cannot be used by a daemon" "$SKIFF
 expect_error "-daemonize: an error while setting up reaches the caller with status 1" "cannot read kernel" \
     "$SKIFF" -daemonize -kernel /nonexistent-kernel -nodefaults
 expect_error "a bare image name that does not exist (the first disk, as QEMU takes it)" "no such file" "$SKIFF" disk.img
+
+# the network's options, as QEMU spells them: help, and each refused mistake in one line
+"$SKIFF" -netdev help >"$TMP/nd" 2>&1
+check "-netdev help lists the backend types (socket, hubport) under QEMU's heading" \
+    sh -c "head -1 '$TMP/nd' | grep -qx 'Available netdev backend types:' && grep -qx socket '$TMP/nd' && grep -qx hubport '$TMP/nd'"
+"$SKIFF" -netdev socket,help >"$TMP/nd" 2>&1
+check "-netdev socket,help gives its options" sh -c "grep -q 'listen=' '$TMP/nd' && grep -q 'mcast=' '$TMP/nd'"
+"$SKIFF" -net nic,model=help >"$TMP/nd" 2>&1
+status=$?
+check "-net nic,model=help answers with QEMU's heading and status 0" sh -c "[ $status -eq 0 ] && head -1 '$TMP/nd' | grep -qx 'Supported NIC models:'"
+"$SKIFF" -nic help >"$TMP/nd" 2>&1
+check "-nic help lists the backend types, then the NIC models, as QEMU's" \
+    sh -c "grep -qx socket '$TMP/nd' && grep -qx 'Supported NIC models:' '$TMP/nd'"
+expect_error "-netdev without an id" "-netdev socket,listen=:4000: a netdev needs an id" "$SKIFF" "${DEV[@]}" -netdev socket,listen=:4000
+expect_error "-netdev with an id that is no identifier" "id '1a': an id is letters, digits" "$SKIFF" "${DEV[@]}" -netdev socket,id=1a,listen=:1
+expect_error "an unknown backend type" "no network backend type 'warp' (-netdev help lists them)" "$SKIFF" "${DEV[@]}" -netdev warp,id=w
+expect_error "-netdev socket with none of its ways" "give exactly one of listen=, connect=, udp=, mcast= or fd=" \
+    "$SKIFF" "${DEV[@]}" -netdev socket,id=s
+expect_error "a port past 65535 (QEMU would take 99999 as 34463)" "the port is a number, 0 to 65535" \
+    "$SKIFF" "${DEV[@]}" -netdev socket,id=s,listen=127.0.0.1:99999
+expect_error "udp= without localaddr=" "udp= needs the local address too" "$SKIFF" "${DEV[@]}" -netdev socket,id=s,udp=127.0.0.1:5
+expect_error "mcast= of an address that is not multicast" "127.0.0.1 is not a multicast address" \
+    "$SKIFF" "${DEV[@]}" -netdev socket,id=s,mcast=127.0.0.1:5000
+expect_error "an option the backend does not have" "hubport: unknown parameter 'colour'" \
+    "$SKIFF" "${DEV[@]}" -netdev hubport,id=h,hubid=0,colour=red
+expect_error "two netdevs with one id" "there is already a netdev with id 'h'" \
+    "$SKIFF" "${DEV[@]}" -netdev hubport,id=h,hubid=0 -netdev hubport,id=h,hubid=1
+expect_error "a NIC model skiff does not have" "-net nic,model=e1000: skiff has no NIC model 'e1000' (model=help lists them)" \
+    "$SKIFF" "${DEV[@]}" -net nic,model=e1000
+expect_error "a multicast MAC for a NIC" "a NIC cannot have a multicast address" "$SKIFF" "${DEV[@]}" -net nic,macaddr=01:00:5e:00:00:01
+expect_error "a MAC that is no address" "mac 'zz': give a MAC address as 52:54:00:12:34:56" "$SKIFF" "${DEV[@]}" -nic hubport,hubid=0,mac=zz
+expect_error "-net nic,netdev= of nothing" "netdev 'nope' not found" "$SKIFF" "${DEV[@]}" -net nic,netdev=nope
+expect_error "-net hubport" "hub ports are made with -netdev hubport,id=ID,hubid=N" "$SKIFF" "${DEV[@]}" -net hubport,hubid=1
+expect_error "-object filter-dump without netdev=" "filter-dump 'f': give the netdev it watches (netdev=ID)" \
+    "$SKIFF" "${DEV[@]}" -object filter-dump,id=f,file="$TMP/d.pcap"
+expect_error "-object filter-dump of a netdev that is not there" "filter-dump 'f': no netdev 'n0'" \
+    "$SKIFF" "${DEV[@]}" -object filter-dump,id=f,netdev=n0,file="$TMP/d.pcap"
+expect_error "-object filter-dump without file=" "filter-dump 'f': give the file it writes (file=PATH)" \
+    "$SKIFF" "${DEV[@]}" -netdev hubport,id=n0,hubid=0 -object filter-dump,id=f,netdev=n0
+expect_error "-object filter-dump into a folder that is not there" "cannot open '/nonexistent-dir/d.pcap'" \
+    "$SKIFF" "${DEV[@]}" -netdev hubport,id=n0,hubid=0 -object filter-dump,id=f,netdev=n0,file=/nonexistent-dir/d.pcap
+expect_error "-object filter-dump,queue= of neither way" "queue=sideways: give all, rx" \
+    "$SKIFF" "${DEV[@]}" -netdev hubport,id=n0,hubid=0 -object filter-dump,id=f,netdev=n0,file="$TMP/d.pcap",queue=sideways
+# what they make starts and goes cleanly; sockets only in a network namespace of the test's own
+if command -v unshare >/dev/null && [ "$(id -u)" -eq 0 ]; then
+    printf 'info network\nquit\n' | timeout 10 unshare -n sh -c "ip link set lo up 2>/dev/null; exec '${SKIFF_SAN:-$SKIFF}' \
+        -accel qtest -qtest null -nodefaults -monitor stdio -netdev socket,id=s0,listen=127.0.0.1:4000 \
+        -netdev socket,id=u0,udp=127.0.0.1:4001,localaddr=127.0.0.1:4002 -net none -nic none \
+        -object filter-dump,id=f0,netdev=s0,file='$TMP/d.pcap',maxlen=128" >"$TMP/out" 2>"$TMP/err"
+    status=$?
+    tr -d '\r' <"$TMP/out" >"$TMP/mon"
+    check "socket listen= and udp= backends, -net none, -nic none and a filter-dump start, and quit leaves cleanly (status $status)" \
+        [ "$status" -eq 0 ]
+    check "a backend no NIC uses gets QEMU's warning, and the machine runs" \
+        sh -c "grep -q 'warning: netdev s0 has no peer' '$TMP/err' && grep -q 'warning: netdev u0 has no peer' '$TMP/err'"
+    check "info network lists them, the filter under its netdev, as QEMU's" \
+        sh -c "grep -qx 's0: index=0,type=socket,' '$TMP/mon' && grep -qx 'u0: index=0,type=socket,socket: udp=127.0.0.1:4001' '$TMP/mon' &&
+               grep -qx '  - f0: type=filter-dump,file=$TMP/d.pcap,maxlen=128,position=tail,status=on,insert=behind,netdev=s0,queue=all' '$TMP/mon'"
+    check "the pcap file has its header (24 bytes, snaplen 128)" \
+        sh -c "[ \$(stat -c %s '$TMP/d.pcap') -eq 24 ] && od -An -tx4 -j16 -N4 '$TMP/d.pcap' | grep -q 00000080"
+else
+    skip "needs root and unshare (a network namespace)" "socket backends and filter-dump start and quit"
+fi
 
 # the network on the monitor: info network in QEMU's layout, set_link and its refusals in QEMU's words
 printf 'info network\nset_link h0 off\nset_link nope off\nset_link h0 maybe\nhelp set_link\nquit\n' |

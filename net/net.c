@@ -189,7 +189,8 @@ ssize_t net_send(struct net_client *nc, const struct iovec *iov, int niov, unsig
     struct net_client *r = nc->peer;
     ssize_t ret;
 
-    if (nc->link_down || !r)
+    /* an unplugged cable at either end: gone, rather than queued for a NIC that may never flush */
+    if (nc->link_down || !r || r->link_down)
         return iov_size(iov, niov);
     if (nc->filters || r->filters) {
         size_t hdr = frame_hdr_len(nc, r, flags);

@@ -325,8 +325,11 @@ static void test_link(void)
     CHECK(net_set_link("eth0", false, &err) == 0 && n->nc.link_down && !b->nd.nc.link_down && b->f.link_changes == 3 &&
           !net_peer_link_down(&n->nc) && net_peer_link_down(&b->nd.nc),
           "set_link on the NIC: its link goes down, its backend's does not (but hears of it)");
-    r = send_byte(&b->nd.nc, 4, 60, NULL);
-    CHECK(r == 60 && n->f.got == 1, "a frame for a NIC whose link is down is gone too");
+    n->f.refuse = true;
+    r = send_byte(&b->nd.nc, 4, 60, fake_sent);
+    CHECK(r == 60 && n->f.got == 1 && n->nc.queue_len == 0 && b->f.sent == 0,
+          "a frame for a NIC whose link is down is gone too, not queued for a NIC that cannot take it");
+    n->f.refuse = false;
     net_set_link("eth0", true, &err);
     CHECK(net_set_link("eth9", false, &err) == -ENODEV && err && !strcmp(err, "Device 'eth9' not found"),
           "set_link of a name no client has: QEMU's \"Device 'eth9' not found\"");

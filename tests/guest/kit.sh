@@ -339,7 +339,6 @@ kit_svm_reset() {
     mkdir -p "$KIT_SVM_DIR/root/kit/f" "$KIT_SVM_DIR/root/kit/in"
     : >"$KIT_SVM_DIR/root/kit/scenarios"
     KIT_SVM_N=0
-    KIT_SVM_MAX_TIMEOUT=60
 }
 
 kit_svm_file() {
@@ -400,7 +399,6 @@ kit_svm_add() {
         shift
     done
     [ "${1:-}" = -- ] && shift
-    [ "$timeout" -gt "$KIT_SVM_MAX_TIMEOUT" ] && KIT_SVM_MAX_TIMEOUT=$timeout
     line="$fn $(kit_quote "$name") $timeout $input $(kit_quote "$bin")"
     for a in "$@"; do line="$line $(kit_quote "$a")"; done
     echo "$line" >>"$KIT_SVM_DIR/root/kit/scenarios"
@@ -471,15 +469,19 @@ kit_svm_run() {
     kit_svm_available || { kit_log "$KIT_WHY"; return 1; }
     img="$KIT_SVM_DIR/l1.cpio"
     kit_svm_qemu_cmd
+    # the longest a scenario may last (its --timeout, the third word of its line)
+    KIT_SVM_MAX_TIMEOUT=$(awk '$3 > m { m = $3 } END { print m + 0 }' "$KIT_SVM_DIR/root/kit/scenarios")
+    [ "$KIT_SVM_MAX_TIMEOUT" -ge 60 ] || KIT_SVM_MAX_TIMEOUT=60
     : >"$log"
     # An emulated L1 was seen to stop now and then on a busy machine, as a VMM started in it,
     # and its kernel once panicked under a VMM ("stack guard page was hit"): when no scenario
-    # begins or ends for longer than any scenario may last, or L1 ends before its last one,
+    # begins or ends for longer than the one running may last, or L1 ends before its last one,
     # boot L1 again with the scenarios that did not end (twice at most). LOG gets every
-    # boot's console.
+    # boot's console, each after a line "@@kit boot N".
     for try in 1 2 3; do
         kit_svm_image "$img" || return 1
         kit_svm_boot "$log.boot" "$img" "$tmo"
+        echo "@@kit boot $try" >>"$log"
         cat "$log.boot" >>"$log"
         [ "$KIT_STALLED" = 1 ] && [ "$try" -lt 3 ] || break
         kit_log "the svm lane's L1 $KIT_STALL_WHY: booting it again for the scenarios left"
@@ -502,8 +504,8 @@ kit_svm_boot() {
     local log=$1 img=$2 tmo=$3 pid monpid start last marks=-1 now timedout=0
     KIT_STALLED=0
     # KIT_STALL: how long L1 may go without progress, for runs whose scenarios show it in their
-    # own TAP lines (the native lane); else longer than any scenario may last
-    KIT_STALL_S=${KIT_STALL:-$((KIT_SVM_MAX_TIMEOUT + 90))}
+    # own TAP lines (the native lane); else longer than the scenario running may last
+    KIT_STALL_S=${KIT_STALL:-$(kit_stall_limit "$log")}
     # the outer QEMU's monitor on two fifos, to ask where L1's CPUs are should it stop
     rm -f "$log.mon.in" "$log.mon.out"
     mkfifo "$log.mon.in" "$log.mon.out"
@@ -520,7 +522,10 @@ kit_svm_boot() {
         sleep 2
         # progress is a scenario beginning or ending (a stuck L1 may still print lockup reports)
         now=$(grep -c '^@@kit \|^kit: \|^ok \|^not ok ' "$log" 2>/dev/null)
-        [ "$now" != "$marks" ] && { marks=$now; last=$SECONDS; }
+        if [ "$now" != "$marks" ]; then
+            marks=$now last=$SECONDS
+            KIT_STALL_S=${KIT_STALL:-$(kit_stall_limit "$log")}
+        fi
         if [ $((SECONDS - start)) -ge "$tmo" ]; then
             kit_log "the svm lane timed out after $tmo s"
             timedout=1
@@ -544,6 +549,21 @@ kit_svm_boot() {
         KIT_STALL_WHY="ended before its last scenario ($(tr -d '\r' <"$log" | grep -m1 -o 'Kernel panic - not syncing:.*' || echo 'no panic line'))"
     fi
     return 1
+}
+
+# kit_stall_limit LOG: how long L1 may go without progress now: 90 s more than the --timeout of
+# the scenario it runs (which L1 ends by itself), 150 s while it boots or between scenarios
+kit_stall_limit() {
+    local cur t=""
+    [ -e "$1" ] || { echo 150; return; }
+    cur=$(tr -d '\r' <"$1" | sed -n 's/^@@kit \(begin\|end\) \([^ ]*\).*/\1 \2/p' | tail -n 1)
+    case "$cur" in
+    "begin "*)
+        t=$(awk -F"'" -v n="${cur#begin }" '$2 == n { split($3, a, " "); print a[1] + 90; exit }' \
+            "$KIT_SVM_DIR/root/kit/scenarios") ;;
+    *) t=150 ;;
+    esac
+    echo "${t:-$((KIT_SVM_MAX_TIMEOUT + 90))}"
 }
 
 # kit_l1_where LOG: where a stopped L1's CPUs are, twice 2 s apart, from the outer QEMU's

@@ -2,6 +2,7 @@
 # tests/guest/t-svm-boot.sh: skiff boots Debian's kernel in the svm lane: busybox shell with
 # -smp 1 and -smp 2, commands typed on the serial console, poweroff, reboot, -no-reboot, panic,
 # a CPU feature masked with -cpu host,-popcnt, and suspend to RAM (ACPI S3) woken by the RTC.
+# budget: 180 (its two phases, about 10 s; its scenarios are the shared L1's: tests/guest/lane.sh)
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 

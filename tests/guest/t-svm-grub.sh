@@ -3,6 +3,7 @@
 # disk and from an El Torito ISO on the IDE CD-ROM: it lists the drives, reads a file of known
 # content from each through the BIOS (int 13h), then again through GRUB's own ATA driver
 # (nativedisk pata), shows the board's PCI functions with lspci, and powers off with halt.
+# budget: 180 (its two phases, about 5 s; its scenarios are the shared L1's: tests/guest/lane.sh)
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 . "$SRCDIR/tests/guest/disks.sh"

@@ -5,6 +5,7 @@
 # the whole CD; the guest powers off through ACPI. After skiff exits, L1 checks the disk image
 # holds what the guest wrote. Then -kernel with -bios: SeaBIOS boots the same kernel from fw_cfg
 # through QEMU's linuxboot ROM.
+# budget: 180 (its two phases, about 10 s; its scenarios are the shared L1's: tests/guest/lane.sh)
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 . "$SRCDIR/tests/guest/disks.sh"

@@ -3,6 +3,7 @@
 # (svm lane): SYSLINUX from a FAT partition on an IDE disk, ISOLINUX from an ISO on the IDE
 # CD-ROM. Each reads its configuration, then Debian's kernel and an initrd through the BIOS,
 # and boots them; the guest says what command line it got and powers off.
+# budget: 180 (its two phases, about 5 s; its scenarios are the shared L1's: tests/guest/lane.sh)
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 . "$SRCDIR/tests/guest/disks.sh"

@@ -489,8 +489,8 @@ static const struct option_def options[] = {
     { "hdc", true, "FILE", "IDE disk: secondary master", opt_hdx },
     { "hdd", true, "FILE", "IDE disk: secondary slave", opt_hdx },
     { "cdrom", true, "FILE", "IDE CD-ROM (secondary master) with FILE as its disc", opt_cdrom },
-    { "drive", true, "file=F[,if=ide|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,discard=unmap][,cache=C][,aio=A]",
-      "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native", opt_drive },
+    { "drive", true, "file=F[,if=ide|virtio|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,discard=unmap][,werror=W][,rerror=R][,boot=on][,cache=C][,aio=A]",
+      "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native; werror: enospc, report, ignore, stop; rerror: report, ignore, stop; boot=on: the BIOS boots it first through extboot", opt_drive },
     { "blockdev", true, "driver=file|raw|qcow2,node-name=N[,file=NODE|filename=F|file.filename=F][,read-only=on][,cache.direct=on][,discard=unmap]",
       "a block node (libvirt's spelling): -device ide-hd,drive=N uses it", opt_blockdev },
     { "snapshot", false, NULL, "write to temporary files instead of the disk images", opt_snapshot },
@@ -857,10 +857,23 @@ int main(int argc, char **argv)
     start_monitors(pco.serial);
     for (int i = 0; i < args.ndevice; i++) {
         struct opts *o = opts_parse(args.device[i], "driver", &err);
+        bool made = o && device_create_from_opts(o, &err);
 
-        if (!o || !device_create_from_opts(o, &err))
-            die("-device %s: %s", args.device[i], err);
         opts_free(o);
+        if (!made)
+            die("-device %s: %s", args.device[i], err);
+    }
+    /* as QEMU: each -drive if=virtio is a virtio-blk-pci after the -device ones */
+    for (struct blockdev *b = blockdev_next(NULL); b; b = blockdev_next(b)) {
+        struct device *dev;
+
+        if (b->iface != BLOCKDEV_IF_VIRTIO)
+            continue;
+        dev = device_new("virtio-blk-pci");
+        if (device_set_prop(dev, "drive", b->id, &err) < 0 || device_realize(dev, &err) < 0) {
+            device_free(dev);
+            die("-drive %s: %s", b->id, err);
+        }
     }
     /* every device is there: the boot order, tables and firmware files can be built */
     machine_done();

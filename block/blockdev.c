@@ -37,6 +37,30 @@ struct blockdev *blockdev_find_ide(int bus, int unit)
     return NULL;
 }
 
+struct blockdev *blockdev_find_virtio(int index)
+{
+    for (struct blockdev *b = drives; b; b = b->next)
+        if (b->iface == BLOCKDEV_IF_VIRTIO && b->unit == index)
+            return b;
+    return NULL;
+}
+
+enum blockdev_error_action blockdev_error_action(const struct blockdev *b, bool is_read, int ret)
+{
+    if (is_read)
+        return b->rerror;
+    switch (b->werror) {
+    case BLOCKDEV_WERROR_ENOSPC:
+        return ret == -ENOSPC ? BLOCKDEV_ERROR_STOP : BLOCKDEV_ERROR_REPORT;
+    case BLOCKDEV_WERROR_IGNORE:
+        return BLOCKDEV_ERROR_IGNORE;
+    case BLOCKDEV_WERROR_STOP:
+        return BLOCKDEV_ERROR_STOP;
+    default:
+        return BLOCKDEV_ERROR_REPORT;
+    }
+}
+
 /* A new drive at the end of the list; strings are copied. */
 static struct blockdev *blockdev_new(const char *id, enum blockdev_if iface, int bus, int unit, bool cdrom,
                                      const char *file, const struct block_open_opts *o)
@@ -154,11 +178,42 @@ static int parse_open(struct opts *o, const char *spec, struct block_open_opts *
     return 0;
 }
 
+/* -drive werror= and rerror= (QEMU's BlockdevOnError; enospc for writes only) */
+static int parse_errors(struct opts *o, enum blockdev_werror *werror, enum blockdev_error_action *rerror,
+                        char **err)
+{
+    static const char *const wnames[] = { "enospc", "report", "ignore", "stop" };
+    static const char *const rnames[] = { "report", "ignore", "stop" };
+    const char *v;
+    size_t i;
+
+    *werror = BLOCKDEV_WERROR_ENOSPC;
+    *rerror = BLOCKDEV_ERROR_REPORT;
+    if ((v = opts_get(o, "werror"))) {
+        for (i = 0; i < ARRAY_SIZE(wnames) && strcmp(v, wnames[i]); i++)
+            ;
+        if (i == ARRAY_SIZE(wnames)) {
+            *err = xasprintf("-drive werror=%s: werror is enospc, report, ignore or stop", v);
+            return -EINVAL;
+        }
+        *werror = i;
+    }
+    if ((v = opts_get(o, "rerror"))) {
+        for (i = 0; i < ARRAY_SIZE(rnames) && strcmp(v, rnames[i]); i++)
+            ;
+        if (i == ARRAY_SIZE(rnames)) {
+            *err = xasprintf("-drive rerror=%s: rerror is report, ignore or stop", v);
+            return -EINVAL;
+        }
+        *rerror = i;
+    }
+    return 0;
+}
+
 /* -drive if= values QEMU has that skiff does not (yet), each refused by what it would need */
 static const struct {
     const char *name, *why;
 } if_missing[] = {
-    { "virtio", "skiff has no virtio disk yet" },
     { "scsi", "skiff has no SCSI controller" },
     { "floppy", "skiff has no floppy controller" },
     { "sd", "skiff has no SD card controller" },
@@ -167,13 +222,40 @@ static const struct {
     { "xen", "skiff is not a Xen device model" },
 };
 
+/*
+ * boot=on, as qemu-kvm's: the BIOS boots the drive first through the extboot option ROM, which
+ * serves int 13h for it. One drive may have it; a drive that a disk device puts on a bus of its
+ * own (if=none, later if=virtio), not an IDE one the BIOS already reaches. -EINVAL with *err.
+ */
+static int check_boot(enum blockdev_if iface, bool cdrom, const char *file, char **err)
+{
+    for (struct blockdev *b = drives; b; b = b->next)
+        if (b->boot) {
+            *err = xasprintf("-drive boot=on: drive '%s' has it already; one drive boots through extboot", b->id);
+            return -EINVAL;
+        }
+    if (iface == BLOCKDEV_IF_IDE) {
+        *err = xstrdup("-drive boot=on: the BIOS boots IDE drives itself; boot=on is for if=virtio "
+                       "or if=none (extboot serves the drive)");
+        return -EINVAL;
+    }
+    if (cdrom || !file) {
+        *err = xstrdup("-drive boot=on: extboot boots a disk image (file=, not media=cdrom)");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int blockdev_add_drive(const char *spec, char **err)
 {
     struct block_open_opts bo = { 0 };
     const char *v, *file, *unused, *id;
     uint64_t index = UINT64_MAX, bus = UINT64_MAX, unit = UINT64_MAX;
     enum blockdev_if iface = BLOCKDEV_IF_IDE;
-    bool cdrom = false;
+    enum blockdev_werror werror = BLOCKDEV_WERROR_ENOSPC;
+    enum blockdev_error_action rerror = BLOCKDEV_ERROR_REPORT;
+    struct blockdev *made = NULL;
+    bool cdrom = false, boot = false;
     struct opts *o = opts_parse(spec, "file", err);
     char *name = NULL;
     int r = -EINVAL;
@@ -188,14 +270,16 @@ int blockdev_add_drive(const char *spec, char **err)
     if ((v = opts_get(o, "if"))) {
         if (!strcmp(v, "none")) {
             iface = BLOCKDEV_IF_NONE;
+        } else if (!strcmp(v, "virtio")) {
+            iface = BLOCKDEV_IF_VIRTIO;
         } else if (strcmp(v, "ide")) {
             for (size_t i = 0; i < ARRAY_SIZE(if_missing); i++)
                 if (!strcmp(v, if_missing[i].name)) {
-                    *err = xasprintf("-drive if=%s: %s (if=ide, or if=none with -device ide-hd)", v,
+                    *err = xasprintf("-drive if=%s: %s (if=ide, if=virtio, or if=none with -device)", v,
                                      if_missing[i].why);
                     goto out;
                 }
-            *err = xasprintf("-drive if=%s: if is ide or none", v);
+            *err = xasprintf("-drive if=%s: if is ide, virtio or none", v);
             goto out;
         }
     }
@@ -207,11 +291,15 @@ int blockdev_add_drive(const char *spec, char **err)
             goto out;
         }
     }
-    if (parse_open(o, spec, &bo, err) < 0)
+    if (parse_open(o, spec, &bo, err) < 0 || parse_errors(o, &werror, &rerror, err) < 0)
         goto out;
     if (opts_get_uint(o, "index", &index) < 0 || opts_get_uint(o, "bus", &bus) < 0 ||
         opts_get_uint(o, "unit", &unit) < 0) {
         *err = xasprintf("-drive %s: index, bus and unit are numbers", spec);
+        goto out;
+    }
+    if (opts_get_bool(o, "boot", &boot) < 0) {
+        *err = xasprintf("-drive %s: boot= takes on or off", spec);
         goto out;
     }
     id = opts_get(o, "id");
@@ -230,6 +318,8 @@ int blockdev_add_drive(const char *spec, char **err)
         r = -EEXIST;
         goto out;
     }
+    if (boot && check_boot(iface, cdrom, file, err) < 0)
+        goto out;
     if (iface == BLOCKDEV_IF_NONE) {
         /* QEMU's, and libvirt's, way: a backend that -device ide-hd,drive=ID places */
         if (!id || !*id) {
@@ -241,7 +331,39 @@ int blockdev_add_drive(const char *spec, char **err)
                              "(-device ide-hd,bus=ide.B,unit=U)", spec);
             goto out;
         }
-        blockdev_new(id, iface, -1, -1, cdrom, file, &bo);
+        made = blockdev_new(id, iface, -1, -1, cdrom, file, &bo);
+        r = 0;
+        goto out;
+    }
+    if (iface == BLOCKDEV_IF_VIRTIO) {
+        /* as QEMU: each is a virtio-blk-pci of its own, named virtio<index> */
+        if (bus != UINT64_MAX || unit != UINT64_MAX) {
+            *err = xasprintf("-drive %s: a virtio drive takes index=, not bus= or unit=", spec);
+            goto out;
+        }
+        if (cdrom) {
+            *err = xasprintf("-drive %s: a virtio disk is not a CD-ROM (media=cdrom is for if=ide)", spec);
+            goto out;
+        }
+        if (index == UINT64_MAX)
+            for (index = 0; blockdev_find_virtio(index); index++)
+                ;
+        if (index > INT32_MAX) {
+            *err = xasprintf("-drive index=%" PRIu64 ": too large", index);
+            goto out;
+        }
+        if (blockdev_find_virtio(index)) {
+            *err = xasprintf("-drive %s: virtio index %" PRIu64 " is taken by drive '%s'", spec, index,
+                             blockdev_find_virtio(index)->id);
+            r = -EEXIST;
+            goto out;
+        }
+        name = id ? NULL : xasprintf("virtio%" PRIu64, index);
+        if (check_new_id(id ? id : name, "-drive", err) < 0) {
+            r = -EEXIST;
+            goto out;
+        }
+        made = blockdev_new(id ? id : name, iface, 0, index, false, file, &bo);
         r = 0;
         goto out;
     }
@@ -265,9 +387,14 @@ int blockdev_add_drive(const char *spec, char **err)
     r = ide_check_free(index, "-drive", err);
     if (r == 0) {
         name = id ? NULL : ide_name(index, cdrom);
-        blockdev_new(id ? id : name, iface, index / 2, index % 2, cdrom, file, &bo);
+        made = blockdev_new(id ? id : name, iface, index / 2, index % 2, cdrom, file, &bo);
     }
 out:
+    if (made) {
+        made->werror = werror;
+        made->rerror = rerror;
+        made->boot = boot;
+    }
     free(name);
     opts_free(o);
     return r;

@@ -7,7 +7,11 @@
 struct device;
 
 /* -drive if=: which controller the board puts the drive on (none: a -device says) */
-enum blockdev_if { BLOCKDEV_IF_NONE, BLOCKDEV_IF_IDE };
+enum blockdev_if { BLOCKDEV_IF_NONE, BLOCKDEV_IF_IDE, BLOCKDEV_IF_VIRTIO };
+
+/* -drive werror=, rerror=: what a device does when a request fails (QEMU's BlockdevOnError) */
+enum blockdev_error_action { BLOCKDEV_ERROR_REPORT, BLOCKDEV_ERROR_IGNORE, BLOCKDEV_ERROR_STOP };
+enum blockdev_werror { BLOCKDEV_WERROR_ENOSPC, BLOCKDEV_WERROR_REPORT, BLOCKDEV_WERROR_IGNORE, BLOCKDEV_WERROR_STOP };
 
 /* What the device a drive is attached to does when the monitor changes its medium. */
 struct blockdev_dev_ops {
@@ -23,8 +27,11 @@ struct blockdev_dev_ops {
 struct blockdev {
     char *id;                   /* ide0-hd0 (if=ide), the user's id= or node-name= */
     enum blockdev_if iface;
-    int bus, unit;              /* if=ide: where the board puts it */
+    int bus, unit;              /* if=ide: where the board puts it; if=virtio: unit is the index */
+    enum blockdev_werror werror;        /* enospc (stop on a full disk, else report), as QEMU */
+    enum blockdev_error_action rerror;  /* report, as QEMU */
     bool cdrom;                 /* media=cdrom: removable, read-only */
+    bool boot;                  /* boot=on: extboot serves it to the BIOS, which boots it first */
     char *file;                 /* the image; NULL for no medium */
     struct block_open_opts open;
     struct block_dev *bd;       /* open image, or NULL (no medium) */
@@ -36,7 +43,7 @@ struct blockdev {
 };
 
 /* Each returns 0, or -errno with *err saying what is wrong. */
-/* -drive file=F[,if=ide|none][,index=|bus=,unit=][,media=][,format=][,readonly=][,snapshot=][,cache=][,aio=][,discard=][,id=] */
+/* -drive file=F[,if=ide|virtio|none][,index=|bus=,unit=][,media=][,format=][,readonly=][,snapshot=][,cache=][,aio=][,discard=][,werror=][,rerror=][,id=][,boot=] */
 int blockdev_add_drive(const char *spec, char **err);
 /* -hda..-hdd (index 0-3), -cdrom (index 2, media=cdrom), and a bare image name (index 0) */
 int blockdev_add_legacy(int index, const char *file, bool cdrom, const char *what, char **err);
@@ -55,6 +62,10 @@ struct blockdev *blockdev_find(const char *id);
 struct blockdev *blockdev_next(struct blockdev *b);
 /* The if=ide drive the board puts at bus/unit, or NULL. */
 struct blockdev *blockdev_find_ide(int bus, int unit);
+/* The if=virtio drive with this index, or NULL. */
+struct blockdev *blockdev_find_virtio(int index);
+/* What a device does with a request that failed with `ret` (-errno): werror= or rerror=. */
+enum blockdev_error_action blockdev_error_action(const struct blockdev *b, bool is_read, int ret);
 
 /* A device takes the drive: one device per drive. 0, or -EBUSY with *err. */
 int blockdev_attach(struct blockdev *b, struct device *dev, const struct blockdev_dev_ops *ops,

@@ -38,7 +38,12 @@ enum vmstate_type {
     VMS_I64,
     VMS_BUFFER,     /* `size` raw bytes */
     VMS_STRUCT,     /* a nested description at `offset` */
+    VMS_PAGES,      /* `size` bytes of memory that the pointer at `offset` holds (video memory) */
 };
+
+/* Memory in a stream goes in pages, and a page of zeros is left out (see vmstate.c). */
+#define VMS_PAGE_SIZE 4096u
+#define VMS_PAGES_END 0xffffffffu
 
 struct vmstate_desc;
 
@@ -65,27 +70,57 @@ struct vmstate_desc {
     /* pre_load: note what the load must be compared with (0 or -errno: refuse to load now) */
     int (*pre_load)(void *opaque);
     int (*post_load)(void *opaque, int version);
+    /*
+     * Optional parts, NULL-terminated: each is a description of the same object, saved after
+     * the fields when its needed() says so (always when it has none). On load a subsection this
+     * skiff does not know is refused; one that is absent loads nothing, so the pre_load of the
+     * description that holds it sets what its absence means.
+     */
+    const struct vmstate_desc *const *subsections;
+    bool (*needed)(void *opaque);
 };
 
 /* Save `opaque` as described; returns 0 or -errno from pre_save. */
 int vmstate_save(const struct vmstate_desc *d, void *opaque, struct vmbuf *b);
 /*
- * Load into `opaque`. On error returns -EINVAL and sets *err to a message
- * naming the section and field ("serial: field 'lcr' ... "), to free.
- * On error `opaque` may be partially overwritten: load into a scratch copy
- * where the running device must not change.
+ * Load into `opaque` the section that fills `b` from its read position to its end. On error
+ * returns -EINVAL and sets *err to a message naming the section and field ("serial: field
+ * 'lcr' ... "), to free. On error the fields of `opaque` may be partially overwritten (load
+ * where a copy can be restored, as device_vmstate_load does); the memory of VMS_PAGES fields
+ * is written only once the whole section was accepted, after every post_load.
  */
 int vmstate_load(const struct vmstate_desc *d, void *opaque, struct vmbuf *b, char **err);
 
 /*
  * Overwrite one scalar field of a stream that vmstate_save made with d ("bm[1].status",
- * "ch[0].drive[1].nsectors_left", "pci.config[61]"): a device test's hostile stream, made from a
- * real one. 0, -ENOENT (no such field), -ERANGE (index or stream too short), -EINVAL (not a scalar).
+ * "ch[0].drive[1].nsectors_left", "pci.config[61]", a subsection's "serial/rx-timeout.deadline"):
+ * a device test's hostile stream, made from a real one. 0, -ENOENT (no such field, or a
+ * subsection the stream lacks), -ERANGE (index, or a stream too short), -EINVAL (not a scalar,
+ * or a stream that does not follow d).
  */
 int vmstate_patch(const struct vmstate_desc *d, struct vmbuf *b, const char *path, uint64_t value);
 
 /* Convenience: save, load into a fresh copy, and report whether the saved bytes round-trip. */
 int vmstate_roundtrip(const struct vmstate_desc *d, void *src, void *dst, char **err);
+
+/*
+ * Memory as VMS_PAGES fields store it, for other memory of the machine (guest RAM): the pages of
+ * [from, to) of mem that are not all zero, each as its index and its bytes (no end mark: put
+ * VMS_PAGES_END after the last run).
+ */
+void vmstate_put_pages(struct vmbuf *b, const uint8_t *mem, uint64_t from, uint64_t to);
+/* The pages a stream names for memory of `size` bytes, checked: in order, inside it. */
+struct vmpages {
+    uint32_t *index;
+    size_t *pos;            /* where each page's bytes are in the stream */
+    size_t n, cap;
+};
+/* Read up to VMS_PAGES_END; 0, or -EINVAL with a reason (static text) in *why. */
+int vmpages_read(struct vmpages *pg, struct vmbuf *b, uint64_t size, const char **why);
+/* Write the pages from b into mem; every page the stream did not name becomes zero. */
+void vmpages_apply(const struct vmpages *pg, const struct vmbuf *b, uint8_t *mem, uint64_t size);
+void vmpages_free(struct vmpages *pg);
+bool vmstate_page_is_zero(const uint8_t *p, size_t len);
 
 #define VMS_SIZEOF(st, f) sizeof(((st *)0)->f)
 #define VMS_ELEM_SIZEOF(st, f) sizeof(((st *)0)->f[0])
@@ -133,6 +168,9 @@ int vmstate_roundtrip(const struct vmstate_desc *d, void *src, void *dst, char *
 #define VMSTATE_STRUCT_ARRAY(f, st, n, desc, ctype) \
     { .name = #f, .type = VMS_STRUCT, .offset = VMS_CHECK_ARRAY(st, f, ctype, n), \
       .size = sizeof(ctype), .count = n, .sub = &(desc) }
+/* `uint8_t *f` points to n bytes of memory (a multiple of VMS_PAGE_SIZE), saved page by page */
+#define VMSTATE_PAGES(f, st, n) \
+    { .name = #f, .type = VMS_PAGES, .offset = VMS_CHECK(st, f, uint8_t *), .size = n, .count = 1 }
 #define VMSTATE_END_OF_LIST { .name = NULL, .type = VMS_END }
 
 #endif

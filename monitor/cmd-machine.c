@@ -1,8 +1,6 @@
 /* cmd-machine.c: command cores for the run state and what the machine is: query-status, stop, cont, system_reset, system_powerdown, system_wakeup, quit, query-name, query-uuid, query-version, query-kvm */
 #include "monitor/commands.h"
 #include "hw/core/machine.h"
-#include "hw/pc/acpi-pm.h"      // acpi_pm_power_button
-#include "hw/pc/pc.h"           // pc_acpi_pm
 #include "target-x86/smbios.h"  // smbios_get_uuid
 #include "util/main-loop.h"     // loop_quit
 
@@ -32,14 +30,7 @@ void mon_system_reset(void)
 
 int mon_system_powerdown(char **err)
 {
-    struct device *pm = pc_acpi_pm();
-
-    if (!pm) {
-        *err = xstrdup("this machine has no ACPI power button");
-        return -ENODEV;
-    }
-    acpi_pm_power_button(pm);
-    return 0;
+    return machine_request_powerdown(err);
 }
 
 /* as if by the power button, QEMU's choice of wake source */

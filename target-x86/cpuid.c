@@ -1,6 +1,7 @@
 /* cpuid.c: building each vCPU's CPUID from KVM's supported set, a CPU model and the topology */
 #define LOG_PREFIX "cpuid: "
 #include "target-x86/cpuid.h"
+#include "target-x86/kvm.h" // kvm.supported_cpuid
 #include "util/log.h"
 #include "util/opts.h"
 
@@ -436,6 +437,14 @@ void cpuid_signature(const struct kvm_cpuid2 *supported, const struct cpu_topolo
     *eax = e ? e->eax : 0;
     *edx = e ? e->edx : 0;
     free(c);
+}
+
+bool cpuid_guest_signature(const struct cpu_topology *t, uint32_t *eax, uint32_t *edx)
+{
+    if (!kvm.supported_cpuid)
+        return false;
+    cpuid_signature(kvm.supported_cpuid, t, eax, edx);
+    return true;
 }
 
 void cpuid_print_help(FILE *out)

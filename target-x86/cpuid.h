@@ -2,16 +2,10 @@
 #ifndef TARGET_X86_CPUID_H
 #define TARGET_X86_CPUID_H
 
+#include "hw/core/machine.h" // struct cpu_topology
 #include "util/osdep.h"
 
 #include <linux/kvm.h>
-
-struct cpu_topology {
-    int cpus;       /* vCPUs that exist */
-    int sockets;
-    int cores;      /* per socket */
-    int threads;    /* per core */
-};
 
 /* Parse "-cpu MODEL[,+feat][,-feat][,feat=on|off]". 0, or -EINVAL with *err. */
 int cpuid_configure(const char *spec, char **err);
@@ -26,6 +20,8 @@ void cpuid_add_supported(struct kvm_cpuid2 *supported, const char *name);
 struct kvm_cpuid2 *cpuid_build(const struct kvm_cpuid2 *supported, const struct cpu_topology *t,
                                int index);
 /* CPUID 1's EAX (the signature) and EDX (the features) as vCPU 0 sees them. */
+/* The same for this host's KVM (what the guest's vCPUs will be); false where KVM is not open. */
+bool cpuid_guest_signature(const struct cpu_topology *t, uint32_t *eax, uint32_t *edx);
 void cpuid_signature(const struct kvm_cpuid2 *supported, const struct cpu_topology *t,
                      uint32_t *eax, uint32_t *edx);
 void cpuid_print_help(FILE *out);

@@ -58,13 +58,18 @@ static void kvm_get_supported_cpuid(void)
 /*
  * GSI routing as a PC wires it: GSIs 0-15 reach the 8259s (2 is the cascade), and every
  * GSI its IOAPIC pin, except that ISA IRQ 0 (the PIT) arrives on pin 2, as the MADT's
- * interrupt source override and the MP table say.
+ * interrupt source override and the MP table say. MSI routes that devices add follow.
+ * KVM_SET_GSI_ROUTING replaces the whole table, so every commit sends all of it.
  */
-static void kvm_setup_irq_routing(void)
+static int kvm_commit_routes(bool force)
 {
-    struct kvm_irq_routing *r = xzalloc(sizeof(*r) + 48 * sizeof(struct kvm_irq_routing_entry));
+    struct kvm_irq_routing *r;
+    const struct msi_msg *m;
     int n = 0;
 
+    if (!force && !kvm.routes.dirty)
+        return 0;
+    r = xzalloc(sizeof(*r) + (39 + irq_route_count(&kvm.routes)) * sizeof(struct kvm_irq_routing_entry));
     for (int i = 0; i < 16; i++) {
         if (i == 2)
             continue;
@@ -83,10 +88,41 @@ static void kvm_setup_irq_routing(void)
         r->entries[n].u.irqchip.pin = i == 0 ? 2 : i;
         n++;
     }
+    irq_route_for_each(&kvm.routes, gsi, m) {
+        r->entries[n].gsi = gsi;
+        r->entries[n].type = KVM_IRQ_ROUTING_MSI;
+        r->entries[n].u.msi.address_lo = (uint32_t)m->addr;
+        r->entries[n].u.msi.address_hi = m->addr >> 32;
+        r->entries[n].u.msi.data = m->data;
+        n++;
+    }
     r->nr = n;
-    if (ioctl(kvm.vm_fd, KVM_SET_GSI_ROUTING, r) < 0)
-        die("KVM_SET_GSI_ROUTING failed: %s", strerror(errno));
+    if (ioctl(kvm.vm_fd, KVM_SET_GSI_ROUTING, r) < 0) {
+        int e = -errno;
+
+        free(r);
+        return e;
+    }
     free(r);
+    irq_route_committed(&kvm.routes);
+    return 0;
+}
+
+static void kvm_probe_fast_paths(void)
+{
+    kvm.has_irqfd = kvm_has_cap(KVM_CAP_IRQFD);
+    kvm.has_irqfd_resample = kvm.has_irqfd && kvm_has_cap(KVM_CAP_IRQFD_RESAMPLE);
+    kvm.has_ioeventfd = kvm_has_cap(KVM_CAP_IOEVENTFD);
+    kvm.has_ioeventfd_any_length = kvm.has_ioeventfd && kvm_has_cap(KVM_CAP_IOEVENTFD_ANY_LENGTH);
+    kvm.has_signal_msi = kvm_has_cap(KVM_CAP_SIGNAL_MSI);
+    if (!kvm.has_irqfd)
+        log_debug("no KVM_CAP_IRQFD: interrupts signalled by eventfd go through skiff's main loop");
+    else if (!kvm.has_irqfd_resample)
+        log_debug("no KVM_CAP_IRQFD_RESAMPLE: level-triggered INTx stays on the user-space path");
+    if (!kvm.has_ioeventfd)
+        log_debug("no KVM_CAP_IOEVENTFD: doorbell writes exit to skiff, which signals their eventfds");
+    if (!kvm.has_signal_msi)
+        log_debug("no KVM_CAP_SIGNAL_MSI: MSIs are sent through GSI routes and KVM_IRQ_LINE");
 }
 
 static void kvm_clock_on_state(void *opaque, bool running, enum run_state s);
@@ -146,7 +182,11 @@ void kvm_init(int nr_vcpus)
         if (ioctl(kvm.vm_fd, KVM_CREATE_PIT2, &pit) < 0)
             die("cannot create the in-kernel PIT: %s", strerror(errno));
     }
-    kvm_setup_irq_routing();
+    irq_route_table_init(&kvm.routes, ioctl(kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING));
+    r = kvm_commit_routes(true);
+    if (r < 0)
+        die("KVM_SET_GSI_ROUTING failed: %s", strerror(-r));
+    kvm_probe_fast_paths();
     /* remember the power-on state of PIC master, PIC slave, IOAPIC and PIT */
     for (int i = 0; i < 3; i++) {
         kvm.chips[i].chip_id = i;
@@ -198,6 +238,20 @@ static void kvm_clock_on_state(void *opaque, bool running, enum run_state s)
         kvm_clock_hold();
 }
 
+static int kvm_pic_set_elcr(uint16_t elcr)
+{
+    for (int chip = 0; chip < 2; chip++) {
+        struct kvm_irqchip c = { .chip_id = chip };
+
+        if (ioctl(kvm.vm_fd, KVM_GET_IRQCHIP, &c) < 0)
+            return -errno;
+        c.chip.pic.elcr = chip ? elcr >> 8 : elcr & 0xf8;
+        if (ioctl(kvm.vm_fd, KVM_SET_IRQCHIP, &c) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
 void kvm_irqchip_reset(void)
 {
     for (int i = 0; i < 3; i++)
@@ -213,6 +267,8 @@ void kvm_cleanup(void)
     accel = NULL;
     free(kvm.supported_cpuid);
     free(kvm.slot_used);
+    irq_route_table_free(&kvm.routes);
+    memset(kvm.msi_cache, 0, sizeof(kvm.msi_cache));
     if (kvm.vm_fd >= 0)
         close(kvm.vm_fd);
     if (kvm.kvm_fd >= 0)
@@ -235,7 +291,7 @@ static int slot_alloc(void)
     return -ENOSPC;
 }
 
-static int kvm_mem_map(struct ram_block *b)
+static int kvm_mem_map(struct ram_mapping *b)
 {
     struct kvm_userspace_memory_region m;
 
@@ -261,7 +317,7 @@ static int kvm_mem_map(struct ram_block *b)
     return 0;
 }
 
-static void kvm_mem_unmap(struct ram_block *b)
+static void kvm_mem_unmap(struct ram_mapping *b)
 {
     struct kvm_userspace_memory_region m = { .slot = b->slot };
 
@@ -272,22 +328,13 @@ static void kvm_mem_unmap(struct ram_block *b)
     b->slot = -1;
 }
 
-static int kvm_mem_sync_dirty(struct ram_block *b)
+static int kvm_mem_sync_dirty(struct ram_mapping *m, unsigned long *bitmap)
 {
-    uint64_t pages = DIV_ROUND_UP(b->size, GUEST_PAGE_SIZE), words = DIV_ROUND_UP(pages, 64);
-    unsigned long *bm = xcalloc(words, sizeof(unsigned long));
-    struct kvm_dirty_log log = { .slot = b->slot, .dirty_bitmap = bm };
+    struct kvm_dirty_log log = { .slot = m->slot, .dirty_bitmap = bitmap };
 
-    if (ioctl(kvm.vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
-        int e = -errno;
-
-        free(bm);
-        return e;
-    }
-    for (uint64_t i = 0; i < words; i++)
-        __atomic_fetch_or(&b->dirty[i], bm[i], __ATOMIC_RELAXED);
-    free(bm);
-    return 0;
+    if (m->slot < 0)
+        return -ENOENT;
+    return ioctl(kvm.vm_fd, KVM_GET_DIRTY_LOG, &log) < 0 ? -errno : 0;
 }
 
 static void kvm_gsi_set(int gsi, int level)
@@ -298,23 +345,103 @@ static void kvm_gsi_set(int gsi, int level)
         log_guest_error("KVM_IRQ_LINE gsi %d: %s", gsi, strerror(errno));
 }
 
-static int kvm_irqfd(int fd, int gsi, bool assign)
+static int kvm_msi_route_add(struct msi_msg msg)
 {
-    struct kvm_irqfd f = { .fd = fd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+    return irq_route_add(&kvm.routes, msg);
+}
 
+static int kvm_msi_route_update(int gsi, struct msi_msg msg)
+{
+    return irq_route_update(&kvm.routes, gsi, msg);
+}
+
+static void kvm_msi_route_release(int gsi)
+{
+    irq_route_release(&kvm.routes, gsi);
+}
+
+static int kvm_routes_commit(void)
+{
+    int r = kvm_commit_routes(false);
+
+    if (r < 0)
+        log_warn("KVM_SET_GSI_ROUTING failed: %s; MSI routes keep their last values", strerror(-r));
+    return r;
+}
+
+/* Without KVM_CAP_SIGNAL_MSI: a route for the message (kept for the next one), raised once. */
+static int kvm_msi_send_by_route(struct msi_msg msg)
+{
+    struct kvm_irq_level l = { .level = 1 };
+    unsigned i;
+    int r;
+
+    for (i = 0; i < ARRAY_SIZE(kvm.msi_cache); i++)
+        if (kvm.msi_cache[i].gsi && kvm.msi_cache[i].msg.addr == msg.addr &&
+            kvm.msi_cache[i].msg.data == msg.data)
+            break;
+    if (i == ARRAY_SIZE(kvm.msi_cache)) {
+        i = kvm.msi_cache_next++ % ARRAY_SIZE(kvm.msi_cache);
+        if (kvm.msi_cache[i].gsi) {
+            irq_route_update(&kvm.routes, kvm.msi_cache[i].gsi, msg);
+        } else {
+            r = irq_route_add(&kvm.routes, msg);
+            if (r < 0)
+                return r;
+            kvm.msi_cache[i].gsi = r;
+        }
+        kvm.msi_cache[i].msg = msg;
+        r = kvm_routes_commit();
+        if (r < 0)
+            return r;
+    }
+    l.irq = kvm.msi_cache[i].gsi;
+    return ioctl(kvm.vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+static int kvm_msi_send(struct msi_msg msg)
+{
+    struct kvm_msi m = { .address_lo = (uint32_t)msg.addr, .address_hi = msg.addr >> 32, .data = msg.data };
+    int r;
+
+    if (!kvm.has_signal_msi)
+        r = kvm_msi_send_by_route(msg);
+    else
+        r = ioctl(kvm.vm_fd, KVM_SIGNAL_MSI, &m) < 0 ? -errno : 0;
+    if (r < 0)
+        log_guest_error("MSI 0x%" PRIx64 " 0x%x not delivered: %s", msg.addr, msg.data, strerror(-r));
+    return r;
+}
+
+static int kvm_irqfd(int fd, int gsi, int resample_fd, bool assign)
+{
+    struct kvm_irqfd f = { .fd = fd, .gsi = gsi };
+
+    if (!kvm.has_irqfd || (assign && resample_fd >= 0 && !kvm.has_irqfd_resample))
+        return -ENOTSUP;
+    if (!assign) {
+        f.flags = KVM_IRQFD_FLAG_DEASSIGN;
+    } else if (resample_fd >= 0) {
+        f.flags = KVM_IRQFD_FLAG_RESAMPLE;
+        f.resamplefd = resample_fd;
+    }
     return ioctl(kvm.vm_fd, KVM_IRQFD, &f) < 0 ? -errno : 0;
 }
 
-static int kvm_ioeventfd(int fd, uint64_t addr, unsigned len, bool pio, bool assign)
+static int kvm_ioeventfd(const struct accel_ioeventfd *e, bool assign)
 {
-    struct kvm_ioeventfd e = {
-        .addr = addr,
-        .len = len,
-        .fd = fd,
-        .flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    struct kvm_ioeventfd k = {
+        .datamatch = e->data,
+        .addr = e->addr,
+        .len = e->len,
+        .fd = e->fd,
+        .flags = (e->pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | (e->match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
+                 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
     };
 
-    return ioctl(kvm.vm_fd, KVM_IOEVENTFD, &e) < 0 ? -errno : 0;
+    if (!kvm.has_ioeventfd || (e->len == 0 && !kvm.has_ioeventfd_any_length))
+        return -ENOTSUP;
+    return ioctl(kvm.vm_fd, KVM_IOEVENTFD, &k) < 0 ? -errno : 0;
 }
 
 static int kvm_coalesce_mmio(uint64_t addr, uint64_t len, bool on)
@@ -346,7 +473,16 @@ static const struct accel_ops kvm_accel_ops = {
     .mem_map = kvm_mem_map,
     .mem_unmap = kvm_mem_unmap,
     .mem_sync_dirty = kvm_mem_sync_dirty,
+    .vcpus_stop = cpus_stop,
+    .vcpus_resume = cpus_resume,
+    .irqchip_reset = kvm_irqchip_reset,
+    .pic_set_elcr = kvm_pic_set_elcr,
     .gsi_set = kvm_gsi_set,
+    .msi_route_add = kvm_msi_route_add,
+    .msi_route_update = kvm_msi_route_update,
+    .msi_route_release = kvm_msi_route_release,
+    .routes_commit = kvm_routes_commit,
+    .msi_send = kvm_msi_send,
     .irqfd = kvm_irqfd,
     .ioeventfd = kvm_ioeventfd,
     .coalesce_mmio = kvm_coalesce_mmio,

@@ -3,6 +3,7 @@
 #define TARGET_X86_KVM_H
 
 #include "util/osdep.h"
+#include "hw/core/irq-route.h"
 
 #include <linux/kvm.h>
 
@@ -15,6 +16,13 @@ struct kvm_state {
     unsigned long *slot_used;
     struct kvm_cpuid2 *supported_cpuid;
     int coalesced_mmio;         /* page offset of the ring in kvm_run, or 0 */
+    /* the fast paths this KVM has; without one, skiff takes the user-space path */
+    bool has_irqfd, has_irqfd_resample, has_ioeventfd, has_ioeventfd_any_length, has_signal_msi;
+    /* the GSI routing table: the board's fixed irqchip pins and the MSI routes devices add */
+    struct irq_route_table routes;
+    /* without KVM_CAP_SIGNAL_MSI: routes kept for recent messages, reused round robin */
+    struct { struct msi_msg msg; int gsi; } msi_cache[8];
+    unsigned msi_cache_next;
     /* pristine state of the in-kernel devices, restored on reset */
     struct kvm_irqchip chips[3];
     struct kvm_pit_state2 pit;

@@ -1,7 +1,6 @@
 /* bus.c: the registry of named buses and what each bus type gives its devices */
 #define LOG_PREFIX "bus: "
 #include "hw/core/bus.h"
-#include "hw/pci/pci.h" // PCI_DEVICE_OFFSET, struct pci_device
 #include "util/log.h"
 
 static struct bus *buses;
@@ -76,19 +75,14 @@ struct bus *bus_pick(enum bus_type type, struct device *dev, char **err)
 
 /* ---- what each bus type declares for its devices ---- */
 
-/* A PCI device's struct pci_device follows its struct device (pci.h), so its offset is fixed. */
-static const struct prop_desc pci_bus_props[] = {
-    { .name = "addr", .type = PROP_STRING, .offset = PCI_DEVICE_OFFSET + offsetof(struct pci_device, addr),
-      .help = "PCI slot[.function], hex (the first free slot from 03 without it)" },
-    { .name = "romfile", .type = PROP_STRING, .offset = PCI_DEVICE_OFFSET + offsetof(struct pci_device, romfile),
-      .help = "the option ROM image for the ROM BAR (empty: none; default: the device's own)" },
-    { .name = "multifunction", .type = PROP_BOOL,
-      .offset = PCI_DEVICE_OFFSET + offsetof(struct pci_device, multifunction), .def = "off",
-      .help = "say in the header that the slot has more functions" },
-    DEFINE_PROP_END,
-};
+static const struct prop_desc *type_props[BUS_TYPES];
+
+void bus_type_set_props(enum bus_type type, const struct prop_desc *props)
+{
+    type_props[type] = props;
+}
 
 const struct prop_desc *bus_type_props(enum bus_type type)
 {
-    return type == BUS_PCI ? pci_bus_props : NULL;
+    return (size_t)type < ARRAY_SIZE(type_props) ? type_props[type] : NULL;
 }

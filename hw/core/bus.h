@@ -27,7 +27,9 @@ struct bus *bus_find(const char *name);
 /* The first bus of a type where dev fits (ops->check), or NULL with *err (when err is given). */
 struct bus *bus_pick(enum bus_type type, struct device *dev, char **err);
 const char *bus_type_name(enum bus_type type);
-/* The properties every device on a bus of this type has (PCI: addr, romfile, multifunction). */
+/* The properties every device on a bus of this type has (PCI: addr, romfile, multifunction),
+ * which the bus type's own code declares once (hw/pci/pci.c, from a constructor). */
+void bus_type_set_props(enum bus_type type, const struct prop_desc *props);
 const struct prop_desc *bus_type_props(enum bus_type type);
 
 #endif

@@ -2,6 +2,7 @@
 #define LOG_PREFIX "device: "
 #include "hw/core/device.h"
 #include "hw/core/bus.h"
+#include "hw/core/ioregion.h" // io_region_set_default_owner, io_region_unmap_owned
 #include "hw/core/props.h"
 #include "util/log.h"
 #include "util/opts.h"
@@ -56,7 +57,7 @@ int device_set_prop(struct device *dev, const char *name, const char *value, cha
             return -ENOENT;
         }
         if (b->type != dev->type->bus) {
-            *err = xasprintf("%s: bus '%s' is an %s bus; the device goes on a %s bus", dev->type->name,
+            *err = xasprintf("%s: bus '%s' takes %s devices, and this is a %s device", dev->type->name,
                              value, bus_type_name(b->type), bus_type_name(dev->type->bus));
             return -EINVAL;
         }
@@ -75,7 +76,9 @@ void device_free(struct device *dev)
 
 int device_realize(struct device *dev, char **err)
 {
+    struct device *prev_owner;
     unsigned n = 0;
+    char *why;
     int r;
 
     *err = NULL;
@@ -94,10 +97,23 @@ int device_realize(struct device *dev, char **err)
         if (dev->bus->ops && dev->bus->ops->check && (r = dev->bus->ops->check(dev->bus, dev, err)) < 0)
             return r;
     }
+    /* the regions it makes are its own; one it could not map (an overlap) fails the realize */
+    prev_owner = io_region_set_default_owner(dev);
     r = dev->type->realize ? dev->type->realize(dev, err) : 0;
+    why = io_region_owner_failure(dev);
+    io_region_set_default_owner(prev_owner);
+    if (r == 0 && why) {
+        if (dev->type->unrealize)
+            dev->type->unrealize(dev);
+        r = -EBUSY;
+    }
     if (r < 0) {
-        if (!*err)
+        io_region_unmap_owned(dev);
+        if (!*err && why)
+            *err = xasprintf("%s: %s", dev->type->name, why);
+        else if (!*err)
             *err = xasprintf("%s: %s", dev->type->name, strerror(-r));
+        free(why);
         return r;
     }
     dev->realized = true;
@@ -203,10 +219,6 @@ int device_vmstate_load(struct device *dev, struct vmbuf *b, char **err)
     backup = xmalloc(dev->type->instance_size);
     memcpy(backup, dev, dev->type->instance_size);
     r = vmstate_load(vmsd, dev, b, err);
-    if (r == 0 && b->pos != b->len) {
-        *err = xasprintf("%s: %zu bytes left after its state", vmsd->name, b->len - b->pos);
-        r = -EINVAL;
-    }
     if (r < 0)
         memcpy(dev, backup, dev->type->instance_size);
     free(backup);
@@ -247,6 +259,8 @@ void device_destroy_all(void)
         *pp = NULL;
         if (last->type->unrealize)
             last->type->unrealize(last);
+        /* what the type's unrealize left mapped goes with it */
+        io_region_unmap_owned(last);
         device_free(last);
     }
     devices_tail = &devices;
@@ -274,14 +288,27 @@ int device_vmstate_roundtrip_all(int *count, char **err)
     *count = 0;
     *err = NULL;
     for (struct device *d = devices; d; d = d->next) {
-        struct device *fresh;
+        struct vmbuf a, c;
         int r;
 
         if (!d->type->vmsd)
             continue;
-        fresh = device_new(d->type->name);
-        r = vmstate_roundtrip(d->type->vmsd, d, fresh, err);
-        device_free(fresh);
+        vmbuf_init(&a);
+        vmbuf_init(&c);
+        r = vmstate_save(d->type->vmsd, d, &a);
+        if (r < 0)
+            *err = xasprintf("%s: save failed: %s", d->type->vmsd->name, strerror(-r));
+        if (r == 0)
+            r = device_vmstate_load(d, &a, err);
+        if (r == 0)
+            r = vmstate_save(d->type->vmsd, d, &c);
+        if (r == 0 && (c.len != a.len || memcmp(c.data, a.data, a.len))) {
+            *err = xasprintf("%s: state saved after its own load differs from the original",
+                             d->type->vmsd->name);
+            r = -EINVAL;
+        }
+        vmbuf_free(&a);
+        vmbuf_free(&c);
         if (r < 0)
             return r;
         (*count)++;

@@ -22,6 +22,7 @@ enum prop_type {
     PROP_MACADDR,   /* struct mac_addr, "52:54:00:12:34:56" */
     PROP_BOOTINDEX, /* int32_t: the firmware's boot order, -1 for none */
     PROP_DRIVE,     /* struct blockdev *, given by id (-drive if=none,id= or -blockdev node-name=) */
+    PROP_NETDEV,    /* struct netdev *, given by id (-netdev TYPE,id=) */
 };
 
 struct mac_addr {
@@ -108,7 +109,11 @@ void device_destroy_all(void);
 
 /* "-device help" and "-device NAME,help" */
 void device_print_types(FILE *out);
-/* Save every device's state and load it into a fresh, unrealized copy; compare. 0 or -EINVAL with *err. */
+/*
+ * Save every device's state, load it back into the device as an incoming load would, and save
+ * again: the two streams must be the same. 0 or -EINVAL with *err. (That a guest sees the same
+ * machine after a load is what tests/qtest/vmstate-test.c checks, across two processes.)
+ */
 int device_vmstate_roundtrip_all(int *count, char **err);
 int device_print_props(FILE *out, const char *type_name);
 

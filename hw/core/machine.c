@@ -3,7 +3,6 @@
 #include "hw/core/machine.h"
 #include "hw/core/accel.h"
 #include "hw/core/device.h"
-#include "target-x86/cpu.h" // cpus_stop, cpus_resume, cpus_running
 #include "util/log.h"
 #include "util/main-loop.h"
 
@@ -107,8 +106,8 @@ static void run_state_set(enum run_state s)
 /* The vCPUs stop, then the state changes. */
 static void machine_vcpus_stop(enum run_state s)
 {
-    if (machine.state == RUN_STATE_RUNNING && !machine_cfg.qtest)
-        cpus_stop();
+    if (machine.state == RUN_STATE_RUNNING && accel && accel->vcpus_stop)
+        accel->vcpus_stop();
     run_state_set(s);
 }
 
@@ -118,8 +117,8 @@ static void machine_vcpus_start(void)
     bool was = machine.state == RUN_STATE_RUNNING;
 
     run_state_set(RUN_STATE_RUNNING);
-    if (!was && !machine_cfg.qtest)
-        cpus_resume();
+    if (!was && accel && accel->vcpus_resume)
+        accel->vcpus_resume();
 }
 
 void machine_add_reset_hook(machine_reset_fn *fn, void *opaque)
@@ -352,6 +351,27 @@ void machine_request_shutdown(void)
 {
     atomic_store(&machine.shutdown_req, true);
     bh_schedule(machine.bh);
+}
+
+static struct {
+    machine_power_button_fn *fn;
+    void *opaque;
+} power_button;
+
+void machine_set_power_button(machine_power_button_fn *fn, void *opaque)
+{
+    power_button.fn = fn;
+    power_button.opaque = opaque;
+}
+
+int machine_request_powerdown(char **err)
+{
+    if (!power_button.fn) {
+        *err = xstrdup("this machine has no ACPI power button");
+        return -ENODEV;
+    }
+    power_button.fn(power_button.opaque);
+    return 0;
 }
 
 void machine_request_error(enum run_state why)

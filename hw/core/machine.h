@@ -3,7 +3,16 @@
 #define HW_CORE_MACHINE_H
 
 #include "util/osdep.h"
-#include "target-x86/cpuid.h"
+
+struct ram_region;
+
+/* How the vCPUs are laid out (-smp): the guest's CPUID, MADT and SMBIOS say the same. */
+struct cpu_topology {
+    int cpus;       /* vCPUs that exist */
+    int sockets;
+    int cores;      /* per socket */
+    int threads;    /* per core */
+};
 
 struct machine_config {
     uint64_t ram_size;
@@ -22,6 +31,7 @@ struct machine_config {
 
 /* Guest RAM as the board laid it out. */
 struct machine_ram {
+    struct ram_region *region;  /* all of RAM: the board maps its parts */
     uint8_t *hva;           /* all of RAM, contiguous in the host */
     int fd;
     uint64_t size;
@@ -54,6 +64,13 @@ enum run_state {
 void machine_request_reset(void);
 void machine_request_shutdown(void);        /* ACPI poweroff: exit 0 unless -no-shutdown */
 void machine_request_exit(int status);      /* debug-exit */
+/*
+ * The power button (QEMU's system_powerdown): the board's power-management device says what
+ * pressing it does. -ENODEV with *err when the machine has none.
+ */
+typedef void machine_power_button_fn(void *opaque);
+void machine_set_power_button(machine_power_button_fn *fn, void *opaque);
+int machine_request_powerdown(char **err);
 /* A vCPU cannot go on (KVM's internal error): the VM stops in that state, as QEMU's does. */
 void machine_request_error(enum run_state why);
 

@@ -4,6 +4,7 @@
 #include "hw/core/bus.h"
 #include "block/blockdev.h" // blockdev_find
 #include "chardev/chardev.h"
+#include "net/net.h" // netdev_find
 #include "util/log.h"
 #include "util/opts.h" // parse_bool, parse_uint, parse_size
 
@@ -71,6 +72,21 @@ static int prop_set(struct device *dev, const struct prop_desc *p, const char *v
             return -EINVAL;
         }
         *(struct blockdev **)field = drive;
+        return 0;
+    }
+    case PROP_NETDEV: {
+        struct netdev *n = netdev_find(value);
+
+        if (!n) {
+            *err = xasprintf("%s: property '%s': no -netdev with id '%s'", dev->type->name, p->name, value);
+            return -EINVAL;
+        }
+        if (n->nic) {
+            *err = xasprintf("%s: property '%s': netdev '%s' is already another NIC's", dev->type->name,
+                             p->name, value);
+            return -EBUSY;
+        }
+        *(struct netdev **)field = n;
         return 0;
     }
     case PROP_SIZE:
@@ -165,7 +181,7 @@ void props_free(struct device *dev)
 }
 
 static const char *const prop_type_names[] = { "bool", "uint8", "uint16", "uint32", "uint64",
-                                                "size", "string", "chardev", "macaddr", "int32", "drive" };
+                                                "size", "string", "chardev", "macaddr", "int32", "drive", "netdev" };
 
 static void props_print(FILE *out, const struct prop_desc *p)
 {

@@ -1,6 +1,7 @@
 /* vga.c: the standard VGA (QEMU's "VGA", 1234:1111) at 02.0: registers, four-plane memory in the legacy window, the VGA BIOS as its ROM (IBM VGA Technical Reference) */
 #define LOG_PREFIX "vga: "
 #include "hw/display/vga.h"
+#include "hw/core/guest-mem.h" // ram_region_alloc, ram_region_write
 #include "hw/core/accel.h"
 #include "hw/pci/pci.h"
 #include "migration/vmstate.h"
@@ -47,7 +48,8 @@ struct vga {
     struct device dev;
     struct pci_device pci;
     struct io_region window, ports_3c0, ports_3b4, ports_3d4;
-    uint8_t *vram;              /* planes interleaved: byte 4*i+p is plane p's byte i */
+    struct ram_region *vram_region; /* video memory: BAR 0 maps it, the window reaches it */
+    uint8_t *vram;              /* its bytes, planes interleaved: byte 4*i+p is plane p's byte i */
     /* registers */
     uint8_t msr, fcr, st00, st01;
     uint8_t sr_index, sr[8];
@@ -120,13 +122,14 @@ static void vga_mem_write(void *opaque, uint64_t addr, uint64_t val, unsigned si
         return;
     if (v->sr[SR_MEMORY_MODE] & SR_CHAIN4) {
         if (v->sr[SR_MAP_MASK] & (1u << (off & 3)))
-            v->vram[off] = val;
+            ram_region_write(v->vram_region, off, &(uint8_t){ val }, 1);
         return;
     }
     if (v->gr[GR_MODE] & GR_MODE_ODD_EVEN) {
         plane = (v->gr[GR_READ_MAP] & 2) | (off & 1);
         if (v->sr[SR_MAP_MASK] & (1u << plane))
-            v->vram[((off & ~1u) << 1 | plane) & (4 * VGA_PLANE_SIZE - 1)] = val;
+            ram_region_write(v->vram_region, ((off & ~1u) << 1 | plane) & (4 * VGA_PLANE_SIZE - 1),
+                             &(uint8_t){ val }, 1);
         return;
     }
     off &= VGA_PLANE_SIZE - 1;
@@ -161,6 +164,8 @@ static void vga_mem_write(void *opaque, uint64_t addr, uint64_t val, unsigned si
 store:
     wmask = expand4(v->sr[SR_MAP_MASK]);
     stl_le(v->vram + 4 * off, (vram_word(v, off) & ~wmask) | (word & wmask));
+    /* what the display and migration will send again */
+    ram_region_mark_dirty(v->vram_region, 4 * off, 4);
 }
 
 static const struct io_region_ops vga_mem_ops = {
@@ -405,6 +410,7 @@ void vga_set_text_mode(struct device *dev)
         v->vram[4 * i] = ' ';
         v->vram[4 * i + 1] = 0x07;
     }
+    ram_region_mark_dirty(v->vram_region, 0, 4 * 80 * 25);
 }
 
 /* ---- the PCI function ---- */
@@ -438,27 +444,36 @@ static int vga_realize(struct device *dev, char **err)
     r = pci_device_register(&v->pci, "VGA", &vga_id, PCI_DEVFN(2, 0), NULL, err);
     if (r < 0)
         return r;
-    v->vram = mmap(NULL, VGA_VRAM_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (v->vram == MAP_FAILED) {
-        v->vram = NULL;
-        *err = xstrdup("VGA: cannot allocate video memory");
-        r = -ENOMEM;
+    r = ram_region_alloc(&v->vram_region, "vga.vram", VGA_VRAM_SIZE, false);
+    if (r < 0) {
+        *err = xasprintf("VGA: cannot allocate video memory: %s", strerror(-r));
         goto fail;
     }
-    pci_register_bar_ram(&v->pci, 0, PCI_BAR_MEM32 | PCI_BAR_PREFETCH, VGA_VRAM_SIZE, v->vram,
-                         false);
-    io_region_add(&v->window, IO_SPACE_MMIO, "vga-window", VGA_WINDOW_BASE, VGA_WINDOW_SIZE,
-                  &vga_mem_ops, v);
+    v->vram = v->vram_region->hva;
+    pci_register_bar_ram(&v->pci, 0, PCI_BAR_MEM32 | PCI_BAR_PREFETCH, v->vram_region);
+    r = io_region_add(&v->window, IO_SPACE_MMIO, "vga-window", VGA_WINDOW_BASE, VGA_WINDOW_SIZE,
+                      &vga_mem_ops, v);
+    if (r < 0)
+        goto fail_vram;
     /* writes to the window (screen updates, font loads) need not stop the vCPU one by one;
      * a register write or a read exits, and the queued writes are handled first */
     if (accel && accel->coalesce_mmio)
         accel->coalesce_mmio(VGA_WINDOW_BASE, VGA_WINDOW_SIZE, true);
-    io_region_add(&v->ports_3c0, IO_SPACE_PIO, "vga", 0x3c0, 16, &ports_3c0_ops, v);
-    io_region_add(&v->ports_3b4, IO_SPACE_PIO, "vga", 0x3b4, 7, &ports_3b4_ops, v);
-    io_region_add(&v->ports_3d4, IO_SPACE_PIO, "vga", 0x3d4, 7, &ports_3d4_ops, v);
+    if ((r = io_region_add(&v->ports_3c0, IO_SPACE_PIO, "vga", 0x3c0, 16, &ports_3c0_ops, v)) < 0 ||
+        (r = io_region_add(&v->ports_3b4, IO_SPACE_PIO, "vga", 0x3b4, 7, &ports_3b4_ops, v)) < 0 ||
+        (r = io_region_add(&v->ports_3d4, IO_SPACE_PIO, "vga", 0x3d4, 7, &ports_3d4_ops, v)) < 0)
+        goto fail_coalesce;
     vga_reset(dev);
     return 0;
+fail_coalesce:
+    if (accel && accel->coalesce_mmio)
+        accel->coalesce_mmio(VGA_WINDOW_BASE, VGA_WINDOW_SIZE, false);
+fail_vram:
+    pci_device_unregister(&v->pci);
+    ram_region_free(v->vram_region);
+    v->vram_region = NULL;
+    v->vram = NULL;
+    return r;
 fail:
     pci_device_unregister(&v->pci);
     return r;
@@ -475,8 +490,9 @@ static void vga_unrealize(struct device *dev)
     io_region_unmap(&v->ports_3b4);
     io_region_unmap(&v->ports_3d4);
     pci_device_unregister(&v->pci);
-    if (v->vram)
-        munmap(v->vram, VGA_VRAM_SIZE);
+    ram_region_free(v->vram_region);
+    v->vram_region = NULL;
+    v->vram = NULL;
 }
 
 static void vga_state_loaded(struct device *dev)
@@ -499,7 +515,7 @@ static const struct vmstate_field vga_fields[] = {
     VMSTATE_U8_MAX(ar_flip_flop, struct vga, 1),
     VMSTATE_U8(cr_index, struct vga),
     VMSTATE_U8_ARRAY(cr, struct vga, 32),
-    VMSTATE_U8(dac_state, struct vga),
+    VMSTATE_U8_MAX(dac_state, struct vga, 3),
     VMSTATE_U8_MAX(dac_sub_index, struct vga, 2),
     VMSTATE_U8(dac_read_index, struct vga),
     VMSTATE_U8(dac_write_index, struct vga),
@@ -507,6 +523,7 @@ static const struct vmstate_field vga_fields[] = {
     VMSTATE_U8_ARRAY(dac_cache, struct vga, 3),
     VMSTATE_U8_ARRAY(palette, struct vga, 768),
     VMSTATE_U32(latch, struct vga),
+    VMSTATE_PAGES(vram, struct vga, VGA_VRAM_SIZE),
     VMSTATE_END_OF_LIST,
 };
 

@@ -37,6 +37,9 @@ struct bmdma {
     uint32_t prd_addr;
     struct iovec *iov;
     int iov_cap;
+    /* what a transfer to memory writes, marked dirty when it completes (not when mapped) */
+    struct { uint64_t gpa, len; } *written;
+    int nwritten, written_cap;
 };
 
 struct piix_ide {
@@ -66,19 +69,36 @@ static void iov_add(struct bmdma *bm, int *niov, void *p, size_t len)
     bm->iov[(*niov)++] = (struct iovec){ p, len };
 }
 
+static void written_add(struct bmdma *bm, uint64_t gpa, uint64_t len)
+{
+    if (bm->nwritten && bm->written[bm->nwritten - 1].gpa + bm->written[bm->nwritten - 1].len == gpa) {
+        bm->written[bm->nwritten - 1].len += len;
+        return;
+    }
+    if (bm->nwritten == bm->written_cap) {
+        bm->written_cap = bm->written_cap ? 2 * bm->written_cap : 16;
+        bm->written = xrealloc(bm->written, bm->written_cap * sizeof(*bm->written));
+    }
+    bm->written[bm->nwritten].gpa = gpa;
+    bm->written[bm->nwritten].len = len;
+    bm->nwritten++;
+}
+
 /* Guest memory [addr, addr+len) as host pieces; a range crossing RAM blocks goes page by page. */
 static int map_guest(struct bmdma *bm, int *niov, uint64_t addr, uint32_t len, bool to_mem)
 {
     while (len) {
         uint32_t piece = len;
-        void *p = to_mem ? gmem_ptr_w(addr, piece) : gmem_ptr(addr, piece);
+        void *p = to_mem ? gmem_ptr_dma(addr, piece) : gmem_ptr(addr, piece);
 
         if (!p) {
             piece = MIN(len, GUEST_PAGE_SIZE - (addr & (GUEST_PAGE_SIZE - 1)));
-            p = to_mem ? gmem_ptr_w(addr, piece) : gmem_ptr(addr, piece);
+            p = to_mem ? gmem_ptr_dma(addr, piece) : gmem_ptr(addr, piece);
             if (!p)
                 return -EFAULT;
         }
+        if (to_mem)
+            written_add(bm, addr, piece);
         iov_add(bm, niov, p, piece);
         addr += piece;
         len -= piece;
@@ -95,6 +115,7 @@ static int bmdma_map(void *opaque, uint32_t len, bool to_mem, struct iovec **iov
     int n = 0;
 
     *prd_end = false;
+    bm->nwritten = 0;
     if (to_mem != !!(bm->cmd & BM_CMD_TO_MEM)) {
         log_guest_error("ide%d: the bus master's direction does not match the command", bm->n);
         return -EFAULT;
@@ -140,6 +161,11 @@ static void bmdma_ready(void *opaque)
 static void bmdma_done(void *opaque, bool error, bool prd_end)
 {
     struct bmdma *bm = opaque;
+
+    /* the data is in guest memory now (or as much as arrived, on an error) */
+    for (int i = 0; i < bm->nwritten; i++)
+        gmem_mark_dirty(bm->written[i].gpa, bm->written[i].len);
+    bm->nwritten = 0;
 
     if (error)
         bm->status |= BM_ST_ERROR;
@@ -378,6 +404,7 @@ static void piix_ide_unrealize(struct device *dev)
         io_region_unmap(&s->cmd_io[c]);
         io_region_unmap(&s->ctl_io[c]);
         free(s->bm[c].iov);
+        free(s->bm[c].written);
     }
     pci_device_unregister(&s->pci);
 }

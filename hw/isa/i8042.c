@@ -265,11 +265,14 @@ static void i8042_reset(struct device *dev)
 static int i8042_realize(struct device *dev, char **err)
 {
     struct i8042 *k = container_of(dev, struct i8042, dev);
+    int r;
 
     k->kbd_irq = isa_get_irq(1);
     k->aux_irq = isa_get_irq(12);
-    io_region_add(&k->data_io, IO_SPACE_PIO, "i8042-data", I8042_DATA, 1, &i8042_data_ops, k);
-    io_region_add(&k->cmd_io, IO_SPACE_PIO, "i8042-cmd", I8042_CMD, 1, &i8042_cmd_ops, k);
+    /* a region that cannot be mapped (a port taken) fails the realize; device.c unmaps the rest */
+    if ((r = io_region_add(&k->data_io, IO_SPACE_PIO, "i8042-data", I8042_DATA, 1, &i8042_data_ops, k)) < 0 ||
+        (r = io_region_add(&k->cmd_io, IO_SPACE_PIO, "i8042-cmd", I8042_CMD, 1, &i8042_cmd_ops, k)) < 0)
+        return r;
     k->port = (struct ps2_port){ .notify = i8042_notify, .translating = i8042_translating, .opaque = k };
     ps2_kbd_init(&k->kbd, &k->port);
     ps2_mouse_init(&k->mouse, &k->port);
@@ -287,9 +290,10 @@ static void i8042_unrealize(struct device *dev)
     io_region_unmap(&k->cmd_io);
 }
 
+/* After a load the lines follow the output buffer, which takes a queued byte if it can. */
 static void i8042_state_loaded(struct device *dev)
 {
-    i8042_update_irq(container_of(dev, struct i8042, dev));
+    i8042_fill(container_of(dev, struct i8042, dev));
 }
 
 static const struct vmstate_field i8042_fields[] = {

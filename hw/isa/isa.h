@@ -7,8 +7,9 @@
 #define ISA_NUM_IRQS 16
 #define PC_NUM_GSIS 24
 
-/* The board's interrupt line for ISA IRQ n (0-15) or GSI n (0-23); NULL when out of range. */
+/* The board gives the bus its lines for IRQ 0-15 (an array of ISA_NUM_IRQS). */
+void isa_bus_set_irqs(struct irq *irqs);
+/* The interrupt line for ISA IRQ n (0-15); NULL when out of range or before the board set them. */
 struct irq *isa_get_irq(int n);
-struct irq *pc_get_gsi(int n);
 
 #endif

@@ -377,6 +377,7 @@ static int64_t rtc_base_time(const char *base)
 static int rtc_realize(struct device *dev, char **err)
 {
     struct rtc *r = container_of(dev, struct rtc, dev);
+    int ret;
 
     r->irq = isa_get_irq(r->irq_num);
     if (!r->irq) {
@@ -397,10 +398,16 @@ static int rtc_realize(struct device *dev, char **err)
     r->base_clock = clock_get_ns(CLK_VIRTUAL);
     r->next_periodic = -1;
     rtc_fill_time(r);
-    io_region_add(&r->io, IO_SPACE_PIO, "rtc", r->iobase, 2, &rtc_ops, r);
+    ret = io_region_add(&r->io, IO_SPACE_PIO, "rtc", r->iobase, 2, &rtc_ops, r);
+    if (ret < 0)
+        goto fail;
     machine_add_suspend_hook(rtc_suspended, r);
     rtc_reset(dev);
     return 0;
+fail:
+    timer_free(r->update);
+    timer_free(r->periodic);
+    return ret;
 }
 
 static void rtc_unrealize(struct device *dev)
@@ -412,13 +419,28 @@ static void rtc_unrealize(struct device *dev)
     timer_free(r->update);
 }
 
+/* After a load: the periodic tick keeps its phase, updates and alarms go on, and the line
+ * follows register C's flags and B's enables. */
 static void rtc_state_loaded(struct device *dev)
 {
     struct rtc *r = container_of(dev, struct rtc, dev);
 
     rtc_arm_periodic(r);
     rtc_arm_update(r);
-    irq_set(r->irq, r->irq_level);
+    rtc_update_irq(r);
+}
+
+/* Times a guest can produce: the clock within the years rtc_take_time keeps it in, taken in
+ * the past, and the next periodic tick at most one period (half a second at most) ahead. */
+static int rtc_post_load(void *opaque, int version)
+{
+    struct rtc *r = opaque;
+    int64_t now = clock_get_ns(CLK_VIRTUAL);
+
+    if (r->base_time < 0 || r->base_time > 253402300799LL || r->base_clock > now ||
+        r->next_periodic < -1 || r->next_periodic > now + NS / 2)
+        return -EINVAL;
+    return 0;
 }
 
 static const struct vmstate_field rtc_fields[] = {
@@ -436,6 +458,7 @@ static const struct vmstate_desc rtc_vmsd = {
     .version = 1,
     .min_version = 1,
     .fields = rtc_fields,
+    .post_load = rtc_post_load,
 };
 
 static const struct prop_desc rtc_props[] = {

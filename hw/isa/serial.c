@@ -91,6 +91,7 @@ struct serial {
     bool tx_coalesced;      /* THR writes go through the accelerator's coalesced ring */
     bool timeout_ipending;  /* character timeout indication */
     uint8_t irq_level;
+    int64_t rx_timeout_at;  /* state streams: when the character timeout fires, or -1 */
 };
 
 static unsigned rx_trigger(struct serial *s)
@@ -428,6 +429,7 @@ static void serial_reset(struct device *dev)
 static int serial_realize(struct device *dev, char **err)
 {
     struct serial *s = container_of(dev, struct serial, dev);
+    int r;
 
     if (s->iobase > 0xfff8) {
         *err = xasprintf("isa-serial: iobase 0x%x is outside the port space", s->iobase);
@@ -443,9 +445,16 @@ static int serial_realize(struct device *dev, char **err)
         return -EBUSY;
     }
     s->rx_timeout = timer_new(CLK_VIRTUAL, serial_rx_timeout, s);
-    io_region_add(&s->io, IO_SPACE_PIO, "serial", s->iobase, 8, &serial_ops, s);
+    r = io_region_add(&s->io, IO_SPACE_PIO, "serial", s->iobase, 8, &serial_ops, s);
+    if (r < 0)
+        goto fail;
     serial_reset(dev);
     return 0;
+fail:
+    timer_free(s->rx_timeout);
+    if (s->chr)
+        chardev_detach(s->chr, s);
+    return r;
 }
 
 static void serial_unrealize(struct device *dev)
@@ -461,21 +470,82 @@ static void serial_unrealize(struct device *dev)
         chardev_detach(s->chr, s);
 }
 
+static int serial_pre_save(void *opaque)
+{
+    struct serial *s = opaque;
+
+    s->rx_timeout_at = timer_pending(s->rx_timeout) ? timer_expire_time(s->rx_timeout) : -1;
+    return 0;
+}
+
+/* a stream without the timeout's subsection has no timeout running */
+static int serial_pre_load(void *opaque)
+{
+    ((struct serial *)opaque)->rx_timeout_at = -1;
+    return 0;
+}
+
 static int serial_post_load(void *opaque, int version)
 {
     struct serial *s = opaque;
 
-    if (s->rx_head >= RX_FIFO_SIZE || s->rx_count > RX_FIFO_SIZE)
+    if (s->rx_head >= RX_FIFO_SIZE || s->rx_count > RX_FIFO_SIZE || (s->fcr & ~0xc9))
         return -EINVAL;
     return 0;
 }
 
+static bool serial_rx_timeout_needed(void *opaque)
+{
+    return ((struct serial *)opaque)->rx_timeout_at >= 0;
+}
+
+/* the timeout runs at most four character times ahead, while the FIFO holds bytes */
+static int serial_rx_timeout_post_load(void *opaque, int version)
+{
+    struct serial *s = opaque;
+
+    if (s->rx_timeout_at < 0 || !fifo_enabled(s) || !s->rx_count ||
+        s->rx_timeout_at > clock_get_ns(CLK_VIRTUAL) + char_timeout_ns(s))
+        return -EINVAL;
+    return 0;
+}
+
+/* After a load the line, IIR, the FIFO's timeout and the coalesced THR follow the registers. */
+static void serial_state_loaded(struct device *dev)
+{
+    struct serial *s = container_of(dev, struct serial, dev);
+
+    if (s->rx_timeout_at >= 0)
+        timer_mod(s->rx_timeout, s->rx_timeout_at);
+    else
+        timer_del(s->rx_timeout);
+    serial_update_irq(s);
+    serial_update_tx_coalescing(s);
+    if (s->chr)
+        chardev_accept_input(s->chr);
+}
+
+static const struct vmstate_field serial_rx_timeout_fields[] = {
+    VMSTATE_I64(rx_timeout_at, struct serial),
+    VMSTATE_END_OF_LIST,
+};
+
+/* the FIFO's character timeout, while it runs (QEMU's serial/fifo_timeout_timer) */
+static const struct vmstate_desc serial_rx_timeout_vmsd = {
+    .name = "serial/rx-timeout",
+    .version = 1,
+    .min_version = 1,
+    .fields = serial_rx_timeout_fields,
+    .needed = serial_rx_timeout_needed,
+    .post_load = serial_rx_timeout_post_load,
+};
+
 static const struct vmstate_field serial_fields[] = {
     VMSTATE_U16(divider, struct serial),
-    VMSTATE_U8(ier, struct serial),
+    VMSTATE_U8_MAX(ier, struct serial, 0x0f),
     VMSTATE_U8(iir, struct serial),
     VMSTATE_U8(lcr, struct serial),
-    VMSTATE_U8(mcr, struct serial),
+    VMSTATE_U8_MAX(mcr, struct serial, 0x1f),
     VMSTATE_U8(lsr, struct serial),
     VMSTATE_U8(msr, struct serial),
     VMSTATE_U8(scr, struct serial),
@@ -490,12 +560,17 @@ static const struct vmstate_field serial_fields[] = {
     VMSTATE_END_OF_LIST,
 };
 
+static const struct vmstate_desc *const serial_subsections[] = { &serial_rx_timeout_vmsd, NULL };
+
 static const struct vmstate_desc serial_vmsd = {
     .name = "serial",
     .version = 1,
     .min_version = 1,
     .fields = serial_fields,
+    .pre_save = serial_pre_save,
+    .pre_load = serial_pre_load,
     .post_load = serial_post_load,
+    .subsections = serial_subsections,
 };
 
 static const struct prop_desc serial_props[] = {
@@ -516,5 +591,6 @@ static struct device_type serial_type = {
     .reset = serial_reset,
     .unrealize = serial_unrealize,
     .vmsd = &serial_vmsd,
+    .state_loaded = serial_state_loaded,
 };
 DEVICE_TYPE_REGISTER(serial_type)

@@ -345,11 +345,21 @@ static const struct vmstate_field fw_cfg_fields[] = {
     VMSTATE_END_OF_LIST,
 };
 
+/* The data position stays inside the selected item (reads and DMA never pass its end). */
+static int fw_cfg_post_load(void *opaque, int version)
+{
+    struct fw_cfg *s = opaque;
+    struct fw_cfg_entry *e = entry_of(s, s->cur_key);
+
+    return s->cur_offset > (e ? e->len : 0) ? -EINVAL : 0;
+}
+
 static const struct vmstate_desc fw_cfg_vmsd = {
     .name = "fw_cfg",
     .version = 1,
     .min_version = 1,
     .fields = fw_cfg_fields,
+    .post_load = fw_cfg_post_load,
 };
 
 static const struct prop_desc fw_cfg_props[] = {

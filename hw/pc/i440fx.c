@@ -27,11 +27,12 @@ struct i440fx {
     struct pci_device pci;
     struct io_region conf_addr_io, conf_data_io;
     uint32_t conf_addr;
-    uint8_t *isa_bios;          /* 128 KiB at 0xe0000 while PAM sends it to PCI */
+    struct ram_region *isa_bios;    /* its last 128 KiB answer at 0xe0000 while PAM sends it to PCI */
+    uint64_t isa_bios_off;
     struct pam_seg seg[PAM_SEGS];
-    struct ram_block *pam[PAM_SEGS];    /* the slots mapped now, one per run of an attribute */
+    struct ram_mapping *pam[PAM_SEGS];  /* the slots mapped now, one per run of an attribute */
     int npam;
-    struct ram_block *smram_block;
+    struct ram_mapping *smram_block;
 };
 PCI_DEVICE_CHECK(struct i440fx);
 
@@ -54,23 +55,27 @@ static unsigned seg_attr(const struct i440fx *s, int i)
     return (s->pci.config[I440FX_PAM0 + 1 + i / 2] >> (4 * (i % 2))) & PAM_RW;
 }
 
-/* What PCI answers in a segment: the ISA BIOS alias for 0xe0000-0xfffff, else nothing. */
-static uint8_t *seg_pci_side(const struct i440fx *s, int i)
+/* What PCI answers in a segment: the ISA BIOS alias for 0xe0000-0xfffff (its offset in the BIOS
+ * region in *off), else nothing. */
+static struct ram_region *seg_pci_side(const struct i440fx *s, int i, uint64_t *off)
 {
     uint64_t base = seg_base(i);
 
-    return base >= ISA_BIOS_BASE && s->isa_bios ? s->isa_bios + (base - ISA_BIOS_BASE) : NULL;
+    if (base < ISA_BIOS_BASE || !s->isa_bios)
+        return NULL;
+    *off = s->isa_bios_off + (base - ISA_BIOS_BASE);
+    return s->isa_bios;
 }
 
 static uint64_t pam_wo_read(void *opaque, uint64_t off, unsigned size)
 {
     struct pam_seg *g = opaque;
     struct i440fx *s = the_i440fx;
-    uint8_t *rom = seg_pci_side(s, g - s->seg);
-    uint64_t v = ~0ULL;
+    uint64_t roff, v = ~0ULL;
+    struct ram_region *rom = seg_pci_side(s, g - s->seg, &roff);
 
     if (rom)
-        memcpy(&v, rom + off, size);
+        memcpy(&v, rom->hva + roff + off, size);
     return v;
 }
 
@@ -80,7 +85,8 @@ static void pam_wo_write(void *opaque, uint64_t off, uint64_t val, unsigned size
     struct i440fx *s = the_i440fx;
     uint64_t gpa = seg_base(g - s->seg) + off;
 
-    memcpy(machine_ram.hva + gpa, &val, size);
+    /* the shadow copy lands in RAM, marked like every other write to it */
+    ram_region_write(machine_ram.region, gpa, &val, size);
 }
 
 static const struct io_region_ops pam_wo_ops = {
@@ -108,13 +114,13 @@ static void i440fx_update_pam(struct i440fx *s, bool force)
     if (same)
         return;
     for (int k = 0; k < s->npam; k++)
-        gmem_unmap_block(s->pam[k]);
+        gmem_unmap(s->pam[k]);
     s->npam = 0;
     for (int i = 0; i < PAM_SEGS; i++)
         io_region_unmap(&s->seg[i].wo);
     for (int i = 0, j; i < PAM_SEGS; i = j) {
-        uint64_t base = seg_base(i), size;
-        uint8_t *rom;
+        uint64_t base = seg_base(i), size, roff = 0;
+        struct ram_region *rom;
 
         /* a run of one attribute; "to PCI" changes from nothing to the BIOS alias at 0xe0000 */
         for (j = i + 1; j < PAM_SEGS && want[j] == want[i] &&
@@ -125,23 +131,22 @@ static void i440fx_update_pam(struct i440fx *s, bool force)
         case PAM_RW:
         case PAM_RE:
             /* read-only DRAM: the accelerator sends writes to us, and nothing claims them */
-            r = gmem_map_block("pam", base, size, machine_ram.hva + base, machine_ram.fd, base,
-                               want[i] == PAM_RE, &s->pam[s->npam]);
+            r = gmem_map(machine_ram.region, base, base, size, want[i] == PAM_RE, "pam", &s->pam[s->npam]);
             break;
         case PAM_WE:
             for (int k = i; k < j; k++)
                 r |= io_region_map(&s->seg[k].wo, seg_base(k));
             break;
         default:
-            rom = seg_pci_side(s, i);
+            rom = seg_pci_side(s, i, &roff);
             if (rom)
-                r = gmem_map_block("pam-rom", base, size, rom, -1, 0, true, &s->pam[s->npam]);
+                r = gmem_map(rom, roff, base, size, true, "pam-rom", &s->pam[s->npam]);
             break;
         }
         if (r < 0)
             log_error("cannot map 0x%" PRIx64 "-0x%" PRIx64 " as PAM asks (%u): %s", base,
                       base + size - 1, want[i], strerror(-r));
-        else if (want[i] != PAM_WE && (want[i] != 0 || seg_pci_side(s, i)))
+        else if (want[i] != PAM_WE && (want[i] != 0 || seg_pci_side(s, i, &roff)))
             s->npam++;
     }
     for (int i = 0; i < PAM_SEGS; i++)
@@ -157,12 +162,11 @@ static void smram_update(struct i440fx *s)
     if (open == !!s->smram_block)
         return;
     if (!open) {
-        gmem_unmap_block(s->smram_block);
+        gmem_unmap(s->smram_block);
         s->smram_block = NULL;
         return;
     }
-    r = gmem_map_block("smram", SMRAM_BASE, SMRAM_SIZE, machine_ram.hva + SMRAM_BASE,
-                       machine_ram.fd, SMRAM_BASE, false, &s->smram_block);
+    r = gmem_map(machine_ram.region, SMRAM_BASE, SMRAM_BASE, SMRAM_SIZE, false, "smram", &s->smram_block);
     if (r < 0)
         log_error("cannot open SMRAM: %s", strerror(-r));
 }
@@ -199,11 +203,12 @@ static const struct pci_device_ops i440fx_pci_ops = {
     .config_write = i440fx_config_write,
 };
 
-void i440fx_set_isa_bios(struct device *dev, uint8_t *hva)
+void i440fx_set_isa_bios(struct device *dev, struct ram_region *bios, uint64_t offset)
 {
     struct i440fx *s = container_of(dev, struct i440fx, dev);
 
-    s->isa_bios = hva;
+    s->isa_bios = bios;
+    s->isa_bios_off = offset;
     i440fx_update_pam(s, true);
 }
 
@@ -313,12 +318,17 @@ static int i440fx_realize(struct device *dev, char **err)
         g->mode = 0xff;
         io_region_init(&g->wo, IO_SPACE_MMIO, "pam-write-only", seg_size(i), &pam_wo_ops, g);
     }
-    io_region_add(&s->conf_addr_io, IO_SPACE_PIO, "pci-conf-addr", CONF1_ADDR_PORT, 4,
-                  &conf_addr_ops, s);
-    io_region_add(&s->conf_data_io, IO_SPACE_PIO, "pci-conf-data", CONF1_DATA_PORT, 4,
-                  &conf_data_ops, s);
+    if ((r = io_region_add(&s->conf_addr_io, IO_SPACE_PIO, "pci-conf-addr", CONF1_ADDR_PORT, 4,
+                           &conf_addr_ops, s)) < 0 ||
+        (r = io_region_add(&s->conf_data_io, IO_SPACE_PIO, "pci-conf-data", CONF1_DATA_PORT, 4,
+                           &conf_data_ops, s)) < 0)
+        goto fail;
     i440fx_reset(dev);
     return 0;
+fail:
+    pci_device_unregister(&s->pci);
+    the_i440fx = NULL;
+    return r;
 }
 
 static void i440fx_unrealize(struct device *dev)
@@ -328,11 +338,10 @@ static void i440fx_unrealize(struct device *dev)
     io_region_unmap(&s->conf_addr_io);
     io_region_unmap(&s->conf_data_io);
     for (int k = 0; k < s->npam; k++)
-        gmem_unmap_block(s->pam[k]);
+        gmem_unmap(s->pam[k]);
     for (int i = 0; i < PAM_SEGS; i++)
         io_region_unmap(&s->seg[i].wo);
-    if (s->smram_block)
-        gmem_unmap_block(s->smram_block);
+    gmem_unmap(s->smram_block);
     pci_device_unregister(&s->pci);
     the_i440fx = NULL;
 }

@@ -5,6 +5,7 @@
 #include "util/osdep.h"
 
 struct device;
+struct ram_region;
 
 /* 82441FX configuration registers (82441FX PMC datasheet section 3.2) */
 #define I440FX_PAM0         0x59    /* PAM0..PAM6: 0x59..0x5f */
@@ -27,6 +28,6 @@ struct device;
  * The BIOS image's last 128 KiB, which the ISA side shows at 0xe0000-0xfffff while
  * the PAM registers send those addresses to PCI (as after a reset). hva is page aligned.
  */
-void i440fx_set_isa_bios(struct device *dev, uint8_t *hva);
+void i440fx_set_isa_bios(struct device *dev, struct ram_region *bios, uint64_t offset);
 
 #endif

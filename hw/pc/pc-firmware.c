@@ -4,6 +4,7 @@
 #include "hw/core/bootdev.h" // bootdev_order
 #include "hw/core/firmware.h"
 #include "hw/core/guest-mem.h"
+#include "hw/pc/extboot.h"
 #include "hw/pc/fw_cfg.h"
 #include "hw/pc/i440fx.h"
 #include "hw/ide/piix-ide.h"
@@ -11,7 +12,6 @@
 #include "target-x86/acpi-build.h"
 #include "target-x86/boot.h"
 #include "target-x86/cpuid.h"
-#include "target-x86/kvm.h"
 #include "target-x86/smbios.h"
 #include "util/log.h"
 
@@ -52,7 +52,8 @@ static void pc_set_cmos_memory(void)
 static void pc_load_firmware(void)
 {
     const char *name = machine_cfg.bios ? machine_cfg.bios : PC_BIOS_DEFAULT;
-    uint8_t *img, *rom;
+    struct ram_region *rom;
+    uint8_t *img;
     size_t len;
     char *err = NULL;
     int r;
@@ -62,18 +63,18 @@ static void pc_load_firmware(void)
     if (len < 4 * KiB || len > PC_BIOS_MAX)
         die("firmware '%s' is %zu bytes; a PC BIOS image is 4 KiB to 16 MiB", name, len);
     pc.bios_size = MAX(ALIGN_UP((uint64_t)len, GUEST_PAGE_SIZE), PC_ISA_BIOS_SIZE);
-    rom = mmap(NULL, pc.bios_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (rom == MAP_FAILED)
-        die("cannot allocate %" PRIu64 " bytes for the firmware: %s", pc.bios_size, strerror(errno));
+    r = ram_region_alloc(&rom, "pc.bios", pc.bios_size, true);
+    if (r < 0)
+        die("cannot allocate %" PRIu64 " bytes for the firmware: %s", pc.bios_size, strerror(-r));
     /* the image ends at 4 GiB, where the reset vector is */
-    memset(rom, 0xff, pc.bios_size - len);
-    memcpy(rom + pc.bios_size - len, img, len);
+    memset(rom->hva, 0xff, pc.bios_size - len);
+    memcpy(rom->hva + pc.bios_size - len, img, len);
     free(img);
     pc.bios = rom;
-    r = gmem_map_block("bios", 4 * GiB - pc.bios_size, pc.bios_size, rom, -1, 0, true, NULL);
+    r = gmem_map(rom, 0, 4 * GiB - pc.bios_size, pc.bios_size, true, "bios", NULL);
     if (r < 0)
         die("cannot map the firmware: %s", strerror(-r));
-    i440fx_set_isa_bios(pc.i440fx, rom + pc.bios_size - PC_ISA_BIOS_SIZE);
+    i440fx_set_isa_bios(pc.i440fx, rom, pc.bios_size - PC_ISA_BIOS_SIZE);
 }
 
 
@@ -136,9 +137,8 @@ void pc_smbios_build(struct smbios_tables *t)
         .ram_above_4g = machine_ram.above_4g,
     };
 
-    if (kvm.supported_cpuid)
-        cpuid_signature(kvm.supported_cpuid, &machine_cfg.topo, &c.cpuid_signature,
-                        &c.cpuid_features);
+    cpuid_guest_signature(&machine_cfg.topo, &c.cpuid_signature,
+                          &c.cpuid_features);
     smbios_build(t, &c);
 }
 
@@ -286,6 +286,9 @@ static void pc_fw_cfg_bootorder(const char *order)
     /* QEMU's way: the Linux loader ROM boots first (bootindex 0) */
     if (pc_kernel_by_firmware())
         len += snprintf(buf, sizeof(buf), "/rom@genroms/%s\n", PC_LINUXBOOT_ROM);
+    /* qemu-kvm's -drive boot=on: extboot's drive next, before any bootindex or -boot order */
+    if (extboot_boot_first())
+        len += snprintf(buf + len, sizeof(buf) - len, "%s\n", EXTBOOT_BOOT_PATH);
     /* with bootindex= on any device, as QEMU: those alone, lowest first; -boot's order no longer counts */
     if (bootdev_order(buf, sizeof(buf), &len) > 0)
         goto out;
@@ -331,11 +334,26 @@ static void pc_set_cmos_boot(const char *order)
 }
 
 
+/*
+ * extboot's option ROM, for SeaBIOS to run as a boot connection vector (roms/extboot.S): it
+ * serves int 13h for the extboot device's drive, which boots as the boot order places it.
+ */
+static void pc_fw_cfg_extboot(void)
+{
+    size_t len;
+    const uint8_t *rom = extboot_rom(&len);
+
+    if (fw_cfg_add_file(pc.fw_cfg, EXTBOOT_ROM_FILE, rom, len, false) < 0)
+        die("cannot add the extboot option ROM to fw_cfg");
+}
+
 /* At machine-done: every device is there, so the firmware can be told of them all. */
 void pc_firmware_done(void)
 {
     const char *order = pc.opts.boot_once ? pc.opts.boot_once : pc.opts.boot_order;
 
+    /* -drive boot=on's device first: the boot order and the ROM follow from it */
+    extboot_machine_done();
     pc_set_cmos_memory();
     pc_set_cmos_boot(order);
     pc_set_cmos_disks();
@@ -343,6 +361,8 @@ void pc_firmware_done(void)
     pc_fw_cfg_init();
     if (pc_kernel_by_firmware())
         pc_fw_cfg_kernel();
+    if (extboot_present() && !pc_direct_boot())
+        pc_fw_cfg_extboot();
     if (pc_firmware_wanted())
         pc_load_firmware();
     if (!pc_direct_boot()) {
@@ -367,7 +387,6 @@ void pc_firmware_reset(void)
 
 void pc_firmware_cleanup(void)
 {
-    if (pc.bios)
-        munmap(pc.bios, pc.bios_size);
+    /* the BIOS region went with the machine's memory (gmem_cleanup) */
     pc.bios = NULL;
 }

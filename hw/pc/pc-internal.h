@@ -24,7 +24,7 @@ struct pc_board {
     struct e820_table e820;
     uint32_t apic_ids[1024];
     char *cache_dir;
-    uint8_t *bios;              /* the firmware ROM, mapped below 4 GiB */
+    struct ram_region *bios;    /* the firmware ROM, mapped below 4 GiB */
     uint64_t bios_size;
     bool booted;                /* a kernel was loaded once: RAM is no longer all zeros */
     uint64_t facs_addr;         /* direct boot: the FACS, where the guest leaves its waking vector */

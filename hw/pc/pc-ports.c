@@ -91,14 +91,17 @@ static void pc_ports_reset(struct device *dev)
 static int pc_ports_realize(struct device *dev, char **err)
 {
     struct pc_ports *p = container_of(dev, struct pc_ports, dev);
+    int r;
 
-    io_region_add(&p->post, IO_SPACE_PIO, "post", 0x80, 1, &post_ops, p);
-    io_region_add(&p->delay, IO_SPACE_PIO, "io-delay", 0xed, 1, &post_ops, p);
-    io_region_add(&p->port92, IO_SPACE_PIO, "port92", 0x92, 1, &port92_ops, p);
+    if ((r = io_region_add(&p->post, IO_SPACE_PIO, "post", 0x80, 1, &post_ops, p)) < 0 ||
+        (r = io_region_add(&p->delay, IO_SPACE_PIO, "io-delay", 0xed, 1, &post_ops, p)) < 0 ||
+        (r = io_region_add(&p->port92, IO_SPACE_PIO, "port92", 0x92, 1, &port92_ops, p)) < 0)
+        return r;
     /* 0xcf9 sits inside the PCI configuration window; it wins for byte accesses there */
     io_region_init(&p->rcr, IO_SPACE_PIO, "reset-control", 1, &rcr_ops, p);
     p->rcr.priority = 1;
-    io_region_map(&p->rcr, 0xcf9);
+    if ((r = io_region_map(&p->rcr, 0xcf9)) < 0)
+        return r;
     pc_ports_reset(dev);
     return 0;
 }
@@ -120,11 +123,20 @@ static const struct vmstate_field pc_ports_fields[] = {
     VMSTATE_END_OF_LIST,
 };
 
+/* Only A20 (0x92) and the reset type (0xcf9) are kept: the reset bits clear themselves. */
+static int pc_ports_post_load(void *opaque, int version)
+{
+    struct pc_ports *p = opaque;
+
+    return (p->port92_val | p->rcr_val) & ~0x02 ? -EINVAL : 0;
+}
+
 static const struct vmstate_desc pc_ports_vmsd = {
     .name = "pc-ports",
     .version = 1,
     .min_version = 1,
     .fields = pc_ports_fields,
+    .post_load = pc_ports_post_load,
 };
 
 static struct device_type pc_ports_type = {

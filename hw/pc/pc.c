@@ -20,7 +20,6 @@
 #include "target-x86/acpi-build.h"
 #include "target-x86/boot.h"
 #include "target-x86/cpu.h"
-#include "target-x86/kvm.h"
 #include "target-x86/smbios.h"
 #include "util/log.h"
 
@@ -61,20 +60,6 @@ bool pc_firmware_wanted(void)
     return !pc_direct_boot() && (!machine_cfg.qtest || machine_cfg.bios);
 }
 
-struct irq *pc_get_gsi(int n)
-{
-    return n >= 0 && n < PC_NUM_GSIS ? &pc.gsi[n] : NULL;
-}
-
-struct irq *isa_get_irq(int n)
-{
-    return n >= 0 && n < ISA_NUM_IRQS ? &pc.gsi[n] : NULL;
-}
-
-struct device *pc_acpi_pm(void)
-{
-    return pc.acpi_pm;
-}
 
 struct device *pc_rtc(void)
 {
@@ -95,17 +80,18 @@ static void pc_gsi_handler(void *opaque, int n, int level)
 static void pc_init_ram(void)
 {
     uint64_t size = machine_cfg.ram_size, below, above;
-    uint8_t *hva;
-    int fd, r;
+    struct ram_region *ram;
+    int r;
 
     below = size >= LOWMEM_SPLIT ? LOWMEM_MAX : size;
     above = size - below;
-    r = gmem_alloc("skiff-ram", size, &hva, &fd);
+    r = ram_region_alloc(&ram, "pc.ram", size, false);
     if (r < 0)
         die("cannot allocate %" PRIu64 " MiB of guest RAM: %s; try a smaller -m",
             size / MiB, strerror(-r));
-    machine_ram.hva = hva;
-    machine_ram.fd = fd;
+    machine_ram.region = ram;
+    machine_ram.hva = ram->hva;
+    machine_ram.fd = ram->fd;
     machine_ram.size = size;
     machine_ram.below_4g = below;
     machine_ram.above_4g = above;
@@ -113,12 +99,11 @@ static void pc_init_ram(void)
      * Below 1 MiB the legacy VGA window (0xa0000-0xbffff) is not RAM, and what the CPU sees
      * at 0xc0000-0xfffff is up to the i440FX's PAM registers.
      */
-    r = gmem_map_block("ram-low", 0, 0xa0000, hva, fd, 0, false, NULL);
+    r = gmem_map(ram, 0, 0, 0xa0000, false, "ram-low", NULL);
     if (r == 0)
-        r = gmem_map_block("ram-below-4g", 0x100000, below - 0x100000, hva + 0x100000, fd,
-                           0x100000, false, NULL);
+        r = gmem_map(ram, 0x100000, 0x100000, below - 0x100000, false, "ram-below-4g", NULL);
     if (r == 0 && above)
-        r = gmem_map_block("ram-above-4g", 4 * GiB, above, hva + below, fd, below, false, NULL);
+        r = gmem_map(ram, below, 4 * GiB, above, false, "ram-above-4g", NULL);
     if (r < 0)
         die("cannot give guest RAM to the accelerator: %s", strerror(-r));
 }
@@ -127,20 +112,12 @@ static void pc_init_ram(void)
 static void pc_set_elcr(const uint8_t irqs[4])
 {
     uint16_t elcr = 0;
+    int r;
 
     for (int i = 0; i < 4; i++)
         elcr |= 1u << irqs[i];
-    for (int chip = 0; chip < 2; chip++) {
-        struct kvm_irqchip c = { .chip_id = chip };
-        int r = kvm_vm_ioctl(KVM_GET_IRQCHIP, &c);
-
-        if (r == 0) {
-            c.chip.pic.elcr = chip ? elcr >> 8 : elcr & 0xf8;
-            r = kvm_vm_ioctl(KVM_SET_IRQCHIP, &c);
-        }
-        if (r < 0)
-            log_warn("cannot set the PIC's edge/level control: %s", strerror(-r));
-    }
+    if (accel && accel->pic_set_elcr && (r = accel->pic_set_elcr(elcr)) < 0)
+        log_warn("cannot set the PIC's edge/level control: %s", strerror(-r));
 }
 
 /* The PIIX3's IDE function, and an ide-hd or ide-cd on it for each -drive if=ide (-hda, -cdrom...). */
@@ -217,7 +194,8 @@ static void pc_reset(void *opaque)
     pc_firmware_reset();
     if (machine_cfg.qtest)
         return;
-    kvm_irqchip_reset();
+    if (accel->irqchip_reset)
+        accel->irqchip_reset();
     r = cpus_reset();
     if (r == 0)
         r = waking && pc_direct_boot() ? pc_wake_direct(&err) : pc_boot(&err);
@@ -247,6 +225,8 @@ void pc_init(const struct pc_options *opts)
         pc.opts.boot_order = "cad";
     for (int i = 0; i < PC_NUM_GSIS; i++)
         irq_init(&pc.gsi[i], pc_gsi_handler, &pc, i);
+    /* ISA IRQ n is GSI n: the IOAPIC's first 16 pins (and the PICs') */
+    isa_bus_set_irqs(pc.gsi);
     pc_init_ram();
     bus_register(&pc.pci_bus, BUS_PCI, "pci.0", NULL, NULL);
     bus_register(&pc.isa_bus, BUS_ISA, "isa.0", NULL, NULL);
@@ -422,16 +402,15 @@ static int pc_wake_direct(char **err)
 
 void pc_cleanup(void)
 {
+    /* the mappings go, then the regions: main RAM, the BIOS image, video memory */
     gmem_cleanup();
-    if (machine_ram.hva) {
-        munmap(machine_ram.hva, machine_ram.size);
-        close(machine_ram.fd);
-    }
+    machine_ram.region = NULL;
     machine_ram.hva = NULL;
     machine_ram.fd = -1;
     free(pc.cache_dir);
     pc_firmware_cleanup();
     bus_unregister(&pc.pci_bus);
     bus_unregister(&pc.isa_bus);
+    isa_bus_set_irqs(NULL);
     memset(&pc, 0, sizeof(pc));
 }

@@ -40,7 +40,6 @@ void pc_cleanup(void);
  * decode), as a direct kernel boot gets; the fuzz targets use it after each reset. */
 void pc_setup_like_firmware(void);
 /* The devices a monitor command or test reaches: */
-struct device *pc_acpi_pm(void);
 struct device *pc_rtc(void);
 struct device *pc_vga(void);                /* NULL with -vga none */
 

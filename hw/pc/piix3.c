@@ -109,6 +109,12 @@ static void piix3_route(void *opaque, int devfn, int pin, int level)
     piix3_update_lines(s);
 }
 
+/* For an INTx irqfd: the ISA interrupt a pin reaches, which is the GSI of that number on this board */
+static int piix3_intx_gsi(void *opaque, int devfn, int pin)
+{
+    return pirq_irq(opaque, pci_slot_pirq(devfn, pin));
+}
+
 static void piix3_config_write(struct pci_device *d, unsigned off, uint32_t val, unsigned size)
 {
     if (off < PIIX3_PIRQRC + 4 && off + size > PIIX3_PIRQRC)
@@ -152,6 +158,7 @@ static int piix3_realize(struct device *dev, char **err)
     for (size_t i = 0; i < ARRAY_SIZE(piix3_regs); i++)
         s->pci.wmask[piix3_regs[i].off] = piix3_regs[i].wmask;
     pci_bus_set_router(piix3_route, s);
+    pci_bus_set_intx_gsi(piix3_intx_gsi, s);
     piix3_reset(dev);
     return 0;
 }
@@ -161,6 +168,7 @@ static void piix3_unrealize(struct device *dev)
     struct piix3 *s = container_of(dev, struct piix3, dev);
 
     pci_bus_set_router(NULL, NULL);
+    pci_bus_set_intx_gsi(NULL, NULL);
     pci_device_unregister(&s->pci);
 }
 

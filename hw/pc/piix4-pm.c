@@ -1,6 +1,5 @@
 /* piix4-pm.c: the PIIX4 power management function at 01.3: ACPI PM1 event and control, sleep states and their wake-up events, the PM timer, GPE0 (ACPI 6.4 section 4.8), the APM ports and the SCI (82371AB datasheet chapter 7) */
 #define LOG_PREFIX "piix4-pm: "
-#include "hw/pc/acpi-pm.h"
 #include "hw/core/device.h"
 #include "hw/core/ioregion.h"
 #include "hw/isa/isa.h"
@@ -202,9 +201,10 @@ static const struct io_region_ops gpe_ops = {
     .impl = { .min = 1, .max = 1 },
 };
 
-void acpi_pm_power_button(struct device *dev)
+/* Press the power button: PWRBTN_STS, and an SCI if the OS enabled it. */
+static void acpi_pm_power_button(void *opaque)
 {
-    struct acpi_pm *p = container_of(dev, struct acpi_pm, dev);
+    struct acpi_pm *p = container_of((struct device *)opaque, struct acpi_pm, dev);
 
     p->pm1_sts |= PM1_PWRBTN;
     acpi_pm_update_sci(p);
@@ -355,17 +355,25 @@ static int acpi_pm_realize(struct device *dev, char **err)
     pci_config_set_wmask(&p->pci, PIIX4_SMBHSTCFG, 1, 0x0f);
     p->tmr_overflow = timer_new(CLK_VIRTUAL, acpi_pm_overflow, p);
     io_region_init(&p->pm_io, IO_SPACE_PIO, "piix4-pm", PIIX4_PM_IO_SIZE, &pm_ops, p);
-    io_region_add(&p->gpe_io, IO_SPACE_PIO, "acpi-gpe0", p->gpe_base, ACPI_GPE0_LEN, &gpe_ops, p);
-    io_region_add(&p->apm_io, IO_SPACE_PIO, "apm", APM_CNT_PORT, 2, &apm_ops, p);
+    if ((r = io_region_add(&p->gpe_io, IO_SPACE_PIO, "acpi-gpe0", p->gpe_base, ACPI_GPE0_LEN, &gpe_ops, p)) < 0 ||
+        (r = io_region_add(&p->apm_io, IO_SPACE_PIO, "apm", APM_CNT_PORT, 2, &apm_ops, p)) < 0)
+        goto fail;
     machine_add_wakeup_hook(acpi_pm_wakeup, p);
+    /* the machine's power button (the monitor's system_powerdown, qtest's powerdown) is this one */
+    machine_set_power_button(acpi_pm_power_button, dev);
     acpi_pm_reset(dev);
     return 0;
+fail:
+    timer_free(p->tmr_overflow);
+    pci_device_unregister(&p->pci);
+    return r;
 }
 
 static void acpi_pm_unrealize(struct device *dev)
 {
     struct acpi_pm *p = container_of(dev, struct acpi_pm, dev);
 
+    machine_set_power_button(NULL, NULL);
     io_region_unmap(&p->pm_io);
     io_region_unmap(&p->gpe_io);
     io_region_unmap(&p->apm_io);

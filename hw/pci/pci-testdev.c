@@ -1,6 +1,7 @@
 /* pci-testdev.c: a PCI function for tests: an MMIO, an I/O and a 64-bit memory BAR, and a register that drives INTx */
 #define LOG_PREFIX "pci-testdev: "
 #include "hw/pci/pci.h"
+#include "hw/core/guest-mem.h" // ram_region_alloc
 #include "migration/vmstate.h"
 #include "util/log.h"
 
@@ -15,6 +16,7 @@ struct pci_testdev {
     struct device dev;
     struct pci_device pci;
     struct io_region mmio, pio;
+    struct ram_region *ram_region;  /* BAR 2's memory */
     uint8_t *ram;
     uint32_t scratch;
 };
@@ -76,19 +78,18 @@ static int testdev_realize(struct device *dev, char **err)
     r = pci_device_register(&t->pci, "pci-testdev", &testdev_id, -1, NULL, err);
     if (r < 0)
         return r;
-    t->ram = mmap(NULL, TESTDEV_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (t->ram == MAP_FAILED) {
-        t->ram = NULL;
+    r = ram_region_alloc(&t->ram_region, "pci-testdev.ram", TESTDEV_RAM_SIZE, false);
+    if (r < 0) {
         pci_device_unregister(&t->pci);
-        *err = xstrdup("pci-testdev: out of memory");
-        return -ENOMEM;
+        *err = xasprintf("pci-testdev: cannot allocate its memory: %s", strerror(-r));
+        return r;
     }
+    t->ram = t->ram_region->hva;
     io_region_init(&t->mmio, IO_SPACE_MMIO, "pci-testdev-mmio", 4096, &testdev_ops, t);
     io_region_init(&t->pio, IO_SPACE_PIO, "pci-testdev-io", 256, &testdev_ops, t);
     pci_register_bar(&t->pci, 0, PCI_BAR_MEM32, &t->mmio);
     pci_register_bar(&t->pci, 1, PCI_BAR_IO, &t->pio);
-    pci_register_bar_ram(&t->pci, 2, PCI_BAR_MEM64 | PCI_BAR_PREFETCH, TESTDEV_RAM_SIZE, t->ram,
-                         false);
+    pci_register_bar_ram(&t->pci, 2, PCI_BAR_MEM64 | PCI_BAR_PREFETCH, t->ram_region);
     testdev_reset(dev);
     return 0;
 }
@@ -98,8 +99,9 @@ static void testdev_unrealize(struct device *dev)
     struct pci_testdev *t = container_of(dev, struct pci_testdev, dev);
 
     pci_device_unregister(&t->pci);
-    if (t->ram)
-        munmap(t->ram, TESTDEV_RAM_SIZE);
+    ram_region_free(t->ram_region);
+    t->ram_region = NULL;
+    t->ram = NULL;
 }
 
 static void testdev_state_loaded(struct device *dev)
@@ -110,6 +112,7 @@ static void testdev_state_loaded(struct device *dev)
 static const struct vmstate_field testdev_fields[] = {
     VMSTATE_STRUCT(pci, struct pci_testdev, pci_device_vmsd, struct pci_device),
     VMSTATE_U32(scratch, struct pci_testdev),
+    VMSTATE_PAGES(ram, struct pci_testdev, TESTDEV_RAM_SIZE),
     VMSTATE_END_OF_LIST,
 };
 

@@ -1,17 +1,28 @@
-/* pci.c: bus 0: configuration space with read-only and write-1-to-clear bits, BAR decoding and mapping, INTx (PCI Local Bus spec 3.0 chapter 6) */
+/* pci.c: bus 0: configuration space with read-only and write-1-to-clear bits, the capability list, BAR decoding and mapping, INTx (by irqfd too), MSI delivery (PCI Local Bus spec 3.0 chapter 6) */
 #define LOG_PREFIX "pci: "
 #include "hw/pci/pci.h"
+#include "hw/core/accel.h"
+#include "hw/core/bus.h" // bus_type_set_props
 #include "hw/core/firmware.h" // firmware_load
 #include "hw/core/guest-mem.h"
+#include "hw/pci/msi.h"
+#include "hw/pci/msix.h"
 #include "migration/vmstate.h"
 #include "util/log.h"
+#include "util/main-loop.h" // loop_add_fd, loop_del_fd
 
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static struct {
     struct pci_device *devs[256];
     pci_route_fn *route;
     void *route_opaque;
+    pci_intx_gsi_fn *intx_gsi;
+    void *intx_gsi_opaque;
+    unsigned intx_irqfds;       /* functions whose INTx goes by irqfd */
+    bool maps_refused;          /* a BAR could not be mapped where the guest put it */
 } bus;
 
 struct pci_device *pci_find_device(int devfn)
@@ -23,6 +34,12 @@ void pci_bus_set_router(pci_route_fn *fn, void *opaque)
 {
     bus.route = fn;
     bus.route_opaque = opaque;
+}
+
+void pci_bus_set_intx_gsi(pci_intx_gsi_fn *fn, void *opaque)
+{
+    bus.intx_gsi = fn;
+    bus.intx_gsi_opaque = opaque;
 }
 
 /* addr=SLOT or SLOT.FN, hex as QEMU spells it ("1f.2", "0x1f") */
@@ -52,6 +69,41 @@ void pci_config_set_wmask(struct pci_device *d, unsigned off, unsigned len, uint
 {
     for (unsigned i = off; i < off + len && i < PCI_CONFIG_SIZE; i++)
         d->wmask[i] = mask;
+}
+
+int pci_add_capability(struct pci_device *d, uint8_t id, unsigned size)
+{
+    unsigned off = d->cap_end ? d->cap_end : PCI_HEADER_SIZE, last;
+
+    if (size < 2 || off + size > PCI_CONFIG_SIZE)
+        return -ENOSPC;
+    /* the list keeps the order the capabilities were added in; each next pointer ends it */
+    if (!(pci_get_word(d->config + PCI_STATUS) & PCI_STATUS_CAP_LIST)) {
+        d->config[PCI_CAPABILITY_LIST] = off;
+    } else {
+        for (last = d->config[PCI_CAPABILITY_LIST]; d->config[last + 1]; last = d->config[last + 1])
+            ;
+        d->config[last + 1] = off;
+    }
+    pci_set_word(d->config + PCI_STATUS, pci_get_word(d->config + PCI_STATUS) | PCI_STATUS_CAP_LIST);
+    d->config[off] = id;
+    d->config[off + 1] = 0;
+    d->cap_end = ALIGN_UP(off + size, 4);
+    return off;
+}
+
+unsigned pci_find_capability(const struct pci_device *d, uint8_t id)
+{
+    unsigned n = 0;
+
+    if (!(pci_get_word(d->config + PCI_STATUS) & PCI_STATUS_CAP_LIST))
+        return 0;
+    /* bounded: a list is at most 48 DWORD-aligned entries long */
+    for (unsigned off = d->config[PCI_CAPABILITY_LIST] & ~3u; off >= PCI_HEADER_SIZE && n < 48;
+         off = d->config[off + 1] & ~3u, n++)
+        if (d->config[off] == id)
+            return off;
+    return 0;
 }
 
 int pci_device_register(struct pci_device *d, const char *name, const struct pci_id *id,
@@ -96,6 +148,7 @@ int pci_device_register(struct pci_device *d, const char *name, const struct pci
     c[PCI_INTERRUPT_PIN] = id->intx_pin;
     /* the status register says what we do: 66 MHz-free, fast back-to-back, medium DEVSEL */
     pci_set_word(c + PCI_STATUS, PCI_STATUS_FAST_BACK | PCI_STATUS_DEVSEL_MEDIUM);
+    d->intx_fast.gsi = -1;
     pci_set_word(d->wmask + PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
                  PCI_COMMAND_PARITY | PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE);
     pci_set_word(d->w1cmask + PCI_STATUS, PCI_STATUS_W1C);
@@ -127,8 +180,7 @@ static void bar_unmap(struct pci_device *d, struct pci_bar *b)
         return;
     if (b->region)
         io_region_unmap(b->region);
-    if (b->block)
-        gmem_unmap_block(b->block);
+    gmem_unmap(b->block);
     b->block = NULL;
     b->addr = PCI_BAR_UNMAPPED;
 }
@@ -137,11 +189,12 @@ void pci_device_unregister(struct pci_device *d)
 {
     if (d->devfn < 0 || bus.devs[d->devfn] != d)
         return;
+    pci_msix_uninit(d);
+    pci_intx_irqfd_disable(d);
     for (int i = 0; i < PCI_NUM_BARS; i++)
         bar_unmap(d, &d->bars[i]);
     bus.devs[d->devfn] = NULL;
-    if (d->rom)
-        munmap(d->rom, d->bars[PCI_ROM_SLOT].size);
+    ram_region_free(d->rom);
     d->rom = NULL;
     d->devfn = -1;
 }
@@ -175,18 +228,17 @@ void pci_register_bar(struct pci_device *d, int n, uint8_t kind, struct io_regio
     d->bars[n].region = r;
 }
 
-void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, uint64_t size, uint8_t *ram,
-                          bool readonly)
+void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, struct ram_region *ram)
 {
-    bar_setup(d, n, kind, size);
+    bar_setup(d, n, kind, ram->size);
     d->bars[n].ram = ram;
-    d->bars[n].ram_readonly = readonly;
 }
 
 int pci_register_rom(struct pci_device *d, const uint8_t *image, size_t len, char **err)
 {
     uint64_t size = GUEST_PAGE_SIZE;
-    void *ram;
+    struct ram_region *ram;
+    int r;
 
     while (size < len)
         size <<= 1;
@@ -194,15 +246,15 @@ int pci_register_rom(struct pci_device *d, const uint8_t *image, size_t len, cha
         *err = xasprintf("%s: an option ROM of %zu bytes is too large", d->name, len);
         return -EFBIG;
     }
-    /* page aligned, as the accelerator maps it straight into the guest */
-    ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (ram == MAP_FAILED) {
-        *err = xasprintf("%s: cannot allocate the option ROM: %s", d->name, strerror(errno));
-        return -ENOMEM;
+    /* its own region (page aligned, as the accelerator maps it straight into the guest) */
+    r = ram_region_alloc(&ram, "pci.rom", size, true);
+    if (r < 0) {
+        *err = xasprintf("%s: cannot allocate the option ROM: %s", d->name, strerror(-r));
+        return r;
     }
-    memcpy(ram, image, len);
+    memcpy(ram->hva, image, len);
     d->rom = ram;
-    pci_register_bar_ram(d, PCI_ROM_SLOT, PCI_BAR_MEM32, size, ram, true);
+    pci_register_bar_ram(d, PCI_ROM_SLOT, PCI_BAR_MEM32, ram);
     return 0;
 }
 
@@ -248,10 +300,13 @@ static void bar_map(struct pci_device *d, struct pci_bar *b, uint64_t a)
     if (b->region)
         r = io_region_map(b->region, a);
     else if (b->ram)
-        r = gmem_map_block(d->name, a, b->size, b->ram, -1, 0, b->ram_readonly, &b->block);
+        r = gmem_map(b->ram, 0, a, b->size, false, d->name, &b->block);
     if (r < 0) {
-        log_guest_error("%s: BAR at 0x%" PRIx64 " (%" PRIu64 " bytes) cannot be mapped there: %s",
-                        d->name, a, b->size, strerror(-r));
+        /* an overlap the dispatcher has named; it is tried again when a BAR moves away */
+        if (r != -EBUSY)
+            log_guest_error("%s: BAR at 0x%" PRIx64 " (%" PRIu64 " bytes) cannot be mapped there: %s",
+                            d->name, a, b->size, strerror(-r));
+        bus.maps_refused = true;
         return;
     }
     b->addr = a;
@@ -274,21 +329,136 @@ static void pci_update_mappings(struct pci_device *d)
     }
 }
 
-/* Compute the pin's output; tell the router when it changed (or always, when `force`). */
+/* ---- INTx by irqfd ---- */
+
+/* Where the pin reaches the interrupt controllers now, by the board's routing, or -1. */
+static int intx_gsi(const struct pci_device *d)
+{
+    uint8_t pin = d->config[PCI_INTERRUPT_PIN];
+
+    if (!bus.intx_gsi || pin < 1 || pin > 4 || d->devfn < 0)
+        return -1;
+    return bus.intx_gsi(bus.intx_gsi_opaque, d->devfn, pin - 1);
+}
+
+/* Keep the irqfd on the GSI the pin is routed to (the guest may re-route it any time). */
+static void intx_irqfd_follow(struct pci_device *d)
+{
+    struct pci_intx_irqfd *f = &d->intx_fast;
+    int gsi = intx_gsi(d);
+
+    if (gsi == f->gsi)
+        return;
+    /* the old GSI's level goes with its irqfd (KVM lowers it) */
+    if (f->gsi >= 0)
+        accel_irqfd(f->fd, f->gsi, f->resample_fd, false);
+    f->gsi = -1;
+    f->raised = false;
+    if (gsi >= 0 && accel_irqfd(f->fd, gsi, f->resample_fd, true) == 0)
+        f->gsi = gsi;
+}
+
+/* The guest's EOI: the line dropped; while the pin is still high it goes up again. */
+static void intx_resample(void *opaque, uint32_t events)
+{
+    struct pci_device *d = opaque;
+    uint64_t n;
+
+    if (read(d->intx_fast.resample_fd, &n, sizeof(n)) != sizeof(n))
+        return;
+    if (d->intx_fast.gsi >= 0 && d->intx_fast.raised)
+        eventfd_write(d->intx_fast.fd, 1);
+}
+
+/* Compute the pin's output; tell the router or the irqfd when it changed (or always, when `force`). */
 static void pci_update_irq_(struct pci_device *d, bool force)
 {
+    struct pci_intx_irqfd *f = &d->intx_fast;
     uint16_t cmd = pci_get_word(d->config + PCI_COMMAND);
     uint16_t st = pci_get_word(d->config + PCI_STATUS);
-    uint8_t out = d->intx_level && !(cmd & PCI_COMMAND_INTX_DISABLE);
+    uint8_t out = d->intx_level && !(cmd & PCI_COMMAND_INTX_DISABLE) && !pci_msi_enabled(d) &&
+                  !pci_msix_enabled(d);
 
     /* the Interrupt Status bit shows the pin's state whatever INTx Disable says (6.2.3) */
     st = d->intx_level ? st | PCI_STATUS_INTERRUPT : st & ~PCI_STATUS_INTERRUPT;
     pci_set_word(d->config + PCI_STATUS, st);
+    if (f->on) {
+        intx_irqfd_follow(d);
+        if (f->gsi >= 0) {
+            /* KVM holds the line from the signal to the EOI; the router hears nothing */
+            if (out && !f->raised)
+                eventfd_write(f->fd, 1);
+            f->raised = out;
+            out = 0;
+        }
+    }
     if (out == d->intx_out && !force)
         return;
     d->intx_out = out;
     if (bus.route && d->config[PCI_INTERRUPT_PIN] && d->devfn >= 0)
         bus.route(bus.route_opaque, d->devfn, d->config[PCI_INTERRUPT_PIN] - 1, out);
+}
+
+int pci_intx_irqfd_enable(struct pci_device *d)
+{
+    struct pci_intx_irqfd *f = &d->intx_fast;
+
+    if (f->on)
+        return 0;
+    f->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (f->fd < 0)
+        return -errno;
+    f->resample_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (f->resample_fd < 0 || loop_add_fd(f->resample_fd, EPOLLIN, intx_resample, d) < 0) {
+        int e = f->resample_fd < 0 ? -errno : -EIO;
+
+        if (f->resample_fd >= 0)
+            close(f->resample_fd);
+        close(f->fd);
+        return e;
+    }
+    f->on = true;
+    f->gsi = -1;
+    f->raised = false;
+    bus.intx_irqfds++;
+    pci_update_irq_(d, false);
+    return 0;
+}
+
+void pci_intx_irqfd_disable(struct pci_device *d)
+{
+    struct pci_intx_irqfd *f = &d->intx_fast;
+
+    if (!f->on)
+        return;
+    if (f->gsi >= 0)
+        accel_irqfd(f->fd, f->gsi, f->resample_fd, false);
+    loop_del_fd(f->resample_fd);
+    close(f->resample_fd);
+    close(f->fd);
+    *f = (struct pci_intx_irqfd){ .gsi = -1 };
+    bus.intx_irqfds--;
+    /* the router's way again, with the pin's level as it is */
+    pci_update_irq_(d, true);
+}
+
+/* ---- MSI and MSI-X messages ---- */
+
+void pci_msi_send(struct pci_device *d, struct msi_msg msg)
+{
+    uint8_t le[4];
+
+    /* a message is a memory write the function masters (6.8): none while bus mastering is off */
+    if (!(pci_get_word(d->config + PCI_COMMAND) & PCI_COMMAND_MASTER))
+        return;
+    if (msi_addr_is_apic(msg.addr)) {
+        accel_msi_send(msg);
+        return;
+    }
+    stl_le(le, msg.data);
+    if (gmem_write(msg.addr, le, 4) < 0)
+        log_guest_error("%s: an MSI to 0x%" PRIx64 ", where there is neither memory nor an APIC, is dropped",
+                        d->name, msg.addr);
 }
 
 static void pci_update_irq(struct pci_device *d)
@@ -308,6 +478,12 @@ void pci_device_reset(struct pci_device *d)
         d->config[i] &= ~d->wmask[i];
         d->config[i] &= ~d->w1cmask[i];
     }
+    /* MSI's pending bits are the function's, read-only to software, and go at a reset too */
+    if (d->msi_cap && pci_get_word(d->config + d->msi_cap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_MASKBIT)
+        pci_set_long(d->config + d->msi_cap +
+                     (pci_get_word(d->config + d->msi_cap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_64BIT ?
+                      PCI_MSI_PENDING_64 : PCI_MSI_PENDING_32), 0);
+    pci_msix_reset(d);
     pci_update_mappings(d);
     d->intx_level = 0;
     pci_update_irq(d);
@@ -318,6 +494,7 @@ void pci_device_state_loaded(struct pci_device *d)
     for (int n = 0; n < PCI_NUM_BARS; n++)
         bar_unmap(d, &d->bars[n]);
     pci_update_mappings(d);
+    pci_msix_state_loaded(d);
     /* the router learns the pin's level again, whatever it believed before the load */
     pci_update_irq_(d, true);
 }
@@ -355,12 +532,34 @@ void pci_config_write(int devfn, unsigned off, uint32_t val, unsigned size)
     }
     if (touches(off, size, PCI_COMMAND, PCI_COMMAND + 2) ||
         touches(off, size, PCI_BASE_ADDRESS_0, PCI_BASE_ADDRESS_0 + 24) ||
-        touches(off, size, PCI_ROM_ADDRESS, PCI_ROM_ADDRESS + 4))
+        touches(off, size, PCI_ROM_ADDRESS, PCI_ROM_ADDRESS + 4)) {
+        bool refused_before = bus.maps_refused;
+
         pci_update_mappings(d);
-    if (touches(off, size, PCI_COMMAND, PCI_COMMAND + 2))
+        /* a BAR that moved away may leave room for one that was refused before */
+        if (refused_before) {
+            bus.maps_refused = false;
+            for (int i = 0; i < 256; i++)
+                if (bus.devs[i])
+                    pci_update_mappings(bus.devs[i]);
+        }
+    }
+    if (d->msi_cap && touches(off, size, d->msi_cap, d->msi_cap + 0x18))
+        pci_msi_config_write(d, off, size);
+    if (d->msix && (touches(off, size, d->msix->cap, d->msix->cap + 4) ||
+                    touches(off, size, PCI_COMMAND, PCI_COMMAND + 2)))
+        pci_msix_config_write(d);
+    if (touches(off, size, PCI_COMMAND, PCI_COMMAND + 2) ||
+        (d->msi_cap && touches(off, size, d->msi_cap, d->msi_cap + 4)) ||
+        (d->msix && touches(off, size, d->msix->cap, d->msix->cap + 4)))
         pci_update_irq(d);
     if (d->ops && d->ops->config_write)
         d->ops->config_write(d, off, val, size);
+    /* the write may have re-routed a pin (the router's PIRQ registers): irqfds follow */
+    if (bus.intx_irqfds)
+        for (int i = 0; i < 256; i++)
+            if (bus.devs[i] && bus.devs[i]->intx_fast.on)
+                pci_update_irq(bus.devs[i]);
 }
 
 /* ---- firmware's job, for direct kernel boot ---- */
@@ -437,8 +636,20 @@ static int pci_device_pre_load(void *opaque)
 
     d->header_check = d->devfn >= 0 && pci_find_device(d->devfn) == d;
     if (d->header_check)
-        memcpy(d->header_before, d->config, PCI_HEADER_SIZE);
+        memcpy(d->header_before, d->config, PCI_CONFIG_SIZE);
     return 0;
+}
+
+/* Read-only bits the function itself changes: the MSI pending bits (checked on their own). */
+static bool config_byte_volatile(const struct pci_device *d, unsigned i)
+{
+    unsigned p;
+
+    if (!d->msi_cap || !(pci_get_word(d->header_before + d->msi_cap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_MASKBIT))
+        return false;
+    p = d->msi_cap + (pci_get_word(d->header_before + d->msi_cap + PCI_MSI_FLAGS) & PCI_MSI_FLAGS_64BIT ?
+                      PCI_MSI_PENDING_64 : PCI_MSI_PENDING_32);
+    return i >= p && i < p + 4;
 }
 
 /*
@@ -451,21 +662,27 @@ static int pci_device_post_load(void *opaque, int version)
 {
     struct pci_device *d = opaque;
 
+    unsigned end;
+
     if (!d->header_check)
         return 0;
     d->header_check = false;
-    for (unsigned i = 0; i < PCI_HEADER_SIZE; i++) {
+    /* the header and the capability list; what follows is the device's to check */
+    end = MAX((unsigned)PCI_HEADER_SIZE, (unsigned)d->cap_end);
+    for (unsigned i = 0; i < end; i++) {
         uint8_t ro = ~(d->wmask[i] | d->w1cmask[i]);
 
         if (i == PCI_STATUS)
             ro &= ~PCI_STATUS_INTERRUPT;
+        if (config_byte_volatile(d, i))
+            ro = 0;
         if ((d->config[i] ^ d->header_before[i]) & ro) {
             log_warn("%s: a state load changes read-only config byte 0x%02x (0x%02x -> 0x%02x)",
                      d->name ? d->name : "pci", i, d->header_before[i], d->config[i]);
             return -EINVAL;
         }
     }
-    return 0;
+    return pci_msi_check_loaded(d);
 }
 
 static const struct vmstate_field pci_device_fields[] = {
@@ -482,3 +699,22 @@ const struct vmstate_desc pci_device_vmsd = {
     .pre_load = pci_device_pre_load,
     .post_load = pci_device_post_load,
 };
+
+/* ---- what the PCI bus gives every device on it ---- */
+
+/* A PCI device's struct pci_device follows its struct device (pci.h), so its offset is fixed. */
+static const struct prop_desc pci_bus_props[] = {
+    { .name = "addr", .type = PROP_STRING, .offset = PCI_DEVICE_OFFSET + offsetof(struct pci_device, addr),
+      .help = "PCI slot[.function], hex (the first free slot from 03 without it)" },
+    { .name = "romfile", .type = PROP_STRING, .offset = PCI_DEVICE_OFFSET + offsetof(struct pci_device, romfile),
+      .help = "the option ROM image for the ROM BAR (empty: none; default: the device's own)" },
+    { .name = "multifunction", .type = PROP_BOOL,
+      .offset = PCI_DEVICE_OFFSET + offsetof(struct pci_device, multifunction), .def = "off",
+      .help = "say in the header that the slot has more functions" },
+    DEFINE_PROP_END,
+};
+
+static void __attribute__((constructor)) pci_bus_props_register(void)
+{
+    bus_type_set_props(BUS_PCI, pci_bus_props);
+}

@@ -4,6 +4,7 @@
 
 #include "hw/core/device.h"
 #include "hw/core/ioregion.h"
+#include "hw/core/irq.h" // struct msi_msg
 
 /* Configuration header offsets (PCI 3.0 section 6.1, figure 6-1) */
 #define PCI_VENDOR_ID           0x00
@@ -35,6 +36,7 @@
 
 /* Status register bits (section 6.2.3) */
 #define PCI_STATUS_INTERRUPT    0x0008
+#define PCI_STATUS_CAP_LIST     0x0010  /* a capability list starts at PCI_CAPABILITY_LIST */
 #define PCI_STATUS_FAST_BACK    0x0080
 #define PCI_STATUS_DEVSEL_MEDIUM 0x0200
 #define PCI_STATUS_W1C          0xf900  /* parity, target/master aborts, SERR: write 1 to clear */
@@ -56,18 +58,36 @@
 
 #define PCI_CONFIG_SIZE         256
 
+/* Capability IDs (PCI 3.0 appendix H) */
+#define PCI_CAP_ID_MSI          0x05
+#define PCI_CAP_ID_MSIX         0x11
+
 struct pci_bar {
     uint64_t size;              /* a power of two; 0: not implemented */
     uint8_t kind;               /* PCI_BAR_* bits */
     struct io_region *region;   /* I/O or MMIO handlers, or */
-    uint8_t *ram;               /* memory the guest reaches directly (ROM: read-only) */
-    bool ram_readonly;
+    struct ram_region *ram;     /* memory the guest reaches directly (a ROM's is read-only) */
     uint64_t addr;              /* where it is mapped now, or PCI_BAR_UNMAPPED */
-    struct ram_block *block;    /* the mapped memory, for ram BARs */
+    struct ram_mapping *block;  /* the mapped memory, for ram BARs */
 };
 #define PCI_BAR_UNMAPPED        UINT64_MAX
 
 struct pci_device;
+struct pci_msix;
+struct ram_region;
+struct ram_mapping;
+
+/*
+ * INTx by irqfd (pci_intx_irqfd_enable): the pin's assertion signals `fd`, which KVM turns into
+ * a level on the GSI the board routes the pin to, held until the guest's EOI; the EOI signals
+ * `resample_fd`, and skiff signals `fd` again while the pin is still high.
+ */
+struct pci_intx_irqfd {
+    bool on;
+    bool raised;                /* the pin's output as the irqfd last heard it */
+    int fd, resample_fd;
+    int gsi;                    /* where the irqfd is assigned, or -1: the router's way */
+};
 
 /* What a function adds to the generic configuration space behaviour. */
 struct pci_device_ops {
@@ -94,11 +114,16 @@ struct pci_device {
     struct pci_bar bars[PCI_NUM_BARS];
     uint8_t intx_level;         /* what the function drives on its pin, before INTx disable */
     uint8_t intx_out;           /* what reaches the router */
-    uint8_t *rom;               /* the expansion ROM's memory, owned here */
+    struct ram_region *rom;     /* the expansion ROM's memory, owned here */
     const char *name;           /* for logs and region owners */
-    /* a state load: the header as it was, which a stream may not change where it is read-only */
+    uint8_t cap_end;            /* where the next capability goes (0: after the header) */
+    uint8_t msi_cap;            /* the MSI capability's offset, or 0 */
+    struct pci_msix *msix;      /* MSI-X, when pci_msix_init gave it one */
+    struct pci_intx_irqfd intx_fast;
+    /* a state load: the header and capabilities as they were, which a stream may not change
+     * where they are read-only */
     bool header_check;
-    uint8_t header_before[PCI_HEADER_SIZE];
+    uint8_t header_before[PCI_CONFIG_SIZE];
 };
 
 #define PCI_DEVICE_OFFSET ALIGN_UP(sizeof(struct device), _Alignof(struct pci_device))
@@ -127,16 +152,37 @@ void pci_device_reset(struct pci_device *d);
 
 /* A BAR served by handlers (the region's size is the BAR's). */
 void pci_register_bar(struct pci_device *d, int n, uint8_t kind, struct io_region *r);
-/* A BAR the guest reaches as memory: `ram` (page aligned, size bytes); ROMs are read-only. */
-void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, uint64_t size, uint8_t *ram,
-                          bool readonly);
+/* A BAR the guest reaches as memory: the region ram (its size is the BAR's, a power of two). */
+void pci_register_bar_ram(struct pci_device *d, int n, uint8_t kind, struct ram_region *ram);
 /* The expansion ROM from an image in memory (taken over by the device). 0 or -errno. */
 int pci_register_rom(struct pci_device *d, const uint8_t *image, size_t len, char **err);
 /* Mark config bytes [off, off+len) writable with mask bytes (device-specific registers). */
 void pci_config_set_wmask(struct pci_device *d, unsigned off, unsigned len, uint8_t mask);
 
-/* Drive the function's INTx pin (level); the board's router maps it to an interrupt. */
+/*
+ * Add a capability of `size` bytes (header included) to the list (section 6.7): its offset, or
+ * -ENOSPC. The status register says there is a list; the bytes are read-only until the
+ * capability's helper makes some writable.
+ */
+int pci_add_capability(struct pci_device *d, uint8_t id, unsigned size);
+/* The offset of the first capability with `id`, or 0. */
+unsigned pci_find_capability(const struct pci_device *d, uint8_t id);
+
+/*
+ * Drive the function's INTx pin (level); the board's router maps it to an interrupt. A function
+ * does not assert INTx while MSI or MSI-X is on (sections 6.8.1.3, 6.8.2.3).
+ */
 void pci_set_irq(struct pci_device *d, int level);
+/*
+ * INTx by irqfd with resample from now on (see struct pci_intx_irqfd), following the board's
+ * routing as the guest changes it. Where the pin reaches no GSI or the accelerator has no irqfd,
+ * pci_set_irq goes the router's way, as without it. 0 or -errno (no eventfd).
+ */
+int pci_intx_irqfd_enable(struct pci_device *d);
+void pci_intx_irqfd_disable(struct pci_device *d);
+
+/* An MSI or MSI-X message leaves the function: to the APICs, or as a DMA write elsewhere. */
+void pci_msi_send(struct pci_device *d, struct msi_msg msg);
 
 /* After a state load: re-map BARs and re-drive INTx from the loaded registers. */
 void pci_device_state_loaded(struct pci_device *d);
@@ -150,6 +196,9 @@ struct pci_device *pci_find_device(int devfn);
 /* INTx routing: the south bridge says where pin `pin` (0-3 = INTA#-INTD#) of devfn goes. */
 typedef void pci_route_fn(void *opaque, int devfn, int pin, int level);
 void pci_bus_set_router(pci_route_fn *fn, void *opaque);
+/* The GSI that pin `pin` of devfn reaches now, or -1 (its route is off): for INTx irqfds. */
+typedef int pci_intx_gsi_fn(void *opaque, int devfn, int pin);
+void pci_bus_set_intx_gsi(pci_intx_gsi_fn *fn, void *opaque);
 /* The PIRQ line (0-3 = PIRQA#-D#) a slot's pin is wired to on the i440FX/PIIX board. */
 static inline int pci_slot_pirq(int devfn, int pin)
 {

@@ -51,7 +51,7 @@ expect_error "an unknown device" "'flux-capacitor' is not a device skiff can cre
 expect_error "an unknown device property" "isa-serial: no property 'colour'" "$SKIFF" "${DEV[@]}" -device isa-serial,colour=red
 expect_error "a bad property value" "does not take the value 'x'" "$SKIFF" "${DEV[@]}" -device isa-debug-exit,iobase=x
 expect_error "a bus that does not exist" "pci-testdev: bus 'pci.7' not found" "$SKIFF" "${DEV[@]}" -device pci-testdev,bus=pci.7
-expect_error "a bus of another type" "bus 'isa.0' is an ISA bus; the device goes on a PCI bus" \
+expect_error "a bus of another type" "bus 'isa.0' takes ISA devices, and this is a PCI device" \
     "$SKIFF" "${DEV[@]}" -device pci-testdev,bus=isa.0
 expect_error "a PCI device's romfile= that is not there" "'/nonexistent/x.rom'" \
     "$SKIFF" "${DEV[@]}" -device pci-testdev,romfile=/nonexistent/x.rom
@@ -66,6 +66,12 @@ expect_error "-drive if=floppy names what is missing" "if=floppy: skiff has no f
     "$SKIFF" "${DEV[@]}" -drive if=floppy,file=x
 expect_error "two drives with one id" "there is already a drive with id 'd'" \
     "$SKIFF" "${DEV[@]}" -drive if=none,id=d -blockdev driver=file,node-name=d,filename=x
+expect_error "a device whose ports another device has is refused, naming both" \
+    "isa-serial: serial at port 0x70-0x77 overlaps rtc at 0x70-0x71" "$SKIFF" "${DEV[@]}" -device isa-serial,iobase=0x70
+if [ -n "${SKIFF_SAN:-}" ]; then
+    expect_error "and the refused device leaves nothing behind (sanitizer build, leaks checked)" \
+        "overlaps rtc" "$SKIFF_SAN" "${DEV[@]}" -device isa-serial,iobase=0x70
+fi
 expect_error "QMP, which skiff does not have yet" "skiff has no QMP yet" "$SKIFF" -kernel "$K" -qmp unix:/tmp/q,server=on
 expect_error "-mon naming a chardev that does not exist" "no -chardev with id 'nope'" "$SKIFF" "${DEV[@]}" -mon chardev=nope
 expect_error "-mon mode=control (QMP)" "no QMP (mode=control) yet" "$SKIFF" "${DEV[@]}" -chardev null,id=n -mon chardev=n,mode=control

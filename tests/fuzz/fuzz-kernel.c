@@ -45,11 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int r;
 
     if (!ram) {
-        int fd;
+        struct ram_region *region;
 
-        if (gmem_alloc("fuzz-ram", RAM_SIZE, &ram, &fd) < 0)
+        if (ram_region_alloc(&region, "fuzz-ram", RAM_SIZE, false) < 0 ||
+            gmem_map(region, 0, 0, RAM_SIZE, false, "ram", NULL) < 0)
             abort();
-        gmem_map_block("ram", 0, RAM_SIZE, ram, fd, 0, false, NULL);
+        ram = region->hva;
         e820_build(&e820, RAM_SIZE, 0);
         module_create();
     }

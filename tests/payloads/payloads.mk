@@ -33,6 +33,8 @@ build/payloads/%.elf: build/payloads/%.o $(PAYLOAD_LIB) tests/payloads/lib/link.
 
 # payloads that need more of the runtime name it here
 build/payloads/smp.elf: build/payloads/lib/trampoline.o
+# the device's registers, shared with its qtest
+build/payloads/msi.o: hw/pci/pci-testdev-msi.h
 
 # multiboot-low: linked at 32 KiB; also as a flat binary loaded through the a.out kludge
 build/payloads/multiboot-low.elf: PAYLOAD_LD = tests/payloads/multiboot-low.ld

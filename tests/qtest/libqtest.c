@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define NUM_GSI 24
+#define MSI_QUEUE 256
 /* the longest reply line taken: a read of skiff's largest (16 MiB) in hex */
 #define REPLY_MAX ((32u << 20) + 64)
 
@@ -33,6 +34,9 @@ struct qtest {
     /* EVENT lines: what the machine carried out */
     int resets, shutdowns;
     int exit_event;         /* the status of the last "EVENT exit", or -1 */
+    /* MSI lines: the messages devices sent, oldest first */
+    struct { uint64_t addr; uint32_t data; } msi[MSI_QUEUE];
+    unsigned msi_head, msi_count;
     bool eof;               /* skiff closed the connection (qtest_wait_exit) */
     bool exited;
     int status;             /* skiff's exit status once exited */
@@ -300,6 +304,19 @@ static bool take_notification(struct qtest *q, const char *line)
             if (up && !q->irq_level[g])
                 q->irq_raises[g]++;
             q->irq_level[g] = up;
+        }
+        return true;
+    }
+    if (!strncmp(line, "MSI ", 4)) {
+        char *end;
+        uint64_t a = strtoull(line + 4, &end, 0);
+        uint32_t d = strtoul(end, NULL, 0);
+
+        if (q->msi_count < MSI_QUEUE) {
+            unsigned i = (q->msi_head + q->msi_count++) % MSI_QUEUE;
+
+            q->msi[i].addr = a;
+            q->msi[i].data = d;
         }
         return true;
     }
@@ -588,4 +605,40 @@ int qtest_exit_event(struct qtest *q)
 {
     sync_notifications(q);
     return q->exit_event;
+}
+
+bool qtest_irq_wait(struct qtest *q, int gsi, bool level, int timeout_ms)
+{
+    for (int t = 0;; t++) {
+        if (qtest_get_irq(q, gsi) == level)
+            return true;
+        if (t >= timeout_ms)
+            return false;
+        usleep(1000);
+    }
+}
+
+void qtest_eoi(struct qtest *q, int gsi)
+{
+    cmd_ok(q, "eoi %d", gsi);
+}
+
+int qtest_msi_count(struct qtest *q)
+{
+    sync_notifications(q);
+    return q->msi_count;
+}
+
+bool qtest_msi_next(struct qtest *q, uint64_t *addr, uint32_t *data, int timeout_ms)
+{
+    for (int t = 0; qtest_msi_count(q) == 0; t++) {
+        if (t >= timeout_ms)
+            return false;
+        usleep(1000);
+    }
+    *addr = q->msi[q->msi_head].addr;
+    *data = q->msi[q->msi_head].data;
+    q->msi_head = (q->msi_head + 1) % MSI_QUEUE;
+    q->msi_count--;
+    return true;
 }

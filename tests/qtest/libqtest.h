@@ -53,6 +53,18 @@ void qtest_irq_intercept(struct qtest *q);
 bool qtest_get_irq(struct qtest *q, int gsi);
 /* How many times a GSI was raised since the last call (edge count). */
 int qtest_irq_raises(struct qtest *q, int gsi);
+/* Wait up to timeout_ms for a GSI to reach `level` (a change that an eventfd makes comes late). */
+bool qtest_irq_wait(struct qtest *q, int gsi, bool level, int timeout_ms);
+/* The guest's EOI for a GSI at its interrupt controller (skiff: irqfds with resample). */
+void qtest_eoi(struct qtest *q, int gsi);
+
+/*
+ * MSI writes that skiff delivered to the local APICs ("MSI ADDR DATA" lines, after
+ * qtest_irq_intercept), oldest first: take the next within timeout_ms (0: only those already
+ * here); false when none came. qtest_msi_count says how many wait, after a round trip.
+ */
+bool qtest_msi_next(struct qtest *q, uint64_t *addr, uint32_t *data, int timeout_ms);
+int qtest_msi_count(struct qtest *q);
 
 /*
  * What the machine carried out, as skiff reports it (EVENT lines): resets (the guest's, the

@@ -498,6 +498,24 @@ static void test_udp_fd(void)
     p = (struct pollfd){ .fd = sv[1], .events = POLLIN };
     CHECK(nic_send(n, 0x47, 66, NULL) == 66 && poll(&p, 1, 3000) == 1 && read(sv[1], buf, sizeof(buf)) == 66,
           "both ways");
+    /* a peer that does not read: its socket's queue fills on a datagram's boundary */
+    {
+        int sent = 0, zero_at = -1, got = 0;
+        bool order = true;
+
+        for (int i = 0; i < 2000 && zero_at < 0; i++, sent++)
+            if (nic_send(n, (uint8_t)i, 1000, nic_sent) == 0)
+                zero_at = i;
+        CHECK(zero_at >= 0 && n->sent == 0, "a datagram peer that does not read: the NIC's send gets 0 (after %d)", sent);
+        for (int64_t end = clock_monotonic_ns() + 3000000000LL; got < sent && clock_monotonic_ns() < end;) {
+            p = (struct pollfd){ .fd = sv[1], .events = POLLIN };
+            loop_iterate(false);
+            if (poll(&p, 1, 1) == 1 && read(sv[1], buf, sizeof(buf)) == 1000)
+                order &= buf[0] == (uint8_t)got++;
+        }
+        CHECK(got == sent && order && n->sent == 1, "when it reads, the held frame follows the others (the backend "
+              "watched for room and flushed), and the NIC's callback runs");
+    }
     close(sv[1]);
     teardown();
 

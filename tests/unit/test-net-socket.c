@@ -687,12 +687,43 @@ static void skiff_process_to_qemu(int qemu_a, int b)
     waitpid(pid, NULL, 0);
 }
 
+/* QEMU in a multicast group with skiff, relaying the group to a TCP socket of this test's */
+static void qemu_mcast(void)
+{
+    int pm = free_port(SOCK_DGRAM), pd = free_port(SOCK_STREAM), d;
+    char args[512], spec[128];
+    struct test_nic *n;
+    bool seen = false;
+    pid_t q;
+
+    snprintf(args, sizeof(args), "-netdev socket,id=m,mcast=230.0.0.2:%d,localaddr=127.0.0.1 "
+             "-netdev socket,id=d,listen=127.0.0.1:%d -netdev hubport,id=hm,hubid=1,netdev=m "
+             "-netdev hubport,id=hd,hubid=1,netdev=d", pm, pd);
+    q = qemu_start(args);
+    d = tcp_connect_retry(pd, 10000);
+    snprintf(spec, sizeof(spec), "socket,id=s0,mcast=230.0.0.2:%d,localaddr=127.0.0.1", pm);
+    n = nic_on(spec);
+    settle(100);
+    CHECK(d >= 0 && n && nic_send(n, 0xc0, 800, NULL) == 800 && get_frame(d, 0xc0, 800),
+          "a frame skiff sends to a multicast group reaches QEMU, a member of it");
+    put_frame(d, 0xc1, 900);
+    wait_got(n, 2);
+    settle(100);
+    for (int i = 0; n && i < n->got && i < NIC_MAX; i++)
+        seen |= n->first[i] == 0xc1 && n->len[i] == 900 && n->intact[i];
+    CHECK(seen, "and one QEMU sends to the group reaches skiff's NIC");
+    teardown();
+    if (d >= 0)
+        close(d);
+    qemu_stop(q);
+}
+
 /*
  * QEMU relays between two of its socket netdevs through a hub of its own: what skiff's backend
  * sends it must parse, and what it sends skiff's backend must parse; this test reads and writes
  * QEMU's other side.
  */
-static void test_qemu(void)
+static void test_qemu(bool ns)
 {
     int pa = free_port(SOCK_STREAM), pb = free_port(SOCK_STREAM);
     int uq = free_port(SOCK_DGRAM), us = free_port(SOCK_DGRAM), pc = free_port(SOCK_STREAM);
@@ -747,6 +778,10 @@ static void test_qemu(void)
     close(b);
     close(c);
     qemu_stop(q);
+    if (ns)
+        qemu_mcast();
+    else
+        tap_skip("needs a network namespace of its own (root)", "skiff and QEMU in one multicast group");
 }
 
 /* A network namespace of this process's own, its loopback up and able to carry multicast */
@@ -783,7 +818,7 @@ int main(void)
     test_udp_fd();
     test_refusals();
     test_mcast(ns);
-    test_qemu();
+    test_qemu(ns);
     machine_cleanup_requests();
     loop_cleanup();
     devlock_unlock();

@@ -117,7 +117,7 @@ bool net_answer_help(const char *option, const char *spec)
     /* -nic ...,model=help and -net nic,model=help */
     o = opts_parse(spec, "type", &err);
     if (o && is_help(opts_get(o, "model")) &&
-        (!strcmp(option, "nic") || !strcmp(opts_get(o, "type"), "nic"))) {
+        (!strcmp(option, "nic") || (opts_get(o, "type") && !strcmp(opts_get(o, "type"), "nic")))) {
         print_nic_models();
         answered = true;
     }
@@ -181,7 +181,7 @@ int netdev_add(const char *spec, char **err)
         return -EINVAL;
     type = opts_get(o, "type");
     id = opts_get(o, "id");
-    if (!type)
+    if (!type || !*type)
         *err = xstrdup("give the backend's type first (-netdev help lists them)");
     else if (!id)
         *err = xasprintf("a netdev needs an id (-netdev %s,id=ID,...)", type);
@@ -304,7 +304,7 @@ int net_add_legacy(const char *spec, char **err)
     if (!o)
         return -EINVAL;
     type = opts_get(o, "type");
-    if (!type) {
+    if (!type || !*type) {
         *err = xstrdup("give nic, none or a backend type first (-net nic,model=rtl8139 -net user)");
         goto out;
     }

@@ -217,6 +217,9 @@ expect_error "a NIC model skiff does not have" "-net nic,model=e1000: skiff has 
 expect_error "a multicast MAC for a NIC" "a NIC cannot have a multicast address" "$SKIFF" "${DEV[@]}" -net nic,macaddr=01:00:5e:00:00:01
 expect_error "a MAC that is no address" "mac 'zz': give a MAC address as 52:54:00:12:34:56" "$SKIFF" "${DEV[@]}" -nic hubport,hubid=0,mac=zz
 expect_error "-net nic,netdev= of nothing" "netdev 'nope' not found" "$SKIFF" "${DEV[@]}" -net nic,netdev=nope
+expect_error "-net without a type (model=help is -net nic's)" "-net model=help: give nic, none or a backend type first" \
+    "$SKIFF" "${DEV[@]}" -net model=help
+expect_error "-netdev without a type" "-netdev ,id=x: give the backend's type first" "$SKIFF" "${DEV[@]}" -netdev ,id=x
 expect_error "-net hubport" "hub ports are made with -netdev hubport,id=ID,hubid=N" "$SKIFF" "${DEV[@]}" -net hubport,hubid=1
 expect_error "-object filter-dump without netdev=" "filter-dump 'f': give the netdev it watches (netdev=ID)" \
     "$SKIFF" "${DEV[@]}" -object filter-dump,id=f,file="$TMP/d.pcap"

@@ -133,7 +133,7 @@ static ssize_t queue_append(struct net_client *r, struct net_client *sender, con
     struct net_frame *f;
 
     if ((!sent_cb && (r->queue_len >= NET_QUEUE_MAX || r->queue_bytes + len > NET_QUEUE_MAX_BYTES)) ||
-        r->queue_len >= NET_QUEUE_HARD_MAX) {
+        r->queue_len >= NET_QUEUE_HARD_MAX || r->queue_bytes + len > 2 * NET_QUEUE_MAX_BYTES) {
         r->rx_dropped++;
         return -ENOBUFS;
     }
@@ -187,11 +187,17 @@ ssize_t net_send(struct net_client *nc, const struct iovec *iov, int niov, unsig
                  net_sent_fn *sent_cb)
 {
     struct net_client *r = nc->peer;
+    size_t len = iov_size(iov, niov);
     ssize_t ret;
 
     /* an unplugged cable at either end: gone, rather than queued for a NIC that may never flush */
     if (nc->link_down || !r || r->link_down)
-        return iov_size(iov, niov);
+        return len;
+    /* no frame is longer, a GSO one with its headers included; a longer one is a sender's bug */
+    if (len > NET_FRAME_MAX) {
+        r->rx_dropped++;
+        return -EMSGSIZE;
+    }
     if (nc->filters || r->filters) {
         size_t hdr = frame_hdr_len(nc, r, flags);
 

@@ -35,7 +35,7 @@ struct opts;
  */
 #define NET_QUEUE_MAX       10000       /* QEMU's per-receiver queue length */
 #define NET_QUEUE_MAX_BYTES (64 * MiB)
-/* The longest frame a backend passes on: QEMU's NET_BUFSIZE (64 KiB of GSO frame and room for headers) */
+/* The longest frame the core passes on: QEMU's NET_BUFSIZE (64 KiB of GSO frame and room for headers) */
 #define NET_FRAME_MAX       (4096 + 65536)
 struct net_client;
 
@@ -112,7 +112,7 @@ typedef void net_sent_fn(struct net_client *sender, ssize_t ret);
  * Send a frame from nc to its peer: its length when the peer took it (or when the link is
  * down, or there is no peer: the frame is gone, as on an unplugged cable), 0 when it was
  * queued at the receiver (sent_cb runs once it is delivered; send nothing more until then),
- * -errno when dropped. Without sent_cb a frame the receiver cannot take is queued while its
+ * -errno when dropped (-EMSGSIZE: longer than NET_FRAME_MAX). Without sent_cb a frame the receiver cannot take is queued while its
  * queue holds fewer than NET_QUEUE_MAX frames and dropped (-ENOBUFS) past that, as QEMU's:
  * for senders that cannot wait (a hub, announcements).
  */

@@ -270,10 +270,24 @@ static void test_queue_and_flush(void)
     CHECK(n->f.got == 6 && n->f.first[4] == 5 && n->f.first[5] == 6 && b->f.sent == 4,
           "both arrive in order at the flush");
 
+    /* a frame longer than any (a NIC's bug): refused before it is copied anywhere */
+    {
+        struct iovec big[2] = { { NULL, NET_FRAME_MAX }, { NULL, 1 } };
+        uint8_t *buf = xzalloc(NET_FRAME_MAX + 1);
+
+        big[0].iov_base = buf;
+        big[1].iov_base = buf;
+        n->f.refuse = true;
+        r1 = net_send(&b->nd.nc, big, 2, 0, fake_sent);
+        CHECK(r1 == -EMSGSIZE && n->nc.queue_len == 0 && n->nc.rx_dropped == 1,
+              "a frame longer than %d bytes is dropped and counted (-EMSGSIZE), not queued", NET_FRAME_MAX);
+        n->f.refuse = false;
+        free(buf);
+    }
     /* a receiver's error drops the frame, counted */
     n->f.answer = -EIO;
     r1 = send_byte(&b->nd.nc, 7, 60, fake_sent);
-    CHECK(r1 == -EIO && n->nc.rx_dropped == 1, "a frame the receiver refuses with an error is dropped and counted");
+    CHECK(r1 == -EIO && n->nc.rx_dropped == 2, "a frame the receiver refuses with an error is dropped and counted");
     teardown();
 }
 
@@ -506,6 +520,8 @@ static void test_info_and_warnings(void)
                "under it, the lone backend with its filter, the NIC alone"))
         tap_note("got:\n%s", text);
     CHECK(net_info(text, 10) == strlen(expect) && strlen(text) == 9, "net_info says the whole length when cut short");
+    CHECK(send_byte(&n->nc, 1, 60, fake_sent) == 60 && n->f.sent == 0,
+          "a NIC with no backend sends into nothing: its frames are taken and gone");
     free(text);
     warn = stderr_of(run_machine_done);
     CHECK(strstr(warn, "warning: netdev lone has no peer") && strstr(warn, "warning: nic test-nic.2 has no peer") &&

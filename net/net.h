@@ -112,9 +112,9 @@ typedef void net_sent_fn(struct net_client *sender, ssize_t ret);
  * Send a frame from nc to its peer: its length when the peer took it (or when the link is
  * down, or there is no peer: the frame is gone, as on an unplugged cable), 0 when it was
  * queued at the receiver (sent_cb runs once it is delivered; send nothing more until then),
- * -errno when dropped (-EMSGSIZE: longer than NET_FRAME_MAX). Without sent_cb a frame the receiver cannot take is queued while its
- * queue holds fewer than NET_QUEUE_MAX frames and dropped (-ENOBUFS) past that, as QEMU's:
- * for senders that cannot wait (a hub, announcements).
+ * -errno when dropped (-EMSGSIZE: longer than NET_FRAME_MAX). Without sent_cb a frame the
+ * receiver cannot take is queued while its queue holds fewer than NET_QUEUE_MAX frames and
+ * dropped (-ENOBUFS) past that, as QEMU's: for senders that cannot wait (a hub, announcements).
  */
 ssize_t net_send(struct net_client *nc, const struct iovec *iov, int niov, unsigned flags,
                  net_sent_fn *sent_cb);

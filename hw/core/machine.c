@@ -19,8 +19,6 @@ struct machine_ram machine_ram = { .fd = -1 };
 #define WAKEUP_MASK_ALL ((1u << MACHINE_WAKEUP_RTC) | (1u << MACHINE_WAKEUP_PMTIMER) | \
                          (1u << MACHINE_WAKEUP_POWER_BUTTON) | (1u << MACHINE_WAKEUP_OTHER))
 
-#define MAX_LISTENERS 8
-
 static struct {
     struct bh *bh;
     atomic_bool reset_req;
@@ -39,8 +37,9 @@ static struct {
     int nsuspend_hooks;
     struct { machine_wakeup_fn *fn; void *opaque; } wakeup_hooks[MAX_SLEEP_HOOKS];
     int nwakeup_hooks;
-    struct { run_state_listener_fn *fn; void *opaque; } listeners[MAX_LISTENERS];
-    int nlisteners;
+    /* one per device that cares (each virtio disk, each NIC): grown as they come */
+    struct run_state_listener { run_state_listener_fn *fn; void *opaque; } *listeners;
+    int nlisteners, listeners_cap;
 } machine;
 
 /* ---- the run state ---- */
@@ -69,8 +68,10 @@ bool run_state_time_runs(enum run_state s)
 
 void run_state_add_listener(run_state_listener_fn *fn, void *opaque)
 {
-    if (machine.nlisteners == MAX_LISTENERS)
-        die("internal error: too many run state listeners");
+    if (machine.nlisteners == machine.listeners_cap) {
+        machine.listeners_cap = machine.listeners_cap ? 2 * machine.listeners_cap : 8;
+        machine.listeners = xrealloc(machine.listeners, machine.listeners_cap * sizeof(*machine.listeners));
+    }
     machine.listeners[machine.nlisteners].fn = fn;
     machine.listeners[machine.nlisteners].opaque = opaque;
     machine.nlisteners++;

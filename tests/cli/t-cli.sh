@@ -85,6 +85,15 @@ echo quit | timeout 10 "${SKIFF_SAN:-$SKIFF}" "${DEV[@]}" -nodefaults -monitor s
 status=$?
 check "two I/O threads (poll-max-ns=0 and its tuning taken), rng-random twice and rng-builtin start, and quit leaves cleanly (status $status)" \
     sh -c "[ $status -eq 0 ] && [ ! -s '$TMP/err' ]"
+# twelve virtio disks (each a run-state listener for werror=stop): they start and quit cleanly
+truncate -s 1M "$TMP/v.img"
+VDISKS=()
+for i in $(seq 12); do VDISKS+=(-drive "file=$TMP/v.img,if=virtio,format=raw,snapshot=on"); done
+printf 'info block\nquit\n' | timeout 20 "${SKIFF_SAN:-$SKIFF}" "${DEV[@]}" -nodefaults -monitor stdio "${VDISKS[@]}" \
+    >"$TMP/out" 2>"$TMP/err"
+status=$?
+check "twelve -drive if=virtio disks start, info block names virtio0 to virtio11, and quit leaves cleanly (status $status)" \
+    sh -c "[ $status -eq 0 ] && [ ! -s '$TMP/err' ] && grep -q '^virtio11: ' '$TMP/out' && [ \$(grep -c 'Attached to:      virtio-blk-pci' '$TMP/out') -eq 12 ]"
 expect_error "-blockdev in JSON, which skiff does not read yet" "not JSON yet" "$SKIFF" "${DEV[@]}" \
     -blockdev '{"driver":"file","node-name":"f","filename":"/dev/null"}'
 expect_error "-blockdev with a driver skiff lacks" "driver=nbd: skiff's drivers are file, host_device, raw and qcow2" \

@@ -276,8 +276,11 @@ static uint64_t config_read64(unsigned off)
     return v;
 }
 
+static uint32_t notifies;
+
 static void notify(void)
 {
+    notifies++;
     if (vd.modern)
         mmio_write16(vd.notify_addr, 0);
     else
@@ -741,6 +744,9 @@ static bool setup_device(void)
         want |= (1ull << F_VERSION_1) | (1ull << F_INDIRECT_DESC) | (1ull << F_EVENT_IDX);
         check(vd.offered & (1ull << F_VERSION_1), "the modern interface offers VERSION_1 (0x%llx)",
               (unsigned long long)vd.offered);
+        /* NOTIFY_ON_EMPTY, ANY_LAYOUT and BAD_FEATURE are pre-1.0 bits (6.3): QEMU's modern interface hides them */
+        if (vd.offered & (1ull << 24 | 1ull << 27 | 1ull << 30))
+            note("the modern interface offers legacy-only bits 0x%x too", (uint32_t)(vd.offered & (1u << 24 | 1u << 27 | 1u << 30)));
     } else {
         /* QEMU offers BAD_FEATURE here to catch drivers that take every bit; this one never takes it */
         note("the legacy interface offers 0x%x", (uint32_t)vd.offered);
@@ -1035,12 +1041,13 @@ static uint32_t random_reads(uint32_t count, unsigned depth, bool mark, uint32_t
 
 static void check_random_reads(uint32_t count, unsigned depth, bool mark)
 {
-    uint32_t us = 0, good = random_reads(count, depth, mark, &us);
+    uint32_t irqs = dev_irqs, kicks = notifies, us = 0, good = random_reads(count, depth, mark, &us);
     uint32_t per_s = us >= 1000 ? count * 1000u / (us / 1000u) : 0;
 
     check(good == count, "%u random 4 KiB reads at queue depth %u come back with their own sectors (%u do)", count,
           depth, good);
-    note("depth %u: %u reads in %u ms, %u per second (by the PM timer)", depth, count, us / 1000, per_s);
+    note("depth %u: %u reads in %u ms, %u per second (by the PM timer), %u notifications, %u interrupts", depth,
+         count, us / 1000, per_s, notifies - kicks, dev_irqs - irqs);
 }
 
 static void check_reset(void)

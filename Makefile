@@ -57,7 +57,7 @@ endif
 LIBS = $(CONFIG_LIBS)
 
 # everything skiff is made of, but its main
-CORE_DIRS = util chardev hw target-x86 migration block net ui monitor
+CORE_DIRS = util chardev hw target-x86 migration block net rng ui monitor
 CORE_SRCS = $(sort $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c $(d)/*/*.c)))
 CORE_OBJS = $(CORE_SRCS:%.c=$(BUILD)/%.o)
 

@@ -7,6 +7,7 @@
 #include "block/blockdev.h"
 #include "hw/core/qtest.h"
 #include "monitor/monitor.h"
+#include "net/net.h"
 #include "target-x86/cpu.h"
 #include "target-x86/cpuid.h"
 #include "target-x86/kvm.h"
@@ -45,10 +46,18 @@ static struct {
     int nchardev;
     const char *device[MAX_LIST];
     int ndevice;
+    const char *object[MAX_LIST];
+    int nobject;
     const char *monitor[MAX_LIST];
     int nmonitor;
     const char *mon[MAX_LIST];
     int nmon;
+    const char *netdev[MAX_LIST];
+    int nnetdev;
+    const char *nic[MAX_LIST];
+    int nnic;
+    const char *net[MAX_LIST];
+    int nnet;
     const char *qtest;
     const char *pidfile;
     const char *kernel_cache;
@@ -376,24 +385,62 @@ static void opt_mon(const char *val, const char *opt)
     list_add(args.mon, &args.nmon, MAX_LIST, val, opt);
 }
 
-/* -device NAME,...; -device help and -device NAME,help answer at once */
-static void opt_device(const char *val, const char *opt)
+/* "help" and "NAME,help" of -device and -object answer at once, from the type registry */
+static void answer_help(const char *val, const char *opt, void (*types)(FILE *out),
+                        int (*props)(FILE *out, const char *name), const char *what)
 {
     const char *comma = strchr(val, ',');
 
     if (!strcmp(val, "help") || !strcmp(val, "?")) {
-        device_print_types(stdout);
+        types(stdout);
         exit(0);
     }
     if (comma && (!strcmp(comma, ",help") || !strcmp(comma, ",?"))) {
         char *n = xstrndup(val, comma - val);
 
-        if (device_print_props(stdout, n) < 0)
-            die("-device %s: no such device (see -device help)", n);
+        if (props(stdout, n) < 0)
+            die("%s %s: no such %s (see %s help)", opt, n, what, opt);
         free(n);
         exit(0);
     }
+}
+
+/* -device NAME,... */
+static void opt_device(const char *val, const char *opt)
+{
+    answer_help(val, opt, device_print_types, device_print_props, "device");
     list_add(args.device, &args.ndevice, MAX_LIST, val, opt);
+}
+
+/* -object TYPE,id=ID,... (QEMU's qom-type= names the type too) */
+static void opt_object(const char *val, const char *opt)
+{
+    answer_help(val, opt, object_print_types, object_print_props, "object type");
+    if (val[0] == '{')
+        die("%s %s: skiff does not read -object in JSON; give TYPE,id=ID,...", opt, val);
+    list_add(args.object, &args.nobject, MAX_LIST, val, opt);
+}
+
+/* -netdev, -nic, -net: their help answers at once; the rest waits for the event loop (main) */
+static void opt_netdev(const char *val, const char *opt)
+{
+    if (net_answer_help("netdev", val))
+        exit(0);
+    list_add(args.netdev, &args.nnetdev, MAX_LIST, val, opt);
+}
+
+static void opt_nic(const char *val, const char *opt)
+{
+    if (net_answer_help("nic", val))
+        exit(0);
+    list_add(args.nic, &args.nnic, MAX_LIST, val, opt);
+}
+
+static void opt_net(const char *val, const char *opt)
+{
+    if (net_answer_help("net", val))
+        exit(0);
+    list_add(args.net, &args.nnet, MAX_LIST, val, opt);
 }
 
 static void opt_global(const char *val, const char *opt) { parse_global(val); }
@@ -489,8 +536,8 @@ static const struct option_def options[] = {
     { "hdc", true, "FILE", "IDE disk: secondary master", opt_hdx },
     { "hdd", true, "FILE", "IDE disk: secondary slave", opt_hdx },
     { "cdrom", true, "FILE", "IDE CD-ROM (secondary master) with FILE as its disc", opt_cdrom },
-    { "drive", true, "file=F[,if=ide|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,discard=unmap][,cache=C][,aio=A]",
-      "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native", opt_drive },
+    { "drive", true, "file=F[,if=ide|virtio|none][,index=I|bus=B,unit=U][,media=disk|cdrom][,format=raw|qcow2][,readonly=on][,snapshot=on][,discard=unmap][,werror=W][,rerror=R][,boot=on][,cache=C][,aio=A]",
+      "a drive; cache: writeback, none, unsafe (writethrough, directsync); aio: threads, native; werror: enospc, report, ignore, stop; rerror: report, ignore, stop; boot=on: the BIOS boots it first through extboot", opt_drive },
     { "blockdev", true, "driver=file|raw|qcow2,node-name=N[,file=NODE|filename=F|file.filename=F][,read-only=on][,cache.direct=on][,discard=unmap]",
       "a block node (libvirt's spelling): -device ide-hd,drive=N uses it", opt_blockdev },
     { "snapshot", false, NULL, "write to temporary files instead of the disk images", opt_snapshot },
@@ -501,6 +548,16 @@ static const struct option_def options[] = {
     { "monitor", true, "DEV", "the human monitor on DEV (as -serial takes it: stdio, unix:S,server=on,wait=off, ...; none)", opt_monitor },
     { "mon", true, "chardev=ID[,mode=readline]", "the human monitor on a -chardev", opt_mon },
     { "device", true, "NAME[,prop=value...]", "add a device; -device help lists them", opt_device },
+    { "object", true, "TYPE,id=ID[,prop=value...]",
+      "add an object a device names by id: iothread, rng-random, rng-builtin; -object help lists them", opt_object },
+    { "netdev", true, "TYPE,id=ID[,...]",
+      "a network backend, which a NIC names (-device rtl8139,netdev=ID): socket (listen=, connect=, "
+      "udp=, mcast=, fd=), hubport; -netdev help lists the types, -netdev TYPE,help their options", opt_netdev },
+    { "nic", true, "[TYPE][,id=ID][,model=M][,mac=MAC][,...]",
+      "a NIC and its backend in one (TYPE user by default, its options as -netdev's; model rtl8139 by "
+      "default, virtio for virtio-net-pci, model=help lists them); -nic none: no NIC", opt_nic },
+    { "net", true, "nic[,model=M][,macaddr=MAC][,netdev=ID][,id=ID]|TYPE[,...]|none",
+      "QEMU's older spelling: each -net nic and -net TYPE is a port of hub 0, which joins them all", opt_net },
     { "global", true, "PIIX4_PM.disable_s3|disable_s4=0|1",
       "a device property's default, as QEMU's; 1 hides ACPI S3 (suspend to RAM) or S4 from the guest", opt_global },
     { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)", opt_nographic },
@@ -822,6 +879,25 @@ int main(int argc, char **argv)
         if (!pco.serial[i] && err)
             die("-serial %s: %s", args.serial[i], err);
     }
+    /* as QEMU: every -netdev, then -nic, then -net; before -object, whose filters name them */
+    for (int i = 0; i < args.nnetdev; i++)
+        if (netdev_add(args.netdev[i], &err) < 0)
+            die("-netdev %s: %s", args.netdev[i], err);
+    for (int i = 0; i < args.nnic; i++)
+        if (net_add_nic_shorthand(args.nic[i], &err) < 0)
+            die("-nic %s: %s", args.nic[i], err);
+    for (int i = 0; i < args.nnet; i++)
+        if (net_add_legacy(args.net[i], &err) < 0)
+            die("-net %s: %s", args.net[i], err);
+    /* before the board: objects are unrealized after every device that names them */
+    for (int i = 0; i < args.nobject; i++) {
+        struct opts *o = opts_parse(args.object[i], "qom-type", &err);
+        bool made = o && object_create_from_opts(o, &err);
+
+        opts_free(o);
+        if (!made)
+            die("-object %s: %s", args.object[i], err);
+    }
 
     if (machine_cfg.qtest) {
         clock_virtual_set_manual();
@@ -854,6 +930,9 @@ int main(int argc, char **argv)
     pco.kernel_cache_dir = cache_dir;
 
     pc_init(&pco);
+    /* as QEMU's pc board: the NICs of -nic and -net nic come before -device's */
+    if (net_create_nics(&err) < 0)
+        die("%s", err);
     start_monitors(pco.serial);
     for (int i = 0; i < args.ndevice; i++) {
         struct opts *o = opts_parse(args.device[i], "driver", &err);
@@ -908,6 +987,7 @@ int main(int argc, char **argv)
         kvm_cleanup();
     monitor_cleanup_all();
     device_destroy_all();
+    net_cleanup();
     chardev_cleanup_all();
     pc_cleanup();
     blockdev_cleanup();

@@ -127,19 +127,26 @@ struct block_state *block_dev_state(struct block_dev *bd);
 void block_debug_event(const char *event);
 
 /* ---- the thread pool (thread-pool.c) ---- */
+struct event_loop;
 typedef int pool_work_fn(void *arg);
 typedef void pool_done_fn(void *arg, int ret);
 /*
- * Run work(arg) in a worker; done(arg, ret) later in the main loop. `device_bound`
+ * Run work(arg) in a worker; done(arg, ret) later in loop l (the drive's). `device_bound`
  * says the work waits on a device (O_DIRECT) rather than the page cache: only
  * such work makes the pool grow past the number of CPUs.
  */
-void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg, bool device_bound);
+void pool_submit(struct event_loop *l, pool_work_fn *work, pool_done_fn *done, void *arg, bool device_bound);
 
 /* ---- Linux native AIO (linux-aio.c) ---- */
 typedef void laio_done_fn(void *arg, int ret);
-/* Submit an aligned O_DIRECT read or write; -ENOTSUP when native AIO is not built in. */
-int laio_submit(int fd, bool write, uint64_t off, const struct qiov *q, laio_done_fn *done, void *arg);
-bool laio_available(void);
+/* A drive's context, completing in loop l; NULL (with a warning) when native AIO cannot be had. */
+struct laio_ctx *laio_new(struct event_loop *l);
+/* With nothing in flight; from any thread. */
+void laio_free(struct laio_ctx *s);
+/* Complete in loop l from now on (nothing in flight); 0 or -errno, when it stays where it was. */
+int laio_set_loop(struct laio_ctx *s, struct event_loop *l);
+/* Submit an aligned O_DIRECT read or write, in the context's loop; -ENOTSUP when native AIO is not built in. */
+int laio_submit(struct laio_ctx *s, int fd, bool write, uint64_t off, const struct qiov *q,
+                laio_done_fn *done, void *arg);
 
 #endif

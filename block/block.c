@@ -3,7 +3,7 @@
 #include "block/block-int.h"
 #include "block/qcow2.h" // qcow2_create
 #include "util/log.h"
-#include "util/main-loop.h" // bh_new, loop_iterate
+#include "util/main-loop.h" // bh_new_in, event_loop_iterate, event_loop_main
 
 #include <libgen.h>
 #include <limits.h>
@@ -222,11 +222,17 @@ struct block_req {
     struct block_req *next;     /* on the device's early-completion list */
 };
 
+/*
+ * Requests are submitted and completed in the drive's loop: the main loop (with the device
+ * lock) unless a device bound the drive to its I/O thread. Only in_flight is read from
+ * other threads (block_drain, block_in_flight).
+ */
 struct block_dev {
     struct block_state *bs;
     struct block_stats stats;
-    unsigned in_flight;
-    bool native;                /* data path through libaio where the driver can map it */
+    unsigned in_flight;         /* atomic */
+    struct event_loop *loop;
+    struct laio_ctx *laio;      /* the data path through libaio where the driver can map it */
     bool discard_ignore;
     bool write_through;
     struct bh *bh;              /* completes requests refused at submission */
@@ -297,7 +303,9 @@ int block_open(struct block_dev **out, const char *filename, const struct block_
         free(bd);
         return ret;
     }
-    bd->native = o->aio == BLOCK_AIO_NATIVE && bd->bs->file->direct && laio_available();
+    bd->loop = event_loop_main();
+    if (o->aio == BLOCK_AIO_NATIVE && bd->bs->file->direct)
+        bd->laio = laio_new(bd->loop);
     bd->discard_ignore = o->discard_ignore;
     bd->write_through = o->write_through;
     *out = bd;
@@ -311,6 +319,7 @@ void block_close(struct block_dev *bd)
     block_drain(bd);
     if (bd->bh)
         bh_free(bd->bh);
+    laio_free(bd->laio);
     bstate_close(bd->bs);
     free(bd);
 }
@@ -332,7 +341,8 @@ void block_get_cache_info(struct block_dev *bd, struct block_cache_info *ci)
     ci->no_flush = bd->bs->cache == BLOCK_CACHE_UNSAFE;
 }
 struct block_state *block_dev_state(struct block_dev *bd) { return bd->bs; }
-unsigned block_in_flight(struct block_dev *bd) { return bd->in_flight; }
+unsigned block_in_flight(struct block_dev *bd) { return __atomic_load_n(&bd->in_flight, __ATOMIC_SEQ_CST); }
+struct event_loop *block_get_loop(struct block_dev *bd) { return bd->loop; }
 
 void block_get_stats(struct block_dev *bd, struct block_stats *st)
 {
@@ -398,15 +408,30 @@ static void block_account(struct block_dev *bd, enum block_req_type type, uint64
     }
 }
 
+/* A drain in another thread than the drive's loop waits here for the last completion. */
+static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t drain_cond = PTHREAD_COND_INITIALIZER;
+static int drain_waiters;
+
 static void block_req_complete(struct block_req *r, int ret)
 {
     struct block_dev *bd = r->bd;
 
     block_account(bd, r->type, r->len, clock_monotonic_ns() - r->start, ret);
-    bd->in_flight--;
     r->cb(r->opaque, ret);
     qiov_destroy(&r->q);
     free(r);
+    /*
+     * Counted out after the callback: a drain that sees none left knows no callback is
+     * still running, and a request the callback submits keeps the count from touching 0.
+     * Past this point bd may be gone (the drainer closes it).
+     */
+    if (__atomic_sub_fetch(&bd->in_flight, 1, __ATOMIC_SEQ_CST) == 0 &&
+        __atomic_load_n(&drain_waiters, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&drain_lock);
+        pthread_cond_broadcast(&drain_cond);
+        pthread_mutex_unlock(&drain_lock);
+    }
 }
 
 static int block_req_work(void *arg)
@@ -427,7 +452,7 @@ static void block_req_laio_done(void *arg, int ret)
     struct block_req *r = arg;
 
     if (ret == -EAGAIN) {       /* a short read at the end of the file: finish it in a worker */
-        pool_submit(block_req_work, block_req_pool_done, r, r->bd->bs->file->direct);
+        pool_submit(r->bd->loop, block_req_work, block_req_pool_done, r, r->bd->bs->file->direct);
         return;
     }
     block_req_complete(r, ret);
@@ -464,11 +489,11 @@ static bool block_try_nowait(struct bfile *f, bool write, uint64_t off, const st
     return n == (ssize_t)q->size;
 }
 
-/* Complete a request that needed no I/O from the main loop, never from inside its submission. */
+/* Complete a request that needed no I/O from the drive's loop, never from inside its submission. */
 static void block_complete_later(struct block_dev *bd, struct block_req *r, int ret)
 {
     if (!bd->bh)
-        bd->bh = bh_new(block_early_bh, bd);
+        bd->bh = bh_new_in(bd->loop, block_early_bh, bd);
     r->ret = ret;
     r->next = bd->early;
     bd->early = r;
@@ -533,7 +558,7 @@ static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_
     for (int i = 0; i < niov; i++)
         qiov_add(&r->q, iov[i].iov_base, iov[i].iov_len);
     r->len = iov ? r->q.size : len;
-    bd->in_flight++;
+    __atomic_add_fetch(&bd->in_flight, 1, __ATOMIC_SEQ_CST);
 
     ret = block_req_check(bd, type, off, r->len);
     if (ret < 0 || (type != REQ_FLUSH && r->len == 0) || (type == REQ_DISCARD && bd->discard_ignore)) {
@@ -561,12 +586,12 @@ static void block_submit(struct block_dev *bd, enum block_req_type type, uint64_
             return;
         }
         /* straight to the file when the format knows where, without waiting */
-        if (m == MAP_HOST && bd->native && IS_ALIGNED(host, bd->bs->file->align) &&
+        if (m == MAP_HOST && bd->laio && IS_ALIGNED(host, bd->bs->file->align) &&
             qiov_is_aligned(&r->q, bd->bs->file->align) &&
-            laio_submit(bd->bs->file->fd, type == REQ_WRITE, host, &r->q, block_req_laio_done, r) == 0)
+            laio_submit(bd->laio, bd->bs->file->fd, type == REQ_WRITE, host, &r->q, block_req_laio_done, r) == 0)
             return;
     }
-    pool_submit(block_req_work, block_req_pool_done, r, bd->bs->file->direct);
+    pool_submit(bd->loop, block_req_work, block_req_pool_done, r, bd->bs->file->direct);
 }
 
 void block_aio_readv(struct block_dev *bd, uint64_t offset, const struct iovec *iov, int niov,
@@ -599,10 +624,42 @@ void block_aio_write_zeroes(struct block_dev *bd, uint64_t offset, uint64_t byte
 
 void block_drain(struct block_dev *bd)
 {
-    if (bd->in_flight)
-        block_debug_resume();   /* a request held at a test breakpoint would never end */
-    while (bd->in_flight)
-        loop_iterate(true);
+    if (!block_in_flight(bd))
+        return;
+    block_debug_resume();       /* a request held at a test breakpoint would never end */
+    if (bd->loop == event_loop_main() || bd->loop == event_loop_current()) {
+        while (block_in_flight(bd))
+            event_loop_iterate(bd->loop, true);
+        return;
+    }
+    /* the completions run in the drive's I/O thread: wait for them, run no loop here */
+    __atomic_add_fetch(&drain_waiters, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&drain_lock);
+    while (block_in_flight(bd))
+        pthread_cond_wait(&drain_cond, &drain_lock);
+    pthread_mutex_unlock(&drain_lock);
+    __atomic_sub_fetch(&drain_waiters, 1, __ATOMIC_SEQ_CST);
+}
+
+void block_set_loop(struct block_dev *bd, struct event_loop *l)
+{
+    if (!l)
+        l = event_loop_main();
+    if (l == bd->loop)
+        return;
+    block_drain(bd);
+    /* made again in the new loop when next needed */
+    if (bd->bh) {
+        bh_free(bd->bh);
+        bd->bh = NULL;
+    }
+    if (bd->laio && laio_set_loop(bd->laio, l) < 0) {
+        log_warn("'%s': native AIO cannot follow the drive to its new loop; using threads",
+                 bd->bs->filename);
+        laio_free(bd->laio);
+        bd->laio = NULL;
+    }
+    bd->loop = l;
 }
 
 /* ---- synchronous ---- */

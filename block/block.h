@@ -68,8 +68,18 @@ void block_get_stats(struct block_dev *bd, struct block_stats *st);
 int block_resize(struct block_dev *bd, uint64_t size);
 
 /*
- * Asynchronous requests. Call with the device lock held (main loop or vCPU thread).
- * The callback always runs later in the main loop with the device lock held, never
+ * The event loop a drive's requests are submitted and completed in: the main loop (the
+ * default) or a device's I/O thread's (util/iothread.h). Moving a drive drains it first; call
+ * from the main thread, while no request is being submitted.
+ */
+struct event_loop;
+void block_set_loop(struct block_dev *bd, struct event_loop *l);
+struct event_loop *block_get_loop(struct block_dev *bd);
+
+/*
+ * Asynchronous requests. Submit them in the drive's loop: in the main loop's case with the
+ * device lock held (main loop or vCPU thread), else in its I/O thread. The callback always
+ * runs later in that loop (with the device lock held for the main loop), never
  * from inside the submitting call; `ret` is 0 or -errno (-EIO for a request beyond
  * the end of the disk or hitting a damaged image, -EROFS on a read-only device).
  * Any offset, length and buffer alignment is accepted. The iovec array is copied;
@@ -85,9 +95,14 @@ void block_aio_discard(struct block_dev *bd, uint64_t offset, uint64_t bytes, bl
 #define BLOCK_ZERO_MAY_UNMAP 1  /* the zeroed range may be deallocated */
 void block_aio_write_zeroes(struct block_dev *bd, uint64_t offset, uint64_t bytes, unsigned flags,
                             block_cb *cb, void *opaque);
-/* Requests submitted and not yet completed. */
+/* Requests submitted and not yet completed (their callbacks not yet returned); from any thread. */
 unsigned block_in_flight(struct block_dev *bd);
-/* Run the event loop until no request of bd is in flight (device lock held). */
+/*
+ * Return once no request of bd is in flight. For a drive in the main loop, run that loop
+ * (device lock held); in its I/O thread, run that loop; elsewhere (the main thread, for a
+ * drive bound to an I/O thread) wait for the I/O thread's completions without running any
+ * loop. The drive's device must have stopped submitting.
+ */
 void block_drain(struct block_dev *bd);
 
 /*

@@ -222,6 +222,30 @@ static const struct {
     { "xen", "skiff is not a Xen device model" },
 };
 
+/*
+ * boot=on, as qemu-kvm's: the BIOS boots the drive first through the extboot option ROM, which
+ * serves int 13h for it. One drive may have it; a drive that a disk device puts on a bus of its
+ * own (if=none, later if=virtio), not an IDE one the BIOS already reaches. -EINVAL with *err.
+ */
+static int check_boot(enum blockdev_if iface, bool cdrom, const char *file, char **err)
+{
+    for (struct blockdev *b = drives; b; b = b->next)
+        if (b->boot) {
+            *err = xasprintf("-drive boot=on: drive '%s' has it already; one drive boots through extboot", b->id);
+            return -EINVAL;
+        }
+    if (iface == BLOCKDEV_IF_IDE) {
+        *err = xstrdup("-drive boot=on: the BIOS boots IDE drives itself; boot=on is for if=virtio "
+                       "or if=none (extboot serves the drive)");
+        return -EINVAL;
+    }
+    if (cdrom || !file) {
+        *err = xstrdup("-drive boot=on: extboot boots a disk image (file=, not media=cdrom)");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int blockdev_add_drive(const char *spec, char **err)
 {
     struct block_open_opts bo = { 0 };
@@ -231,7 +255,7 @@ int blockdev_add_drive(const char *spec, char **err)
     enum blockdev_werror werror = BLOCKDEV_WERROR_ENOSPC;
     enum blockdev_error_action rerror = BLOCKDEV_ERROR_REPORT;
     struct blockdev *made = NULL;
-    bool cdrom = false;
+    bool cdrom = false, boot = false;
     struct opts *o = opts_parse(spec, "file", err);
     char *name = NULL;
     int r = -EINVAL;
@@ -274,6 +298,10 @@ int blockdev_add_drive(const char *spec, char **err)
         *err = xasprintf("-drive %s: index, bus and unit are numbers", spec);
         goto out;
     }
+    if (opts_get_bool(o, "boot", &boot) < 0) {
+        *err = xasprintf("-drive %s: boot= takes on or off", spec);
+        goto out;
+    }
     id = opts_get(o, "id");
     file = opts_get(o, "file");
     if (file && !*file)
@@ -290,6 +318,8 @@ int blockdev_add_drive(const char *spec, char **err)
         r = -EEXIST;
         goto out;
     }
+    if (boot && check_boot(iface, cdrom, file, err) < 0)
+        goto out;
     if (iface == BLOCKDEV_IF_NONE) {
         /* QEMU's, and libvirt's, way: a backend that -device ide-hd,drive=ID places */
         if (!id || !*id) {
@@ -363,6 +393,7 @@ out:
     if (made) {
         made->werror = werror;
         made->rerror = rerror;
+        made->boot = boot;
     }
     free(name);
     opts_free(o);

@@ -31,6 +31,7 @@ struct blockdev {
     enum blockdev_werror werror;        /* enospc (stop on a full disk, else report), as QEMU */
     enum blockdev_error_action rerror;  /* report, as QEMU */
     bool cdrom;                 /* media=cdrom: removable, read-only */
+    bool boot;                  /* boot=on: extboot serves it to the BIOS, which boots it first */
     char *file;                 /* the image; NULL for no medium */
     struct block_open_opts open;
     struct block_dev *bd;       /* open image, or NULL (no medium) */
@@ -42,7 +43,7 @@ struct blockdev {
 };
 
 /* Each returns 0, or -errno with *err saying what is wrong. */
-/* -drive file=F[,if=ide|virtio|none][,index=|bus=,unit=][,media=][,format=][,readonly=][,snapshot=][,cache=][,aio=][,discard=][,werror=][,rerror=][,id=] */
+/* -drive file=F[,if=ide|virtio|none][,index=|bus=,unit=][,media=][,format=][,readonly=][,snapshot=][,cache=][,aio=][,discard=][,werror=][,rerror=][,id=][,boot=] */
 int blockdev_add_drive(const char *spec, char **err);
 /* -hda..-hdd (index 0-3), -cdrom (index 2, media=cdrom), and a bare image name (index 0) */
 int blockdev_add_legacy(int index, const char *file, bool cdrom, const char *what, char **err);

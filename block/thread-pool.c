@@ -1,8 +1,8 @@
-/* thread-pool.c: worker threads that run blocking block I/O and post completions back to the main loop */
+/* thread-pool.c: worker threads that run blocking block I/O and post each completion to its submitter's event loop */
 #define LOG_PREFIX "thread-pool: "
 #include "block/block-int.h"
 #include "util/log.h"
-#include "util/main-loop.h" // bh_new, bh_schedule
+#include "util/main-loop.h" // event_loop_post
 
 #include <unistd.h>
 
@@ -16,6 +16,8 @@ struct pool_item {
     pool_done_fn *done;
     void *arg;
     int ret;
+    struct event_loop *loop;    /* where done runs */
+    struct loop_work posted;
     struct pool_item *next;
 };
 
@@ -23,15 +25,23 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct pool_item *head, **tail;     /* waiting for a worker */
-    struct pool_item *done_head, **done_tail;
     int threads, idle, queued, sleeping;
     int ncpu;
     int64_t avg_ns;             /* decaying average time of one piece of work */
-    struct bh *bh;
 } pool = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .cond = PTHREAD_COND_INITIALIZER,
+    .tail = &pool.head,
 };
+
+/* In the submitter's loop: hand the finished item to its completion. */
+static void pool_item_done(void *opaque)
+{
+    struct pool_item *it = opaque;
+
+    it->done(it->arg, it->ret);
+    free(it);
+}
 
 static void *pool_worker(void *opaque)
 {
@@ -83,30 +93,11 @@ static void *pool_worker(void *opaque)
 
             it->ret = it->work(it->arg);
             t = clock_monotonic_ns() - t;
+            /* the loop batches what comes while it is busy: one wake-up for them all */
+            event_loop_post(it->loop, &it->posted);
             pthread_mutex_lock(&pool.lock);
             pool.avg_ns = (pool.avg_ns * 7 + t) / 8;
         }
-        it->next = NULL;
-        *pool.done_tail = it;
-        pool.done_tail = &it->next;
-        bh_schedule(pool.bh);
-    }
-}
-
-/* In the main loop: hand every finished item to its completion. */
-static void pool_bh(void *opaque)
-{
-    struct pool_item *list, *next;
-
-    pthread_mutex_lock(&pool.lock);
-    list = pool.done_head;
-    pool.done_head = NULL;
-    pool.done_tail = &pool.done_head;
-    pthread_mutex_unlock(&pool.lock);
-    for (; list; list = next) {
-        next = list->next;
-        list->done(list->arg, list->ret);
-        free(list);
     }
 }
 
@@ -127,7 +118,7 @@ static int pool_limit(bool device_bound)
     return MIN(MAX(pool.ncpu, 2), POOL_MAX_THREADS);
 }
 
-void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg, bool device_bound)
+void pool_submit(struct event_loop *l, pool_work_fn *work, pool_done_fn *done, void *arg, bool device_bound)
 {
     struct pool_item *it = xnew(struct pool_item);
     bool wake;
@@ -135,13 +126,9 @@ void pool_submit(pool_work_fn *work, pool_done_fn *done, void *arg, bool device_
     it->work = work;
     it->done = done;
     it->arg = arg;
+    it->loop = l;
+    it->posted = (struct loop_work){ pool_item_done, it, NULL };
     pthread_mutex_lock(&pool.lock);
-    if (!pool.bh) {
-        /* the first submission comes with the device lock held, as bh_new needs */
-        pool.bh = bh_new(pool_bh, NULL);
-        pool.tail = &pool.head;
-        pool.done_tail = &pool.done_head;
-    }
     *pool.tail = it;
     pool.tail = &it->next;
     __atomic_store_n(&pool.queued, pool.queued + 1, __ATOMIC_RELAXED);

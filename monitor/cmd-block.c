@@ -1,6 +1,7 @@
 /* cmd-block.c: command cores for the drives, by their names in the drive registry (ide0-hd0, or the id= a -drive or -blockdev gave): query-block, query-blockstats, eject, blockdev-change-medium */
 #include "monitor/commands.h"
 #include "block/blockdev.h"
+#include "hw/core/device.h" // struct device
 
 #include <stdio.h>
 
@@ -29,6 +30,8 @@ struct mon_block_info *mon_query_block(void)
             continue;
         info = xnew(struct mon_block_info);
         snprintf(info->device, sizeof(info->device), "%s", b->id);
+        if (b->dev)
+            snprintf(info->qdev, sizeof(info->qdev), "%s", b->dev->id ? b->dev->id : b->dev->type->name);
         info->removable = b->cdrom;
         if (b->cdrom && b->dev_ops && b->dev_ops->tray) {
             b->dev_ops->tray(b->dev_opaque, &info->locked, &info->tray_open);

@@ -9,7 +9,7 @@ _Static_assert(sizeof(((struct mon_pci_device_info *)0)->regions) ==
 static const char *pci_class_desc(uint16_t class)
 {
     static const struct { uint16_t class; const char *desc; } names[] = {
-        { 0x0101, "IDE controller" }, { 0x0200, "Ethernet controller" },
+        { 0x0100, "SCSI controller" }, { 0x0101, "IDE controller" }, { 0x0200, "Ethernet controller" },
         { 0x0300, "VGA controller" }, { 0x0600, "Host bridge" }, { 0x0601, "ISA bridge" },
         { 0x0680, "Bridge" }, { 0x0c03, "USB controller" },
     };

@@ -107,6 +107,7 @@ struct mon_block_device_info {
 struct mon_block_info {
     struct mon_block_info *next;
     char device[MON_DEVICE_NAME_MAX];
+    char qdev[MON_DEVICE_NAME_MAX];     /* the device it is attached to: its id, else its type ("" for none) */
     bool removable;             /* a CD-ROM drive */
     bool locked;                /* the guest locked its tray */
     bool has_tray_open, tray_open;
@@ -169,6 +170,18 @@ struct mon_pci_device_info {
 _Static_assert(offsetof(struct mon_pci_device_info, next) == 0, "mon_list_free frees it");
 struct mon_pci_device_info *mon_query_pci(void);
 
+/* ---- the balloon (cmd-balloon.c) ---- */
+
+/* query-balloon (BalloonInfo): bytes of RAM the guest keeps; the statistics it last sent (skiff's) */
+struct mon_balloon_info {
+    int64_t actual;
+    bool has_stats;
+    uint64_t stats[10];         /* virtio's tags: swap in/out, major/minor faults, free, total, ... */
+};
+int mon_query_balloon(struct mon_balloon_info *info, char **err);
+/* balloon: leave the guest `value` bytes of RAM; -ENODEV without a balloon, -EINVAL for 0 */
+int mon_balloon(uint64_t value, char **err);
+
 /* ---- input (cmd-input.c) ---- */
 
 #define MON_SEND_KEY_MAX 16
@@ -182,5 +195,15 @@ struct mon_pci_device_info *mon_query_pci(void);
 int mon_send_key(const char *const *keys, int nkeys, int hold_time, char **err);
 /* Let go of held keys and free the timer (at exit). */
 void mon_send_key_cleanup(void);
+
+/* ---- networking (cmd-net.c) ---- */
+
+/*
+ * set_link: the link of a NIC or backend (by the name info network shows) up or down, as QEMU's;
+ * -ENODEV with *err ("Device 'NAME' not found") when there is no such client
+ */
+int mon_set_link(const char *name, bool up, char **err);
+/* info network: QEMU's text (hubs, then each NIC with its backend, each unused backend, filters); free it */
+char *mon_info_network(void);
 
 #endif

@@ -151,6 +151,26 @@ static void hmp_cache_mode(const struct block_cache_info *c, char *buf, size_t l
                  c->no_flush ? ", ignore flushes" : "");
 }
 
+/* QEMU's HMP: "balloon: actual=MB", and the guest's statistics as QEMU 1.x printed them */
+static void hmp_info_balloon(struct monitor *m, int argc, char **argv)
+{
+    static const char *const names[] = { "mem_swapped_in", "mem_swapped_out", "major_page_faults",
+                                         "minor_page_faults", "free_mem", "total_mem",
+                                         "available_mem", "disk_caches", "htlb_pgalloc", "htlb_pgfail" };
+    struct mon_balloon_info info;
+    char *err = NULL;
+
+    if (mon_query_balloon(&info, &err) < 0) {
+        monitor_printf(m, "%s\n", err);
+        free(err);
+        return;
+    }
+    monitor_printf(m, "balloon: actual=%" PRId64, info.actual >> 20);
+    for (size_t i = 0; info.has_stats && i < ARRAY_SIZE(names); i++)
+        monitor_printf(m, " %s=%" PRIu64, names[i], info.stats[i]);
+    monitor_printf(m, "\n");
+}
+
 static void hmp_info_block(struct monitor *m, int argc, char **argv)
 {
     struct mon_block_info *list = mon_query_block();
@@ -163,6 +183,8 @@ static void hmp_info_block(struct monitor *m, int argc, char **argv)
             monitor_printf(m, "%s: [not inserted]\n", b->device);
         else
             monitor_printf(m, "%s: %s (%s%s)\n", b->device, ins->file, ins->drv, ins->ro ? ", read-only" : "");
+        if (*b->qdev)
+            monitor_printf(m, "    Attached to:      %s\n", b->qdev);
         if (b->has_tray_open)
             monitor_printf(m, "    Removable device: %slocked, tray %s\n", b->locked ? "" : "not ",
                            b->tray_open ? "open" : "closed");
@@ -189,16 +211,27 @@ static void hmp_info_blockstats(struct monitor *m, int argc, char **argv)
     mon_list_free(list);
 }
 
+/* QEMU's layout: hubs and their ports, then each NIC with its backend under it, and filters */
+static void hmp_info_network(struct monitor *m, int argc, char **argv)
+{
+    char *text = mon_info_network();
+
+    monitor_printf(m, "%s", text);
+    free(text);
+}
+
 static const struct {
     const char *name;
     void (*fn)(struct monitor *m, int argc, char **argv);
     const char *help;
 } hmp_info_cmds[] = {
+    { "balloon", hmp_info_balloon, "the RAM the guest keeps beside its balloon (MiB), and its memory statistics" },
     { "block", hmp_info_block, "the drives and their media" },
     { "blockstats", hmp_info_blockstats, "each drive's request counts, bytes and times" },
     { "cpus", hmp_info_cpus, "the virtual CPUs" },
     { "kvm", hmp_info_kvm, "whether KVM runs the guest" },
     { "name", hmp_info_name, "the guest's -name" },
+    { "network", hmp_info_network, "the NICs, their backends, hubs and filters" },
     { "pci", hmp_info_pci, "the PCI functions, their BARs and interrupts" },
     { "registers", hmp_info_registers, "the CPU's registers (-a: every CPU's)" },
     { "status", hmp_info_status, "whether the VM runs" },
@@ -276,6 +309,21 @@ static void hmp_cpu(struct monitor *m, int argc, char **argv)
         return;
     }
     monitor_set_cpu(m, (int)i);
+}
+
+static void hmp_balloon(struct monitor *m, int argc, char **argv)
+{
+    uint64_t mb;
+    char *err = NULL;
+
+    if (argc < 2 || parse_uint(argv[1], &mb) < 0 || mb > UINT64_MAX >> 20) {
+        monitor_printf(m, "balloon: give the RAM the guest keeps, in MiB\n");
+        return;
+    }
+    if (mon_balloon(mb << 20, &err) < 0) {
+        monitor_printf(m, "Error: %s\n", err);
+        free(err);
+    }
 }
 
 static void hmp_nmi(struct monitor *m, int argc, char **argv)
@@ -488,6 +536,21 @@ static void hmp_change(struct monitor *m, int argc, char **argv)
     }
 }
 
+/* set_link NAME on|off, in QEMU's words when it is refused */
+static void hmp_set_link(struct monitor *m, int argc, char **argv)
+{
+    char *err = NULL;
+
+    if (argc < 3 || (strcmp(argv[2], "on") && strcmp(argv[2], "off"))) {
+        monitor_printf(m, "Expected 'on' or 'off'\nTry \"help set_link\" for more information\n");
+        return;
+    }
+    if (mon_set_link(argv[1], !strcmp(argv[2], "on"), &err) < 0) {
+        monitor_printf(m, "Error: %s\n", err);
+        free(err);
+    }
+}
+
 /* One line a command, in the order help lists them */
 static const struct hmp_cmd hmp_cmds[] = {
     { "help|?", "[cmd]", "list the commands, or show one", hmp_help },
@@ -502,8 +565,10 @@ static const struct hmp_cmd hmp_cmds[] = {
     { "system_reset", "", "reset the machine", hmp_system_reset },
     { "system_wakeup", "", "wake the guest from suspend to RAM (ACPI S3)", hmp_system_wakeup },
     { "sendkey", "keys [hold_ms]", "press keys together, e.g. ctrl-alt-delete (held 100 ms)", hmp_sendkey },
+    { "balloon", "target", "ask the guest to keep target MiB of RAM (the balloon takes the rest)", hmp_balloon },
     { "eject", "[-f] device", "take the disc out of a CD-ROM drive (-f: even when the guest locked it)", hmp_eject },
     { "change", "device file [format]", "put the disc image file in a CD-ROM drive", hmp_change },
+    { "set_link", "name on|off", "change the link status of a network adapter (info network names them)", hmp_set_link },
     { "quit|q", "", "quit skiff", hmp_quit },
     { NULL, NULL, NULL, NULL },
 };

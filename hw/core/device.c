@@ -26,6 +26,11 @@ const struct device_type *device_type_find(const char *name)
     return NULL;
 }
 
+const struct device_type *device_type_next(const struct device_type *t)
+{
+    return t ? t->next : types;
+}
+
 struct device *device_new(const char *type_name)
 {
     const struct device_type *t = device_type_find(type_name);
@@ -50,7 +55,7 @@ int device_set_prop(struct device *dev, const char *name, const char *value, cha
         dev->id = xstrdup(value);
         return 0;
     }
-    if (!strcmp(name, "bus")) {
+    if (!strcmp(name, "bus") && !dev->type->object) {
         b = bus_find(value);
         if (!b) {
             *err = xasprintf("%s: bus '%s' not found", dev->type->name, value);
@@ -123,25 +128,11 @@ int device_realize(struct device *dev, char **err)
     return 0;
 }
 
-struct device *device_create_from_opts(struct opts *o, char **err)
+/* Set every option but the one naming the type, and realize; the device is freed on failure. */
+static struct device *device_build(struct device *dev, struct opts *o, const char *type_key, char **err)
 {
-    const char *name = opts_get(o, "driver");
-    struct device *dev;
-
-    *err = NULL;
-    if (!name) {
-        *err = xstrdup("-device needs a device name (see -device help)");
-        return NULL;
-    }
-    dev = device_new(name);
-    if (!dev || !dev->type->user_creatable) {
-        if (dev)
-            device_free(dev);
-        *err = xasprintf("'%s' is not a device skiff can create (see -device help)", name);
-        return NULL;
-    }
     for (int i = 0; i < o->n; i++) {
-        if (!strcmp(o->v[i].key, "driver"))
+        if (!strcmp(o->v[i].key, type_key))
             continue;
         o->v[i].used = true;
         if (device_set_prop(dev, o->v[i].key, o->v[i].val, err) < 0) {
@@ -154,6 +145,58 @@ struct device *device_create_from_opts(struct opts *o, char **err)
         return NULL;
     }
     return dev;
+}
+
+struct device *device_create_from_opts(struct opts *o, char **err)
+{
+    const char *name = opts_get(o, "driver");
+    const struct device_type *t;
+
+    *err = NULL;
+    if (!name) {
+        *err = xstrdup("-device needs a device name (see -device help)");
+        return NULL;
+    }
+    t = device_type_find(name);
+    if (t && t->object) {
+        *err = xasprintf("'%s' is an object, not a device: give it as -object %s,id=ID", name, name);
+        return NULL;
+    }
+    if (!t || !t->user_creatable) {
+        *err = xasprintf("'%s' is not a device skiff can create (see -device help)", name);
+        return NULL;
+    }
+    return device_build(device_new(name), o, "driver", err);
+}
+
+struct device *object_create_from_opts(struct opts *o, char **err)
+{
+    const char *name = opts_get(o, "qom-type"), *id = opts_get(o, "id");
+    const struct device_type *t;
+
+    *err = NULL;
+    if (!name) {
+        *err = xstrdup("-object needs a type (see -object help)");
+        return NULL;
+    }
+    t = device_type_find(name);
+    if (!t) {
+        *err = xasprintf("no object type '%s' (see -object help)", name);
+        return NULL;
+    }
+    if (!t->object) {
+        *err = xasprintf("'%s' is a device, not an object: give it with -device", name);
+        return NULL;
+    }
+    if (!id || !*id) {
+        *err = xstrdup("an object needs an id (id=...)");
+        return NULL;
+    }
+    if (device_find_by_id(id)) {
+        *err = xasprintf("there is already an object or device with id '%s'", id);
+        return NULL;
+    }
+    return device_build(device_new(name), o, "qom-type", err);
 }
 
 struct device *device_create_simple(const char *type_name, const char *props)
@@ -273,7 +316,7 @@ void device_print_types(FILE *out)
         bool header = false;
 
         for (struct device_type *t = types; t; t = t->next) {
-            if ((int)t->bus != bus || !t->user_creatable)
+            if ((int)t->bus != bus || !t->user_creatable || t->object)
                 continue;
             if (!header)
                 fprintf(out, "\n%s devices:\n", bus_type_name(bus));
@@ -281,6 +324,14 @@ void device_print_types(FILE *out)
             fprintf(out, "  %-24s %s\n", t->name, t->desc ? t->desc : "");
         }
     }
+}
+
+void object_print_types(FILE *out)
+{
+    fprintf(out, "Objects (-object TYPE,help lists an object's properties):\n");
+    for (struct device_type *t = types; t; t = t->next)
+        if (t->object)
+            fprintf(out, "  %-24s %s\n", t->name, t->desc ? t->desc : "");
 }
 
 int device_vmstate_roundtrip_all(int *count, char **err)

@@ -23,6 +23,8 @@ enum prop_type {
     PROP_BOOTINDEX, /* int32_t: the firmware's boot order, -1 for none */
     PROP_DRIVE,     /* struct blockdev *, given by id (-drive if=none,id= or -blockdev node-name=) */
     PROP_NETDEV,    /* struct netdev *, given by id (-netdev TYPE,id=) */
+    PROP_IOTHREAD,  /* struct iothread *, given by id (-object iothread,id=) */
+    PROP_RNG,       /* struct rng_backend *, given by id (-object rng-random|rng-builtin,id=) */
 };
 
 struct mac_addr {
@@ -48,6 +50,12 @@ struct device_type {
     size_t instance_size;       /* the device struct, which starts with struct device */
     const struct prop_desc *props;
     bool user_creatable;        /* may be made with -device */
+    /*
+     * An object (QEMU's -object): made with -object TYPE,id=ID, never -device; a backend a device
+     * names by id (an I/O thread, an rng backend). Objects are made before the board, so they
+     * are unrealized after every device.
+     */
+    bool object;
     /* realize: properties are set; claim ports, IRQs and backends. 0 or -errno with *err set. */
     int (*realize)(struct device *dev, char **err);
     void (*reset)(struct device *dev);
@@ -74,6 +82,8 @@ struct device {
 /* Called once per type, from a constructor: see DEVICE_TYPE_REGISTER. */
 void device_type_register(struct device_type *t);
 const struct device_type *device_type_find(const char *name);
+/* Every registered type: the one after t (NULL: the first), NULL after the last. */
+const struct device_type *device_type_next(const struct device_type *t);
 #define DEVICE_TYPE_REGISTER(t) \
     static void __attribute__((constructor)) register_##t(void) { device_type_register(&(t)); }
 
@@ -107,8 +117,13 @@ void device_drain_all(void);
 /* Drain every device's I/O, then unrealize them all, the last created first. */
 void device_destroy_all(void);
 
-/* "-device help" and "-device NAME,help" */
+/* -object TYPE,id=ID,...: as device_create_from_opts, for object types only ("qom-type" names it). */
+struct device *object_create_from_opts(struct opts *o, char **err);
+
+/* "-device help" and "-device NAME,help"; "-object help" and "-object TYPE,help" (-ENOENT: no such type) */
 void device_print_types(FILE *out);
+void object_print_types(FILE *out);
+int object_print_props(FILE *out, const char *type_name);
 /*
  * Save every device's state, load it back into the device as an incoming load would, and save
  * again: the two streams must be the same. 0 or -EINVAL with *err. (That a guest sees the same

@@ -5,6 +5,8 @@
 #include "block/blockdev.h" // blockdev_find
 #include "chardev/chardev.h"
 #include "net/net.h" // netdev_find
+#include "rng/rng.h" // rng_find
+#include "util/iothread.h" // iothread_find
 #include "util/log.h"
 #include "util/opts.h" // parse_bool, parse_uint, parse_size
 
@@ -89,6 +91,28 @@ static int prop_set(struct device *dev, const struct prop_desc *p, const char *v
         *(struct netdev **)field = n;
         return 0;
     }
+    case PROP_IOTHREAD: {
+        struct iothread *t = iothread_find(value);
+
+        if (!t) {
+            *err = xasprintf("%s: property '%s': no I/O thread '%s' (give it as -object iothread,id=%s)",
+                             dev->type->name, p->name, value, value);
+            return -EINVAL;
+        }
+        *(struct iothread **)field = t;
+        return 0;
+    }
+    case PROP_RNG: {
+        struct rng_backend *r = rng_find(value);
+
+        if (!r) {
+            *err = xasprintf("%s: property '%s': no rng backend '%s' (give it as -object rng-random,id=%s or "
+                             "rng-builtin,id=%s)", dev->type->name, p->name, value, value, value);
+            return -EINVAL;
+        }
+        *(struct rng_backend **)field = r;
+        return 0;
+    }
     case PROP_SIZE:
         if (parse_size(value, 1, &v) < 0)
             goto bad;
@@ -142,8 +166,8 @@ int prop_set_by_name(struct device *dev, const char *name, const char *value, ch
     const struct prop_desc *p = prop_find(dev->type, name);
 
     if (!p) {
-        *err = xasprintf("%s: no property '%s' (see -device %s,help)", dev->type->name, name,
-                         dev->type->name);
+        *err = xasprintf("%s: no property '%s' (see %s %s,help)", dev->type->name, name,
+                         dev->type->object ? "-object" : "-device", dev->type->name);
         return -EINVAL;
     }
     return prop_set(dev, p, value, err);
@@ -181,7 +205,8 @@ void props_free(struct device *dev)
 }
 
 static const char *const prop_type_names[] = { "bool", "uint8", "uint16", "uint32", "uint64",
-                                                "size", "string", "chardev", "macaddr", "int32", "drive", "netdev" };
+                                                "size", "string", "chardev", "macaddr", "int32", "drive", "netdev",
+                                                "iothread", "rng" };
 
 static void props_print(FILE *out, const struct prop_desc *p)
 {
@@ -195,7 +220,7 @@ int device_print_props(FILE *out, const char *type_name)
 {
     const struct device_type *t = device_type_find(type_name);
 
-    if (!t)
+    if (!t || t->object)
         return -ENOENT;
     fprintf(out, "%s options:\n", t->name);
     props_print(out, t->props);
@@ -205,3 +230,13 @@ int device_print_props(FILE *out, const char *type_name)
     return 0;
 }
 
+int object_print_props(FILE *out, const char *type_name)
+{
+    const struct device_type *t = device_type_find(type_name);
+
+    if (!t || !t->object)
+        return -ENOENT;
+    fprintf(out, "%s options:\n  id=<string>  - what devices name it by (required)\n", t->name);
+    props_print(out, t->props);
+    return 0;
+}

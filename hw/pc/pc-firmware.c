@@ -4,6 +4,7 @@
 #include "hw/core/bootdev.h" // bootdev_order
 #include "hw/core/firmware.h"
 #include "hw/core/guest-mem.h"
+#include "hw/pc/extboot.h"
 #include "hw/pc/fw_cfg.h"
 #include "hw/pc/i440fx.h"
 #include "hw/ide/piix-ide.h"
@@ -285,6 +286,9 @@ static void pc_fw_cfg_bootorder(const char *order)
     /* QEMU's way: the Linux loader ROM boots first (bootindex 0) */
     if (pc_kernel_by_firmware())
         len += snprintf(buf, sizeof(buf), "/rom@genroms/%s\n", PC_LINUXBOOT_ROM);
+    /* qemu-kvm's -drive boot=on: extboot's drive next, before any bootindex or -boot order */
+    if (extboot_boot_first())
+        len += snprintf(buf + len, sizeof(buf) - len, "%s\n", EXTBOOT_BOOT_PATH);
     /* with bootindex= on any device, as QEMU: those alone, lowest first; -boot's order no longer counts */
     if (bootdev_order(buf, sizeof(buf), &len) > 0)
         goto out;
@@ -330,11 +334,26 @@ static void pc_set_cmos_boot(const char *order)
 }
 
 
+/*
+ * extboot's option ROM, for SeaBIOS to run as a boot connection vector (roms/extboot.S): it
+ * serves int 13h for the extboot device's drive, which boots as the boot order places it.
+ */
+static void pc_fw_cfg_extboot(void)
+{
+    size_t len;
+    const uint8_t *rom = extboot_rom(&len);
+
+    if (fw_cfg_add_file(pc.fw_cfg, EXTBOOT_ROM_FILE, rom, len, false) < 0)
+        die("cannot add the extboot option ROM to fw_cfg");
+}
+
 /* At machine-done: every device is there, so the firmware can be told of them all. */
 void pc_firmware_done(void)
 {
     const char *order = pc.opts.boot_once ? pc.opts.boot_once : pc.opts.boot_order;
 
+    /* -drive boot=on's device first: the boot order and the ROM follow from it */
+    extboot_machine_done();
     pc_set_cmos_memory();
     pc_set_cmos_boot(order);
     pc_set_cmos_disks();
@@ -342,6 +361,8 @@ void pc_firmware_done(void)
     pc_fw_cfg_init();
     if (pc_kernel_by_firmware())
         pc_fw_cfg_kernel();
+    if (extboot_present() && !pc_direct_boot())
+        pc_fw_cfg_extboot();
     if (pc_firmware_wanted())
         pc_load_firmware();
     if (!pc_direct_boot()) {

@@ -7,8 +7,10 @@
 #include "hw/core/machine.h" // machine_cfg, run state
 #include "hw/virtio/virtio-pci.h"
 #include "migration/vmstate.h"
+#include "util/iothread.h"
 #include "util/iov.h"
 #include "util/log.h"
+#include "util/main-loop.h" // bh_new, event_loop_main
 
 /* The requests a stopped device keeps to retry (werror/rerror=stop) and a state stream carries. */
 #define VIRTIO_BLK_MAX_HELD         1024
@@ -43,12 +45,14 @@ struct virtio_blk {
     uint16_t num_queues;
     uint16_t queue_size;
     bool config_wce, discard, write_zeroes;
+    struct iothread *iothread;      /* iothread=: where the queues are served and the drive completes */
     /* state */
     bool wce;                       /* the disk's write cache is on (the driver may switch it) */
     struct vblk_req *held;          /* failed requests that wait for the VM to run again */
     uint32_t nheld;
     uint32_t held_ids[VIRTIO_BLK_MAX_HELD]; /* queue << 16 | head, for the state stream */
     bool listening;
+    struct bh *stop_bh;             /* an I/O thread's request to stop the VM (io-error) */
 };
 
 struct virtio_blk_pci {
@@ -118,7 +122,8 @@ static void req_failed(struct vblk_req *r, int ret)
             s->nheld++;
             log_warn("%s: %s error (%s): the VM stops until 'cont'", s->drive->id,
                      is_read ? "read" : "write", strerror(-ret));
-            machine_stop_error(RUN_STATE_IO_ERROR);
+            /* the run state is the main loop's: from an I/O thread, ask it */
+            bh_schedule(s->stop_bh);
             return;
         }
         break;
@@ -310,15 +315,18 @@ static void handle_queue(struct virtio_device *vdev, struct virtqueue *vq)
     } while (!virtqueue_empty(vq));
 }
 
-/* The VM runs again after an io-error stop: the held requests go again, oldest first. */
-static void run_state_changed(void *opaque, bool running, enum run_state state)
+static void stop_vm(void *opaque)
+{
+    (void)opaque;
+    machine_stop_error(RUN_STATE_IO_ERROR);
+}
+
+/* The held requests go again, oldest first (in the thread that serves the queues). */
+static void retry_held(void *opaque)
 {
     struct virtio_blk *s = opaque;
     struct vblk_req *list = NULL, *r;
 
-    (void)state;
-    if (!running || !s->held)
-        return;
     while ((r = s->held)) {
         s->held = r->next;
         r->next = list;
@@ -332,6 +340,16 @@ static void run_state_changed(void *opaque, bool running, enum run_state state)
     for (unsigned i = 0; i < s->vdev.nvq; i++)
         if (!s->held)
             virtio_queue_notify(&s->vdev.vq[i]);
+}
+
+/* The VM runs again after an io-error stop. */
+static void run_state_changed(void *opaque, bool running, enum run_state state)
+{
+    struct virtio_blk *s = opaque;
+
+    (void)state;
+    if (running && s->nheld)
+        virtio_run_in_queue_thread(&s->vdev, retry_held, s);
 }
 
 static void drop_held(struct virtio_blk *s)
@@ -474,6 +492,13 @@ static int blk_realize(struct device *dev, char **err)
         goto fail_virtio;
     run_state_add_listener(run_state_changed, s);
     s->listening = true;
+    s->stop_bh = bh_new(stop_vm, s);
+    if (s->iothread) {
+        /* the queues' kicks and the drive's completions both arrive in the I/O thread */
+        virtio_set_iothread(&s->vdev, s->iothread);
+        if (blk_bd(s))
+            block_set_loop(blk_bd(s), iothread_loop(s->iothread));
+    }
     s->wce = !(blk_bd(s) && block_write_through(blk_bd(s)));
     if (s->bootindex >= 0) {
         int devfn = d->base.pci.devfn;
@@ -512,6 +537,11 @@ static void blk_unrealize(struct device *dev)
     if (s->listening)
         run_state_remove_listener(run_state_changed, s);
     virtio_reset(&s->vdev);
+    /* the drive outlives the I/O thread: it goes back to the main loop */
+    if (s->iothread && blk_bd(s))
+        block_set_loop(blk_bd(s), event_loop_main());
+    if (s->stop_bh)
+        bh_free(s->stop_bh);
     virtio_pci_unrealize(&d->base.vp);
     virtio_cleanup(&s->vdev);
     blockdev_detach(s->drive);
@@ -629,13 +659,12 @@ static const struct vmstate_desc blk_pci_vmsd = {
     .post_load = blk_pci_post_load,
 };
 
-static void blk_state_loaded(struct device *dev)
+/* The requests this process held are the stream's now: read them again from the rings. */
+static void reload_held(void *opaque)
 {
-    struct virtio_blk_pci *d = blk_pci_of(dev);
-    struct virtio_blk *s = &d->blk;
+    struct virtio_blk *s = opaque;
     uint32_t n = s->nheld;
 
-    /* the requests this process held are the stream's now: read them again from the rings */
     drop_held(s);
     for (uint32_t i = n; i-- > 0;) {
         struct virtqueue *vq = &s->vdev.vq[s->held_ids[i] >> 16];
@@ -651,6 +680,13 @@ static void blk_state_loaded(struct device *dev)
         s->held = r;
         s->nheld++;
     }
+}
+
+static void blk_state_loaded(struct device *dev)
+{
+    struct virtio_blk_pci *d = blk_pci_of(dev);
+
+    virtio_run_in_queue_thread(&d->blk.vdev, reload_held, &d->blk);
     virtio_pci_state_loaded(&d->base.vp);
 }
 
@@ -671,6 +707,8 @@ static const struct prop_desc blk_props[] = {
                 "offer DISCARD (what it does is the drive's discard=)"),
     DEFINE_PROP("write-zeroes", struct virtio_blk_pci, blk.write_zeroes, PROP_BOOL, "on",
                 "offer WRITE_ZEROES"),
+    DEFINE_PROP("iothread", struct virtio_blk_pci, blk.iothread, PROP_IOTHREAD, NULL,
+                "serve the queues and complete the drive's requests in this I/O thread (-object iothread,id=)"),
     VIRTIO_PCI_PROPS(struct virtio_blk_pci, base.vp),
     DEFINE_PROP_END,
 };

@@ -3,6 +3,7 @@
 #include "hw/virtio/virtio.h"
 #include "hw/core/guest-mem.h"
 #include "migration/vmstate.h"
+#include "util/iothread.h"
 #include "util/log.h"
 #include "util/main-loop.h" // loop_add_fd, loop_del_fd
 
@@ -459,10 +460,16 @@ static void queues_watch(struct virtio_device *vdev, bool on)
         if (vq->host_fd < 0 || vq->watched == on)
             continue;
         if (on) {
-            if (loop_add_fd(vq->host_fd, EPOLLIN, queue_kicked, vq) < 0) {
+            int r = vdev->iothread ? iothread_add_fd(vdev->iothread, vq->host_fd, EPOLLIN, queue_kicked, vq)
+                                   : loop_add_fd(vq->host_fd, EPOLLIN, queue_kicked, vq);
+
+            if (r < 0) {
                 log_error("%s: cannot watch queue %u's notifier", vdev->name, i);
                 continue;
             }
+        } else if (vdev->iothread) {
+            /* once this returns, the queue's handler is not running in the thread */
+            iothread_del_fd(vdev->iothread, vq->host_fd);
         } else {
             loop_del_fd(vq->host_fd);
         }
@@ -477,8 +484,10 @@ void virtio_set_iothread(struct virtio_device *vdev, struct iothread *t)
 
 void virtio_run_in_queue_thread(struct virtio_device *vdev, void (*fn)(void *), void *opaque)
 {
-    (void)vdev;
-    fn(opaque);
+    if (vdev->iothread)
+        iothread_run(vdev->iothread, fn, opaque);
+    else
+        fn(opaque);
 }
 
 static void queue_clear(struct virtqueue *vq)

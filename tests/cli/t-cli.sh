@@ -9,7 +9,7 @@ make -s -C "$SRCDIR" payloads >&2
 
 "$SKIFF" --help >"$TMP/help" 2>&1
 check "skiff --help answers with status 0" test $? -eq 0
-for opt in -m -smp -cpu -kernel -initrd -append -serial -chardev -device -nographic -no-reboot -qtest -accel; do
+for opt in -m -smp -cpu -kernel -initrd -append -serial -chardev -device -object -netdev -nic -net -nographic -no-reboot -qtest -accel; do
     grep -q -- "^  $opt\b" "$TMP/help" || { not_ok "--help lists $opt"; continue; }
     ok "--help lists $opt"
 done
@@ -55,6 +55,36 @@ expect_error "a bus of another type" "bus 'isa.0' takes ISA devices, and this is
     "$SKIFF" "${DEV[@]}" -device pci-testdev,bus=isa.0
 expect_error "a PCI device's romfile= that is not there" "'/nonexistent/x.rom'" \
     "$SKIFF" "${DEV[@]}" -device pci-testdev,romfile=/nonexistent/x.rom
+# -object, as QEMU spells it: the types a device names by id, each refused mistake in one line
+"$SKIFF" -object help >"$TMP/obj" 2>&1
+check "-object help lists iothread, rng-random and rng-builtin" \
+    sh -c "grep -q '^  iothread ' '$TMP/obj' && grep -q '^  rng-random ' '$TMP/obj' && grep -q '^  rng-builtin ' '$TMP/obj'"
+"$SKIFF" -object rng-random,help >"$TMP/obj" 2>&1
+check "-object rng-random,help lists filename=, /dev/urandom by default" grep -q "^  filename=.*(default: /dev/urandom)" "$TMP/obj"
+check "-device help does not list objects" sh -c "! \"\$SKIFF\" -device help | grep -q iothread"
+expect_error "an unknown object type" "-object flux-capacitor,id=f: no object type 'flux-capacitor' (see -object help)" \
+    "$SKIFF" "${DEV[@]}" -object flux-capacitor,id=f
+expect_error "an unknown object property" "iothread: no property 'colour' (see -object iothread,help)" \
+    "$SKIFF" "${DEV[@]}" -object iothread,id=io0,colour=red
+expect_error "rng-random on a file that is not there" "rng-random 'rng0': cannot open '/nonexistent/rng': No such file or directory" \
+    "$SKIFF" "${DEV[@]}" -object rng-random,id=rng0,filename=/nonexistent/rng
+expect_error "two objects with one id" "-object rng-builtin,id=x: there is already an object or device with id 'x'" \
+    "$SKIFF" "${DEV[@]}" -object iothread,id=x -object rng-builtin,id=x
+expect_error "an object without an id" "-object iothread: an object needs an id (id=...)" "$SKIFF" "${DEV[@]}" -object iothread
+expect_error "-object naming a device" "'isa-serial' is a device, not an object: give it with -device" \
+    "$SKIFF" "${DEV[@]}" -object isa-serial,id=s
+expect_error "-device naming an object" "'iothread' is an object, not a device: give it as -object iothread,id=ID" \
+    "$SKIFF" "${DEV[@]}" -device iothread,id=io0
+expect_error "an I/O thread asked to busy-poll, which skiff's do not" "poll-max-ns=32768: skiff's I/O threads sleep until there is work and never busy-poll" \
+    "$SKIFF" "${DEV[@]}" -object iothread,id=io0,poll-max-ns=32768
+# what they make runs and goes cleanly: the I/O thread stopped and joined, the rng file closed
+# (the sanitizer build, where there is one, reports anything left behind)
+echo quit | timeout 10 "${SKIFF_SAN:-$SKIFF}" "${DEV[@]}" -nodefaults -monitor stdio -object qom-type=iothread,id=io0 \
+    -object iothread,id=io1,poll-max-ns=0,poll-grow=2,poll-shrink=2 -object rng-random,id=rng0 \
+    -object rng-random,id=rng1,filename=/dev/random -object rng-builtin,id=rng2 >"$TMP/out" 2>"$TMP/err"
+status=$?
+check "two I/O threads (poll-max-ns=0 and its tuning taken), rng-random twice and rng-builtin start, and quit leaves cleanly (status $status)" \
+    sh -c "[ $status -eq 0 ] && [ ! -s '$TMP/err' ]"
 expect_error "-blockdev in JSON, which skiff does not read yet" "not JSON yet" "$SKIFF" "${DEV[@]}" \
     -blockdev '{"driver":"file","node-name":"f","filename":"/dev/null"}'
 expect_error "-blockdev with a driver skiff lacks" "driver=nbd: skiff's drivers are file, host_device, raw and qcow2" \
@@ -155,6 +185,86 @@ expect_error "-daemonize with the terminal" "cannot be used by a daemon" "$SKIFF
 expect_error "-daemonize: an error while setting up reaches the caller with status 1" "cannot read kernel" \
     "$SKIFF" -daemonize -kernel /nonexistent-kernel -nodefaults
 expect_error "a bare image name that does not exist (the first disk, as QEMU takes it)" "no such file" "$SKIFF" disk.img
+
+# the network's options, as QEMU spells them: help, and each refused mistake in one line
+"$SKIFF" -netdev help >"$TMP/nd" 2>&1
+check "-netdev help lists the backend types (socket, hubport) under QEMU's heading" \
+    sh -c "head -1 '$TMP/nd' | grep -qx 'Available netdev backend types:' && grep -qx socket '$TMP/nd' && grep -qx hubport '$TMP/nd'"
+"$SKIFF" -netdev socket,help >"$TMP/nd" 2>&1
+check "-netdev socket,help gives its options" sh -c "grep -q 'listen=' '$TMP/nd' && grep -q 'mcast=' '$TMP/nd'"
+"$SKIFF" -net nic,model=help >"$TMP/nd" 2>&1
+status=$?
+check "-net nic,model=help answers with QEMU's heading and status 0" sh -c "[ $status -eq 0 ] && head -1 '$TMP/nd' | grep -qx 'Supported NIC models:'"
+"$SKIFF" -nic help >"$TMP/nd" 2>&1
+check "-nic help lists the backend types, then the NIC models, as QEMU's" \
+    sh -c "grep -qx socket '$TMP/nd' && grep -qx 'Supported NIC models:' '$TMP/nd'"
+expect_error "-netdev without an id" "-netdev socket,listen=:4000: a netdev needs an id" "$SKIFF" "${DEV[@]}" -netdev socket,listen=:4000
+expect_error "-netdev with an id that is no identifier" "id '1a': an id is letters, digits" "$SKIFF" "${DEV[@]}" -netdev socket,id=1a,listen=:1
+expect_error "an unknown backend type" "no network backend type 'warp' (-netdev help lists them)" "$SKIFF" "${DEV[@]}" -netdev warp,id=w
+expect_error "-netdev socket with none of its ways" "give exactly one of listen=, connect=, udp=, mcast= or fd=" \
+    "$SKIFF" "${DEV[@]}" -netdev socket,id=s
+expect_error "a port past 65535 (QEMU would take 99999 as 34463)" "the port is a number, 0 to 65535" \
+    "$SKIFF" "${DEV[@]}" -netdev socket,id=s,listen=127.0.0.1:99999
+expect_error "udp= without localaddr=" "udp= needs the local address too" "$SKIFF" "${DEV[@]}" -netdev socket,id=s,udp=127.0.0.1:5
+expect_error "mcast= of an address that is not multicast" "127.0.0.1 is not a multicast address" \
+    "$SKIFF" "${DEV[@]}" -netdev socket,id=s,mcast=127.0.0.1:5000
+expect_error "an option the backend does not have" "hubport: unknown parameter 'colour'" \
+    "$SKIFF" "${DEV[@]}" -netdev hubport,id=h,hubid=0,colour=red
+expect_error "two netdevs with one id" "there is already a netdev with id 'h'" \
+    "$SKIFF" "${DEV[@]}" -netdev hubport,id=h,hubid=0 -netdev hubport,id=h,hubid=1
+expect_error "a NIC model skiff does not have" "-net nic,model=e1000: skiff has no NIC model 'e1000' (model=help lists them)" \
+    "$SKIFF" "${DEV[@]}" -net nic,model=e1000
+expect_error "a multicast MAC for a NIC" "a NIC cannot have a multicast address" "$SKIFF" "${DEV[@]}" -net nic,macaddr=01:00:5e:00:00:01
+expect_error "a MAC that is no address" "mac 'zz': give a MAC address as 52:54:00:12:34:56" "$SKIFF" "${DEV[@]}" -nic hubport,hubid=0,mac=zz
+expect_error "-net nic,netdev= of nothing" "netdev 'nope' not found" "$SKIFF" "${DEV[@]}" -net nic,netdev=nope
+expect_error "-net without a type (model=help is -net nic's)" "-net model=help: give nic, none or a backend type first" \
+    "$SKIFF" "${DEV[@]}" -net model=help
+expect_error "-netdev without a type" "-netdev ,id=x: give the backend's type first" "$SKIFF" "${DEV[@]}" -netdev ,id=x
+expect_error "-net hubport" "hub ports are made with -netdev hubport,id=ID,hubid=N" "$SKIFF" "${DEV[@]}" -net hubport,hubid=1
+expect_error "-object filter-dump without netdev=" "filter-dump 'f': give the netdev it watches (netdev=ID)" \
+    "$SKIFF" "${DEV[@]}" -object filter-dump,id=f,file="$TMP/d.pcap"
+expect_error "-object filter-dump of a netdev that is not there" "filter-dump 'f': no netdev 'n0'" \
+    "$SKIFF" "${DEV[@]}" -object filter-dump,id=f,netdev=n0,file="$TMP/d.pcap"
+expect_error "-object filter-dump without file=" "filter-dump 'f': give the file it writes (file=PATH)" \
+    "$SKIFF" "${DEV[@]}" -netdev hubport,id=n0,hubid=0 -object filter-dump,id=f,netdev=n0
+expect_error "-object filter-dump into a folder that is not there" "cannot open '/nonexistent-dir/d.pcap'" \
+    "$SKIFF" "${DEV[@]}" -netdev hubport,id=n0,hubid=0 -object filter-dump,id=f,netdev=n0,file=/nonexistent-dir/d.pcap
+expect_error "-object filter-dump,queue= of neither way" "queue=sideways: give all, rx" \
+    "$SKIFF" "${DEV[@]}" -netdev hubport,id=n0,hubid=0 -object filter-dump,id=f,netdev=n0,file="$TMP/d.pcap",queue=sideways
+# what they make starts and goes cleanly; sockets only in a network namespace of the test's own
+if command -v unshare >/dev/null && [ "$(id -u)" -eq 0 ]; then
+    printf 'info network\nquit\n' | timeout 10 unshare -n sh -c "ip link set lo up 2>/dev/null; exec '${SKIFF_SAN:-$SKIFF}' \
+        -accel qtest -qtest null -nodefaults -monitor stdio -netdev socket,id=s0,listen=127.0.0.1:4000 \
+        -netdev socket,id=u0,udp=127.0.0.1:4001,localaddr=127.0.0.1:4002 -net none -nic none \
+        -object filter-dump,id=f0,netdev=s0,file='$TMP/d.pcap',maxlen=128" >"$TMP/out" 2>"$TMP/err"
+    status=$?
+    tr -d '\r' <"$TMP/out" >"$TMP/mon"
+    check "socket listen= and udp= backends, -net none, -nic none and a filter-dump start, and quit leaves cleanly (status $status)" \
+        [ "$status" -eq 0 ]
+    check "a backend no NIC uses gets QEMU's warning, and the machine runs" \
+        sh -c "grep -q 'warning: netdev s0 has no peer' '$TMP/err' && grep -q 'warning: netdev u0 has no peer' '$TMP/err'"
+    check "info network lists them, the filter under its netdev, as QEMU's" \
+        sh -c "grep -qx 's0: index=0,type=socket,' '$TMP/mon' && grep -qx 'u0: index=0,type=socket,socket: udp=127.0.0.1:4001' '$TMP/mon' &&
+               grep -qx '  - f0: type=filter-dump,file=$TMP/d.pcap,maxlen=128,position=tail,status=on,insert=behind,netdev=s0,queue=all' '$TMP/mon'"
+    check "the pcap file has its header (24 bytes, snaplen 128)" \
+        sh -c "[ \$(stat -c %s '$TMP/d.pcap') -eq 24 ] && od -An -tx4 -j16 -N4 '$TMP/d.pcap' | grep -q 00000080"
+else
+    skip "needs root and unshare (a network namespace)" "socket backends and filter-dump start and quit"
+fi
+
+# the network on the monitor: info network in QEMU's layout, set_link and its refusals in QEMU's words
+printf 'info network\nset_link h0 off\nset_link nope off\nset_link h0 maybe\nhelp set_link\nquit\n' |
+    timeout 10 "${SKIFF_SAN:-$SKIFF}" "${DEV[@]}" -nodefaults -monitor stdio \
+    -netdev hubport,id=h0,hubid=1 -netdev hubport,id=h1,hubid=1 >"$TMP/out" 2>"$TMP/err"
+status=$?
+tr -d '\r' <"$TMP/out" >"$TMP/mon"
+check "info network: hub 1, then its ports, the newest first, as QEMU lists them (status $status)" \
+    sh -c "[ $status -eq 0 ] && grep -A3 '^(skiff) info network' '$TMP/mon' | tail -3 | tr '\n' '|' | grep -qx 'hub 1| \\\\ h1| \\\\ h0|'"
+check "set_link h0 off is taken without a word" sh -c "grep -A1 '^(skiff) set_link h0 off' '$TMP/mon' | tail -1 | grep -q '^(skiff) set_link nope'"
+check "set_link of nothing: \"Error: Device 'nope' not found\"" grep -qx "Error: Device 'nope' not found" "$TMP/mon"
+check "set_link h0 maybe: \"Expected 'on' or 'off'\", as QEMU says" grep -qx "Expected 'on' or 'off'" "$TMP/mon"
+check "help set_link says how it is used" grep -q "^set_link name on|off -- " "$TMP/mon"
+check "QEMU's warnings for hub ports nothing is on" grep -q "warning: hub port h0 has no peer" "$TMP/err"
 
 # KVM access errors, in a private /dev: none at all, then one that only root may open (a node
 # for the kvm device; its permission is checked before any driver is asked)

@@ -1,13 +1,14 @@
 # firmware.mk: the boot image of the native-lane SeaBIOS tests (tests/firmware/t-seabios.sh)
 FW_CFLAGS = -m16 -march=i386 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-builtin \
             -nostdlib -Os -Wall -Wextra -Werror -mgeneral-regs-only -fno-asynchronous-unwind-tables \
-            -DSTAGE2_MAGIC=0x32475453 -DSTAGE2_SECTORS=15
+            -DSTAGE2_MAGIC=0x32475453 -DSTAGE2_SECTORS=23
 
-build/firmware/%.o: tests/firmware/%.S
+# (the flags above are in the objects: they follow this file)
+build/firmware/%.o: tests/firmware/%.S tests/firmware/firmware.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(FW_CFLAGS) -c -o $@ $<
 
-build/firmware/%.o: tests/firmware/%.c
+build/firmware/%.o: tests/firmware/%.c tests/firmware/firmware.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(FW_CFLAGS) -c -o $@ $<
 

@@ -1,4 +1,4 @@
-/* stage2.c: real-mode checks of what SeaBIOS offers a boot loader through int 13h on skiff's IDE disk and CD-ROM; TAP on COM1, then debug-exit */
+/* stage2.c: real-mode checks of what SeaBIOS offers a boot loader through int 13h on skiff's IDE disk and CD-ROM, and of skiff's extboot ROM when it serves the disk; TAP on COM1, then debug-exit */
 #include <stdint.h>
 
 #define COM1 0x3f8
@@ -284,6 +284,92 @@ static void smbios_tests(void)
           "SMBIOS: the entry point counts every structure up to the end marker");
 }
 
+/* The int 13h vector, as segment << 16 | offset */
+static uint32_t int13_vector(void)
+{
+    return peekl(0x13 * 4);
+}
+
+/*
+ * The drive skiff's extboot ROM serves, when int 13h leads into it (0x55aa at the vector's
+ * segment, the ROM signed at offset 8): the ROM keeps its drive number at offset 0x20. 0 when
+ * int 13h is the BIOS's own.
+ */
+static uint8_t extboot_drive(void)
+{
+    uint32_t rom = (int13_vector() >> 16) * 16;
+    const char *sig = "SKIFF EXTBOOT";
+
+    if (rom < 0xc0000 || rom >= 0xf0000 || peekb(rom) != 0x55 || peekb(rom + 1) != 0xaa)
+        return 0;
+    for (int i = 0; sig[i]; i++)
+        if (peekb(rom + 8 + i) != (uint8_t)sig[i])
+            return 0;
+    return peekb(rom + 0x20);
+}
+
+/*
+ * extboot serves a disk laid out as the boot disk (t-seabios.sh's extboot scenarios): what its
+ * ROM adds to the disk checks, and that the other disk, if any, is still the BIOS's.
+ */
+static void extboot_tests(uint8_t drive)
+{
+    struct regs r;
+    static struct dap_flat {
+        struct dap d;
+        uint64_t flat;
+    } __attribute__((packed)) df;
+    uint8_t hds;
+
+    check(1, "int 13h is served by extboot: its vector points into the option ROM signed SKIFF EXTBOOT");
+    note("extboot's drive: ", drive);
+    r = (struct regs){ .eax = 0x1500, .edx = drive };
+    check(!int13(&r) && (r.eax >> 8 & 0xff) == 3 && ((r.ecx & 0xffff) << 16 | (r.edx & 0xffff)) == DISK_SECTORS,
+          "extboot AH=15h: a hard disk of 629145600 sectors in CX:DX");
+    r = (struct regs){ .eax = 0x0800, .edx = drive };
+    check(!int13(&r) && (r.ecx & 0xffff) == 0xffff && (r.edx >> 8 & 0xff) == 254,
+          "extboot AH=08h: 1024 cylinders, 255 heads, 63 sectors (LBA-assisted)");
+    hds = r.edx & 0xff;
+    note("hard disks the BIOS counts: ", hds);
+    /* CHS write of cylinder 0, head 1, sector 1: LBA 63 */
+    memset(BUF2, 0, 512);
+    memcpy(BUF2, "WRITTEN BY CHS", 14);
+    r = (struct regs){ .eax = 0x0301, .ebx = (uint32_t)BUF2, .ecx = 0x0001, .edx = 0x0100 | drive };
+    check(!int13(&r) && (r.eax & 0xff) == 1, "extboot AH=03h CHS write of C0 H1 S1, one sector done");
+    memset(BUF, 0, 512);
+    check(!ext_rw(drive, 0, 63, 1, BUF) && !memcmp(BUF, BUF2, 512), "and AH=42h reads it back at LBA 63");
+    dap = (struct dap){ 0x10, 0, 2, 0, 0, 0 };
+    r = (struct regs){ .eax = 0x4400, .edx = drive, .esi = (uint32_t)&dap };
+    check(!int13(&r) && dap.count == 2, "extboot AH=44h verifies 2 sectors");
+    /* EDD 3.0's flat buffer: FFFF:FFFF in the packet, the 64-bit address after it */
+    df = (struct dap_flat){ { 0x18, 0, 1, 0xffff, 0xffff, 1 }, (uint32_t)BUF };
+    memset(BUF, 0, 512);
+    r = (struct regs){ .eax = 0x4200, .edx = drive, .esi = (uint32_t)&df };
+    check(!int13(&r) && !memcmp(BUF, (void *)0x7e00, 512), "extboot AH=42h into a 64-bit flat buffer address");
+    /* what a confused caller gets: an error and the carry, and the BIOS goes on */
+    df.flat = 0x100000000000ULL;
+    r = (struct regs){ .eax = 0x4200, .edx = drive, .esi = (uint32_t)&df };
+    check(int13(&r) && (r.eax >> 8 & 0xff) == 0x09 && df.d.count == 0,
+          "a buffer outside RAM: AH=09h, carry, no sector done");
+    r = (struct regs){ .eax = 0x0100, .edx = drive };
+    check(int13(&r) && (r.eax >> 8 & 0xff) == 0x09, "AH=01h returns that last status");
+    dap = (struct dap){ 0x10, 0, 200, (uint32_t)BUF, 0, 0 };
+    r = (struct regs){ .eax = 0x4200, .edx = drive, .esi = (uint32_t)&dap };
+    check(int13(&r) && (r.eax >> 8 & 0xff) == 0x01 && dap.count == 0, "a count of 200 sectors: AH=01h");
+    r = (struct regs){ .eax = 0x0201, .ebx = (uint32_t)BUF, .ecx = 0x0000, .edx = drive };
+    check(int13(&r) && (r.eax >> 8 & 0xff) == 0x04, "a CHS read of sector 0: AH=04h");
+    r = (struct regs){ .eax = 0x0500, .edx = drive };
+    check(int13(&r) && (r.eax >> 8 & 0xff) == 0x01, "a function it does not serve (AH=05h format): AH=01h");
+    r = (struct regs){ .eax = 0x0000, .edx = drive };
+    check(!int13(&r) && !(r.eax >> 8 & 0xff), "extboot AH=00h reset");
+    if (hds < 2)
+        return;
+    /* the IDE disk (its marker at LBA 100) numbered beside extboot's, reached through the BIOS's handler */
+    memset(BUF, 0, 512);
+    check(!ext_rw(drive ^ 1, 0, 100, 1, BUF) && !memcmp(BUF, "SKIFF IDE DISK", 14),
+          "the other drive is the IDE disk, read through the handler extboot chains to");
+}
+
 static void cd_tests(uint8_t drive)
 {
     static uint8_t spec[0x13];
@@ -316,11 +402,16 @@ void stage2_main(uint32_t drive)
     puts_com1("\n# stage2: booted from drive ");
     put_hex(drive);
     puts_com1("\n");
+    puts_com1("# int 13h vector: ");
+    put_hex(int13_vector());
+    puts_com1("\n");
     smbios_tests();
     if (drive == 0x80)
         disk_tests(drive);
     else
         cd_tests(drive);
+    if (extboot_drive())
+        extboot_tests(extboot_drive());
     puts_com1("1..");
     put_dec(tests);
     puts_com1("\n");

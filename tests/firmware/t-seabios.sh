@@ -1,9 +1,10 @@
 #!/bin/bash
 # t-seabios.sh: native lane: Debian's SeaBIOS on skiff boots a test program from an IDE disk
-# (a sparse 300 GiB raw image) and from an El Torito CD; the program checks int 13h (extended
-# reads past 128 GiB, writes, CHS, the CD's volume descriptors) and reports TAP over COM1.
+# (a sparse 300 GiB raw image), from an El Torito CD, and from a disk that only skiff's extboot
+# option ROM serves; the program checks int 13h (extended reads past 128 GiB, writes, CHS, the
+# CD's volume descriptors, extboot's calls) and reports TAP over COM1.
 # SeaBIOS's own log (isa-debugcon at 0x402) must show what it found.
-# budget: 600 (about 90 s on KVM; more in the svm lane where there is none)
+# budget: 600 (about 120 s on KVM; more in the svm lane where there is none)
 . "$(dirname "$0")/../lib/common.sh"
 
 need_pkg seabios xorriso || { skip "missing Debian packages: $MISSING_PKGS" "SeaBIOS boot tests"; done_testing; }
@@ -12,18 +13,21 @@ make -s -C "$SRCDIR" build/firmware/boot.bin >"$TMP/build.log" 2>&1 || {
     not_ok "the test boot image builds"; sed 's/^/# /' "$TMP/build.log"; done_testing; }
 BOOT=$SRCDIR/build/firmware/boot.bin
 
-# the disk: boot image at LBA 0, markers at 256 GiB and in the last sector of 300 GiB
+# make_disk FILE: boot image at LBA 0, markers at 256 GiB and in the last sector of 300 GiB
+make_disk() {
+    truncate -s 300G "$1"
+    dd if="$BOOT" of="$1" conv=notrunc status=none
+    printf 'SKIFF FAR SECTOR' | dd of="$1" bs=512 seek=$((0x20000000)) conv=notrunc status=none
+    printf 'SKIFF LAST SECTOR' | dd of="$1" bs=512 seek=$((300 * 2097152 - 1)) conv=notrunc status=none
+}
 DISK=$TMP/disk.img
-truncate -s 300G "$DISK"
-dd if="$BOOT" of="$DISK" conv=notrunc status=none
-printf 'SKIFF FAR SECTOR' | dd of="$DISK" bs=512 seek=$((0x20000000)) conv=notrunc status=none
-printf 'SKIFF LAST SECTOR' | dd of="$DISK" bs=512 seek=$((300 * 2097152 - 1)) conv=notrunc status=none
-# the CD: the same image as a no-emulation boot image of 16 virtual sectors
+make_disk "$DISK"
+# the CD: the same image as a no-emulation boot image of 24 virtual sectors
 mkdir -p "$TMP/iso/boot"
 cp "$BOOT" "$TMP/iso/boot/boot.bin"
 echo "hello from the CD" >"$TMP/iso/hello.txt"
 ISO=$TMP/test.iso
-xorriso -as mkisofs -quiet -V SKIFFTEST -b boot/boot.bin -no-emul-boot -boot-load-size 16 \
+xorriso -as mkisofs -quiet -V SKIFFTEST -b boot/boot.bin -no-emul-boot -boot-load-size 24 \
     -o "$ISO" "$TMP/iso" >"$TMP/xorriso.log" 2>&1 || { not_ok "xorriso builds the test ISO"; done_testing; }
 
 # run NAME ARGS...: boot with SeaBIOS's log on debugcon and COM1 in a file; sets $status
@@ -75,6 +79,8 @@ logged "the VGA BIOS runs from the VGA's ROM BAR" "Start SeaVGABIOS"
 logged "SeaBIOS sees the IDE disk with its model and size" "ata0-0: SKIFF HARDDISK ATA-7 Hard-Disk (300 GiBytes)"
 logged "SeaBIOS reads our boot order" "1: /pci@i0cf8/ide@1,1/drive@0/disk@0"
 logged "SeaBIOS boots from the hard disk" "Booting from Hard Disk..."
+check "without extboot int 13h is SeaBIOS's own: its vector is in the F segment" \
+    sh -c "grep -q '^# int 13h vector: 0xf' '$OUT' && ! grep -q 'served by extboot' '$OUT'"
 check "the sector the guest wrote with int 13h AH=43h is in the image file" \
     sh -c "dd if='$DISK' bs=512 skip=1000 count=1 status=none | head -c 18 | grep -q 'WRITTEN BY INT 13H'"
 
@@ -139,6 +145,57 @@ logged "with -boot strict=on SeaBIOS's boot list ends in HALT" "2: HALT"
 check "and it boots nothing past the list: no bootable device, the disk's program never runs" \
     sh -c "grep -q 'No bootable device' '$LOG' && ! grep -q 'booted from drive' '$OUT'"
 
+# extboot (roms/extboot.S, hw/pc/extboot.c): a disk no BIOS driver reaches (for now a -drive
+# if=none that no device takes; later virtio-blk's), served by skiff's option ROM, which hooks
+# int 13h as a boot connection vector. The program finds the int 13h vector in that ROM.
+sector_has() {  # sector_has IMAGE LBA TEXT: the sector starts with TEXT
+    dd if="$1" bs=512 skip="$2" count=1 status=none | head -c ${#3} | grep -qxF -- "$3"
+}
+EDISK=$TMP/extboot.img
+make_disk "$EDISK"
+name=extboot
+run extboot -drive if=none,id=eb,file="$EDISK",format=raw,boot=on
+relay "extboot boot"
+check "the boot program finds int 13h served by extboot's ROM" grep -q "^ok .* - int 13h is served by extboot" "$OUT"
+check "from drive 0x80, the only hard disk" grep -q "booted from drive 0x00000080" "$OUT"
+logged "-drive boot=on: SeaBIOS's boot order starts with extboot's ROM" "1: /rom@genroms/extboot.bin"
+seg=$(sed -n 's/^# int 13h vector: 0x\(....\).*/\1/p' "$OUT" | tr -d '\r')
+logged "SeaBIOS ran the ROM as a boot connection vector at the segment int 13h leads to ($seg)" \
+    "Running option rom at $seg:0003"
+check "SeaBIOS has no disk of its own here (no ata0-0 in its log)" sh -c "! grep -q 'ata0-0' '$LOG'"
+check "the sector the guest wrote through extboot with AH=43h is in the image file" \
+    sector_has "$EDISK" 1000 "WRITTEN BY INT 13H"
+check "and the one it wrote with the CHS call AH=03h (C0 H1 S1: LBA 63)" sector_has "$EDISK" 63 "WRITTEN BY CHS"
+
+# boot=on before an IDE disk: extboot's drive is 0x80 and boots; SeaBIOS numbers its disk 0x81,
+# which the program reads through extboot's ROM, which passes it on to SeaBIOS
+IDEDISK=$TMP/ide.img
+truncate -s 1M "$IDEDISK"
+printf 'SKIFF IDE DISK' | dd of="$IDEDISK" bs=512 seek=100 conv=notrunc status=none
+make_disk "$EDISK"
+name=extboot_ide
+run extboot_ide -hda "$IDEDISK" -drive if=none,id=eb,file="$EDISK",format=raw,boot=on
+relay "extboot before an IDE disk"
+check "boot=on boots extboot's drive (0x80) before the IDE disk" \
+    sh -c "grep -q 'booted from drive 0x00000080' '$OUT' && grep -q '^ok .* - int 13h is served by extboot' '$OUT'"
+check "the IDE disk is drive 0x81, served by SeaBIOS through the ROM's chain" \
+    grep -q "^ok .* - the other drive is the IDE disk" "$OUT"
+logged "SeaBIOS's boot order: extboot's ROM, then the IDE disk" "2: /pci@i0cf8/ide@1,1/drive@0/disk@0"
+
+# without boot=on, SeaBIOS and the boot order decide, as in QEMU: the IDE disk boots as 0x80 and
+# extboot's drive comes after it as 0x81
+make_disk "$EDISK"
+make_disk "$DISK"
+printf 'SKIFF IDE DISK' | dd of="$DISK" bs=512 seek=100 conv=notrunc status=none
+name=extboot_after
+run extboot_after -hda "$DISK" -drive if=none,id=eb,file="$EDISK",format=raw -device extboot,drive=eb
+relay "extboot after an IDE disk"
+check "-device extboot without a boot index: SeaBIOS boots its IDE disk, 0x80" \
+    grep -q "booted from drive 0x00000080" "$OUT"
+check "and extboot serves the next drive, 0x81" grep -q "^# extboot's drive: 129" "$OUT"
+check "beside it the IDE disk, 0x80, is still SeaBIOS's, through the ROM's chain" \
+    grep -q "^ok .* - the other drive is the IDE disk" "$OUT"
+
 # -nographic: the firmware's console on the serial port, as QEMU does
 name=nographic
 vm_run 120 "SeaBIOS run nographic" "$TMP/nographic.out" "$TMP/nographic.out" \
@@ -172,6 +229,8 @@ expect_fail "a missing firmware image" "No such file" -bios "$TMP/nonexistent.bi
 expect_fail "a -drive index beyond IDE's four" "IDE has indexes 0-3" -drive file="$DISK",index=7
 expect_fail "two drives at one index" "is taken" -hda "$DISK" -drive file="$ISO",index=0,media=cdrom
 expect_fail "-drive if=scsi" "if=ide" -drive file="$DISK",if=scsi
+expect_fail "boot=on on two drives" "has it already" -drive if=none,id=a,file="$DISK",format=raw,boot=on \
+    -drive if=none,id=b,file="$EDISK",format=raw,boot=on
 expect_fail "-device ide-hd naming no drive" "no drive 'd9'" -drive if=none,id=d0,file="$DISK",format=raw \
     -device ide-hd,drive=d9
 expect_fail "one drive under two devices" "already another device's" -drive if=none,id=d0,file="$DISK",format=raw \

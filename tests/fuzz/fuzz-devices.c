@@ -1,4 +1,4 @@
-/* fuzz-devices.c: libFuzzer target: a guest writing anything to any port, address and its own RAM (PRD tables, DMA buffers), with monitor commands (eject, change, stop, cont, system_reset) between, on the board run by the test accelerator with disks and CD-ROMs */
+/* fuzz-devices.c: libFuzzer target: a guest writing anything to any port, address and its own RAM (PRD tables, DMA buffers, extboot's frames), with monitor commands (eject, change, stop, cont, system_reset) between, on the board run by the test accelerator with disks and CD-ROMs */
 #include "tests/fuzz/fuzz-board.h"
 
 #include <stdint.h>
@@ -11,6 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!ready) {
         fuzz_rig_init();
+        /* extboot's port (0x404) serving the first disk: frames of int 13h registers in RAM */
+        device_create_simple("extboot", "drive=ide0-hd0");
         ready = true;
     }
     fuzz_rig_reset();

@@ -51,11 +51,28 @@
 #   kit_svm_available               can this machine run the lane? (else KIT_WHY says why)
 #   kit_host_runs_linux             can the host's /dev/kvm run a Linux guest?
 #   kit_suite_needs_lane PLAN       in a suite: skip all PLAN results unless the lane can run
+#
+# One L1 for many suites. tests/run boots L1 once for every svm-lane suite it runs
+# (tests/guest/lane.sh), so such a suite runs in two phases, each a run of the same script:
+#   SKIFF_LANE_PHASE=register       it builds its guests and adds its scenarios to the shared
+#                                   lane in SKIFF_LANE_DIR (names scoped "SUITE:NAME"), then
+#                                   kit_suite_run saves what it defined and ends it
+#   SKIFF_LANE_PHASE=check          it skips what `if kit_registering; then ... fi` holds, and
+#                                   kit_suite_run brings back the register phase's variables,
+#                                   functions and TAP count and points KIT_LOG at its share of
+#                                   the shared console; its checks then run as they would alone
+# Without SKIFF_LANE_PHASE (the suite run by hand) it does both, with an L1 of its own.
 
 : "${SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${SKIFF_CACHE:=$SRCDIR/.cache}"
 KIT_DIR="$SRCDIR/tests/guest"
 KIT_L2_MARKER="kit: L2 init started"
+# the phase is this suite's alone: nothing it starts inherits it
+KIT_PHASE=${SKIFF_LANE_PHASE:-}
+export -n SKIFF_LANE_PHASE
+KIT_SUITE=$(basename "$0" .sh)
+KIT_SVM_SCOPE=""
+[ -n "$KIT_PHASE" ] && KIT_SVM_SCOPE="$KIT_SUITE:"
 
 kit_log() { echo "kit: $*" >&2; }
 
@@ -288,6 +305,8 @@ kit_lane_ready() {
 
 kit_suite_needs_lane() {
     local why
+    # the check phase: the register phase found the lane ready (else it skipped, and ended there)
+    [ "$KIT_PHASE" = check ] && return 0
     kit_lane_ready && return 0
     why=$KIT_LANE_WHY
     for _ in $(seq 1 "$1"); do skip "$why" "svm lane"; done
@@ -335,16 +354,27 @@ kit_native_in_l1() {
 }
 
 kit_svm_reset() {
+    if [ "$KIT_PHASE" = register ]; then
+        # the lane every suite of this run adds to: it is only ever added to
+        KIT_SVM_DIR="$SKIFF_LANE_DIR/svm"
+        mkdir -p "$KIT_SVM_DIR/root/kit/f" "$KIT_SVM_DIR/root/kit/in"
+        touch "$KIT_SVM_DIR/root/kit/scenarios"
+        return
+    fi
     KIT_SVM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kit-svm.XXXXXX")
     mkdir -p "$KIT_SVM_DIR/root/kit/f" "$KIT_SVM_DIR/root/kit/in"
     : >"$KIT_SVM_DIR/root/kit/scenarios"
-    KIT_SVM_N=0
-    KIT_SVM_MAX_TIMEOUT=60
 }
 
 kit_svm_file() {
     [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
-    cp -L "$1" "$KIT_SVM_DIR/root/kit/f/$2"
+    local dst="$KIT_SVM_DIR/root/kit/f/$2"
+    # in a shared lane, two suites must not ship different files under one name
+    if [ "$KIT_PHASE" = register ] && [ -e "$dst" ] && ! cmp -s "$1" "$dst"; then
+        not_ok "/kit/f/$2 is this suite's in the shared L1 (another suite of the run ships a different one)"
+        return 1
+    fi
+    cp -L "$1" "$dst"
 }
 
 # kit_svm_firmware: SeaBIOS, the VGA BIOS and the Linux-loader option ROM in L1, where skiff
@@ -386,12 +416,11 @@ kit_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 
 kit_svm_add() {
     [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
-    local name=$1 timeout=120 input=- bin=/bin/skiff line a fn=kit_run; shift
+    local name=$KIT_SVM_SCOPE$1 timeout=120 input=- bin=/bin/skiff line a fn=kit_run; shift
     while [ $# -gt 0 ] && [ "$1" != -- ]; do
         case "$1" in
         --timeout) timeout=$2; shift ;;
-        --input) KIT_SVM_N=$((KIT_SVM_N + 1)); cp "$2" "$KIT_SVM_DIR/root/kit/in/$KIT_SVM_N"
-                 input=/kit/in/$KIT_SVM_N; shift ;;
+        --input) input=/kit/in/${name//[^A-Za-z0-9_.-]/_}; cp "$2" "$KIT_SVM_DIR/root$input"; shift ;;
         --bin) bin=$2; shift ;;
         --console) fn=kit_console ;;
         --once) fn=kit_run_once ;;
@@ -400,7 +429,6 @@ kit_svm_add() {
         shift
     done
     [ "${1:-}" = -- ] && shift
-    [ "$timeout" -gt "$KIT_SVM_MAX_TIMEOUT" ] && KIT_SVM_MAX_TIMEOUT=$timeout
     line="$fn $(kit_quote "$name") $timeout $input $(kit_quote "$bin")"
     for a in "$@"; do line="$line $(kit_quote "$a")"; done
     echo "$line" >>"$KIT_SVM_DIR/root/kit/scenarios"
@@ -471,15 +499,19 @@ kit_svm_run() {
     kit_svm_available || { kit_log "$KIT_WHY"; return 1; }
     img="$KIT_SVM_DIR/l1.cpio"
     kit_svm_qemu_cmd
+    # the longest a scenario may last (its --timeout, the third word of its line)
+    KIT_SVM_MAX_TIMEOUT=$(awk '$3 > m { m = $3 } END { print m + 0 }' "$KIT_SVM_DIR/root/kit/scenarios")
+    [ "$KIT_SVM_MAX_TIMEOUT" -ge 60 ] || KIT_SVM_MAX_TIMEOUT=60
     : >"$log"
     # An emulated L1 was seen to stop now and then on a busy machine, as a VMM started in it,
     # and its kernel once panicked under a VMM ("stack guard page was hit"): when no scenario
-    # begins or ends for longer than any scenario may last, or L1 ends before its last one,
+    # begins or ends for longer than the one running may last, or L1 ends before its last one,
     # boot L1 again with the scenarios that did not end (twice at most). LOG gets every
-    # boot's console.
+    # boot's console, each after a line "@@kit boot N".
     for try in 1 2 3; do
         kit_svm_image "$img" || return 1
         kit_svm_boot "$log.boot" "$img" "$tmo"
+        echo "@@kit boot $try" >>"$log"
         cat "$log.boot" >>"$log"
         [ "$KIT_STALLED" = 1 ] && [ "$try" -lt 3 ] || break
         kit_log "the svm lane's L1 $KIT_STALL_WHY: booting it again for the scenarios left"
@@ -502,8 +534,8 @@ kit_svm_boot() {
     local log=$1 img=$2 tmo=$3 pid monpid start last marks=-1 now timedout=0
     KIT_STALLED=0
     # KIT_STALL: how long L1 may go without progress, for runs whose scenarios show it in their
-    # own TAP lines (the native lane); else longer than any scenario may last
-    KIT_STALL_S=${KIT_STALL:-$((KIT_SVM_MAX_TIMEOUT + 90))}
+    # own TAP lines (the native lane); else longer than the scenario running may last
+    KIT_STALL_S=${KIT_STALL:-$(kit_stall_limit "$log")}
     # the outer QEMU's monitor on two fifos, to ask where L1's CPUs are should it stop
     rm -f "$log.mon.in" "$log.mon.out"
     mkfifo "$log.mon.in" "$log.mon.out"
@@ -520,7 +552,10 @@ kit_svm_boot() {
         sleep 2
         # progress is a scenario beginning or ending (a stuck L1 may still print lockup reports)
         now=$(grep -c '^@@kit \|^kit: \|^ok \|^not ok ' "$log" 2>/dev/null)
-        [ "$now" != "$marks" ] && { marks=$now; last=$SECONDS; }
+        if [ "$now" != "$marks" ]; then
+            marks=$now last=$SECONDS
+            KIT_STALL_S=${KIT_STALL:-$(kit_stall_limit "$log")}
+        fi
         if [ $((SECONDS - start)) -ge "$tmo" ]; then
             kit_log "the svm lane timed out after $tmo s"
             timedout=1
@@ -544,6 +579,21 @@ kit_svm_boot() {
         KIT_STALL_WHY="ended before its last scenario ($(tr -d '\r' <"$log" | grep -m1 -o 'Kernel panic - not syncing:.*' || echo 'no panic line'))"
     fi
     return 1
+}
+
+# kit_stall_limit LOG: how long L1 may go without progress now: 90 s more than the --timeout of
+# the scenario it runs (which L1 ends by itself), 150 s while it boots or between scenarios
+kit_stall_limit() {
+    local cur t=""
+    [ -e "$1" ] || { echo 150; return; }
+    cur=$(tr -d '\r' <"$1" | sed -n 's/^@@kit \(begin\|end\) \([^ ]*\).*/\1 \2/p' | tail -n 1)
+    case "$cur" in
+    "begin "*)
+        t=$(awk -F"'" -v n="${cur#begin }" '$2 == n { split($3, a, " "); print a[1] + 90; exit }' \
+            "$KIT_SVM_DIR/root/kit/scenarios") ;;
+    *) t=150 ;;
+    esac
+    echo "${t:-$((KIT_SVM_MAX_TIMEOUT + 90))}"
 }
 
 # kit_l1_where LOG: where a stopped L1's CPUs are, twice 2 s apart, from the outer QEMU's
@@ -593,10 +643,10 @@ kit_l1_symbols() {
         { print }' "$log" >"$log.sym" && mv "$log.sym" "$log"
 }
 
-# kit_section LOG NAME: the console of one scenario
+# kit_section LOG NAME: the console of one scenario (of this suite's, in a shared lane)
 kit_section() {
     # the last run that ended (an L1 that stalled may have left an earlier one unfinished)
-    tr -d '\r' <"$1" | awk -v n="$2" '
+    tr -d '\r' <"$1" | awk -v n="$KIT_SVM_SCOPE$2" '
         $0 == "@@kit begin " n { on = 1; buf = ""; next }
         $0 ~ /^@@kit begin / { on = 0 }
         on && index($0, "@@kit end " n " ") == 1 { out = buf; on = 0; next }
@@ -606,27 +656,103 @@ kit_section() {
 
 # kit_status LOG NAME: how skiff ended in one scenario: its exit status, or "timeout"
 kit_status() {
-    tr -d '\r' <"$1" | sed -n "s/^@@kit end $2 status=\([^ ]*\).*/\1/p" | tail -n 1
+    tr -d '\r' <"$1" | sed -n "s/^@@kit end $KIT_SVM_SCOPE$2 status=\([^ ]*\).*/\1/p" | tail -n 1
 }
 
 # In a suite, after its scenarios were added:
+#   kit_registering                 true but in the check phase: `if kit_registering; then`
+#                                   builds the guests and adds the scenarios
 #   kit_suite_run NAME TIMEOUT      run the lane; the whole console goes to KIT_LOG
 #                                   (build/test-logs/NAME.console.log), and when L1 did not
-#                                   finish, its last lines go to the suite's log
+#                                   finish, its last lines go to the suite's log. In the register
+#                                   phase it saves the suite's state and ends the script; in the
+#                                   check phase it brings that state back and makes KIT_LOG this
+#                                   suite's share of the shared console (KIT_LANE_LOG)
 #   kit_has SCENARIO TEXT           that scenario's console holds TEXT
 #   kit_show_on_fail SCENARIO       its console's last lines, when a check failed since the
 #                                   suite ran the lane or since the last kit_show_on_fail
+KIT_LANE_LOG="$SRCDIR/build/test-logs/svm-lane.console.log"
+
+kit_registering() {
+    # the register phase keeps what the suite defines from here on (kit_lane_save)
+    if [ "$KIT_PHASE" = register ] && [ -z "${_kit_vars_before:-}" ]; then
+        _kit_vars_before=" $(compgen -v | tr '\n' ' ') "
+        _kit_funcs_before=" $(compgen -A function | tr '\n' ' ') "
+    fi
+    [ "$KIT_PHASE" != check ]
+}
+
 kit_suite_run() {
     KIT_LOG="$SRCDIR/build/test-logs/$1.console.log"
     mkdir -p "$(dirname "$KIT_LOG")"
-    if ! kit_svm_run "$KIT_LOG" "$2"; then
-        echo "# the svm lane did not finish; its console:"
-        tail -n 40 "$KIT_LOG" | sed 's/^/#   /'
-        grep -v 'TCG doesn.t support' "$KIT_LOG.boot.stderr" 2>/dev/null | tail -n 5 | sed 's/^/#   stderr: /'
-    fi
-    tr -d '\r' <"$KIT_LOG" | grep '^@@kit end\|^kit: .* once more\|^kit: L1 CPU' |
-        sed 's/^@@kit end /# scenario /; s/^kit: /# /'
+    case "$KIT_PHASE" in
+    register)
+        mapfile -t KIT_SUITE_SCENARIOS < <(awk -F"'" -v p="$KIT_SVM_SCOPE" \
+            'index($2, p) == 1 { print substr($2, length(p) + 1) }' "$KIT_SVM_DIR/root/kit/scenarios")
+        kit_lane_save || { not_ok "the suite's scenarios join the svm lane's shared L1"; done_testing; }
+        note "scenarios for the svm lane's shared L1 (tests/guest/lane.sh): ${KIT_SUITE_SCENARIOS[*]}"
+        exit 0 ;;
+    check)
+        . "$SKIFF_LANE_DIR/state/$KIT_SUITE"
+        kit_lane_share "$KIT_LANE_LOG" >"$KIT_LOG"
+        note "its scenarios ran in the svm lane's shared L1: ${KIT_LANE_LOG#"$SRCDIR/"}, this suite's share in ${KIT_LOG#"$SRCDIR/"}"
+        local n left=()
+        for n in "${KIT_SUITE_SCENARIOS[@]}"; do
+            [ -n "$(kit_status "$KIT_LOG" "$n")" ] || left+=("$n")
+        done
+        [ ${#left[@]} -eq 0 ] || kit_unfinished "$KIT_LANE_LOG" " (not run: ${left[*]})" ;;
+    *)
+        kit_svm_run "$KIT_LOG" "$2" || kit_unfinished "$KIT_LOG" "" ;;
+    esac
+    kit_scenario_notes "$KIT_LOG"
     _kit_failed_seen=${_tap_failed:-0}
+}
+
+# kit_scenario_notes LOG: "#" lines for a test's log: how each scenario ended, which ran once
+# more, and where a stopped L1's CPUs were
+kit_scenario_notes() {
+    tr -d '\r' <"$1" | grep '^@@kit end\|^kit: .* once more\|^kit: L1 CPU' |
+        sed 's/^@@kit end /# scenario /; s/^kit: /# /'
+}
+
+# kit_unfinished LOG WHAT: say in the suite's log that L1 did not finish, with its last lines
+kit_unfinished() {
+    echo "# the svm lane did not finish$2; its console:"
+    tail -n 40 "$1" | sed 's/^/#   /'
+    grep -v 'TCG doesn.t support' "$1.boot.stderr" 2>/dev/null | tail -n 5 | sed 's/^/#   stderr: /'
+}
+
+# kit_lane_save: the register phase's state for the check phase, which runs again what is not
+# in `if kit_registering`: every variable and function the suite defined in there (declared
+# global again when loaded in a function), the kernel kit_fetch found, and the TAP count so far
+kit_lane_save() {
+    local _kit_f="$SKIFF_LANE_DIR/state/$KIT_SUITE" _kit_v
+    mkdir -p "$SKIFF_LANE_DIR/state" || return 1
+    {
+        for _kit_v in $(compgen -v); do
+            case "$_kit_v" in KIT_KERNEL | KIT_KVER | KIT_MODROOT | KIT_BUSYBOX) ;;
+            *) case "$_kit_vars_before" in *" $_kit_v "*) continue ;; esac ;;
+            esac
+            case "$_kit_v" in _kit_* | KIT_SVM_DIR | KIT_LOG | BASH* | FUNCNAME | PIPESTATUS) continue ;; esac
+            declare -p "$_kit_v" 2>/dev/null | sed '1s/^declare /declare -g /'
+        done
+        for _kit_v in $(compgen -A function); do
+            case "$_kit_funcs_before" in *" $_kit_v "*) continue ;; esac
+            declare -f "$_kit_v"
+        done
+        echo "_tap_n=$_tap_n _tap_failed=$_tap_failed"
+    } >"$_kit_f.tmp" && mv "$_kit_f.tmp" "$_kit_f"
+}
+
+# kit_lane_share LOG: this suite's share of a shared lane's console: L1's own lines, and this
+# suite's scenarios (the others' left out)
+kit_lane_share() {
+    tr -d '\r' <"$1" | awk -v p="$KIT_SVM_SCOPE" '
+        /^@@kit boot / { inside = 0; mine = 0 }
+        /^@@kit begin / { inside = 1; mine = index($3, p) == 1 }
+        /^kit: [^ ]* timed out: running it once more/ && index($2, p) != 1 { next }
+        mine || !inside { print }
+        /^@@kit end / { inside = 0; mine = 0 }'
 }
 kit_has() { kit_section "$KIT_LOG" "$1" | grep -qF -- "$2"; }
 kit_show_on_fail() {

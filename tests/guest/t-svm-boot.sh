@@ -2,23 +2,26 @@
 # tests/guest/t-svm-boot.sh: skiff boots Debian's kernel in the svm lane: busybox shell with
 # -smp 1 and -smp 2, commands typed on the serial console, poweroff, reboot, -no-reboot, panic,
 # a CPU feature masked with -cpu host,-popcnt, and suspend to RAM (ACPI S3) woken by the RTC.
+# budget: 180 (its two phases, about 10 s; its scenarios are the shared L1's: tests/guest/lane.sh)
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 
 kit_suite_needs_lane 31
 
-# the guests: an interactive shell, and two scripts
-kit_initramfs "$TMP/shell.cpio.gz" --shell
-cat >"$TMP/reboot.sh" <<'EOF'
+# the guests and the scenarios (once, in the register phase when L1 is shared: kit.sh)
+if kit_registering; then
+    # the guests: an interactive shell, and two scripts
+    kit_initramfs "$TMP/shell.cpio.gz" --shell
+    cat >"$TMP/reboot.sh" <<'EOF'
 echo "cmdline=$(cat /proc/cmdline)"
 reboot -f
 EOF
-kit_initramfs "$TMP/reboot.cpio.gz" --script "$TMP/reboot.sh"
-echo 'echo c >/proc/sysrq-trigger' >"$TMP/panic.sh"
-kit_initramfs "$TMP/panic.cpio.gz" --script "$TMP/panic.sh"
+    kit_initramfs "$TMP/reboot.cpio.gz" --script "$TMP/reboot.sh"
+    echo 'echo c >/proc/sysrq-trigger' >"$TMP/panic.sh"
+    kit_initramfs "$TMP/panic.cpio.gz" --script "$TMP/panic.sh"
 
-# the power button: busybox's acpid hears it through the kernel's ACPI button driver and evdev
-cat >"$TMP/button.sh" <<'EOF'
+    # the power button: busybox's acpid hears it through the kernel's ACPI button driver and evdev
+    cat >"$TMP/button.sh" <<'EOF'
 mkdir -p /etc/acpi/PWRF
 printf '#!/bin/sh\necho kit: acpid saw the power button\npoweroff\n' >/etc/acpi/PWRF/00000080
 chmod +x /etc/acpi/PWRF/00000080
@@ -28,10 +31,10 @@ echo "kit: input devices: $(cat /sys/class/input/*/name | tr '\n' ',')"
 echo "kit: waiting for the power button"
 sleep 300
 EOF
-kit_initramfs "$TMP/button.cpio.gz" --script "$TMP/button.sh" --module button --module evdev
+    kit_initramfs "$TMP/button.cpio.gz" --script "$TMP/button.sh" --module button --module evdev
 
-# a guest that tells the time (its uptime, from kvmclock) every second
-cat >"$TMP/ticks.sh" <<'EOF'
+    # a guest that tells the time (its uptime, from kvmclock) every second
+    cat >"$TMP/ticks.sh" <<'EOF'
 i=0
 while [ $i -lt 14 ]; do
     echo "kit: tick $i $(cut -d' ' -f1 /proc/uptime)"
@@ -39,11 +42,11 @@ while [ $i -lt 14 ]; do
     sleep 1
 done
 EOF
-kit_initramfs "$TMP/ticks.cpio.gz" --script "$TMP/ticks.sh"
+    kit_initramfs "$TMP/ticks.cpio.gz" --script "$TMP/ticks.sh"
 
-# suspend to RAM as rtcwake does it (busybox has no rtcwake): the RTC alarm 8 s ahead, then mem
-# (deep: ACPI S3) into /sys/power/state, which returns once the guest has resumed
-cat >"$TMP/s3.sh" <<'EOF'
+    # suspend to RAM as rtcwake does it (busybox has no rtcwake): the RTC alarm 8 s ahead, then mem
+    # (deep: ACPI S3) into /sys/power/state, which returns once the guest has resumed
+    cat >"$TMP/s3.sh" <<'EOF'
 echo "kit: mem_sleep: $(cat /sys/power/mem_sleep)"
 echo deep >/sys/power/mem_sleep
 echo 0 >/sys/class/rtc/rtc0/wakealarm
@@ -51,14 +54,14 @@ echo +8 >/sys/class/rtc/rtc0/wakealarm
 echo "kit: suspending at $(cut -d' ' -f1 /proc/uptime)"
 echo mem >/sys/power/state && echo "kit: resumed at $(cut -d' ' -f1 /proc/uptime)"
 EOF
-kit_initramfs "$TMP/s3.cpio.gz" --script "$TMP/s3.sh"
+    kit_initramfs "$TMP/s3.cpio.gz" --script "$TMP/s3.sh"
 
-kit_svm_reset
-for f in shell reboot panic button ticks s3; do kit_svm_file "$TMP/$f.cpio.gz" "$f.cpio.gz"; done
-BOOT=(-m 512 -kernel /kit/bzImage -nographic)
+    kit_svm_reset
+    for f in shell reboot panic button ticks s3; do kit_svm_file "$TMP/$f.cpio.gz" "$f.cpio.gz"; done
+    BOOT=(-m 512 -kernel /kit/bzImage -nographic)
 
-# -smp 2: commands typed into skiff's stdin reach the guest's shell; `poweroff` ends skiff
-cat >"$TMP/smp2.in" <<'EOF'
+    # -smp 2: commands typed into skiff's stdin reach the guest's shell; `poweroff` ends skiff
+    cat >"$TMP/smp2.in" <<'EOF'
 wait (skiff guest)
 send echo typed-$((6*7)) kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) online=$(cat /sys/devices/system/cpu/online) popcnt=$(grep -cw popcnt /proc/cpuinfo); echo end-$((1+1))
 wait end-2
@@ -66,36 +69,36 @@ send echo timer=$(cat /sys/devices/system/clockevents/clockevent0/current_device
 wait end-3
 send poweroff
 EOF
-kit_svm_add smp2 --timeout 90 --input "$TMP/smp2.in" -- "${BOOT[@]}" -smp 2 \
-    -initrd /kit/f/shell.cpio.gz -append "console=ttyS0 quiet"
+    kit_svm_add smp2 --timeout 90 --input "$TMP/smp2.in" -- "${BOOT[@]}" -smp 2 \
+        -initrd /kit/f/shell.cpio.gz -append "console=ttyS0 quiet"
 
-# -smp 1: the same shell, then `poweroff -f` (straight to the ACPI power-off, no init);
-# -cpu host,-popcnt hides a CPU feature from the guest
-cat >"$TMP/smp1.in" <<'EOF'
+    # -smp 1: the same shell, then `poweroff -f` (straight to the ACPI power-off, no init);
+    # -cpu host,-popcnt hides a CPU feature from the guest
+    cat >"$TMP/smp1.in" <<'EOF'
 wait (skiff guest)
 send echo cpus=$(grep -c ^processor /proc/cpuinfo) online=$(cat /sys/devices/system/cpu/online) popcnt=$(grep -cw popcnt /proc/cpuinfo); echo end-$((1+1))
 wait end-2
 send poweroff -f
 EOF
-kit_svm_add smp1 --timeout 90 --input "$TMP/smp1.in" -- "${BOOT[@]}" -smp 1 -cpu host,-popcnt \
-    -initrd /kit/f/shell.cpio.gz -append "console=ttyS0 quiet"
+    kit_svm_add smp1 --timeout 90 --input "$TMP/smp1.in" -- "${BOOT[@]}" -smp 1 -cpu host,-popcnt \
+        -initrd /kit/f/shell.cpio.gz -append "console=ttyS0 quiet"
 
-# reboot: the guest comes up again after each reset, twice (the kit stops skiff then)
-printf 'waitn 3 %s\nkill\n' "$KIT_L2_MARKER" >"$TMP/reboot.in"
-kit_svm_add reboot --timeout 90 --input "$TMP/reboot.in" -- "${BOOT[@]}" -smp 1 \
-    -initrd /kit/f/reboot.cpio.gz -append "console=ttyS0 quiet kit.token=r1"
+    # reboot: the guest comes up again after each reset, twice (the kit stops skiff then)
+    printf 'waitn 3 %s\nkill\n' "$KIT_L2_MARKER" >"$TMP/reboot.in"
+    kit_svm_add reboot --timeout 90 --input "$TMP/reboot.in" -- "${BOOT[@]}" -smp 1 \
+        -initrd /kit/f/reboot.cpio.gz -append "console=ttyS0 quiet kit.token=r1"
 
-# -no-reboot: the guest's reboot ends skiff instead
-kit_svm_add noreboot --timeout 90 -- "${BOOT[@]}" -smp 1 -no-reboot \
-    -initrd /kit/f/reboot.cpio.gz -append "console=ttyS0 quiet kit.token=r2"
+    # -no-reboot: the guest's reboot ends skiff instead
+    kit_svm_add noreboot --timeout 90 -- "${BOOT[@]}" -smp 1 -no-reboot \
+        -initrd /kit/f/reboot.cpio.gz -append "console=ttyS0 quiet kit.token=r2"
 
-# a kernel panic shows on the console; panic=-1 reboots, which -no-reboot turns into exit
-kit_svm_add panic --timeout 90 -- "${BOOT[@]}" -smp 2 -no-reboot \
-    -initrd /kit/f/panic.cpio.gz -append "console=ttyS0 quiet panic=-1"
+    # a kernel panic shows on the console; panic=-1 reboots, which -no-reboot turns into exit
+    kit_svm_add panic --timeout 90 -- "${BOOT[@]}" -smp 2 -no-reboot \
+        -initrd /kit/f/panic.cpio.gz -append "console=ttyS0 quiet panic=-1"
 
-# the monitor shares the terminal with the serial console (Ctrl-A c, as QEMU's -nographic):
-# system_powerdown presses the power button, and the guest shuts itself down
-cat >"$TMP/button.in" <<'EOF'
+    # the monitor shares the terminal with the serial console (Ctrl-A c, as QEMU's -nographic):
+    # system_powerdown presses the power button, and the guest shuts itself down
+    cat >"$TMP/button.in" <<'EOF'
 wait kit: waiting for the power button
 keys \001c
 wait (skiff)
@@ -103,12 +106,12 @@ send info status
 wait VM status: running
 send system_powerdown
 EOF
-kit_svm_add button --timeout 90 --input "$TMP/button.in" -- "${BOOT[@]}" -smp 1 \
-    -initrd /kit/f/button.cpio.gz -append "console=ttyS0 quiet"
+    kit_svm_add button --timeout 90 --input "$TMP/button.in" -- "${BOOT[@]}" -smp 1 \
+        -initrd /kit/f/button.cpio.gz -append "console=ttyS0 quiet"
 
-# stop and cont in the monitor, 15 s apart: as on QEMU, the stopped guest does not see that time
-# pass (its kvmclock is held; without that, its uptime jumped 16 s between two ticks)
-cat >"$TMP/pause.in" <<'EOF'
+    # stop and cont in the monitor, 15 s apart: as on QEMU, the stopped guest does not see that time
+    # pass (its kvmclock is held; without that, its uptime jumped 16 s between two ticks)
+    cat >"$TMP/pause.in" <<'EOF'
 wait kit: tick 3
 keys \001c
 wait (skiff)
@@ -119,13 +122,13 @@ send info status
 wait VM status: running
 keys \001c
 EOF
-kit_svm_add pause --timeout 120 --input "$TMP/pause.in" -- "${BOOT[@]}" -smp 2 \
-    -initrd /kit/f/ticks.cpio.gz -append "console=ttyS0 quiet"
+    kit_svm_add pause --timeout 120 --input "$TMP/pause.in" -- "${BOOT[@]}" -smp 2 \
+        -initrd /kit/f/ticks.cpio.gz -append "console=ttyS0 quiet"
 
-# ACPI S3: Linux suspends to RAM (its last line before SLP_EN stays on the console with
-# no_console_suspend, and without quiet); the monitor says paused (suspended); the RTC alarm wakes
-# it, skiff enters its waking vector as SeaBIOS would, and it runs on to its poweroff
-cat >"$TMP/s3.in" <<'EOF'
+    # ACPI S3: Linux suspends to RAM (its last line before SLP_EN stays on the console with
+    # no_console_suspend, and without quiet); the monitor says paused (suspended); the RTC alarm
+    # wakes it, skiff enters its waking vector as SeaBIOS would, and it runs on to its poweroff
+    cat >"$TMP/s3.in" <<'EOF'
 wait Disabling non-boot CPUs
 sleep 1
 keys \001c
@@ -134,8 +137,9 @@ send info status
 wait VM status
 keys \001c
 EOF
-kit_svm_add s3 --timeout 90 --input "$TMP/s3.in" -- "${BOOT[@]}" -smp 1 \
-    -initrd /kit/f/s3.cpio.gz -append "console=ttyS0 no_console_suspend"
+    kit_svm_add s3 --timeout 90 --input "$TMP/s3.in" -- "${BOOT[@]}" -smp 1 \
+        -initrd /kit/f/s3.cpio.gz -append "console=ttyS0 no_console_suspend"
+fi
 
 kit_suite_run t-svm-boot 880
 # count NAME TEXT: how many times the scenario's console holds TEXT

@@ -3,6 +3,7 @@
 # disk and from an El Torito ISO on the IDE CD-ROM: it lists the drives, reads a file of known
 # content from each through the BIOS (int 13h), then again through GRUB's own ATA driver
 # (nativedisk pata), shows the board's PCI functions with lspci, and powers off with halt.
+# budget: 180 (its two phases, about 5 s; its scenarios are the shared L1's: tests/guest/lane.sh)
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 . "$SRCDIR/tests/guest/disks.sh"
@@ -10,8 +11,10 @@
 PLAN=20
 disks_suite_needs $PLAN
 
-# one grub.cfg for both: results on the serial console, one per line, then ACPI power-off
-cat >"$TMP/grub.cfg" <<'EOF'
+# the guests and the scenarios (once, in the register phase when L1 is shared: kit.sh)
+if kit_registering; then
+    # one grub.cfg for both: results on the serial console, one per line, then ACPI power-off
+    cat >"$TMP/grub.cfg" <<'EOF'
 serial --unit=0 --speed=115200
 terminal_input serial
 terminal_output serial
@@ -44,27 +47,28 @@ echo "grub: halting"
 halt
 EOF
 
-# the disk: GRUB in the MBR and its gap, a FAT partition with one file; the ISO: another file
-head -c 196608 /dev/urandom >"$TMP/disk-data.bin"
-head -c 163840 /dev/urandom >"$TMP/cd-data.bin"
-DISK_SHA=$(sha_of "$TMP/disk-data.bin")
-CD_SHA=$(sha_of "$TMP/cd-data.bin")
-built=ok
-disk_mbr "$TMP/disk.img" 8 1:7:06:boot &&
-    disk_fat "$TMP/disk.img" 1 GRUBDISK "$TMP/disk-data.bin:data.bin" &&
-    disk_grub "$TMP/disk.img" "$TMP/grub.cfg" pata ata scsi pci || built=bad
-mkdir -p "$TMP/iso" && cp "$TMP/cd-data.bin" "$TMP/iso/data.bin"
-iso_grub "$TMP/grub.iso" "$TMP/grub.cfg" "$TMP/iso" pata ata scsi pci || built=bad
-check "the GRUB disk and ISO images build (grub-mkimage, xorriso, mtools; nothing mounted)" \
-    [ $built = ok ]
+    # the disk: GRUB in the MBR and its gap, a FAT partition with one file; the ISO: another file
+    head -c 196608 /dev/urandom >"$TMP/disk-data.bin"
+    head -c 163840 /dev/urandom >"$TMP/cd-data.bin"
+    DISK_SHA=$(sha_of "$TMP/disk-data.bin")
+    CD_SHA=$(sha_of "$TMP/cd-data.bin")
+    built=ok
+    disk_mbr "$TMP/disk.img" 8 1:7:06:boot &&
+        disk_fat "$TMP/disk.img" 1 GRUBDISK "$TMP/disk-data.bin:data.bin" &&
+        disk_grub "$TMP/disk.img" "$TMP/grub.cfg" pata ata scsi pci || built=bad
+    mkdir -p "$TMP/iso" && cp "$TMP/cd-data.bin" "$TMP/iso/data.bin"
+    iso_grub "$TMP/grub.iso" "$TMP/grub.cfg" "$TMP/iso" pata ata scsi pci || built=bad
+    check "the GRUB disk and ISO images build (grub-mkimage, xorriso, mtools; nothing mounted)" \
+        [ $built = ok ]
 
-kit_svm_reset
-kit_svm_firmware
-kit_svm_file "$TMP/disk.img" grub-disk.img
-kit_svm_file "$TMP/grub.iso" grub.iso
-FW=(-m 256 -nographic -hda /kit/f/grub-disk.img -cdrom /kit/f/grub.iso)
-kit_svm_add grub-disk --timeout 120 -- "${FW[@]}" -boot c
-kit_svm_add grub-cd --timeout 120 -- "${FW[@]}" -boot d
+    kit_svm_reset
+    kit_svm_firmware
+    kit_svm_file "$TMP/disk.img" grub-disk.img
+    kit_svm_file "$TMP/grub.iso" grub.iso
+    FW=(-m 256 -nographic -hda /kit/f/grub-disk.img -cdrom /kit/f/grub.iso)
+    kit_svm_add grub-disk --timeout 120 -- "${FW[@]}" -boot c
+    kit_svm_add grub-cd --timeout 120 -- "${FW[@]}" -boot d
+fi
 
 kit_suite_run t-svm-grub 400
 

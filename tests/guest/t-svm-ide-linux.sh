@@ -5,6 +5,7 @@
 # the whole CD; the guest powers off through ACPI. After skiff exits, L1 checks the disk image
 # holds what the guest wrote. Then -kernel with -bios: SeaBIOS boots the same kernel from fw_cfg
 # through QEMU's linuxboot ROM.
+# budget: 180 (its two phases, about 10 s; its scenarios are the shared L1's: tests/guest/lane.sh)
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 . "$SRCDIR/tests/guest/disks.sh"
@@ -12,11 +13,13 @@
 PLAN=25
 disks_suite_needs $PLAN
 
-# the disk: partition 1 (FAT) holds SYSLINUX, the kernel and the initrd; partition 2 (4 MiB)
-# is what the guest overwrites
-P2_START=25
-P2_MIB=4
-cat >"$TMP/guest.sh" <<'EOF'
+# the guests and the scenarios (once, in the register phase when L1 is shared: kit.sh)
+if kit_registering; then
+    # the disk: partition 1 (FAT) holds SYSLINUX, the kernel and the initrd; partition 2 (4 MiB)
+    # is what the guest overwrites
+    P2_START=25
+    P2_MIB=4
+    cat >"$TMP/guest.sh" <<'EOF'
 i=0
 while [ ! -b /dev/sr0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 while [ -e /sys/block/sda ] && [ ! -b /dev/sda2 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -43,28 +46,28 @@ echo "l2: read back sha=$(sha </dev/sda2)"
 echo "l2: discard_max_bytes=$(cat /sys/block/sda/queue/discard_max_bytes)"
 blkdiscard -o $((29 * 1048576)) -l $((2 * 1048576)) /dev/sda && echo "l2: blkdiscard done"
 EOF
-kit_initramfs "$TMP/initrd.gz" --script "$TMP/guest.sh" --module ata_piix --module sd_mod \
-    --module sr_mod
+    kit_initramfs "$TMP/initrd.gz" --script "$TMP/guest.sh" --module ata_piix --module sd_mod \
+        --module sr_mod
 
-# the CD: a plain ISO 9660 disc with a file
-mkdir -p "$TMP/cd"
-head -c 1048576 /dev/urandom >"$TMP/cd/data.bin"
-printf 'SERIAL 0 115200\nPROMPT 0\nTIMEOUT 0\nDEFAULT linux\nLABEL linux\n  KERNEL /vmlinuz\n  INITRD /initrd.gz\n  APPEND console=ttyS0 quiet kit.from=ide-disk\n' \
-    >"$TMP/syslinux.cfg"
-built=ok
-disk_mbr "$TMP/disk.img" 32 1:24:0e:boot "$P2_START:$P2_MIB:83" &&
-    disk_fat "$TMP/disk.img" 1 LINUXDISK "$TMP/syslinux.cfg" "$KIT_KERNEL:vmlinuz" "$TMP/initrd.gz" &&
-    disk_syslinux "$TMP/disk.img" 1 &&
-    iso_make "$TMP/data.iso" "$TMP/cd" DATACD || built=bad
-# the 2 MiB the guest will TRIM, at 29 MiB: 0xaa, not zeros
-head -c $((2 * 1048576)) /dev/zero | tr '\0' '\252' |
-    dd of="$TMP/disk.img" bs=1048576 seek=29 conv=notrunc status=none || built=bad
-check "the disk (SYSLINUX, kernel, initrd) and the data CD build (mtools, syslinux, xorriso)" [ $built = ok ]
-P1_SHA=$(sha_of "$TMP/disk.img" $((1 * 1048576)) $((24 * 1048576)))
-CD_SHA=$(sha_of "$TMP/data.iso")
+    # the CD: a plain ISO 9660 disc with a file
+    mkdir -p "$TMP/cd"
+    head -c 1048576 /dev/urandom >"$TMP/cd/data.bin"
+    printf 'SERIAL 0 115200\nPROMPT 0\nTIMEOUT 0\nDEFAULT linux\nLABEL linux\n  KERNEL /vmlinuz\n  INITRD /initrd.gz\n  APPEND console=ttyS0 quiet kit.from=ide-disk\n' \
+        >"$TMP/syslinux.cfg"
+    built=ok
+    disk_mbr "$TMP/disk.img" 32 1:24:0e:boot "$P2_START:$P2_MIB:83" &&
+        disk_fat "$TMP/disk.img" 1 LINUXDISK "$TMP/syslinux.cfg" "$KIT_KERNEL:vmlinuz" "$TMP/initrd.gz" &&
+        disk_syslinux "$TMP/disk.img" 1 &&
+        iso_make "$TMP/data.iso" "$TMP/cd" DATACD || built=bad
+    # the 2 MiB the guest will TRIM, at 29 MiB: 0xaa, not zeros
+    head -c $((2 * 1048576)) /dev/zero | tr '\0' '\252' |
+        dd of="$TMP/disk.img" bs=1048576 seek=29 conv=notrunc status=none || built=bad
+    check "the disk (SYSLINUX, kernel, initrd) and the data CD build (mtools, syslinux, xorriso)" [ $built = ok ]
+    P1_SHA=$(sha_of "$TMP/disk.img" $((1 * 1048576)) $((24 * 1048576)))
+    CD_SHA=$(sha_of "$TMP/data.iso")
 
-# L1 runs skiff, then reads partition 2 back from the image file skiff wrote
-cat >"$TMP/run.sh" <<EOF
+    # L1 runs skiff, then reads partition 2 back from the image file skiff wrote
+    cat >"$TMP/run.sh" <<EOF
 #!/bin/sh
 /bin/skiff "\$@"
 rc=\$?
@@ -72,23 +75,24 @@ echo "l1: p2 sha=\$(dd if=/kit/f/linux-disk.img bs=1048576 skip=$P2_START count=
 echo "l1: trimmed nonzero bytes=\$(dd if=/kit/f/linux-disk.img bs=1048576 skip=29 count=2 2>/dev/null | tr -d '\\000' | wc -c)"
 exit \$rc
 EOF
-chmod +x "$TMP/run.sh"
+    chmod +x "$TMP/run.sh"
 
-kit_svm_reset
-kit_svm_firmware
-kit_svm_file "$TMP/disk.img" linux-disk.img
-kit_svm_file "$TMP/data.iso" data.iso
-kit_svm_file "$TMP/run.sh" run.sh
-kit_svm_file "$TMP/initrd.gz" initrd.gz
-kit_svm_add ide-linux --timeout 180 --bin /kit/f/run.sh -- -m 512 -nographic \
-    -uuid 123e4567-e89b-12d3-a456-426614174000 -smbios type=1,serial=SKIFF-0042 -smbios type=3,asset=RACK-7 \
-    -drive file=/kit/f/linux-disk.img,if=none,id=hd0,format=raw,discard=unmap \
-    -device ide-hd,drive=hd0,bus=ide.0,unit=0,serial=SKIFF-SN-0042,bootindex=1 \
-    -drive file=/kit/f/data.iso,if=ide,index=2,media=cdrom
-# -kernel with -bios: no disk to read the kernel from; the firmware gets it through fw_cfg
-kit_svm_add fw-kernel --timeout 120 -- -m 512 -nographic -bios bios-256k.bin \
-    -kernel /kit/bzImage -initrd /kit/f/initrd.gz -append "console=ttyS0 quiet kit.from=fw-cfg" \
-    -cdrom /kit/f/data.iso
+    kit_svm_reset
+    kit_svm_firmware
+    kit_svm_file "$TMP/disk.img" linux-disk.img
+    kit_svm_file "$TMP/data.iso" data.iso
+    kit_svm_file "$TMP/run.sh" run.sh
+    kit_svm_file "$TMP/initrd.gz" initrd.gz
+    kit_svm_add ide-linux --timeout 180 --bin /kit/f/run.sh -- -m 512 -nographic \
+        -uuid 123e4567-e89b-12d3-a456-426614174000 -smbios type=1,serial=SKIFF-0042 -smbios type=3,asset=RACK-7 \
+        -drive file=/kit/f/linux-disk.img,if=none,id=hd0,format=raw,discard=unmap \
+        -device ide-hd,drive=hd0,bus=ide.0,unit=0,serial=SKIFF-SN-0042,bootindex=1 \
+        -drive file=/kit/f/data.iso,if=ide,index=2,media=cdrom
+    # -kernel with -bios: no disk to read the kernel from; the firmware gets it through fw_cfg
+    kit_svm_add fw-kernel --timeout 120 -- -m 512 -nographic -bios bios-256k.bin \
+        -kernel /kit/bzImage -initrd /kit/f/initrd.gz -append "console=ttyS0 quiet kit.from=fw-cfg" \
+        -cdrom /kit/f/data.iso
+fi
 
 kit_suite_run t-svm-ide-linux 480
 

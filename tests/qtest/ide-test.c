@@ -629,7 +629,7 @@ int main(void)
         CHECK(sense_after(S, (uint8_t[12]){ 0x00 }, &asc) == 2 && asc == 0x3a,
               "and then: NOT READY, medium not present");
         out = qtest_hmp(mon, "info block");
-        CHECK(out && strstr(out, "ide1-cd1: [not inserted]\n    Removable device: not locked, tray open"),
+        CHECK(out && strstr(out, "ide1-cd1: [not inserted]\n    Attached to:      ide-cd\n    Removable device: not locked, tray open"),
               "info block: the tray stands open after eject, as QEMU's");
         out = qtest_hmp(mon, "change ide1-cd1 %s", cd);
         out = qtest_hmp(mon, "info block");

@@ -1,9 +1,11 @@
-/* test-block.c: the block API on raw images: both engines, every cache mode, odd alignments, errors, statistics */
+/* test-block.c: the block API on raw images: both engines, every cache mode, odd alignments, errors, statistics, and drives bound to an I/O thread */
 #include "block/block.h"
+#include "util/iothread.h"
 #include "util/main-loop.h"
 #include "tests/unit/tap.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/skiff-test-block.XXXXXX";
@@ -170,6 +172,144 @@ static void test_errors(void)
     free(path);
 }
 
+/* ---- a drive bound to an I/O thread ---- */
+
+#define IOT_REQS 32
+#define IOT_LEN (64 * KiB)
+
+struct iot {
+    struct block_dev *bd;
+    struct iothread *t;
+    uint8_t *buf;
+    struct iot_req { struct iot *c; int ret; } req[IOT_REQS + 1];
+    atomic_int done, elsewhere;
+    unsigned in_flight;         /* right after submitting */
+};
+
+static void iot_done(void *opaque, int ret)
+{
+    struct iot_req *q = opaque;
+    struct iot *c = q->c;
+
+    if (event_loop_current() != iothread_loop(c->t))
+        atomic_fetch_add(&c->elsewhere, 1);
+    q->ret = ret;
+    /* a slow completion: a drain that does not wait for every callback to return is seen */
+    usleep(5000);
+    atomic_fetch_add(&c->done, 1);
+}
+
+/* In the I/O thread: writes the drive's engine serves, and one it refuses at once. */
+static void iot_submit(void *opaque)
+{
+    struct iot *c = opaque;
+
+    for (int i = 0; i < IOT_REQS; i++) {
+        struct iovec v = { c->buf + i * IOT_LEN, IOT_LEN };
+
+        c->req[i] = (struct iot_req){ c, 1 };
+        block_aio_writev(c->bd, (uint64_t)i * IOT_LEN, &v, 1, iot_done, &c->req[i]);
+    }
+    {
+        struct iovec v = { c->buf, 512 };
+
+        c->req[IOT_REQS] = (struct iot_req){ c, 1 };
+        block_aio_readv(c->bd, block_size(c->bd), &v, 1, iot_done, &c->req[IOT_REQS]);
+    }
+    c->in_flight = block_in_flight(c->bd);
+}
+
+/* Larger than what is served from the page cache in place, so that it reaches an engine. */
+static void iot_read_one(void *opaque)
+{
+    struct iot *c = opaque;
+    struct iovec v = { c->buf, 8 * IOT_LEN };
+
+    c->req[0] = (struct iot_req){ c, 1 };
+    block_aio_readv(c->bd, 0, &v, 1, iot_done, &c->req[0]);
+}
+
+static void main_done(void *opaque, int ret)
+{
+    struct wait *w = opaque;
+
+    w->ret = event_loop_current() == event_loop_main() && pthread_equal(pthread_self(), *(pthread_t *)(w + 1)) ? ret : -EXDEV;
+    w->done++;
+}
+
+static void test_iothread_engine(enum block_cache cache, enum block_aio aio, const char *what)
+{
+    struct block_open_opts o = { .format = "raw", .cache = cache, .aio = aio };
+    char *path = mkfile("iothread.raw", IOT_REQS * IOT_LEN);
+    struct iot c = { 0 };
+    uint8_t *back = NULL;
+    char *err = NULL;
+    bool ok = true;
+    int ret;
+
+    if (block_open(&c.bd, path, &o, &err) < 0 || iothread_new(&c.t, "blk", &err) < 0) {
+        CHECK(false, "%s: a drive and an I/O thread for it (%s)", what, err ? err : "");
+        free(err);
+        goto out;
+    }
+    if (posix_memalign((void **)&c.buf, 4096, IOT_REQS * IOT_LEN) || posix_memalign((void **)&back, 4096, IOT_LEN))
+        abort();
+    for (int i = 0; i < IOT_REQS; i++)
+        fill(c.buf + i * IOT_LEN, IOT_LEN, i + 1);
+    block_set_loop(c.bd, iothread_loop(c.t));
+    CHECK(block_get_loop(c.bd) == iothread_loop(c.t), "%s: the drive is bound to the I/O thread's loop", what);
+
+    iothread_run(c.t, iot_submit, &c);
+    block_drain(c.bd);
+    CHECK(c.in_flight == IOT_REQS + 1 && atomic_load(&c.done) == IOT_REQS + 1 && block_in_flight(c.bd) == 0,
+          "%s: a drain from the main thread returns once every completion has run (%u in flight, %d done)",
+          what, c.in_flight, atomic_load(&c.done));
+    CHECK(atomic_load(&c.elsewhere) == 0, "%s: every completion ran in the I/O thread, the refused read's too", what);
+    for (int i = 0; i < IOT_REQS; i++)
+        ok &= c.req[i].ret == 0;
+    CHECK(ok && c.req[IOT_REQS].ret == -EIO, "%s: the writes succeed and the read past the end fails with EIO", what);
+    for (int i = 0; i < IOT_REQS && ok; i++)
+        ok = block_pread(c.bd, (uint64_t)i * IOT_LEN, back, IOT_LEN) == 0 && !memcmp(back, c.buf + i * IOT_LEN, IOT_LEN);
+    CHECK(ok, "%s: what the I/O thread wrote reads back", what);
+
+    /* which engine served it: only the thread pool's workers pass the "request" point */
+    block_debug_break("request");
+    iothread_run(c.t, iot_read_one, &c);
+    ret = block_debug_wait(aio == BLOCK_AIO_NATIVE ? 300 : 5000);
+    block_debug_resume();
+    block_drain(c.bd);
+    if (aio == BLOCK_AIO_NATIVE)
+        CHECK(ret == -ETIMEDOUT && c.req[0].ret == 0, "%s: native AIO serves the drive in the I/O thread, no worker", what);
+    else
+        CHECK(ret == 0 && c.req[0].ret == 0, "%s: a worker serves the drive in the I/O thread", what);
+
+    /* and back to the main loop */
+    block_set_loop(c.bd, NULL);
+    {
+        struct { struct wait w; pthread_t self; } m = { { 0, 0 }, pthread_self() };
+        struct iovec v = { back, IOT_LEN };
+
+        block_aio_readv(c.bd, 0, &v, 1, main_done, &m);
+        wait_for(&m.w, 1);
+        CHECK(block_get_loop(c.bd) == event_loop_main() && m.w.ret == 0 && !memcmp(back, c.buf, IOT_LEN),
+              "%s: moved back, the drive completes in the main loop again", what);
+    }
+    /* closed while bound: the drain and the engine's teardown wait for the I/O thread */
+    block_set_loop(c.bd, iothread_loop(c.t));
+    atomic_store(&c.done, 0);
+    iothread_run(c.t, iot_submit, &c);
+    block_close(c.bd);
+    c.bd = NULL;
+    CHECK(atomic_load(&c.done) == IOT_REQS + 1, "%s: closing a drive bound to the I/O thread waits for its requests", what);
+out:
+    block_close(c.bd);
+    iothread_free(c.t);
+    free(c.buf);
+    free(back);
+    unlink(path);
+    free(path);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -181,6 +321,8 @@ int main(void)
     test_engine(BLOCK_CACHE_NONE, BLOCK_AIO_NATIVE, "cache=none,aio=native");
     test_engine(BLOCK_CACHE_UNSAFE, BLOCK_AIO_THREADS, "cache=unsafe");
     test_errors();
+    test_iothread_engine(BLOCK_CACHE_WRITEBACK, BLOCK_AIO_THREADS, "in an I/O thread, aio=threads");
+    test_iothread_engine(BLOCK_CACHE_NONE, BLOCK_AIO_NATIVE, "in an I/O thread, cache=none,aio=native");
     rmdir(dir);
     return tap_done();
 }

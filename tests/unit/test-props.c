@@ -3,6 +3,8 @@
 #include "hw/core/bus.h"
 #include "hw/core/device.h"
 #include "net/net.h"
+#include "rng/rng.h"
+#include "util/iothread.h"
 #include "tests/unit/tap.h"
 
 struct test_dev {
@@ -15,6 +17,8 @@ struct test_dev {
     int32_t bootindex;
     struct blockdev *drive;
     struct netdev *netdev;
+    struct iothread *iothread;
+    struct rng_backend *rng;
 };
 
 static const struct prop_desc test_props[] = {
@@ -26,6 +30,8 @@ static const struct prop_desc test_props[] = {
     DEFINE_PROP("bootindex", struct test_dev, bootindex, PROP_BOOTINDEX, NULL, "a boot index"),
     DEFINE_PROP("drive", struct test_dev, drive, PROP_DRIVE, NULL, "a drive"),
     DEFINE_PROP("netdev", struct test_dev, netdev, PROP_NETDEV, NULL, "a network backend"),
+    DEFINE_PROP("iothread", struct test_dev, iothread, PROP_IOTHREAD, NULL, "an I/O thread"),
+    DEFINE_PROP("rng", struct test_dev, rng, PROP_RNG, NULL, "an rng backend"),
     DEFINE_PROP_END,
 };
 
@@ -72,6 +78,8 @@ int main(void)
     struct netdev nd = { .id = "n0", .type = "user" };
     struct bus usb_bus;
     struct device *u;
+    struct iothread *io;
+    struct rng_backend *rng;
     char *err = NULL;
 
     CHECK(t && t->flag && t->count == 7 && t->size == MiB && !t->name && !t->mac.set && t->bootindex == -1,
@@ -101,8 +109,19 @@ int main(void)
     CHECK(netdev_register(&nd, &err) == -EEXIST && err && strstr(err, "already a netdev"), "a second n0 is refused");
     free(err);
     err = NULL;
-    CHECK(set(&t->dev, "colour", "red", "no property 'colour'"), "an unknown property is named");
+    CHECK(set(&t->dev, "iothread", "io0", "no I/O thread 'io0' (give it as -object iothread,id=io0)"),
+          "an I/O thread that is not there is named, with how to give it");
+    CHECK(iothread_new(&io, "io0", &err) == 0, "(an I/O thread io0)");
+    CHECK(set(&t->dev, "iothread", "io0", NULL) && t->iothread == io, "iothread= finds it by id");
+    CHECK(set(&t->dev, "rng", "rng0", "no rng backend 'rng0' (give it as -object rng-random,id=rng0"),
+          "an rng backend that is not there is named, with how to give it");
+    CHECK(rng_builtin_new(&rng, "rng0", &err) == 0, "(an rng backend rng0)");
+    CHECK(set(&t->dev, "rng", "rng0", NULL) && t->rng == rng, "rng= finds it by id");
+    CHECK(set(&t->dev, "colour", "red", "no property 'colour' (see -device test-props,help)"),
+          "an unknown property is named");
     device_free(&t->dev);
+    rng_free(rng);
+    iothread_free(io);
 
     /* a bus type's own properties, and bus= */
     bus_type_set_props(BUS_USB, usb_bus_props);

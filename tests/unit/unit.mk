@@ -6,3 +6,9 @@ $(BUILD)/tests/unit/test-monitor: $(BUILD)/tests/unit/test-monitor.o $(BUILD)/te
 	$(quiet) "  LINK    $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(BUILD)/libskiff.a \
 	    -Wl,--no-whole-archive $(LIBS)
+
+# test-net-socket drives -netdev socket, whose type registers itself from a constructor
+$(BUILD)/tests/unit/test-net-socket: $(BUILD)/tests/unit/test-net-socket.o $(BUILD)/tests/unit/tap.o $(BUILD)/libskiff.a
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(BUILD)/libskiff.a \
+	    -Wl,--no-whole-archive $(LIBS)

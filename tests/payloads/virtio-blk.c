@@ -745,8 +745,9 @@ static bool setup_device(void)
         check(vd.offered & (1ull << F_VERSION_1), "the modern interface offers VERSION_1 (0x%llx)",
               (unsigned long long)vd.offered);
         /* NOTIFY_ON_EMPTY, ANY_LAYOUT and BAD_FEATURE are pre-1.0 bits (6.3): QEMU's modern interface hides them */
-        if (vd.offered & (1ull << 24 | 1ull << 27 | 1ull << 30))
-            note("the modern interface offers legacy-only bits 0x%x too", (uint32_t)(vd.offered & (1u << 24 | 1u << 27 | 1u << 30)));
+        check(!(vd.offered & (1ull << 24 | 1ull << 27 | 1ull << 30)),
+              "the modern interface offers no legacy-only bits (0x%x)",
+              (uint32_t)(vd.offered & (1u << 24 | 1u << 27 | 1u << 30)));
     } else {
         /* QEMU offers BAD_FEATURE here to catch drivers that take every bit; this one never takes it */
         note("the legacy interface offers 0x%x", (uint32_t)vd.offered);

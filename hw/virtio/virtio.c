@@ -5,7 +5,7 @@
 #include "migration/vmstate.h"
 #include "util/iothread.h"
 #include "util/log.h"
-#include "util/main-loop.h" // loop_add_fd, loop_del_fd
+#include "util/main-loop.h" // loop_add_fd, loop_del_fd, bh_new
 
 #include <stdarg.h>
 #include <sys/eventfd.h>
@@ -452,12 +452,26 @@ void virtio_queue_notify(struct virtqueue *vq)
         eventfd_write(vq->host_fd, 1);
 }
 
+/*
+ * Which queues' notifiers are watched is kept out of the device's instance: a state load that
+ * is refused puts the instance back byte for byte (device_vmstate_load), and the notifiers its
+ * pre_load stopped watching must not then pass for watched. The resync bottom half, scheduled
+ * by every pre_load, watches them again as the device's status says once the load is over,
+ * whichever way it went.
+ */
+struct virtio_watch {
+    bool watched[VIRTIO_QUEUE_MAX];
+    struct bh *resync;
+};
+
 static void queues_watch(struct virtio_device *vdev, bool on)
 {
+    if (!vdev->watch)
+        return;
     for (unsigned i = 0; i < vdev->nvq; i++) {
         struct virtqueue *vq = &vdev->vq[i];
 
-        if (vq->host_fd < 0 || vq->watched == on)
+        if (vq->host_fd < 0 || vdev->watch->watched[i] == on)
             continue;
         if (on) {
             int r = vdev->iothread ? iothread_add_fd(vdev->iothread, vq->host_fd, EPOLLIN, queue_kicked, vq)
@@ -473,8 +487,15 @@ static void queues_watch(struct virtio_device *vdev, bool on)
         } else {
             loop_del_fd(vq->host_fd);
         }
-        vq->watched = on;
+        vdev->watch->watched[i] = on;
     }
+}
+
+static void queues_resync(void *opaque)
+{
+    struct virtio_device *vdev = opaque;
+
+    queues_watch(vdev, vdev->status & VIRTIO_STATUS_DRIVER_OK);
 }
 
 void virtio_set_iothread(struct virtio_device *vdev, struct iothread *t)
@@ -643,6 +664,8 @@ int virtio_init(struct virtio_device *vdev, const char *name, uint16_t device_id
     vdev->ops = ops;
     vdev->config_len = config_len;
     vdev->config = xzalloc(config_len ? config_len : 1);
+    vdev->watch = xzalloc(sizeof(*vdev->watch));
+    vdev->watch->resync = bh_new(queues_resync, vdev);
     vdev->nvq = nvq;
     vdev->host_features |= VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
                            VIRTIO_BIT(VIRTIO_F_NOTIFY_ON_EMPTY) | VIRTIO_BIT(VIRTIO_F_ANY_LAYOUT);
@@ -689,6 +712,11 @@ void virtio_cleanup(struct virtio_device *vdev)
     }
     free(vdev->config);
     vdev->config = NULL;
+    if (vdev->watch) {
+        bh_free(vdev->watch->resync);
+        free(vdev->watch);
+        vdev->watch = NULL;
+    }
 }
 
 /* State (see docs/developer.md, "Device state"): what the driver set up, and where each ring is. */
@@ -735,8 +763,13 @@ static int virtio_pre_load(void *opaque)
 {
     struct virtio_device *vdev = opaque;
 
-    /* the queues are reloaded whole: nothing may be served from the old ones meanwhile */
+    /*
+     * The queues are reloaded whole: nothing may be served from the old ones meanwhile (an I/O
+     * thread would). Whether the load succeeds (state_loaded) or is refused (the instance put
+     * back), the resync watches the notifiers again as the status then says.
+     */
     queues_watch(vdev, false);
+    bh_schedule(vdev->watch->resync);
     return 0;
 }
 

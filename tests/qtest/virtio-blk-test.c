@@ -712,6 +712,21 @@ static void check_werror_stop(void)
     /* the held request travels in the device's state */
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci") != NULL,
           "werror: the stopped device's state, with its held write, loads back into it");
+    CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.held.held_ids[0]=0xffff") == NULL,
+          "werror: a stream whose held request names head 65535 is refused");
+    CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.held.held_ids[0]=0x50000") == NULL,
+          "werror: a stream whose held request is on queue 5 (of 1) is refused");
+    CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.held.nheld=0") == NULL,
+          "werror: a stream that holds nothing while a request is taken is refused");
+    CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.held.nheld=1025") == NULL,
+          "werror: a stream holding 1025 requests is refused");
+    CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].last_avail_idx=%u", used + 258) == NULL,
+          "werror: a stream with 258 requests taken from a queue of 256 is refused");
+    CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].num=100") == NULL,
+          "werror: a stream with a queue of 100 entries is refused");
+    CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].vector=9") == NULL,
+          "werror: a stream with a queue on MSI-X vector 9 (of 2) is refused");
+
     /* the machine's whole state into a second skiff, which carries the write on */
     state = qtest_tmp_path(".vmstate");
     CHECK(qtest_cmd(q, "vmstate_save %s", state) != NULL, "werror: the stopped machine's state is saved");
@@ -836,43 +851,49 @@ static void check_werror_report(void)
 
 /* ---- the state of a device in the middle of its work ---- */
 
-static void check_state(void)
+/* label names the case; obj and props add an I/O thread (or nothing) */
+static void check_state(const char *label, const char *obj, const char *props)
 {
     char *img = make_image(NULL, 1 << 20, 64), *log;
-    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
-                                   "-device virtio-blk-pci,drive=d0", img);
+    struct qtest *q = start_logged(&log, "-m 128%s -drive if=none,id=d0,file=%s,format=raw "
+                                   "-device virtio-blk-pci,drive=d0%s", obj, img, props);
     struct blk b;
     struct req r;
+    uint8_t buf[SECTOR], want[SECTOR];
     int st;
 
-    if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, BLK_FEATURES, 1, 0) && read_done(&b), "state: the disk serves")) {
+    if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, BLK_FEATURES, 1, 0) && read_done(&b),
+               "%s: the disk serves", label)) {
         blk_end(&b);
-        end_logged(q, log, "state");
+        end_logged(q, log, label);
         return;
     }
-    CHECK(qtest_cmd(q,
-          "vmstate_roundtrip") != NULL, "state: every device's state saves, loads back and saves the same");
+    CHECK(qtest_cmd(q, "vmstate_roundtrip") != NULL,
+          "%s: every device's state saves, loads back and saves the same", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].num=100") == NULL,
-          "state: a stream with a queue of 100 entries is refused");
+          "%s: a stream with a queue of 100 entries is refused", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].last_avail_idx=7") == NULL,
-          "state: a stream with 6 requests taken and none held is refused");
+          "%s: a stream with 6 requests taken and none held is refused", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.config_vector=2") == NULL,
-          "state: a stream whose configuration is on vector 2 (of 2) is refused");
+          "%s: a stream whose configuration is on vector 2 (of 2) is refused", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.guest_features=0x100000000000") == NULL,
-          "state: a stream with features the device does not offer is refused");
+          "%s: a stream with features the device does not offer is refused", label);
+    fill_sector(want, 33);
+    CHECK(blk_rw(&b, 0, T_IN, 33, buf, SECTOR, false) == S_OK && !memcmp(buf, want, SECTOR),
+          "%s: after the refused streams the disk serves on", label);
 
     /* a stream with the rings moved out of RAM: whatever it says, skiff stays up */
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].desc=0x40000000") != NULL,
-          "state: a stream whose descriptor table is outside RAM loads (the address is the guest's)");
+          "%s: a stream whose descriptor table is outside RAM loads (the address is the guest's)", label);
     req_prepare(&b, &r, T_IN, 3, SECTOR);
     req_submit(&b, 0, &r, SECTOR, true, false);
     CHECK(qvirtio_wait_config_irq(b.vd, WAIT_MS) && (qvirtio_get_status(b.vd) & QVIRTIO_NEEDS_RESET),
-          "state: the next request then puts the device in NEEDS_RESET");
+          "%s: the next request then puts the device in NEEDS_RESET", label);
     req_release(&b, &r);
     st = blk_setup(&b, BLK_FEATURES, 1, 0) && read_done(&b);
-    CHECK(st, "state: and a reset brings it back");
+    CHECK(st, "%s: and a reset brings it back", label);
     blk_end(&b);
-    end_logged(q, log, "state");
+    end_logged(q, log, label);
     unlink(img);
     free(img);
 }
@@ -887,6 +908,8 @@ int main(void)
     check_io("legacy-only (disable-modern=on)", QVIRTIO_LEGACY, true, ",disable-modern=on");
     check_io("modern, ioeventfd=off", QVIRTIO_MODERN, true, ",ioeventfd=off");
     check_io("legacy, ioeventfd=off", QVIRTIO_LEGACY, false, ",ioeventfd=off,vectors=0");
+    check_io("modern, iothread", QVIRTIO_MODERN, true, ",iothread=io0 -object iothread,id=io0");
+    check_io("legacy, INTx, iothread", QVIRTIO_LEGACY, false, ",vectors=0,iothread=io0 -object iothread,id=io0");
     check_num_queues();
     check_queue_size();
     check_read_only();
@@ -898,6 +921,7 @@ int main(void)
     check_command_line();
     check_werror_stop();
     check_werror_report();
-    check_state();
+    check_state("state", "", "");
+    check_state("state, iothread", " -object iothread,id=io0", ",iothread=io0");
     return tap_done();
 }

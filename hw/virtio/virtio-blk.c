@@ -574,6 +574,10 @@ static int blk_held_post_load(void *opaque, int version)
 
         if (q >= s->vdev.nvq || head >= s->vdev.vq[q].num)
             return -EINVAL;
+        /* a request is held once: the same chain twice would complete twice */
+        for (uint32_t k = 0; k < i; k++)
+            if (s->held_ids[k] == s->held_ids[i])
+                return -EINVAL;
     }
     return 0;
 }

@@ -726,6 +726,9 @@ static void check_werror_stop(void)
           "werror: a stream with a queue of 100 entries is refused");
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].vector=9") == NULL,
           "werror: a stream with a queue on MSI-X vector 9 (of 2) is refused");
+    CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].last_avail_idx=%u blk.held.nheld=2 "
+                       "blk.held.held_ids[1]=%u", used + 2, w.head) == NULL,
+          "werror: a stream that holds the same request twice is refused");
 
     /* the machine's whole state into a second skiff, which carries the write on */
     state = qtest_tmp_path(".vmstate");

@@ -229,6 +229,11 @@ static void req_submit(struct vblk_req *r)
             req_complete(r, VIRTIO_BLK_S_IOERR);
             return;
         }
+        /* as QEMU: a read-only drive has nothing to flush (the block layer refuses it with EROFS) */
+        if (read_only(s)) {
+            req_complete(r, VIRTIO_BLK_S_OK);
+            return;
+        }
         block_aio_flush(bd, req_done, r);
         return;
     case VIRTIO_BLK_T_GET_ID:

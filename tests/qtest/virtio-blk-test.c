@@ -220,6 +220,8 @@ static void check_read_only(void)
           "read-only: a write fails with IOERR and the file keeps its data");
     CHECK(blk_dwz(&b, T_WRITE_ZEROES, 9, 1, 0) == S_IOERR && blk_dwz(&b, T_DISCARD, 9, 1, 0) == S_IOERR &&
           file_sector_is(img, 9, want), "read-only: write-zeroes and discard fail with IOERR too");
+    CHECK(blk_rw(&b, 0, T_FLUSH, 0, NULL, 0, false) == S_OK,
+          "read-only: a flush succeeds, there being nothing to flush");
     blk_end(&b);
     end_logged(q, log, "read-only");
     unlink(img);

@@ -567,6 +567,13 @@ void virtio_set_status(struct virtio_device *vdev, uint8_t status)
         queues_watch(vdev, status & VIRTIO_STATUS_DRIVER_OK);
     if (vdev->ops->set_status)
         vdev->ops->set_status(vdev, old, status);
+    /*
+     * The device broke before the driver was done setting up (a queue's rings not in RAM): the
+     * configuration interrupt that 2.1.2 sends once DRIVER_OK is set goes now, so that a driver
+     * that did not read the status back still hears that the device needs a reset.
+     */
+    if ((status & VIRTIO_STATUS_NEEDS_RESET) && (status & ~old & VIRTIO_STATUS_DRIVER_OK))
+        virtio_notify_config(vdev);
 }
 
 uint32_t virtio_config_read(struct virtio_device *vdev, unsigned off, unsigned size)

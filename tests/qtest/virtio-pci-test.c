@@ -711,7 +711,8 @@ static void check_bad_rings(const char *what, uint64_t desc, uint64_t avail, uin
                                    "-device virtio-blk-pci,drive=d0", img);
     struct blk b;
     struct qvirtio_dev *vd;
-    uint8_t st;
+    uint8_t st, gen;
+    bool irq;
 
     if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, BLK_FEATURES, 0, 0), "%s: the disk is found", what)) {
         blk_end(&b);
@@ -724,6 +725,7 @@ static void check_bad_rings(const char *what, uint64_t desc, uint64_t avail, uin
         pci_cfg_writeb(q, 0, 0x59, pam0);
     /* blk_init set DRIVER_OK with no queue: start again and stop short of it */
     qvirtio_negotiate(vd, BLK_FEATURES);
+    gen = qvirtio_config_generation(vd);
     qvirtio_common_write(vd, QVIRTIO_C_Q_SELECT, 0, 2);
     qvirtio_common_write(vd, QVIRTIO_C_Q_SIZE, 256, 2);
     qvirtio_common_write(vd, QVIRTIO_C_Q_DESCLO, (uint32_t)desc, 4);
@@ -737,6 +739,9 @@ static void check_bad_rings(const char *what, uint64_t desc, uint64_t avail, uin
     CHECK(qvirtio_common_read(vd, QVIRTIO_C_Q_ENABLE, 2) == 0 && (st & QVIRTIO_NEEDS_RESET),
           "%s: the queue is not enabled and the device needs a reset (0x%02x)", what, st);
     qvirtio_driver_ok(vd);
+    irq = qvirtio_wait_config_irq(vd, WAIT_MS);
+    CHECK(irq && qvirtio_config_generation(vd) != gen,
+          "%s: a driver that sets DRIVER_OK anyway gets the configuration interrupt", what);
     qtest_writew(q, vd->notify, 0);
     CHECK(qtest_cmd(q, "endianness") != NULL && count_lines_with(log, "needs a reset") == 1 && file_has(log, logtext),
           "%s: a kick does nothing; skiff logs one line: '...%s...'", what, logtext);

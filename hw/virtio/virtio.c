@@ -599,17 +599,32 @@ void virtio_config_write(struct virtio_device *vdev, unsigned off, uint32_t val,
         vdev->ops->set_config(vdev, vdev->config);
 }
 
-/* The rings must lie in RAM, each part aligned as section 2.7 says. */
+/* Whether [gpa, gpa + len) is RAM throughout, writable RAM for `write` (not ROM, not read-only PAM). */
+static bool ring_area_ok(uint64_t gpa, uint64_t len, bool write)
+{
+    while (len) {
+        uint64_t got;
+
+        if (!gmem_ptr_part(gpa, len, write, &got))
+            return false;
+        gpa += got;
+        len -= got;
+    }
+    return true;
+}
+
+/* The rings must lie in RAM, the device's part in RAM it can write, each aligned as section 2.7 says. */
 static bool queue_check_rings(struct virtqueue *vq)
 {
     const char *bad = NULL;
 
     if (vq->desc % 16 || vq->avail % 2 || vq->used % 4)
         bad = "misaligned";
-    else if (!gmem_is_ram(vq->desc, desc_area_size(vq->num)) ||
-             !gmem_is_ram(vq->avail, avail_area_size(vq->num)) ||
-             !gmem_is_ram(vq->used, used_area_size(vq->num)))
+    else if (!ring_area_ok(vq->desc, desc_area_size(vq->num), false) ||
+             !ring_area_ok(vq->avail, avail_area_size(vq->num), false))
         bad = "not in RAM";
+    else if (!ring_area_ok(vq->used, used_area_size(vq->num), true))
+        bad = "not in RAM (the used ring must be in writable RAM)";
     if (bad) {
         virtio_error(vq->vdev, "queue %u: its rings (0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64 ") are %s",
                      vq->index, vq->desc, vq->avail, vq->used, bad);

@@ -931,6 +931,8 @@ int main(void)
                     RAM_END - 16, "are not in RAM", 0);
     check_bad_rings("a misaligned descriptor table", 0x3000008, 0x3001000, 0x3002000, "are misaligned", 0);
     check_bad_rings("a driver area in the local APIC's page", 0x3000000, 0xfee00000, 0x3002000, "are not in RAM", 0);
+    check_bad_rings("a used ring in read-only memory (PAM)", 0x3000000, 0x3001000,
+                    0xf0000, "the used ring must be in writable RAM", 0x10);
     check_bad_legacy();
     check_bad_ratelimit();
     return tap_done();

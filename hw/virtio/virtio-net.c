@@ -148,6 +148,13 @@ static bool link_up(struct virtio_net *n)
     return !n->nc.link_down && !net_peer_link_down(&n->nc);
 }
 
+/* The driver's address is the NIC's: info network shows it (QEMU's qemu_format_nic_info_str). */
+static void set_mac(struct virtio_net *n, const uint8_t *mac)
+{
+    memcpy(n->mac, mac, ETH_ALEN);
+    memcpy(n->nc.macaddr, mac, ETH_ALEN);
+}
+
 /* ---- the peer's vnet header and offloads ---- */
 
 static unsigned tun_offloads(uint64_t offloads)
@@ -744,10 +751,14 @@ static uint8_t ctrl_mac(struct virtio_net *n, uint8_t cmd, const struct virtq_el
         if (!has_feature(n, VIRTIO_NET_F_CTRL_RX))
             return VIRTIO_NET_ERR;
         return ctrl_mac_table(n, e, dlen);
-    case VIRTIO_NET_CTRL_MAC_ADDR_SET:
-        if (!has_feature(n, VIRTIO_NET_F_CTRL_MAC_ADDR) || dlen != ETH_ALEN || !ctrl_data(e, 0, n->mac, ETH_ALEN))
+    case VIRTIO_NET_CTRL_MAC_ADDR_SET: {
+        uint8_t mac[ETH_ALEN];
+
+        if (!has_feature(n, VIRTIO_NET_F_CTRL_MAC_ADDR) || dlen != ETH_ALEN || !ctrl_data(e, 0, mac, ETH_ALEN))
             return VIRTIO_NET_ERR;
+        set_mac(n, mac);
         return VIRTIO_NET_OK;
+    }
     }
     return VIRTIO_NET_ERR;
 }
@@ -920,7 +931,7 @@ static void vnet_set_config(struct virtio_device *vdev, const uint8_t *c)
 
     /* 5.1.4.2: a legacy driver without CTRL_MAC_ADDR sets the address by writing it here */
     if (!has_feature(n, VIRTIO_NET_F_CTRL_MAC_ADDR) && !has_feature(n, VIRTIO_F_VERSION_1))
-        memcpy(n->mac, c + VIRTIO_NET_CFG_MAC, ETH_ALEN);
+        set_mac(n, c + VIRTIO_NET_CFG_MAC);
 }
 
 /* 5.1.3.1: features a driver may take only with others */
@@ -1016,7 +1027,7 @@ static void vnet_reset(struct virtio_device *vdev)
     memset(n->macs, 0, sizeof(n->macs));
     memset(n->vlans, 0, sizeof(n->vlans));
     memset(n->flows, 0, sizeof(n->flows));
-    memcpy(n->mac, n->conf_mac.a, ETH_ALEN);
+    set_mac(n, n->conf_mac.a);
     n->status &= ~VIRTIO_NET_S_ANNOUNCE;
     n->curr_pairs = 1;
     n->curr_guest_offloads = 0;
@@ -1051,20 +1062,11 @@ static void vnet_link_changed(struct net_client *nc)
         virtio_notify_config(&n->vdev);
 }
 
-static void vnet_info(struct net_client *nc, char *buf, size_t len)
-{
-    const uint8_t *m = nic_of(nc)->mac;
-
-    snprintf(buf, len, "model=virtio-net-pci,macaddr=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-             m[5]);
-}
-
 static const struct net_client_ops vnet_client_ops = {
     .type = "nic",
     .receive = vnet_receive,
     .can_receive = vnet_can_receive,
     .link_changed = vnet_link_changed,
-    .info = vnet_info,
 };
 
 static void run_state_changed(void *opaque, bool running, enum run_state state)
@@ -1191,7 +1193,7 @@ static int vnet_realize(struct device *dev, char **err)
     n->nic_ready = true;
     peer = n->nc.peer;
     n->has_vnet_hdr = peer && peer->ops->has_vnet_hdr && peer->ops->has_vnet_hdr(peer);
-    memcpy(n->mac, n->conf_mac.a, ETH_ALEN);
+    set_mac(n, n->conf_mac.a);
     n->status = link_up(n) ? VIRTIO_NET_S_LINK_UP : 0;
     n->curr_pairs = 1;
     n->vdev.host_features = vnet_offer(n);
@@ -1395,6 +1397,7 @@ static void vnet_state_loaded(struct device *dev)
     /* this process's frames in flight go; the stream's pending one is sent again */
     drop_in_flight(n);
     derive_features(n);
+    set_mac(n, n->mac);
     /* the link is this host's */
     n->status = (n->status & ~VIRTIO_NET_S_LINK_UP) | (link_up(n) ? VIRTIO_NET_S_LINK_UP : 0);
     virtio_pci_state_loaded(&d->base.vp);

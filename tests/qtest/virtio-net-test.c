@@ -664,6 +664,9 @@ static void test_tx(void)
 
     q = start_wired(&fd, 0, "");
     CHECK(vnet_open(&n, q, QVIRTIO_MODERN, ALL_FEATURES), "a modern driver on a socket backend");
+    CHECK(!(qvirtio_host_features(n.vd) & OFFLOADS) && (n.vd->features & B(NET_F_CTRL_RX)),
+          "a socket has no vnet header: no checksum or segmentation offload is offered (0x%llx)",
+          (unsigned long long)qvirtio_host_features(n.vd));
     make_frame(f, 100, other_mac, default_mac, 1);
     CHECK(tx_frame(&n, NULL, f, 100, &used) && used == 0, "a frame sent completes with 0 bytes written");
     len = peer_recv(fd, got, sizeof(got), WAIT_MS);
@@ -1333,6 +1336,66 @@ static void test_boot(void)
     refused("a ROM that is not there", "nonexistent.rom", "-device virtio-net-pci,romfile=nonexistent.rom");
 }
 
+/*
+ * The net core's short forms make the device: -nic TYPE,model=virtio and -net nic,model=virtio
+ * (QEMU's short name), with QEMU's names in info network and info pci. It needs QEMU's default
+ * ROM, as these options give no romfile=.
+ */
+static void cmdline_one(const char *what, const char *fmt, const char *name)
+{
+    char *sock = qtest_tmp_path(".mon"), args[1024], extra[256];
+    int lfd = qtest_listen_unix(sock), port, plfd = peer_listen(&port, 0), mon = -1, fd, len;
+    static uint8_t f[256], got[2048];
+    const char *out;
+    struct rxbufs rb;
+    struct qtest *q;
+    struct vnet n;
+    uint32_t used;
+
+    snprintf(extra, sizeof(extra), fmt, port);
+    snprintf(args, sizeof(args), "-m 64 %s -monitor unix:%s", extra, sock);
+    q = qtest_start("%s", args);
+    fd = peer_accept(plfd);
+    qtest_irq_intercept(q);
+    if (!qtest_hmp_open(lfd, &mon)) {
+        printf("Bail out! no monitor\n");
+        exit(2);
+    }
+    CHECK(vnet_open(&n, q, QVIRTIO_MODERN, ALL_FEATURES), "%s makes a virtio-net-pci that a driver starts", what);
+    out = qtest_hmp(mon, "info network");
+    snprintf(extra, sizeof(extra), "%s: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:12:34:56", name);
+    CHECK(out && strstr(out, extra), "info network names it as QEMU does (%s)", name);
+    out = qtest_hmp(mon, "info pci");
+    CHECK(out && strstr(out, "Ethernet controller: PCI device 1af4:1000"),
+          "info pci names it an Ethernet controller, 1af4:1000");
+    rx_give(&n, &rb, 4, 2048);
+    make_frame(f, 100, other_mac, default_mac, 7);
+    tx_frame(&n, NULL, f, 100, &used);
+    len = peer_recv(fd, got, sizeof(got), WAIT_MS);
+    CHECK(len == 100 && frame_seq(got) == 7, "its frame reaches the socket backend (%d)", len);
+    make_frame(f, 100, default_mac, other_mac, 8);
+    peer_send(fd, f, 100);
+    len = rx_take(&n, &rb, got, WAIT_MS);
+    CHECK(len == 112 && frame_seq(got + 12) == 8, "and the backend's comes in (%d)", len);
+    vnet_close(&n);
+    close(mon);
+    close(fd);
+    qtest_quit(q);
+    unlink(sock);
+    free(sock);
+}
+
+static void test_cmdline(void)
+{
+    if (access("/usr/lib/ipxe/qemu/efi-virtio.rom", R_OK) != 0) {
+        tap_skip("Debian's ipxe-qemu is not installed", "-nic and -net nic with model=virtio");
+        return;
+    }
+    cmdline_one("-nic socket,model=virtio", "-nic socket,connect=127.0.0.1:%d,model=virtio", "virtio-net-pci.0");
+    cmdline_one("-net nic,model=virtio -net socket", "-net nic,model=virtio -net socket,connect=127.0.0.1:%d",
+                "virtio-net-pci.0");
+}
+
 /* ---- state ---- */
 
 static void test_state(void)
@@ -1426,6 +1489,7 @@ int main(void)
     test_pending();
     test_mq();
     test_boot();
+    test_cmdline();
     test_state();
     return tap_done();
 }

@@ -406,6 +406,46 @@ static bool rx_has_buffers(struct virtqueue *vq)
     return !virtqueue_empty(vq);
 }
 
+/*
+ * The backend's header (a tap's, our copy), checked against what the driver takes now (5.1.6.4.1):
+ * a partial checksum needs GUEST_CSUM and must lie inside the frame, segmentation needs the
+ * GUEST_TSO4/TSO6/UFO (and GUEST_ECN) the driver turned on. The tap is told those offloads, so
+ * a header that claims others is a backend's bug: the driver would take the frame for what it
+ * is not, and the frame is dropped. Without GUEST_CSUM, DATA_VALID is not the driver's to see.
+ */
+static const char *rx_hdr_bad(struct virtio_net *n, uint8_t *h, size_t len)
+{
+    uint64_t ok = n->curr_guest_offloads;
+    uint8_t flags = h[VIRTIO_NET_HDR_FLAGS], gso = h[VIRTIO_NET_HDR_GSO_TYPE];
+    unsigned need;
+
+    if (!(ok & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)))
+        flags &= ~VIRTIO_NET_HDR_F_DATA_VALID;
+    flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+    h[VIRTIO_NET_HDR_FLAGS] = flags;
+    if (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+        if (!(ok & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)))
+            return "a partial checksum the driver does not take";
+        if ((uint32_t)lduw_le(h + VIRTIO_NET_HDR_CSUM_START) + lduw_le(h + VIRTIO_NET_HDR_CSUM_OFFSET) + 2 > len)
+            return "a checksum past the frame's end";
+    }
+    switch (gso & ~VIRTIO_NET_HDR_GSO_ECN) {
+    case VIRTIO_NET_HDR_GSO_NONE:
+        if (gso)
+            return "ECN without segmentation";
+        return NULL;
+    case VIRTIO_NET_HDR_GSO_TCPV4: need = VIRTIO_NET_F_GUEST_TSO4; break;
+    case VIRTIO_NET_HDR_GSO_TCPV6: need = VIRTIO_NET_F_GUEST_TSO6; break;
+    case VIRTIO_NET_HDR_GSO_UDP: need = VIRTIO_NET_F_GUEST_UFO; break;
+    default: return "an unknown segmentation type";
+    }
+    if (!(ok & VIRTIO_BIT(need)))
+        return "segmentation the driver does not take";
+    if ((gso & VIRTIO_NET_HDR_GSO_ECN) && !(ok & VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN)))
+        return "ECN segmentation the driver does not take";
+    return NULL;
+}
+
 static bool vnet_can_receive(struct net_client *nc)
 {
     struct virtio_net *n = nic_of(nc);
@@ -423,6 +463,7 @@ static ssize_t vnet_receive(struct net_client *nc, const struct iovec *iov, int 
     struct virtio_net *n = nic_of(nc);
     size_t size = iov_size(iov, niov), hdr_in = flags & NET_FRAME_VNET_HDR ? n->host_hdr_len : 0, len;
     uint8_t vhdr[VIRTIO_NET_HDR_LEN_MRG] = { 0 }, peek[VNET_PEEK] = { 0 };
+    const char *bad;
     struct vnet_pair *p;
     bool armed = false;
 
@@ -432,8 +473,17 @@ static ssize_t vnet_receive(struct net_client *nc, const struct iovec *iov, int 
         return -EINVAL;         /* a runt: not an Ethernet frame */
     len = size - hdr_in;
     /* the peer's header says what the frame's checksum and segments are; num_buffers is ours */
-    if (hdr_in)
+    if (hdr_in) {
         iov_to_buf(iov, niov, 0, vhdr, MIN(hdr_in, VIRTIO_NET_HDR_LEN_LEGACY));
+        if ((bad = rx_hdr_bad(n, vhdr, len))) {
+            static struct ratelimit rl;
+
+            if (ratelimit_ok(&rl))
+                log_warn("a frame from %s whose header has %s: dropped", nc->peer ? nc->peer->name : "its backend",
+                         bad);
+            return -EINVAL;
+        }
+    }
     iov_to_buf(iov, niov, hdr_in, peek, sizeof(peek));
     if (!rx_filter(n, peek))
         return size;

@@ -1,0 +1,426 @@
+/* test-virtio-net.c: virtio-net-pci over a backend with a vnet header, through the net core's interface (has_vnet_hdr, set_vnet_hdr_len, set_offload) as a tap gives it: the offloads offered, the header length and TUN_F_* offloads the backend is told, headers passed both ways, GUEST_OFFLOADS_SET, and a header from the backend that claims what the driver did not take */
+#include "hw/core/accel.h"
+#include "hw/core/device.h"
+#include "hw/core/guest-mem.h" // gmem_read, gmem_write
+#include "hw/core/ioregion.h" // io_dispatch
+#include "hw/core/machine.h"
+#include "hw/core/qtest.h" // qtest_accel_install
+#include "hw/pc/pc.h"
+#include "hw/pci/pci.h" // pci_config_read
+#include "net/net.h"
+#include "tests/unit/tap.h"
+#include "util/main-loop.h"
+
+#include <linux/if_tun.h> // TUN_F_*
+
+#define RING(q)         (0x100000u + 0x4000u * (q))
+#define DATA            0x200000u
+#define NQ              3
+#define DEVFN           (4 << 3)
+#define DEVFN_PLAIN     (5 << 3)
+
+/* virtio-net's features (virtio 1.2 5.1.3) and the legacy interface's registers (4.1.4.8) */
+#define F(b)            (1u << (b))
+#define F_CSUM          0
+#define F_GUEST_CSUM    1
+#define F_GUEST_OFFLOADS 2
+#define F_GUEST_TSO4    7
+#define F_GUEST_TSO6    8
+#define F_GUEST_ECN     9
+#define F_GUEST_UFO     10
+#define F_HOST_TSO4     11
+#define F_HOST_TSO6     12
+#define F_HOST_ECN      13
+#define F_HOST_UFO      14
+#define F_MRG_RXBUF     15
+#define F_CTRL_VQ       17
+#define OFFLOADS        (F(F_CSUM) | F(F_GUEST_CSUM) | F(F_GUEST_TSO4) | F(F_GUEST_TSO6) | F(F_GUEST_ECN) | \
+                         F(F_GUEST_UFO) | F(F_HOST_TSO4) | F(F_HOST_TSO6) | F(F_HOST_ECN) | F(F_HOST_UFO) | \
+                         F(F_GUEST_OFFLOADS))
+#define L_HOST_F        0
+#define L_GUEST_F       4
+#define L_PFN           8
+#define L_NUM           12
+#define L_SEL           14
+#define L_NOTIFY        16
+#define L_STATUS        18
+
+/* A backend as a tap with IFF_VNET_HDR is to the net core; it keeps the last frame it took. */
+struct vnet_backend {
+    struct netdev nd;
+    bool vnet;
+    bool refuse_12;             /* an old kernel's tap: no 12-byte header */
+    int hdr_len;
+    unsigned offloads;
+    int set_len_calls;
+    uint8_t frame[70000];
+    size_t len;
+    unsigned flags;
+    int frames;
+};
+
+static struct vnet_backend *be, *plain;
+static uint32_t io;
+static uint16_t avail_idx[NQ], used_seen[NQ], qsize[NQ];
+
+static void bail(const char *what, const char *why)
+{
+    printf("Bail out! %s%s\n", what, why ? why : "");
+    exit(2);
+}
+
+static struct vnet_backend *be_of(struct net_client *nc)
+{
+    return container_of(nc, struct vnet_backend, nd.nc);
+}
+
+static ssize_t be_receive(struct net_client *nc, const struct iovec *iov, int niov, unsigned flags)
+{
+    struct vnet_backend *b = be_of(nc);
+    size_t len = 0;
+
+    for (int i = 0; i < niov; i++) {
+        if (len + iov[i].iov_len <= sizeof(b->frame))
+            memcpy(b->frame + len, iov[i].iov_base, iov[i].iov_len);
+        len += iov[i].iov_len;
+    }
+    b->len = len;
+    b->flags = flags;
+    b->frames++;
+    return len;
+}
+
+static bool be_has_vnet_hdr(struct net_client *nc)
+{
+    return be_of(nc)->vnet;
+}
+
+static int be_set_vnet_hdr_len(struct net_client *nc, int len)
+{
+    struct vnet_backend *b = be_of(nc);
+
+    b->set_len_calls++;
+    if (len != 10 && len != 12)
+        return -EINVAL;
+    if (len == 12 && b->refuse_12)
+        return -EINVAL;
+    b->hdr_len = len;
+    return 0;
+}
+
+static int be_set_offload(struct net_client *nc, unsigned f)
+{
+    be_of(nc)->offloads = f;
+    return 0;
+}
+
+static const struct net_client_ops be_ops = {
+    .type = "tap",
+    .receive = be_receive,
+    .has_vnet_hdr = be_has_vnet_hdr,
+    .set_vnet_hdr_len = be_set_vnet_hdr_len,
+    .set_offload = be_set_offload,
+};
+
+static struct vnet_backend *be_new(const char *id, bool vnet)
+{
+    struct vnet_backend *b = xzalloc(sizeof(*b));
+    char *err = NULL;
+
+    snprintf(b->nd.id, sizeof(b->nd.id), "%s", id);
+    b->nd.type = "tap";
+    b->nd.nc.ops = &be_ops;
+    b->vnet = vnet;
+    b->hdr_len = 10;
+    if (netdev_register(&b->nd, &err) < 0)
+        bail("netdev_register: %s", err);
+    return b;
+}
+
+static void pio(uint32_t port, uint32_t v, unsigned size)
+{
+    io_dispatch(IO_SPACE_PIO, port & 0xffff, &v, size, true);
+}
+
+static uint32_t pio_read(uint32_t port, unsigned size)
+{
+    uint32_t v = 0;
+
+    io_dispatch(IO_SPACE_PIO, port & 0xffff, &v, size, false);
+    return v;
+}
+
+static void run_loop(void)
+{
+    for (int i = 0; i < 4; i++)
+        loop_iterate(false);
+}
+
+static uint64_t avail_of(unsigned q)
+{
+    return RING(q) + 16 * qsize[q];
+}
+
+static uint64_t used_of(unsigned q)
+{
+    return (avail_of(q) + 6 + 2 * qsize[q] + 4095) & ~4095ull;
+}
+
+/* A legacy driver (no MSI-X: the configuration at 20) takes `features` and starts the device. */
+static void driver_start(int devfn, uint32_t features)
+{
+    static uint8_t zero[0x4000];
+
+    io = pci_config_read(devfn, 0x10, 4) & ~3u;
+    pio(io + L_STATUS, 0, 1);
+    pio(io + L_STATUS, 3, 1);
+    pio(io + L_GUEST_F, features, 4);
+    for (unsigned q = 0; q < NQ; q++) {
+        gmem_write(RING(q), zero, sizeof(zero));
+        pio(io + L_SEL, q, 2);
+        qsize[q] = pio_read(io + L_NUM, 2);
+        pio(io + L_PFN, RING(q) >> 12, 4);
+        avail_idx[q] = used_seen[q] = 0;
+    }
+    pio(io + L_STATUS, 7, 1);
+}
+
+/* Offer one buffer on queue q and kick. */
+static void give(unsigned q, uint64_t addr, uint32_t len, bool write)
+{
+    uint8_t d[16] = { 0 };
+    uint16_t head = avail_idx[q] % qsize[q];
+
+    stq_le(d, addr);
+    stl_le(d + 8, len);
+    stw_le(d + 12, write ? 2 : 0);
+    gmem_write(RING(q) + 16 * head, d, sizeof(d));
+    gmem_write(avail_of(q) + 4 + 2 * head, &head, 2);
+    avail_idx[q]++;
+    gmem_write(avail_of(q) + 2, &avail_idx[q], 2);
+    pio(io + L_NOTIFY, q, 2);
+    run_loop();
+}
+
+/* The next used entry of queue q: its length, or -1 when none came. */
+static int64_t take_used(unsigned q)
+{
+    uint16_t idx;
+    uint32_t len;
+
+    run_loop();
+    gmem_read(used_of(q) + 2, &idx, 2);
+    if (idx == used_seen[q])
+        return -1;
+    gmem_read(used_of(q) + 4 + 8 * (used_seen[q] % qsize[q]) + 4, &len, 4);
+    used_seen[q]++;
+    return len;
+}
+
+/* A transmit: header and frame in one buffer */
+static bool transmit(const uint8_t *hdr, unsigned hl, size_t len)
+{
+    static uint8_t buf[2048];
+
+    memcpy(buf, hdr, hl);
+    for (size_t i = 0; i < len; i++)
+        buf[hl + i] = i < 6 ? 0x02 : (uint8_t)(i * 3);
+    gmem_write(DATA, buf, hl + len);
+    give(1, DATA, hl + len, false);
+    return take_used(1) == 0;
+}
+
+/* A control command with `len` bytes of data; the device's ack, or -1. */
+static int ctrl(uint8_t cls, uint8_t cmd, const void *data, size_t len)
+{
+    uint8_t buf[64] = { cls, cmd }, ack = 0xee;
+    uint8_t d[2][16] = { { 0 } };
+    uint16_t head = 0;          /* each command completes before the next: descriptors 0 and 1 */
+
+    memcpy(buf + 2, data, len);
+    gmem_write(DATA + 0x1000, buf, 2 + len);
+    gmem_write(DATA + 0x2000, &ack, 1);
+    stq_le(d[0], DATA + 0x1000);
+    stl_le(d[0] + 8, 2 + len);
+    stw_le(d[0] + 12, 1);
+    stw_le(d[0] + 14, 1);
+    stq_le(d[1], DATA + 0x2000);
+    stl_le(d[1] + 8, 1);
+    stw_le(d[1] + 12, 2);
+    gmem_write(RING(2) + 16 * head, d[0], 16);
+    gmem_write(RING(2) + 16, d[1], 16);
+    gmem_write(avail_of(2) + 4 + 2 * (avail_idx[2] % qsize[2]), &head, 2);
+    avail_idx[2]++;
+    gmem_write(avail_of(2) + 2, &avail_idx[2], 2);
+    pio(io + L_NOTIFY, 2, 2);
+    if (take_used(2) != 1)
+        return -1;
+    gmem_read(DATA + 0x2000, &ack, 1);
+    return ack;
+}
+
+/* A frame from the backend, after a header of hl bytes (none: 0) */
+static void from_backend(const uint8_t *hdr, unsigned hl, size_t len)
+{
+    static uint8_t f[2048];
+    struct iovec iov = { f, hl + len };
+
+    memcpy(f, hdr, hl);
+    memset(f + hl, 0xff, 6);                /* broadcast: past any filter */
+    for (size_t i = 6; i < len; i++)
+        f[hl + i] = (uint8_t)(i * 5);
+    net_send(&be->nd.nc, &iov, 1, hl ? NET_FRAME_VNET_HDR : 0, NULL);
+    run_loop();
+}
+
+static void board_init(void)
+{
+    struct pc_options o = { 0 };
+
+    loop_init();
+    devlock_lock();
+    machine_init_requests();
+    machine_cfg.ram_size = 16 * MiB;
+    machine_cfg.topo = (struct cpu_topology){ 1, 1, 1, 1 };
+    machine_cfg.qtest = true;
+    clock_virtual_set_manual();
+    qtest_accel_install();
+    pc_init(&o);
+    be = be_new("tap0", true);
+    plain = be_new("plain0", false);
+    if (!device_create_simple("virtio-net-pci", "netdev=tap0,romfile=,addr=04.0,vectors=0") ||
+        !device_create_simple("virtio-net-pci", "netdev=plain0,romfile=,addr=05.0,vectors=0"))
+        bail("virtio-net-pci cannot be made", "");
+    machine_done();
+    /* BARs and command registers as SeaBIOS leaves them */
+    pc_setup_like_firmware();
+}
+
+int main(void)
+{
+    const uint32_t taken = F(F_MRG_RXBUF) | F(F_CSUM) | F(F_HOST_TSO4) | F(F_GUEST_CSUM) | F(F_GUEST_TSO4) |
+                           F(F_GUEST_ECN) | F(F_GUEST_UFO) | F(F_CTRL_VQ) | F(F_GUEST_OFFLOADS);
+    uint8_t hdr[12] = { 0 }, got[2048];
+    uint64_t offloads;
+    uint32_t f;
+    int64_t len;
+    bool sent;
+    int ack;
+
+    board_init();
+
+    io = pci_config_read(DEVFN, 0x10, 4) & ~3u;
+    f = pio_read(io + L_HOST_F, 4);
+    CHECK((f & OFFLOADS) == OFFLOADS, "a backend with a vnet header: every checksum and segmentation offload is "
+          "offered, and CTRL_GUEST_OFFLOADS (0x%x)", f);
+    io = pci_config_read(DEVFN_PLAIN, 0x10, 4) & ~3u;
+    f = pio_read(io + L_HOST_F, 4);
+    CHECK(!(f & OFFLOADS & ~F(F_GUEST_OFFLOADS)), "a backend without one: none of them (0x%x)", f);
+
+    driver_start(DEVFN, taken);
+    CHECK(be->hdr_len == 12, "a driver with MRG_RXBUF: the backend is told of a 12-byte header (%d)", be->hdr_len);
+    CHECK(be->offloads == (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN | TUN_F_UFO),
+          "and of the offloads the driver takes: TUN_F_CSUM, TSO4, TSO_ECN, UFO (0x%x)", be->offloads);
+
+    /* 5.1.6.2: a TCPv4 frame for the backend to segment, its checksum partial */
+    hdr[0] = 1;                 /* NEEDS_CSUM */
+    hdr[1] = 1;                 /* GSO_TCPV4 */
+    stw_le(hdr + 2, 54);
+    stw_le(hdr + 4, 1448);
+    stw_le(hdr + 6, 34);
+    stw_le(hdr + 8, 16);
+    be->frames = 0;
+    CHECK(transmit(hdr, 12, 200), "a TSO frame from the driver completes");
+    CHECK(be->frames == 1 && be->flags == NET_FRAME_VNET_HDR && be->len == 212 && !memcmp(be->frame, hdr, 12),
+          "and reaches the backend after the driver's 12-byte header, flagged as having one (%zu bytes)", be->len);
+    hdr[1] = 3;                 /* GSO_UDP: HOST_UFO not taken */
+    be->frames = 0;
+    CHECK(transmit(hdr, 12, 200) && be->frames == 0,
+          "a UFO frame, which the driver did not negotiate, completes and is not sent");
+
+    /* 5.1.6.4: the backend's header goes to the driver, num_buffers ours */
+    memset(hdr, 0, sizeof(hdr));
+    hdr[0] = 2;                 /* DATA_VALID */
+    hdr[1] = 1;
+    stw_le(hdr + 4, 1448);
+    stw_le(hdr + 10, 0x7777);   /* the backend's num_buffers: not the driver's business */
+    for (int i = 0; i < 4; i++)
+        give(0, DATA + 0x4000 + 0x1000 * i, 2048, true);
+    from_backend(hdr, 12, 100);
+    len = take_used(0);
+    gmem_read(DATA + 0x4000, got, sizeof(got));
+    CHECK(len == 112 && !memcmp(got, hdr, 10) && lduw_le(got + 10) == 1 && got[12] == 0xff,
+          "a frame from the backend comes in after its header, num_buffers 1 (%lld bytes, %u)", (long long)len,
+          lduw_le(got + 10));
+    hdr[1] = 4;                 /* GSO_TCPV6: GUEST_TSO6 not taken */
+    from_backend(hdr, 12, 100);
+    CHECK(take_used(0) == -1, "one whose header claims TCPv6 segmentation, which the driver did not take, is not "
+          "given to it");
+    hdr[1] = 0;
+    hdr[0] = 1;
+    stw_le(hdr + 6, 20);
+    stw_le(hdr + 8, 2000);
+    from_backend(hdr, 12, 100);
+    CHECK(take_used(0) == -1, "nor one whose partial checksum lies past its end");
+    hdr[0] = 2;
+    from_backend(hdr, 12, 100);
+    CHECK(take_used(0) == 112, "an honest one after them comes in");
+
+    /* 5.1.6.5.6 */
+    offloads = 1ull << F_GUEST_CSUM;
+    ack = ctrl(5, 0, &offloads, 8);
+    CHECK(ack == 0 && be->offloads == TUN_F_CSUM,
+          "GUEST_OFFLOADS_SET GUEST_CSUM: OK, and the backend keeps only TUN_F_CSUM (0x%x)", be->offloads);
+    offloads = 1ull << F_GUEST_TSO6;
+    ack = ctrl(5, 0, &offloads, 8);
+    CHECK(ack == 1 && be->offloads == TUN_F_CSUM,
+          "GUEST_TSO6, which the driver did not negotiate: ERR, and nothing changes");
+    memset(hdr, 0, sizeof(hdr));
+    hdr[1] = 1;
+    give(0, DATA + 0x8000, 2048, true);
+    from_backend(hdr, 12, 100);
+    CHECK(take_used(0) == -1, "with TSO4 turned off, a TCPv4 segmentation frame is not given to the driver");
+    hdr[1] = 0;
+    from_backend(hdr, 12, 100);
+    CHECK(take_used(0) == 112, "and is not held back either: the next frame comes in");
+    offloads = (1ull << F_GUEST_CSUM) | (1ull << F_GUEST_TSO4);
+    ack = ctrl(5, 0, &offloads, 8);
+    CHECK(ack == 0 && be->offloads == (TUN_F_CSUM | TUN_F_TSO4),
+          "GUEST_CSUM and GUEST_TSO4 again: TUN_F_CSUM | TUN_F_TSO4");
+
+    pio(io + L_STATUS, 0, 1);
+    CHECK(be->offloads == 0 && be->hdr_len == 10, "a reset: no offloads, a 10-byte header (%d)", be->hdr_len);
+
+    driver_start(DEVFN, F(F_CSUM) | F(F_GUEST_CSUM));
+    memset(hdr, 0, sizeof(hdr));
+    hdr[0] = 1;
+    stw_le(hdr + 6, 14);
+    stw_le(hdr + 8, 6);
+    be->frames = 0;
+    CHECK(transmit(hdr, 10, 100) && be->frames == 1 && be->len == 110 && !memcmp(be->frame, hdr, 10),
+          "a legacy driver without MRG_RXBUF: its 10-byte header goes to the backend as it wrote it");
+    CHECK(be->offloads == TUN_F_CSUM, "with TUN_F_CSUM alone (0x%x)", be->offloads);
+    pio(io + L_STATUS, 0, 1);
+
+    /* a tap that cannot take a 12-byte header: the device converts */
+    be->refuse_12 = true;
+    driver_start(DEVFN, taken);
+    CHECK(be->hdr_len == 10, "a backend that refuses a 12-byte header keeps 10 (%d)", be->hdr_len);
+    memset(hdr, 0, sizeof(hdr));
+    hdr[0] = 1;
+    stw_le(hdr + 6, 14);
+    stw_le(hdr + 8, 6);
+    be->frames = 0;
+    sent = transmit(hdr, 12, 100);
+    CHECK(sent && be->frames == 1 && be->len == 110 && !memcmp(be->frame, hdr, 10),
+          "the driver's 12-byte header reaches it as 10 bytes (%zu)", be->len);
+    give(0, DATA + 0x4000, 2048, true);
+    from_backend(hdr, 10, 100);
+    len = take_used(0);
+    gmem_read(DATA + 0x4000, got, sizeof(got));
+    CHECK(len == 112 && !memcmp(got, hdr, 10) && lduw_le(got + 10) == 1 && got[12] == 0xff,
+          "and its 10-byte header reaches the driver as 12, num_buffers 1 (%lld)", (long long)len);
+    pio(io + L_STATUS, 0, 1);
+    be->refuse_12 = false;
+    return tap_done();
+}

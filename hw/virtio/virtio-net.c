@@ -1369,6 +1369,9 @@ static int vnet_post_load(void *opaque, int version)
         (n->status & ~(VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE)) ||
         (n->curr_guest_offloads & ~(vdev->guest_features & VNET_GUEST_OFFLOADS)))
         return -EINVAL;
+    /* a modern driver's features passed FEATURES_OK: a combination 5.1.3.1 forbids did not */
+    if ((vdev->status & VIRTIO_STATUS_FEATURES_OK) && !vnet_features_ok(&n->vdev, vdev->guest_features))
+        return -EINVAL;
     /* the only request a device holds between calls is a transmit the peer queued */
     for (unsigned i = 0; i < vdev->nvq; i++) {
         bool held = n->tx_pending_held && n->tx_pending_queue == i;

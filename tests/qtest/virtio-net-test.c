@@ -1424,6 +1424,9 @@ static void test_state(void)
     CHECK(r == NULL, "an unknown status bit: refused");
     r = qtest_cmd(src, "vmstate_load_patched virtio-net-pci net.tx_pending_held=1 net.tx_pending_queue=1");
     CHECK(r == NULL, "a pending transmit the queue does not hold: refused");
+    r = qtest_cmd(src, "vmstate_load_patched virtio-net-pci net.vdev.guest_features=0x%llx",
+                  (unsigned long long)(n.vd->features & ~B(NET_F_CTRL_VQ)));
+    CHECK(r == NULL, "features past FEATURES_OK that 5.1.3.1 forbids (CTRL_RX without CTRL_VQ): refused");
     r = qtest_cmd(src, "vmstate_load_patched virtio-net-pci");
     CHECK(r != NULL, "the unchanged stream loads");
     read_mac(n.vd, m);

@@ -1391,7 +1391,8 @@ static void test_cmdline(void)
         tap_skip("Debian's ipxe-qemu is not installed", "-nic and -net nic with model=virtio");
         return;
     }
-    cmdline_one("-nic socket,model=virtio", "-nic socket,connect=127.0.0.1:%d,model=virtio", "virtio-net-pci.0");
+    cmdline_one("-nic socket,model=virtio-net-pci", "-nic socket,connect=127.0.0.1:%d,model=virtio-net-pci",
+                "virtio-net-pci.0");
     cmdline_one("-net nic,model=virtio -net socket", "-net nic,model=virtio -net socket,connect=127.0.0.1:%d",
                 "virtio-net-pci.0");
 }

@@ -855,6 +855,100 @@ static void check_werror_report(void)
     tmpfs_remove(dir);
 }
 
+/* ---- request merging ---- */
+
+/* The reqs' heads all come back in the used ring, each with OK. */
+static bool wait_all(struct blk *b, struct req *reqs, unsigned n)
+{
+    unsigned seen = 0;
+
+    for (unsigned k = 0; k < n; k++) {
+        uint16_t head;
+        uint32_t len;
+
+        if (!qvirtqueue_wait_used(b->vq[0], &head, &len, WAIT_MS))
+            return false;
+        for (unsigned i = 0; i < n; i++)
+            if (reqs[i].head == head && qtest_readb(b->q, reqs[i].status) == S_OK)
+                seen |= 1u << i;
+    }
+    return seen == (1u << n) - 1;
+}
+
+/* label names the case; props go after the device's (request-merging=off, an I/O thread) */
+static void check_merging(const char *label, const char *props, bool merges)
+{
+    char *img = make_image(NULL, 4 << 20, 0), *log, *mon_path = qtest_tmp_path(".mon");
+    int mon_listen = qtest_listen_unix(mon_path), mon = -1;
+    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
+                                   "-device virtio-blk-pci,drive=d0%s -monitor unix:%s", img, props, mon_path);
+    /* four writes of 4 KiB that follow each other on the disk, given out of order, and one apart */
+    static const uint64_t sectors[5] = { 124, 108, 100, 116, 200 };
+    uint8_t buf[8 * SECTOR], want[8 * SECTOR];
+    struct req reqs[5];
+    struct blk b;
+    bool same = true;
+    char text[128];
+
+    CHECK(qtest_hmp_open(mon_listen, &mon) != NULL, "%s: the monitor answers", label);
+    if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, BLK_FEATURES, 1, 0), "%s: the disk is set up", label))
+        goto out;
+    for (unsigned i = 0; i < 5; i++) {
+        for (unsigned k = 0; k < 8; k++)
+            fill_sector(buf + k * SECTOR, 7000 + sectors[i] + k);
+        req_prepare(&b, &reqs[i], T_OUT, sectors[i], sizeof(buf));
+        qtest_memwrite(q, reqs[i].data, buf, sizeof(buf));
+        reqs[i].head = qvirtqueue_add(b.vq[0], (struct qvirtio_buf[]){ { reqs[i].hdr, 16, false },
+                                      { reqs[i].data, sizeof(buf), false }, { reqs[i].status, 1, true } }, 3);
+        qvirtqueue_publish(b.vq[0], reqs[i].head);
+    }
+    qvirtqueue_kick(b.vq[0]);
+    CHECK(wait_all(&b, reqs, 5), "%s: five writes made available at once all complete with OK", label);
+    for (unsigned i = 0; i < 5; i++) {
+        for (unsigned k = 0; k < 8; k++)
+            same &= file_sector_is(img, sectors[i] + k, (fill_sector(want, 7000 + sectors[i] + k), want));
+        req_release(&b, &reqs[i]);
+    }
+    CHECK(same, "%s: each write's data is in the image where it belongs", label);
+    snprintf(text, sizeof(text), "wr_operations=5 flush_operations=");
+    CHECK(hmp_says(mon, "info blockstats", text, WAIT_MS), "%s: info blockstats counts five writes", label);
+    snprintf(text, sizeof(text), "wr_merged=%d ", merges ? 3 : 0);
+    CHECK(hmp_says(mon, "info blockstats", text, WAIT_MS), "%s: and says %s", label, text);
+
+    /* the same four and the one apart, read back in one go */
+    for (unsigned i = 0; i < 5; i++) {
+        req_prepare(&b, &reqs[i], T_IN, sectors[i], sizeof(buf));
+        reqs[i].head = qvirtqueue_add(b.vq[0], (struct qvirtio_buf[]){ { reqs[i].hdr, 16, false },
+                                      { reqs[i].data, sizeof(buf), true }, { reqs[i].status, 1, true } }, 3);
+        qvirtqueue_publish(b.vq[0], reqs[i].head);
+    }
+    qvirtqueue_kick(b.vq[0]);
+    CHECK(wait_all(&b, reqs, 5), "%s: five reads made available at once all complete with OK", label);
+    same = true;
+    for (unsigned i = 0; i < 5; i++) {
+        qtest_memread(q, reqs[i].data, buf, sizeof(buf));
+        for (unsigned k = 0; k < 8; k++) {
+            fill_sector(want, 7000 + sectors[i] + k);
+            same &= !memcmp(buf + k * SECTOR, want, SECTOR);
+        }
+        req_release(&b, &reqs[i]);
+    }
+    CHECK(same, "%s: each read gets its own sectors", label);
+    snprintf(text, sizeof(text), "rd_merged=%d ", merges ? 3 : 0);
+    CHECK(hmp_says(mon, "info blockstats", text, WAIT_MS) && hmp_says(mon, "info blockstats", "rd_operations=5 ", 0),
+          "%s: info blockstats counts five reads and says %s", label, text);
+out:
+    blk_end(&b);
+    if (mon >= 0)
+        close(mon);
+    close(mon_listen);
+    unlink(mon_path);
+    free(mon_path);
+    end_logged(q, log, label);
+    unlink(img);
+    free(img);
+}
+
 /* ---- the state of a device in the middle of its work ---- */
 
 /* label names the case; obj and props add an I/O thread (or nothing) */
@@ -928,6 +1022,9 @@ int main(void)
     check_werror_stop("werror", "");
     check_werror_stop("werror, iothread", ",iothread=io0 -object iothread,id=io0");
     check_werror_report();
+    check_merging("merging", "", true);
+    check_merging("merging, iothread", ",iothread=io0 -object iothread,id=io0", true);
+    check_merging("request-merging=off", ",request-merging=off", false);
     check_state("state", "", "");
     check_state("state, iothread", " -object iothread,id=io0", ",iothread=io0");
     return tap_done();

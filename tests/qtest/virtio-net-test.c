@@ -1091,6 +1091,38 @@ static bool is_rarp(const uint8_t *f, int len, const uint8_t *mac)
            f[20] == 0 && f[21] == 3 && !memcmp(f + 22, mac, 6) && !memcmp(f + 32, mac, 6);
 }
 
+/* The filters are the device's state: what the driver set holds on the destination of a load. */
+static void test_filter_state(void)
+{
+    uint8_t table[4 + 6 + 4 + 6], newmac[6] = { 0x02, 0x44, 0x44, 0x44, 0x44, 0x01 };
+    struct qtest *src, *dst;
+    struct rxbufs rb;
+    struct vnet n;
+    int fd, dfd;
+
+    src = start_wired(&fd, 0, "");
+    CHECK(vnet_open(&n, src, QVIRTIO_MODERN, ALL_FEATURES), "a driver with the control queue");
+    rx_give(&n, &rb, 8, 2048);
+    memcpy(table, (uint8_t[4]){ 1, 0, 0, 0 }, 4);
+    memcpy(table + 4, newmac, 6);
+    memcpy(table + 10, (uint8_t[4]){ 1, 0, 0, 0 }, 4);
+    memcpy(table + 14, mcast1, 6);
+    CHECK(ctrl_u8(&n, C_RX, 0, 0) == OK && ctrl(&n, C_MAC, 0, table, sizeof(table)) == OK &&
+          ctrl_u16(&n, C_VLAN, 0, 5) == OK, "it turns PROMISC off, lists %s and %s, and adds VLAN 5", mac_str(newmac),
+          mac_str(mcast1));
+    dst = migrate(src, &n, &dfd, 0, "");
+    qtest_quit(src);
+    close(fd);
+    CHECK(passes(&n, &rb, dfd, default_mac, -1) && !passes(&n, &rb, dfd, other_mac, -1),
+          "on the destination the device is still not promiscuous");
+    CHECK(passes(&n, &rb, dfd, newmac, -1) && passes(&n, &rb, dfd, mcast1, -1) && !passes(&n, &rb, dfd, mcast7, -1),
+          "its MAC table came along");
+    CHECK(passes(&n, &rb, dfd, default_mac, 5) && !passes(&n, &rb, dfd, default_mac, 6), "and its VLAN filter");
+    vnet_close(&n);
+    close(dfd);
+    qtest_quit(dst);
+}
+
 /* After a load the device tells the network where it is now: RARPs from its address, as QEMU's self-announce. */
 static void test_announce(void)
 {
@@ -1487,6 +1519,7 @@ int main(void)
     test_tx();
     test_rx();
     test_filter();
+    test_filter_state();
     test_backpressure();
     test_link();
     test_announce();

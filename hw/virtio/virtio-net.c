@@ -651,6 +651,8 @@ static int tx_flush(struct vnet_pair *p)
             return -EBUSY;
         case TX_BROKEN:
             free(e);
+            if (count)
+                virtio_notify(&n->vdev, p->tx);
             return count;
         case TX_DONE:
             /* a transmit buffer's used length is 0: the device wrote nothing (as QEMU) */

@@ -143,9 +143,14 @@ static bool vnet_started(struct virtio_net *n)
            !vm_stopped();
 }
 
+/*
+ * The link the driver sees is the NIC's own, as QEMU's: set_link on the NIC or on its backend
+ * sets it (net_set_link carries a backend's to its NIC). A backend's own state (a socket that
+ * listens with no peer yet) is not the guest's carrier: the backend does not announce it.
+ */
 static bool link_up(struct virtio_net *n)
 {
-    return !n->nc.link_down && !net_peer_link_down(&n->nc);
+    return !n->nc.link_down;
 }
 
 /* The driver's address is the NIC's: info network shows it (QEMU's qemu_format_nic_info_str). */

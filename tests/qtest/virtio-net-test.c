@@ -1055,6 +1055,48 @@ static void test_link(void)
     free(sock);
 }
 
+/*
+ * A socket backend that listens has no peer until one connects; as in QEMU, the NIC's link is
+ * its own (and set_link's) and shows up meanwhile: the socket does not tell its NIC when a peer
+ * comes or goes, so a NIC that went by it showed no carrier for good, and a guest that waits for
+ * carrier (Linux) sent nothing.
+ */
+static void test_link_listen(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int port, lfd = peer_listen(&port, 0), fd = -1, len;
+    static uint8_t f[256], got[2048];
+    struct rxbufs rb;
+    struct qtest *q;
+    struct vnet n;
+    uint32_t used;
+
+    close(lfd);     /* the port is skiff's to listen on */
+    q = qtest_start("-m 64 -netdev socket,id=n0,listen=127.0.0.1:%d -device virtio-net-pci,netdev=n0,romfile=",
+                    port);
+    qtest_irq_intercept(q);
+    CHECK(vnet_open(&n, q, QVIRTIO_MODERN, ALL_FEATURES), "a driver, its NIC on a socket that listens");
+    CHECK(qvirtio_config_readw(n.vd, CFG_STATUS) == S_LINK_UP,
+          "before a peer connects the status says LINK_UP, as QEMU's (0x%x)", qvirtio_config_readw(n.vd, CFG_STATUS));
+    a.sin_port = htons(port);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "a peer connects");
+    rx_give(&n, &rb, 4, 2048);
+    usleep(100000);
+    make_frame(f, 100, default_mac, other_mac, 5);
+    peer_send(fd, f, 100);
+    len = rx_take(&n, &rb, got, WAIT_MS);
+    CHECK(len == 112 && frame_seq(got + 12) == 5, "its frame comes in (%d)", len);
+    make_frame(f, 100, other_mac, default_mac, 6);
+    tx_frame(&n, NULL, f, 100, &used);
+    len = peer_recv(fd, got, sizeof(got), WAIT_MS);
+    CHECK(len == 100 && frame_seq(got) == 6, "and the driver's reaches it (%d)", len);
+    CHECK(qvirtio_config_readw(n.vd, CFG_STATUS) == S_LINK_UP, "the link stays up");
+    vnet_close(&n);
+    close(fd);
+    qtest_quit(q);
+}
+
 /* The driver moves to a second skiff started alike, with its own socket: what it had set up goes on. */
 static struct qtest *migrate(struct qtest *src, struct vnet *n, int *dst_fd, int rcvbuf, const char *extra)
 {
@@ -1522,6 +1564,7 @@ int main(void)
     test_filter_state();
     test_backpressure();
     test_link();
+    test_link_listen();
     test_announce();
     test_pending();
     test_mq();

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 
-kit_suite_needs_lane 16
+kit_suite_needs_lane 18
 
 # the guests and the scenario (once, in the register phase when L1 is shared: kit.sh)
 if kit_registering; then
@@ -44,6 +44,23 @@ echo "l2: ping large received=$(pings 3 "$peer" "-s 6000")"
 echo "l2: ping vlan received=$(pings 3 "$vpeer")"
 echo "l2: rx_packets=$(cat /sys/class/net/eth0/statistics/rx_packets) tx_packets=$(cat /sys/class/net/eth0/statistics/tx_packets)"
 echo "l2: done"
+# guest a: the monitor's set_link takes the link down and up again; the driver hears of it by
+# the configuration interrupt and its carrier follows
+# (once b has done its pings, which a link down would lose: b says so with an address of 10.0.0.99)
+if [ "$(arg role)" = a ]; then
+    carrier() { cat /sys/class/net/eth0/carrier; }
+    i=0
+    until ping -c 1 -W 1 10.0.0.99 >/dev/null 2>&1 || [ $i -ge 60 ]; do i=$((i + 1)); done
+    echo "l2: waiting for the link to go"
+    i=0
+    while [ "$(carrier)" = 1 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    echo "l2: carrier now $(carrier)"
+    i=0
+    while [ "$(carrier)" != 1 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    echo "l2: carrier back $(carrier)"
+else
+    ip addr add 10.0.0.99/24 dev eth0
+fi
 sleep 20
 EOF
     kit_initramfs "$TMP/net.cpio.gz" --script "$TMP/net.sh" --module virtio_pci --module virtio_net \
@@ -62,7 +79,7 @@ b=$!
 sleep 1
 /bin/skiff "$@" -netdev socket,id=n0,connect=127.0.0.1:4000 \
     -device virtio-net-pci,netdev=n0,romfile=,mac=52:54:00:00:00:0a \
-    -append "console=ttyS0 quiet kit.ip=10.0.0.1 kit.peer=10.0.0.2 kit.vip=10.0.5.1 kit.vpeer=10.0.5.2"
+    -append "console=ttyS0 quiet kit.role=a kit.ip=10.0.0.1 kit.peer=10.0.0.2 kit.vip=10.0.5.1 kit.vpeer=10.0.5.2"
 rc=$?
 wait $b
 rcb=$?
@@ -75,7 +92,17 @@ EOF
     kit_svm_reset
     kit_svm_file "$TMP/net.cpio.gz" net.cpio.gz
     kit_svm_file "$TMP/run.sh" vnet-run.sh
-    kit_svm_add pair --timeout 240 --bin /kit/f/vnet-run.sh -- -m 256 -smp 1 -nographic \
+    # the monitor (Ctrl-A c on a's terminal) takes a's backend's link down and up
+    cat >"$TMP/pair.in" <<'EOF'
+wait l2: waiting for the link to go
+keys \001c
+wait (skiff)
+send set_link n0 off
+sleep 3
+send set_link n0 on
+keys \001c
+EOF
+    kit_svm_add pair --timeout 240 --input "$TMP/pair.in" --bin /kit/f/vnet-run.sh -- -m 256 -smp 1 -nographic \
         -kernel /kit/bzImage -initrd /kit/f/net.cpio.gz
 fi
 
@@ -102,6 +129,8 @@ check "and b pings a" kit_has $S "b: l2: ping small received=5"
 check "6000-byte pings, in fragments of a full 1500-byte MTU: 3 of 3" a_has "l2: ping large received=3"
 check "over VLAN 5, which each driver added to its device's VLAN filter: 3 of 3" a_has "l2: ping vlan received=3"
 check "and the other way" kit_has $S "b: l2: ping vlan received=3"
+check "set_link n0 off in a's monitor: a's driver sees its carrier go" kit_has $S "l2: carrier now 0"
+check "set_link n0 on: and come back" kit_has $S "l2: carrier back 1"
 check "both guests got to the end" [ "$(kit_section "$KIT_LOG" $S | grep -c 'l2: done')" -ge 2 ]
 check "guest a powers off and skiff exits with status 0" [ "$(kit_status "$KIT_LOG" $S)" = 0 ]
 check "and the other skiff too" kit_has $S "l1: a exited 0, b exited 0"

@@ -229,6 +229,11 @@ static void req_submit(struct vblk_req *r)
             req_complete(r, VIRTIO_BLK_S_IOERR);
             return;
         }
+        /* as QEMU: a read-only drive has nothing to flush (the block layer refuses it with EROFS) */
+        if (read_only(s)) {
+            req_complete(r, VIRTIO_BLK_S_OK);
+            return;
+        }
         block_aio_flush(bd, req_done, r);
         return;
     case VIRTIO_BLK_T_GET_ID:
@@ -574,6 +579,10 @@ static int blk_held_post_load(void *opaque, int version)
 
         if (q >= s->vdev.nvq || head >= s->vdev.vq[q].num)
             return -EINVAL;
+        /* a request is held once: the same chain twice would complete twice */
+        for (uint32_t k = 0; k < i; k++)
+            if (s->held_ids[k] == s->held_ids[i])
+                return -EINVAL;
     }
     return 0;
 }

@@ -236,6 +236,12 @@ static const struct io_region_ops legacy_ops = {
 
 /* Modern (section 4.1.4) */
 
+/* The features a virtio 1.x driver sees: the legacy-only ones are not offered there (7.3.1, as QEMU). */
+static uint64_t modern_features(const struct virtio_device *vdev)
+{
+    return vdev->host_features & ~(VIRTIO_BIT(VIRTIO_F_NOTIFY_ON_EMPTY) | VIRTIO_BIT(VIRTIO_F_ANY_LAYOUT));
+}
+
 static uint32_t common_read(struct virtio_pci *vp, unsigned off, unsigned size)
 {
     struct virtio_device *vdev = vp->vdev;
@@ -243,7 +249,7 @@ static uint32_t common_read(struct virtio_pci *vp, unsigned off, unsigned size)
 
     switch (size << 8 | off) {
     case 4 << 8 | COMMON_DFSELECT: return vp->dfselect;
-    case 4 << 8 | COMMON_DF: return vp->dfselect < 2 ? vdev->host_features >> (32 * vp->dfselect) : 0;
+    case 4 << 8 | COMMON_DF: return vp->dfselect < 2 ? modern_features(vdev) >> (32 * vp->dfselect) : 0;
     case 4 << 8 | COMMON_GFSELECT: return vp->gfselect;
     case 4 << 8 | COMMON_GF: return vp->gfselect < 2 ? vp->guest_features[vp->gfselect] : 0;
     case 2 << 8 | COMMON_MSIX: return vdev->config_vector;
@@ -290,7 +296,8 @@ static void common_write(struct virtio_pci *vp, unsigned off, uint32_t val, unsi
         /* section 3.1.1: features are written before FEATURES_OK and fixed after it */
         if (vp->gfselect < 2 && !(vdev->status & VIRTIO_STATUS_FEATURES_OK)) {
             vp->guest_features[vp->gfselect] = val;
-            virtio_set_features(vdev, (uint64_t)vp->guest_features[1] << 32 | vp->guest_features[0]);
+            virtio_set_features(vdev, ((uint64_t)vp->guest_features[1] << 32 | vp->guest_features[0]) &
+                                      modern_features(vdev));
         }
         return;
     case 2 << 8 | COMMON_MSIX:

@@ -5,7 +5,7 @@
 #include "migration/vmstate.h"
 #include "util/iothread.h"
 #include "util/log.h"
-#include "util/main-loop.h" // loop_add_fd, loop_del_fd
+#include "util/main-loop.h" // loop_add_fd, loop_del_fd, bh_new
 
 #include <stdarg.h>
 #include <sys/eventfd.h>
@@ -452,12 +452,26 @@ void virtio_queue_notify(struct virtqueue *vq)
         eventfd_write(vq->host_fd, 1);
 }
 
+/*
+ * Which queues' notifiers are watched is kept out of the device's instance: a state load that
+ * is refused puts the instance back byte for byte (device_vmstate_load), and the notifiers its
+ * pre_load stopped watching must not then pass for watched. The resync bottom half, scheduled
+ * by every pre_load, watches them again as the device's status says once the load is over,
+ * whichever way it went.
+ */
+struct virtio_watch {
+    bool watched[VIRTIO_QUEUE_MAX];
+    struct bh *resync;
+};
+
 static void queues_watch(struct virtio_device *vdev, bool on)
 {
+    if (!vdev->watch)
+        return;
     for (unsigned i = 0; i < vdev->nvq; i++) {
         struct virtqueue *vq = &vdev->vq[i];
 
-        if (vq->host_fd < 0 || vq->watched == on)
+        if (vq->host_fd < 0 || vdev->watch->watched[i] == on)
             continue;
         if (on) {
             int r = vdev->iothread ? iothread_add_fd(vdev->iothread, vq->host_fd, EPOLLIN, queue_kicked, vq)
@@ -473,8 +487,15 @@ static void queues_watch(struct virtio_device *vdev, bool on)
         } else {
             loop_del_fd(vq->host_fd);
         }
-        vq->watched = on;
+        vdev->watch->watched[i] = on;
     }
+}
+
+static void queues_resync(void *opaque)
+{
+    struct virtio_device *vdev = opaque;
+
+    queues_watch(vdev, vdev->status & VIRTIO_STATUS_DRIVER_OK);
 }
 
 void virtio_set_iothread(struct virtio_device *vdev, struct iothread *t)
@@ -546,6 +567,13 @@ void virtio_set_status(struct virtio_device *vdev, uint8_t status)
         queues_watch(vdev, status & VIRTIO_STATUS_DRIVER_OK);
     if (vdev->ops->set_status)
         vdev->ops->set_status(vdev, old, status);
+    /*
+     * The device broke before the driver was done setting up (a queue's rings not in RAM): the
+     * configuration interrupt that 2.1.2 sends once DRIVER_OK is set goes now, so that a driver
+     * that did not read the status back still hears that the device needs a reset.
+     */
+    if ((status & VIRTIO_STATUS_NEEDS_RESET) && (status & ~old & VIRTIO_STATUS_DRIVER_OK))
+        virtio_notify_config(vdev);
 }
 
 uint32_t virtio_config_read(struct virtio_device *vdev, unsigned off, unsigned size)
@@ -571,17 +599,32 @@ void virtio_config_write(struct virtio_device *vdev, unsigned off, uint32_t val,
         vdev->ops->set_config(vdev, vdev->config);
 }
 
-/* The rings must lie in RAM, each part aligned as section 2.7 says. */
+/* Whether [gpa, gpa + len) is RAM throughout, writable RAM for `write` (not ROM, not read-only PAM). */
+static bool ring_area_ok(uint64_t gpa, uint64_t len, bool write)
+{
+    while (len) {
+        uint64_t got;
+
+        if (!gmem_ptr_part(gpa, len, write, &got))
+            return false;
+        gpa += got;
+        len -= got;
+    }
+    return true;
+}
+
+/* The rings must lie in RAM, the device's part in RAM it can write, each aligned as section 2.7 says. */
 static bool queue_check_rings(struct virtqueue *vq)
 {
     const char *bad = NULL;
 
     if (vq->desc % 16 || vq->avail % 2 || vq->used % 4)
         bad = "misaligned";
-    else if (!gmem_is_ram(vq->desc, desc_area_size(vq->num)) ||
-             !gmem_is_ram(vq->avail, avail_area_size(vq->num)) ||
-             !gmem_is_ram(vq->used, used_area_size(vq->num)))
+    else if (!ring_area_ok(vq->desc, desc_area_size(vq->num), false) ||
+             !ring_area_ok(vq->avail, avail_area_size(vq->num), false))
         bad = "not in RAM";
+    else if (!ring_area_ok(vq->used, used_area_size(vq->num), true))
+        bad = "not in RAM (the used ring must be in writable RAM)";
     if (bad) {
         virtio_error(vq->vdev, "queue %u: its rings (0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64 ") are %s",
                      vq->index, vq->desc, vq->avail, vq->used, bad);
@@ -643,6 +686,8 @@ int virtio_init(struct virtio_device *vdev, const char *name, uint16_t device_id
     vdev->ops = ops;
     vdev->config_len = config_len;
     vdev->config = xzalloc(config_len ? config_len : 1);
+    vdev->watch = xzalloc(sizeof(*vdev->watch));
+    vdev->watch->resync = bh_new(queues_resync, vdev);
     vdev->nvq = nvq;
     vdev->host_features |= VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
                            VIRTIO_BIT(VIRTIO_F_NOTIFY_ON_EMPTY) | VIRTIO_BIT(VIRTIO_F_ANY_LAYOUT);
@@ -689,6 +734,11 @@ void virtio_cleanup(struct virtio_device *vdev)
     }
     free(vdev->config);
     vdev->config = NULL;
+    if (vdev->watch) {
+        bh_free(vdev->watch->resync);
+        free(vdev->watch);
+        vdev->watch = NULL;
+    }
 }
 
 /* State (see docs/developer.md, "Device state"): what the driver set up, and where each ring is. */
@@ -735,8 +785,13 @@ static int virtio_pre_load(void *opaque)
 {
     struct virtio_device *vdev = opaque;
 
-    /* the queues are reloaded whole: nothing may be served from the old ones meanwhile */
+    /*
+     * The queues are reloaded whole: nothing may be served from the old ones meanwhile (an I/O
+     * thread would). Whether the load succeeds (state_loaded) or is refused (the instance put
+     * back), the resync watches the notifiers again as the status then says.
+     */
     queues_watch(vdev, false);
+    bh_schedule(vdev->watch->resync);
     return 0;
 }
 

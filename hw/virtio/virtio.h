@@ -95,7 +95,6 @@ struct virtqueue {
     unsigned inuse;             /* requests popped and not yet pushed */
     virtio_handle_fn *handle;   /* the driver kicked the queue */
     int host_fd;                /* the queue's notifier (the transport's ioeventfd), or -1 */
-    bool watched;               /* host_fd is watched, in vdev->iothread's loop or the main loop */
     /* a chain's pieces while it is walked, before they are copied into the request */
     struct iovec *scratch_iov;
     uint64_t *scratch_addr;
@@ -144,6 +143,7 @@ struct virtio_device {
     unsigned nvq;
     struct virtqueue vq[VIRTIO_QUEUE_MAX];
     struct iothread *iothread;          /* where the queues are served, or NULL: the main loop */
+    struct virtio_watch *watch;         /* which notifiers are watched (virtio.c: outside the instance) */
     struct ratelimit error_rl;
 };
 

@@ -146,6 +146,10 @@ static void slirp_sync(struct net_slirp *s)
     free(s->watched);
     s->watched = now;
     s->nwatched = s->npfds;
+    /* a guestfwd= chardev whose input waited for a connection with room reads on */
+    for (struct slirp_guestfwd *g = s->guestfwds; g; g = g->next)
+        if (g->chr && slirp_socket_can_recv(s->slirp, g->addr, g->port) > 0)
+            chardev_accept_input(g->chr);
     if (timeout == UINT32_MAX)
         timer_del(s->poll_timer);
     else

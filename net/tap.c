@@ -1,4 +1,4 @@
-/* tap.c: -netdev tap, QEMU's: a host tap device (ifname=, one made for the VM, or an inherited fd=), its up and down scripts, IFF_VNET_HDR with the offloads virtio-net asks for, queues= */
+/* tap.c: -netdev tap, QEMU's: a host tap device (ifname=, one made for the VM, or an inherited fd= or fds=), its up and down scripts, IFF_VNET_HDR with the offloads virtio-net asks for, queues= */
 #define LOG_PREFIX ""
 #include "net/net-internal.h"
 #include "util/iov.h"
@@ -408,44 +408,89 @@ static const char *script_path(const char *given, const char *dflt)
     return given;
 }
 
-/* fd=N: an open tap a management daemon handed over */
-static int tap_take_fd(struct net_tap *t, const char *spec, char **err)
+/* fd=N, or `one` of fds=N:M:... (`spec`, for messages): an open tap a management daemon handed over, as queue t->nfds */
+static int tap_take_fd(struct net_tap *t, const char *one, const char *opt, const char *spec, char **err)
 {
     struct ifreq ifr = { 0 };
     uint64_t n;
+    bool vnet;
 
-    if (parse_uint(spec, &n) < 0 || n > INT32_MAX) {
-        *err = xasprintf("tap: fd=%s: give the number of an open tap device", spec);
+    if (parse_uint(one, &n) < 0 || n > INT32_MAX) {
+        *err = xasprintf("tap: %s=%s: give %s", opt, spec,
+                         strcmp(opt, "fd") ? "the numbers of open tap queues, N:M:..." : "the number of an open tap device");
         return -EINVAL;
     }
+    for (int i = 0; i < t->nfds; i++) {
+        if (t->fds[i] == (int)n) {
+            *err = xasprintf("tap: %s=%s: fd %d is given twice", opt, spec, (int)n);
+            return -EINVAL;
+        }
+    }
     if (fcntl((int)n, F_GETFD) < 0) {
-        *err = xasprintf("tap: fd=%s: %s", spec, strerror(errno));
+        *err = xasprintf("tap: %s=%s: fd %d: %s", opt, spec, (int)n, strerror(errno));
         return -EBADF;
     }
     /* as QEMU: the header is what the tap was opened with */
     if (ioctl((int)n, TUNGETIFF, &ifr) < 0) {
-        *err = xasprintf("tap: fd=%s: not a tap device (TUNGETIFF: %s)", spec, strerror(errno));
+        *err = xasprintf("tap: %s=%s: fd %d is not a tap device (TUNGETIFF: %s)", opt, spec, (int)n, strerror(errno));
         return -EINVAL;
     }
     if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP)) != IFF_TAP) {
-        *err = xasprintf("tap: fd=%s: a tun device (IP packets), not a tap (Ethernet frames)", spec);
+        *err = xasprintf("tap: %s=%s: fd %d is a tun device (IP packets), not a tap (Ethernet frames)", opt, spec,
+                         (int)n);
+        return -EINVAL;
+    }
+    vnet = ifr.ifr_flags & IFF_VNET_HDR;
+    if (t->nfds && vnet != t->vnet_hdr) {
+        *err = xasprintf("tap: %s=%s: vnet_hdr not consistent across given tap fds", opt, spec);
         return -EINVAL;
     }
     if (set_nonblock((int)n, true) < 0 || set_cloexec((int)n) < 0) {
-        *err = xasprintf("tap: fd=%s: %s", spec, strerror(errno));
+        *err = xasprintf("tap: %s=%s: fd %d: %s", opt, spec, (int)n, strerror(errno));
         return -errno;
     }
-    t->fds[0] = (int)n;
-    t->nfds = 1;
-    t->vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
+    t->fds[t->nfds++] = (int)n;
+    t->vnet_hdr = vnet;
     snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
-    snprintf(t->info, sizeof(t->info), "fd=%d", t->fds[0]);
+    return 0;
+}
+
+/* fds=N:M:...: one open tap queue each, as QEMU's multiqueue hand-over */
+static int tap_take_fds(struct net_tap *t, const char *list, char **err)
+{
+    const char *p = list;
+    char one[32];
+    size_t len;
+    int r;
+
+    do {
+        len = strcspn(p, ":");
+        if (t->nfds == TAP_MAX_QUEUES) {
+            *err = xasprintf("tap: fds=%s: at most %d queues", list, TAP_MAX_QUEUES);
+            return -EINVAL;
+        }
+        snprintf(one, sizeof(one), "%.*s", (int)MIN(len, sizeof(one) - 1), p);
+        if (len >= sizeof(one)) {
+            *err = xasprintf("tap: fds=%s: give the numbers of open tap queues, N:M:...", list);
+            return -EINVAL;
+        }
+        if ((r = tap_take_fd(t, one, "fds", list, err)) < 0)
+            return r;
+        p += len;
+    } while (*p++ == ':');
+    {
+        size_t used = 0;
+
+        used += snprintf(t->info, sizeof(t->info), "fds=");
+        for (int i = 0; i < t->nfds && used < sizeof(t->info); i++)
+            used += snprintf(t->info + used, sizeof(t->info) - used, "%s%d", i ? ":" : "", t->fds[i]);
+    }
     return 0;
 }
 
 static int tap_init(struct opts *o, const char *id, struct netdev **out, char **err)
 {
-    const char *ifname = opts_get(o, "ifname"), *fd = opts_get(o, "fd");
+    const char *ifname = opts_get(o, "ifname"), *fd = opts_get(o, "fd"), *fds = opts_get(o, "fds");
     const char *script = opts_get(o, "script"), *downscript = opts_get(o, "downscript");
     const char *up, *down;
     bool vnet = true, vnet_given = opts_has(o, "vnet_hdr"), vhost = false;
@@ -470,14 +515,19 @@ static int tap_init(struct opts *o, const char *id, struct netdev **out, char **
         *err = xstrdup("tap: sndbuf= is a size in bytes");
         return -EINVAL;
     }
-    if (opts_has(o, "fds") || opts_has(o, "helper") || opts_has(o, "br")) {
-        *err = xasprintf("tap: skiff has no %s= (give fd= for one open tap, or ifname=)",
-                         opts_has(o, "fds") ? "fds" : opts_has(o, "helper") ? "helper" : "br");
+    if (opts_has(o, "helper") || opts_has(o, "br")) {
+        *err = xasprintf("tap: skiff has no %s= (qemu-bridge-helper): give ifname= of a tap on the bridge, or fd=",
+                         opts_has(o, "helper") ? "helper" : "br");
         return -ENOTSUP;
     }
-    if (fd && (ifname || script || downscript || vnet_given || opts_has(o, "queues"))) {
+    if (fd && fds) {
+        *err = xstrdup("tap: fd= and fds= cannot both be given");
+        return -EINVAL;
+    }
+    if ((fd || fds) && (ifname || script || downscript || vnet_given || opts_has(o, "queues"))) {
         /* QEMU's rule: the caller set the tap up */
-        *err = xstrdup("tap: ifname=, script=, downscript=, vnet_hdr= and queues= are invalid with fd=");
+        *err = xasprintf("tap: ifname=, script=, downscript=, vnet_hdr= and queues= are invalid with %s=",
+                         fd ? "fd" : "fds");
         return -EINVAL;
     }
     if (ifname && (!*ifname || strlen(ifname) >= IFNAMSIZ)) {
@@ -503,7 +553,11 @@ static int tap_init(struct opts *o, const char *id, struct netdev **out, char **
         return r;
     }
     if (fd) {
-        if ((r = tap_take_fd(t, fd, err)) < 0)
+        if ((r = tap_take_fd(t, fd, "fd", fd, err)) < 0)
+            goto fail;
+        snprintf(t->info, sizeof(t->info), "fd=%d", t->fds[0]);
+    } else if (fds) {
+        if ((r = tap_take_fds(t, fds, err)) < 0)
             goto fail;
     } else {
         short flags = IFF_TAP | IFF_NO_PI;
@@ -560,8 +614,11 @@ static int tap_init(struct opts *o, const char *id, struct netdev **out, char **
     *out = &t->nd;
     return 0;
 fail:
-    if (fd)
-        t->fds[0] = -1;     /* the caller's, which we did not take */
+    if (fd || fds) {
+        /* the caller's, which we did not take */
+        for (int i = 0; i < t->nfds; i++)
+            t->fds[i] = -1;
+    }
     netdev_free(&t->nd);
     return r;
 }
@@ -570,7 +627,7 @@ static struct netdev_type tap_type = {
     .name = "tap",
     .init = tap_init,
     .help = "[ifname=NAME][,script=FILE|no][,downscript=FILE|no][,vnet_hdr=on|off][,vhost=off][,queues=N]"
-            "[,sndbuf=SIZE] | fd=N: a host tap device (tapN, or NAME, made or opened; the scripts, by "
-            "default /etc/qemu-ifup and /etc/qemu-ifdown, get its name), or an open one handed over",
+            "[,sndbuf=SIZE] | fd=N | fds=N:M:...: a host tap device (tapN, or NAME, made or opened; the scripts, by "
+            "default /etc/qemu-ifup and /etc/qemu-ifdown, get its name), or open ones handed over (one fd for each queue)",
 };
 NETDEV_TYPE_REGISTER(tap_type)

@@ -538,6 +538,65 @@ static void test_fd(void)
     close(fd);
 }
 
+/* fds=: the queues of a multi-queue tap the caller opened */
+static void test_fds(void)
+{
+    short mq = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_VNET_HDR;
+    int a = tun_open("sktap10", mq), b = tun_open("sktap10", mq), c, pfd;
+    char spec[64], want[64], *err;
+    uint8_t buf[2000], frame[14 + 20 + 8 + 32];
+    struct test_nic *n;
+    ssize_t len;
+
+    snprintf(spec, sizeof(spec), "tap,id=t10,fds=%d:%d", a, b);
+    n = nic_on(spec);
+    snprintf(want, sizeof(want), "t10: index=0,type=tap,fds=%d:%d\n", a, b);
+    if (!CHECK(a >= 0 && b >= 0 && n && strstr(info(), want), "fds=%d:%d of two queues the caller opened: info network says "
+               "\"fds=%d:%d\"", a, b, a, b))
+        return;
+    if_set_up("sktap10");
+    pfd = packet_on("sktap10");
+    /* frames of many flows, which the kernel spreads over both queues */
+    for (int i = 0; i < 32; i++) {
+        memset(frame, 0, sizeof(frame));
+        memset(frame, 0xff, 6);
+        frame[6] = 2;
+        stw_be(frame + 12, 0x0800);
+        frame[14] = 0x45;
+        stw_be(frame + 16, sizeof(frame) - 14);
+        frame[22] = 64;
+        frame[23] = 17;
+        stl_be(frame + 26, 0x0a000001);
+        stl_be(frame + 30, 0x0a000002 + i);
+        stw_be(frame + 34, 1000 + i * 7);
+        stw_be(frame + 36, 2000 + i);
+        stw_be(frame + 38, 8 + 32);
+        send(pfd, frame, sizeof(frame), 0);
+    }
+    wait_got(n, 32);
+    CHECK(n->got == 32, "frames of 32 flows over both queues all reach the NIC (%d)", n->got);
+    CHECK(nic_send(n, 0x46, 300, NULL) == 300 && (len = host_recv(pfd, buf, sizeof(buf), 3000)) > 0 &&
+          frame_is(buf, len, 300, 0x46), "and the NIC's frame reaches the host");
+    close(pfd);
+    teardown();
+    CHECK(fcntl(a, F_GETFD) < 0 && fcntl(b, F_GETFD) < 0, "at exit skiff closes both fds it was given");
+
+    a = tun_open("sktap10", mq);
+    c = tun_open("sktap11", IFF_TAP | IFF_NO_PI);
+    snprintf(spec, sizeof(spec), "tap,id=t10,fds=%d:%d", a, c);
+    err = refusal(spec);
+    CHECK(err && strstr(err, "vnet_hdr not consistent across given tap fds") && fcntl(a, F_GETFD) >= 0 &&
+          fcntl(c, F_GETFD) >= 0, "fds= of taps with and without IFF_VNET_HDR: \"%s\", and both stay the caller's",
+          err ? err : "taken");
+    free(err);
+    snprintf(spec, sizeof(spec), "tap,id=t10,fds=%d:%d", a, a);
+    err = refusal(spec);
+    CHECK(err && strstr(err, "is given twice") && fcntl(a, F_GETFD) >= 0, "the same fd twice: \"%s\"", err ? err : "taken");
+    free(err);
+    close(a);
+    close(c);
+}
+
 /* ---- the vnet header and offloads ---- */
 
 static void test_vnet_hdr(void)
@@ -699,7 +758,10 @@ static void test_refusals(void)
         { "tap,id=a,script=no,vhostforce=on", "skiff has no vhost-net" },
         { "tap,id=a,script=no,vnet_hdr=maybe", "vnet_hdr= is on or off" },
         { "tap,id=a,script=no,queues=0", "queues= is a number from 1 to 16" },
-        { "tap,id=a,script=no,fds=3:4", "skiff has no fds=" },
+        { "tap,id=a,fds=3:4,script=no", "invalid with fds=" },
+        { "tap,id=a,fds=3:4,queues=2", "invalid with fds=" },
+        { "tap,id=a,fd=3,fds=3:4", "fd= and fds= cannot both be given" },
+        { "tap,id=a,fds=::4", "fds=::4: give the numbers of open tap queues, N:M:..." },
         { "tap,id=a,script=no,helper=/usr/lib/qemu/qemu-bridge-helper", "skiff has no helper=" },
         { "tap,id=a,fd=3,ifname=x", "invalid with fd=" },
         { "tap,id=a,fd=3,vnet_hdr=on", "invalid with fd=" },
@@ -774,6 +836,7 @@ int main(void)
     test_kernel_full();
     test_scripts(dir);
     test_fd();
+    test_fds();
     test_vnet_hdr();
     test_queues();
     test_refusals();

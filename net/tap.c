@@ -266,13 +266,20 @@ static int tap_run_script(const char *script, const char *ifname, char **err)
         return -e;
     }
     if (pid == 0) {
-        /* the pipe's write end, close-on-exec, says why exec failed */
-        for (int fd = 3; fd < 1024; fd++)
-            if (fd != pfd[1])
+        /* the pipe's write end, moved to 3 and close-on-exec, says why exec failed; all above it go */
+        int wfd = pfd[1];
+
+        if (wfd != 3 && dup3(wfd, 3, O_CLOEXEC) < 0)
+            _exit(127);
+        wfd = 3;
+#ifdef SYS_close_range
+        if (syscall(SYS_close_range, 4u, ~0u, 0u) < 0)
+#endif
+            for (int fd = 4; fd < 65536; fd++)
                 close(fd);
         execl(script, script, ifname, (char *)NULL);
         e = errno;
-        if (write(pfd[1], &e, sizeof(e)) < 0) {
+        if (write(wfd, &e, sizeof(e)) < 0) {
             /* nothing more to say */
         }
         _exit(127);

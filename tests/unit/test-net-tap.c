@@ -443,6 +443,7 @@ static void test_scripts(const char *dir)
 {
     char up[256], down[256], bad[256], spec[1024], out[256], *err;
     struct test_nic *n;
+    int marker;
 
     snprintf(up, sizeof(up), "%s/ifup", dir);
     snprintf(down, sizeof(down), "%s/ifdown", dir);
@@ -451,16 +452,22 @@ static void test_scripts(const char *dir)
     {
         char body[512];
 
-        snprintf(body, sizeof(body), "echo \"up $1 $(cat /sys/class/net/$1/tun_flags)\" >> %s", out);
+        snprintf(body, sizeof(body), "echo \"up $1 $(cat /sys/class/net/$1/tun_flags)$(test -e /proc/$$/fd/1500 && "
+                 "echo ' fd 1500 open')\" >> %s", out);
         write_script(up, body);
         snprintf(body, sizeof(body), "echo \"down $1 $(test -e /sys/class/net/$1 && echo there)\" >> %s", out);
         write_script(down, body);
         write_script(bad, "exit 3");
     }
     snprintf(spec, sizeof(spec), "tap,id=t1,script=%s,downscript=%s", up, down);
+    /* a descriptor of skiff's far up: the script must not have it */
+    marker = dup2(open("/dev/null", O_RDONLY), 1500);
     n = nic_on(spec);
     CHECK(n && strstr(file_text(out), "up tap0 0x") && !strstr(file_text(out), "down"),
           "without ifname= skiff makes tap0, and script= runs with its name while it exists: \"%s\"", file_text(out));
+    CHECK(marker == 1500 && !strstr(file_text(out), "fd 1500 open"),
+          "the script has none of skiff's descriptors, not even fd 1500: \"%s\"", file_text(out));
+    close(marker);
     {
         char want[600];
 

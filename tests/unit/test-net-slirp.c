@@ -53,6 +53,14 @@ static ssize_t nic_receive(struct net_client *nc, const struct iovec *iov, int n
     return len;
 }
 
+/* Forget the frames kept so far (the store holds NIC_FRAMES) */
+static void nic_forget(struct test_nic *n)
+{
+    for (int i = 0; i < n->got; i++)
+        free(n->frame[i]);
+    n->got = 0;
+}
+
 static bool nic_can_receive(struct net_client *nc)
 {
     return !container_of(nc, struct test_nic, nc)->refuse;
@@ -71,8 +79,7 @@ static void nic_unrealize(struct device *dev)
 {
     struct test_nic *n = (struct test_nic *)dev;
 
-    for (int i = 0; i < n->got; i++)
-        free(n->frame[i]);
+    nic_forget(n);
     nic_cleanup(&n->nc);
 }
 
@@ -858,6 +865,91 @@ static void test_nic_full(void)
     teardown();
 }
 
+/* ---- hostile frames ---- */
+
+/*
+ * Frames a broken or hostile guest might send: random bytes, and ARP, IPv4 (UDP to DHCP, DNS and
+ * TFTP, TCP, ICMP) and IPv6 frames with random fields and truncated lengths. libslirp must take
+ * them all (under the sanitizers here) and still answer DHCP afterwards.
+ */
+static void test_hostile(bool in_netns)
+{
+    struct test_nic *n;
+    uint32_t seed = 12345, xid = 0x7777;
+    struct dhcp_answer a;
+    uint8_t f[1600];
+
+    /* random addresses would be sent to by libslirp's NAT: only where nothing can leave */
+    if (!in_netns) {
+        tap_skip("not in a network namespace of its own", "hostile frames");
+        return;
+    }
+    n = nic_on("user,id=u0,tftp=/nonexistent");
+    if (!n)
+        return;
+    for (int i = 0; i < 3000; i++) {
+        size_t len;
+
+        for (size_t j = 0; j < sizeof(f); j++) {
+            seed = seed * 1103515245 + 12345;
+            f[j] = seed >> 16;
+        }
+        len = 1 + (seed >> 8) % sizeof(f);
+        switch (i % 6) {
+        case 0:         /* anything at all */
+            break;
+        case 1:         /* ARP */
+            stw_be(f + 12, 0x0806);
+            break;
+        case 2: {       /* UDP to libslirp's services, with a random body */
+            static const uint16_t ports[] = { 67, 53, 69 };
+            uint8_t body[600];
+
+            memcpy(body, f + 800, sizeof(body));
+            len = udp_frame(f, slirp_mac, GUEST_IP, ports[i % 3] == 53 ? 0x0a000203 : 0x0a000202, 1000 + i,
+                            ports[(i / 6) % 3], body, (seed >> 4) % sizeof(body));
+            break;
+        }
+        case 3:         /* TCP or ICMP with random headers, checksums right */
+            len = ip_frame(f, slirp_mac, GUEST_IP, 0x0a000202, (i / 6) % 2 ? 6 : 1, f + 700, 20 + (seed >> 4) % 200);
+            break;
+        case 4:         /* IPv4 with a random header, cut anywhere */
+            stw_be(f + 12, 0x0800);
+            f[14] = 0x40 | (f[14] & 15);
+            break;
+        default:        /* IPv6 */
+            stw_be(f + 12, 0x86dd);
+            f[14] = 0x60;
+            f[20] = (i / 6) % 2 ? 58 : 17;
+            break;
+        }
+        guest_send(n, f, len);
+        if (i % 100 == 0) {
+            run_loop(1);
+            nic_forget(n);
+        }
+    }
+    run_loop(50);
+    nic_forget(n);
+    a = dhcp_discover(n, xid);
+    /* which address: a random request with a valid cookie could have taken a lease before ours */
+    CHECK(a.type == 2 && (a.yiaddr & 0xffffff00) == 0x0a000200,
+          "after 3000 hostile frames libslirp still offers a lease by DHCP (%08x)", a.yiaddr);
+    nic_forget(n);
+    arp_ask(n, 0x0a000202);
+    CHECK(wait_frame(n, 0, is_arp_reply, &(uint32_t){ 0x0a000202 }, 2000) >= 0,
+          "and answers ARP");
+    {
+        int port, lfd = loopback_listener(&port), afd;
+
+        CHECK(guest_connect(n, lfd, port, &afd) && afd >= 0, "and a connection out to the host still works");
+        if (afd >= 0)
+            close(afd);
+        close(lfd);
+    }
+    teardown();
+}
+
 /* ---- refusals ---- */
 
 static void test_refusals(void)
@@ -915,9 +1007,10 @@ static bool own_netns(void)
 int main(void)
 {
     char dir[] = "/tmp/test-net-slirp.XXXXXX";
+    bool in_netns = own_netns();
 
     /* a namespace where only loopback exists: nothing libslirp does can leave this machine */
-    if (!own_netns())
+    if (!in_netns)
         tap_note("no network namespace of its own (not root): the checks use 127.0.0.1 only");
     if (!mkdtemp(dir))
         return 1;
@@ -931,6 +1024,7 @@ int main(void)
     test_outbound();
     test_guestfwd();
     test_nic_full();
+    test_hostile(in_netns);
     test_refusals();
     machine_cleanup_requests();
     loop_cleanup();

@@ -568,9 +568,10 @@ static void hmp_hostfwd(struct monitor *m, int argc, char **argv, bool add)
     char *msg = NULL;
     int r;
 
+    /* QEMU's words for a missing or an extra argument */
     if (argc < 2 || argc > 3) {
-        monitor_printf(m, "%s: usage: %s [netdev_id] %s\n", argv[0], argv[0],
-                       add ? "[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport" : "[tcp|udp]:[hostaddr]:hostport");
+        monitor_printf(m, "%s: %s\nTry \"help %s\" for more information\n", argv[0],
+                       argc < 2 ? "string expected" : "extraneous characters at the end of line", argv[0]);
         return;
     }
     r = add ? mon_hostfwd_add(netdev, rule, &msg) : mon_hostfwd_remove(netdev, rule, &msg);

@@ -56,6 +56,7 @@ FWD=$(free_port)
 FWD2=$(free_port)
 python3 -m http.server "$WEB" --bind 127.0.0.1 --directory "$TMP/www" >/dev/null 2>&1 &
 WEB_PID=$!
+for _ in $(seq 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $WEB), 1)" 2>/dev/null && break; sleep 0.05; done
 
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:exitcode=86} \
 "$VMM" -accel qtest -qtest null -display none \
@@ -81,7 +82,7 @@ def until_prompt():
         if not d:
             break
         buf += d
-    return buf.decode(errors="replace")
+    return buf.decode(errors="replace").replace("\r", "")
 until_prompt()
 s.sendall(sys.argv[2].encode() + b"\n")
 out = until_prompt()
@@ -145,6 +146,13 @@ check "hostfwd_remove answers as QEMU's: $(cat "$TMP/rm")" grep -q "^host forwar
 timeout 5 curl -s -o /dev/null "http://127.0.0.1:$FWD2/blob"
 check "then nothing listens on 127.0.0.1:$FWD2" test $? -eq 7
 kill $TAPWEB_PID 2>/dev/null
+mon "hostfwd_add t0 tcp:127.0.0.1:$FWD2-:22" >"$TMP/bad1"
+mon "hostfwd_add" >"$TMP/bad2"
+mon "hostfwd_remove u0 tcp::1 x" >"$TMP/bad3"
+check "hostfwd_add of a backend that is not a user one, without a rule, and hostfwd_remove with too much: QEMU's answers" \
+    sh -c "grep -qx 'invalid device specified' '$TMP/bad1' &&
+           grep -qx 'hostfwd_add: string expected' '$TMP/bad2' &&
+           grep -qx 'hostfwd_remove: extraneous characters at the end of line' '$TMP/bad3'"
 
 mon "quit" >/dev/null
 wait $VMM_PID

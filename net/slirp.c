@@ -610,9 +610,9 @@ static int net_parse(const char *v, struct in_addr *net, struct in_addr *mask, c
     return 0;
 }
 
-/* An address option in the network (host=, dns=, dhcpstart=), or its default: the network + dflt */
-static int addr_in_net(struct opts *o, const char *key, const char *what, struct in_addr net, struct in_addr mask,
-                       uint32_t dflt, struct in_addr *out, char **err)
+/* An address option in the network (host=, dns=, dhcpstart=), or its default: the network + dflt. QEMU's words name it `what` when it cannot be read, `who` when it is outside. */
+static int addr_in_net(struct opts *o, const char *key, const char *what, const char *who, struct in_addr net,
+                       struct in_addr mask, uint32_t dflt, struct in_addr *out, char **err)
 {
     const char *v = opts_get(o, key);
 
@@ -625,7 +625,7 @@ static int addr_in_net(struct opts *o, const char *key, const char *what, struct
         return -EINVAL;
     }
     if ((out->s_addr & mask.s_addr) != net.s_addr) {
-        *err = xasprintf("user: %s=%s: %s doesn't belong to network", key, v, what);
+        *err = xasprintf("user: %s=%s: %s doesn't belong to network", key, v, who);
         return -EINVAL;
     }
     return 0;
@@ -741,13 +741,14 @@ static int ip_versions(struct opts *o, bool *v4, bool *v6, char **err)
     bool has4 = opts_has(o, "ipv4"), has6 = opts_has(o, "ipv6"), on4 = true, on6 = true;
 
     if (opts_get_bool(o, "ipv4", &on4) < 0 || opts_get_bool(o, "ipv6", &on6) < 0) {
-        *err = xstrdup("user: ipv4= and ipv6= are on or off");
+        *err = xasprintf("user: Parameter '%s' expects 'on' or 'off'",
+                         opts_get_bool(o, "ipv4", &on4) < 0 ? "ipv4" : "ipv6");
         return -EINVAL;
     }
     *v4 = !((has6 && on6 && !has4) || (has4 && !on4));
     *v6 = !((has4 && on4 && !has6) || (has6 && !on6));
     if (!*v4 && !*v6) {
-        *err = xstrdup("user: IPv4 and IPv6 cannot both be disabled");
+        *err = xstrdup("user: IPv4 and IPv6 disabled");
         return -EINVAL;
     }
     return 0;
@@ -772,25 +773,25 @@ static int slirp_init_netdev(struct opts *o, const char *id, struct netdev **out
     if ((r = ip_versions(o, &v4, &v6, err)) < 0)
         return r;
     if (!v4 && (opts_has(o, "net") || opts_has(o, "host") || opts_has(o, "dns") || opts_has(o, "dhcpstart"))) {
-        *err = xstrdup("user: IPv4 disabled but net=, host=, dns= or dhcpstart= given");
+        *err = xstrdup("user: IPv4 disabled but netmask/host/dns provided");
         return -EINVAL;
     }
     if (!v6 && (opts_has(o, "ipv6-net") || opts_has(o, "ipv6-prefix") || opts_has(o, "ipv6-prefixlen") ||
                 opts_has(o, "ipv6-host") || opts_has(o, "ipv6-dns"))) {
-        *err = xstrdup("user: IPv6 disabled but ipv6-net=, ipv6-host= or ipv6-dns= given");
+        *err = xstrdup("user: IPv6 disabled but prefix/host6/dns6 provided");
         return -EINVAL;
     }
     if (opts_get_bool(o, "restrict", &restricted) < 0) {
-        *err = xstrdup("user: restrict= is on or off");
+        *err = xstrdup("user: Parameter 'restrict' expects 'on' or 'off'");
         return -EINVAL;
     }
     inet_aton("10.0.2.0", &net);
     inet_aton("255.255.255.0", &mask);
     if ((v = opts_get(o, "net")) && net_parse(v, &net, &mask, err) < 0)
         return -EINVAL;
-    if (addr_in_net(o, "host", "host", net, mask, 0x0202, &host, err) < 0 ||
-        addr_in_net(o, "dns", "DNS", net, mask, 0x0203, &dns, err) < 0 ||
-        addr_in_net(o, "dhcpstart", "DHCP start address", net, mask, 0x020f, &dhcp, err) < 0)
+    if (addr_in_net(o, "host", "host", "Host", net, mask, 0x0202, &host, err) < 0 ||
+        addr_in_net(o, "dns", "DNS", "DNS", net, mask, 0x0203, &dns, err) < 0 ||
+        addr_in_net(o, "dhcpstart", "DHCP start address", "DHCP", net, mask, 0x020f, &dhcp, err) < 0)
         return -EINVAL;
     if (dns.s_addr == host.s_addr) {
         *err = xstrdup("user: DNS must be different from host");

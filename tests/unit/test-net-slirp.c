@@ -308,7 +308,9 @@ static void arp_ask(struct test_nic *n, uint32_t ip)
 struct dhcp_answer {
     uint8_t type;
     uint32_t yiaddr, server, router, dns, mask;
-    char hostname[64], domain[64], file[129];
+    char hostname[64], domain[64], file[129], tftp_server[64];
+    uint8_t search[64];         /* option 119 as sent (RFC 3397's compressed names) */
+    int search_len;
 };
 
 static bool is_dhcp(const uint8_t *f, size_t len, const void *arg)
@@ -344,6 +346,12 @@ static void dhcp_parse(const uint8_t *f, size_t len, struct dhcp_answer *a)
             snprintf(a->hostname, sizeof(a->hostname), "%.*s", l, (const char *)o + 2);
         if (code == 15)
             snprintf(a->domain, sizeof(a->domain), "%.*s", l, (const char *)o + 2);
+        if (code == 66)
+            snprintf(a->tftp_server, sizeof(a->tftp_server), "%.*s", l, (const char *)o + 2);
+        if (code == 119 && l <= sizeof(a->search)) {
+            memcpy(a->search, o + 2, l);
+            a->search_len = l;
+        }
         o += code ? 2 + l : 1;
     }
 }
@@ -374,7 +382,9 @@ static struct dhcp_answer dhcp_discover(struct test_nic *n, uint32_t xid)
 
 static void test_dhcp_arp(void)
 {
-    struct test_nic *n = nic_on("user,id=u0,hostname=guest1,domainname=example.test,bootfile=pxelinux.0");
+    struct test_nic *n = nic_on("user,id=u0,hostname=guest1,domainname=example.test,bootfile=pxelinux.0,"
+                                "dnssearch=a.test,dnssearch=b.test,tftp-server-name=boot.test");
+    static const uint8_t search[] = "\1a\4test\0\1b\300\2";      /* a.test, then b. and a pointer to "test" */
     struct dhcp_answer a;
     uint32_t ip = 0x0a000202;
     char buf[512];
@@ -392,6 +402,9 @@ static void test_dhcp_arp(void)
           a.type, a.yiaddr);
     CHECK(!strcmp(a.hostname, "guest1") && !strcmp(a.domain, "example.test") && !strcmp(a.file, "pxelinux.0"),
           "hostname=, domainname= and bootfile= are in it (\"%s\", \"%s\", \"%s\")", a.hostname, a.domain, a.file);
+    CHECK(!strcmp(a.tftp_server, "boot.test") && a.search_len == (int)sizeof(search) - 1 &&
+          !memcmp(a.search, search, sizeof(search) - 1),
+          "and tftp-server-name= (option 66) and both dnssearch= domains (option 119, %d bytes)", a.search_len);
     arp_ask(n, ip);
     i = wait_frame(n, 0, is_arp_reply, &ip, 2000);
     CHECK(i >= 0 && !memcmp(n->frame[i] + 22, slirp_mac, 6) && !memcmp(n->frame[i], guest_mac, 6),

@@ -35,6 +35,7 @@ struct net_tap {
      * (NET_FRAME_VNET_HDR); to any other peer the header is taken off. */
     bool using_vnet_hdr;
     bool in_flight;             /* a frame of ours waits at the peer: read nothing until its callback */
+    bool down_said;             /* "down on the host" was said, and no frame went through since */
     bool reading;               /* in tap_read: a callback now only clears in_flight */
     int blocked;                /* the queue whose write got EAGAIN (its EPOLLOUT flushes), or -1 */
     unsigned dead;              /* queues whose reads fail (the device went away): no longer watched */
@@ -187,11 +188,20 @@ static ssize_t tap_receive(struct net_client *nc, const struct iovec *iov, int n
         tap_watch(t);
         return 0;
     }
+    if (r < 0 && errno == EIO) {
+        /* the kernel drops frames to a device that is not up: say so once, as for a cable unplugged */
+        if (!t->down_said)
+            log_warn("netdev '%s': %s is down on the host: frames to it are dropped until it is up "
+                     "(ip link set %s up)", t->nd.id, t->ifname, t->ifname);
+        t->down_said = true;
+        return -EIO;
+    }
     if (r < 0) {
         log_guest_error("netdev '%s': writing a frame of %zu bytes to %s: %s", t->nd.id, len,
                         t->ifname[0] ? t->ifname : "the tap", strerror(errno));
         return -errno;
     }
+    t->down_said = false;
     return len;
 }
 

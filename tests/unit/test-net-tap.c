@@ -355,6 +355,57 @@ static void test_frames(void)
     CHECK(!if_nametoindex("sktap0"), "when skiff is done, the device it made is gone");
 }
 
+/* Lines written to stderr while fn runs */
+static int stderr_lines(void (*fn)(void *), void *arg)
+{
+    char buf[8192];
+    int p[2], saved = dup(2), lines = 0;
+    ssize_t n;
+
+    if (pipe2(p, O_NONBLOCK) < 0)
+        return -1;
+    fflush(stderr);
+    dup2(p[1], 2);
+    fn(arg);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(p[1]);
+    while ((n = read(p[0], buf, sizeof(buf))) > 0)
+        for (ssize_t i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+    close(p[0]);
+    return lines;
+}
+
+static void send_five(void *arg)
+{
+    for (int i = 0; i < 5; i++)
+        nic_send(arg, 0x60 + i, 200, NULL);
+}
+
+/* The host has not brought the device up: the kernel refuses each frame (EIO) */
+static void test_host_down(void)
+{
+    struct test_nic *n = nic_on("tap,id=t0,ifname=sktap12,script=no,downscript=no");
+    uint8_t buf[2000];
+    ssize_t len;
+    int lines, pfd;
+
+    if (!n)
+        return;
+    lines = stderr_lines(send_five, n);
+    CHECK(lines == 1 && n->nc.peer->rx_dropped == 5,
+          "5 frames to a tap that is down on the host: dropped and counted (%" PRIu64 "), and one line says so, not "
+          "one a frame (%d)", n->nc.peer->rx_dropped, lines);
+    if_set_up("sktap12");
+    pfd = packet_on("sktap12");
+    CHECK(nic_send(n, 0x66, 300, NULL) == 300 && (len = host_recv(pfd, buf, sizeof(buf), 3000)) > 0 &&
+          frame_is(buf, len, 300, 0x66), "once it is up, frames go through");
+    close(pfd);
+    teardown();
+}
+
 /*
  * The kernel's side cannot take a frame (EAGAIN). The tap is a bridge port, and its frames go to
  * a fixed address behind another port whose queue (tbf) is slow: the kernel holds them, charged
@@ -841,6 +892,7 @@ int main(void)
     machine_init_requests();
     test_frames();
     test_kernel_full();
+    test_host_down();
     test_scripts(dir);
     test_fd();
     test_fds();

@@ -78,7 +78,6 @@ struct net_slirp {
     struct slirp_timer *timers;
     struct slirp_guestfwd *guestfwds;
     struct in_addr net;
-    bool restricted;
     uint8_t *buf;
     char info[64];
     struct net_slirp *next;
@@ -486,12 +485,17 @@ bad:
     return -EINVAL;
 }
 
-/* guestfwd= data from the guest's connection: to the chardev, all of it, as QEMU's */
+/*
+ * guestfwd= data from the guest's connection: to the chardev, all of it, waiting for its reader
+ * as QEMU's qemu_chr_fe_write_all does. libslirp takes the call to have written everything
+ * (it ignores what is returned), so writing what fits and dropping the rest would lose the
+ * guest's data; chardev_write_all gives up only on a reader gone or 30 s without progress.
+ */
 static ssize_t slirp_guestfwd_write(const void *buf, size_t len, void *opaque)
 {
     struct slirp_guestfwd *g = opaque;
 
-    chardev_write(g->chr, buf, len);
+    chardev_write_all(g->chr, buf, len);
     return len;
 }
 
@@ -858,7 +862,6 @@ static int slirp_init_netdev(struct opts *o, const char *id, struct netdev **out
     s->nd.nc.ops = &slirp_ops;
     s->epfd = -1;
     s->net = net;
-    s->restricted = restricted;
     snprintf(s->info, sizeof(s->info), "net=%s,restrict=%s", inet_ntoa(net), restricted ? "on" : "off");
     if ((r = netdev_register(&s->nd, err)) < 0) {
         free(s);

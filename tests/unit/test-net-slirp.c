@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -857,6 +859,106 @@ static void test_guestfwd(void)
     teardown();
 }
 
+/* A reader on the far side of a guestfwd= chardev that starts late: what it got, and whether it was all the pattern */
+struct bulk_reader {
+    int fd;
+    size_t want, got;
+    bool pattern_ok;
+    volatile bool all_sent;     /* the guest has sent everything: read now */
+};
+
+#define BULK_SEG 1400
+#define BULK_SEGS 12000        /* 16.8 MB: more than the kernel's socket buffers and the chardev's can hold */
+
+static uint8_t bulk_byte(size_t i)
+{
+    return (uint8_t)(i * 7 + i / 251);
+}
+
+static void *bulk_read(void *arg)
+{
+    struct bulk_reader *r = arg;
+    int64_t end = clock_monotonic_ns() + 20000000000LL;
+    uint8_t buf[65536];
+
+    /* a reader that starts late: when the guest is done, or after 3 s if the guest cannot be */
+    for (int i = 0; i < 300 && !r->all_sent; i++)
+        usleep(10000);
+    r->pattern_ok = true;
+    while (r->got < r->want && clock_monotonic_ns() < end) {
+        struct pollfd p = { r->fd, POLLIN, 0 };
+        ssize_t n;
+
+        if (poll(&p, 1, 2000) <= 0)
+            break;
+        n = read(r->fd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            r->pattern_ok &= buf[i] == bulk_byte(r->got + i);
+        r->got += n;
+    }
+    return NULL;
+}
+
+/*
+ * The guest sends 16.8 MB through a guestfwd= chardev whose reader is slow to start: libslirp hands
+ * each segment over once and takes it as written, so none of it may be dropped on the way.
+ */
+static void test_guestfwd_bulk(void)
+{
+    int lport, lfd, afd = -1, i;
+    struct bulk_reader r = { .want = (size_t)BULK_SEG * BULK_SEGS };
+    struct tcp_want w = { 98, 4003, TH_SYN | TH_ACK };
+    uint32_t seq = 9000, their;
+    struct test_nic *n;
+    pthread_t th;
+    char spec[128];
+    uint8_t f[1600], data[BULK_SEG];
+
+    lfd = loopback_listener(&lport);
+    snprintf(spec, sizeof(spec), "user,id=u0,guestfwd=:10.0.2.102:98-tcp:127.0.0.1:%d", lport);
+    n = nic_on(spec);
+    for (int64_t end = clock_monotonic_ns() + 2000000000LL; n && afd < 0 && clock_monotonic_ns() < end;) {
+        run_loop(5);
+        afd = accept(lfd, NULL, NULL);
+    }
+    if (!n || afd < 0) {
+        CHECK(false, "guestfwd= to a chardev for the bulk transfer");
+        goto out;
+    }
+    fcntl(afd, F_SETFL, 0);
+    r.fd = afd;
+    arp_ask(n, 0x0a000202);
+    guest_send(n, f, tcp_frame(f, 0x0a000266, 4003, 98, seq++, 0, TH_SYN, NULL, 0));
+    i = wait_frame(n, 0, is_tcp, &w, 3000);
+    if (!CHECK(i >= 0, "the guest's connection to the guestfwd= chardev at 10.0.2.102:98 is answered"))
+        goto out;
+    their = ldl_be(l4_of(n->frame[i], n->len[i], 6) + 4) + 1;
+    guest_send(n, f, tcp_frame(f, 0x0a000266, 4003, 98, seq, their, TH_ACK, NULL, 0));
+    pthread_create(&th, NULL, bulk_read, &r);
+    for (int k = 0; k < BULK_SEGS; k++) {
+        for (int j = 0; j < BULK_SEG; j++)
+            data[j] = bulk_byte((size_t)k * BULK_SEG + j);
+        guest_send(n, f, tcp_frame(f, 0x0a000266, 4003, 98, seq, their, TH_ACK, data, BULK_SEG));
+        seq += BULK_SEG;
+        if (k % 64 == 0) {
+            run_loop(1);
+            nic_forget(n);
+        }
+    }
+    r.all_sent = true;
+    pthread_join(th, NULL);
+    CHECK(r.got == r.want && r.pattern_ok,
+          "16.8 MB the guest sends through it reach a reader that starts late, all of it and in order (%zu of %zu)",
+          r.got, r.want);
+out:
+    if (afd >= 0)
+        close(afd);
+    close(lfd);
+    teardown();
+}
+
 /* ---- back-pressure ---- */
 
 static void test_nic_full(void)
@@ -1038,6 +1140,7 @@ int main(void)
     test_hostfwd();
     test_outbound();
     test_guestfwd();
+    test_guestfwd_bulk();
     test_nic_full();
     test_hostile(in_netns);
     test_refusals();

@@ -696,6 +696,27 @@ static void test_hostfwd(void)
     }
     close(fd);
 
+    /* the UDP rule: a datagram to 127.0.0.1:port2 reaches the guest's port 53 */
+    {
+        struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port2),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int ufd = socket(AF_INET, SOCK_DGRAM, 0), from = n->got, k = -1;
+
+        sendto(ufd, "udp-hello", 9, 0, (struct sockaddr *)&to, sizeof(to));
+        for (int64_t end = clock_monotonic_ns() + 3000000000LL; k < 0 && clock_monotonic_ns() < end;) {
+            run_loop(5);
+            for (int j = from; j < n->got && k < 0; j++) {
+                const uint8_t *u = l4_of(n->frame[j], n->len[j], 17);
+
+                if (u && lduw_be(u + 2) == 53 && ldl_be(n->frame[j] + 30) == GUEST_IP && lduw_be(u + 4) == 8 + 9 &&
+                    !memcmp(u + 8, "udp-hello", 9))
+                    k = j;
+            }
+        }
+        CHECK(k >= 0, "a datagram to 127.0.0.1:%d reaches the guest at 10.0.2.15:53 (hostfwd=udp:)", port2);
+        close(ufd);
+    }
+
     /* the monitor's: remove the rule, add another */
     snprintf(rule, sizeof(rule), "tcp:127.0.0.1:%d", port);
     r = net_slirp_hostfwd_remove(NULL, rule, &msg);

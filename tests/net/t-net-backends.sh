@@ -7,7 +7,7 @@
 # nslookup goes through libslirp's DNS forwarder to a stub resolver, and skiff quits cleanly
 # (the sanitizer build where there is one). All of it in a network and mount namespace of the
 # suite's own: nothing leaves it, and it goes when the suite ends.
-# budget: 60 (about 5 s)
+# budget: 120 (about 15 s, more on a loaded machine: each step starts a python3)
 if [ -z "${T_NET_IN_NS:-}" ]; then
     if [ "$(id -u)" -eq 0 ] && [ -e /dev/net/tun ] && unshare -n true 2>/dev/null; then
         T_NET_IN_NS=1 exec unshare -n -m "$0" "$@"

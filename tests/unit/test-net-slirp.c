@@ -980,6 +980,50 @@ out:
     teardown();
 }
 
+/* ---- the older spellings: -net nic -net user (hub 0), and -nic user ---- */
+
+static struct test_nic *first_nic(void)
+{
+    for (struct net_client *nc = net_clients(); nc; nc = nc->next)
+        if (nc->kind == NET_CLIENT_NIC)
+            return container_of(nc, struct test_nic, nc);
+    return NULL;
+}
+
+static void test_legacy(void)
+{
+    char *err = NULL, spec[128];
+    struct test_nic *n;
+    struct dhcp_answer a = { 0 };
+    bool made;
+
+    /* -net nic,model=test-nic -net user,hostfwd=...: both on hub 0 */
+    snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%d-:22", free_port());
+    made = net_add_legacy("nic,model=test-nic", &err) == 0 && net_add_legacy(spec, &err) == 0 &&
+           net_create_nics(&err) == 0;
+    n = made ? first_nic() : NULL;
+    if (n)
+        a = dhcp_discover(n, 0x4242);
+    CHECK(n && a.type == 2 && a.yiaddr == GUEST_IP,
+          "-net nic -net user (QEMU's older spelling, through hub 0): the NIC gets its DHCP offer%s%s",
+          err ? ": " : "", err ? err : "");
+    CHECK(strstr(usernet(), "Hub 0 (#net") && strstr(usernet(), "TCP[HOST_FORWARD]"),
+          "and info usernet names hub 0, as QEMU's: %.40s", usernet());
+    free(err);
+    err = NULL;
+    teardown();
+
+    /* -nic user,model=...: the backend and a NIC on it, no hub */
+    made = net_add_nic_shorthand("user,model=test-nic,hostname=nic-guest", &err) == 0 && net_create_nics(&err) == 0;
+    n = made ? first_nic() : NULL;
+    if (n)
+        a = dhcp_discover(n, 0x4343);
+    CHECK(n && a.type == 2 && a.yiaddr == GUEST_IP && !strcmp(a.hostname, "nic-guest"),
+          "-nic user,model=...,hostname=: the NIC gets its offer, with the host name%s%s", err ? ": " : "", err ? err : "");
+    free(err);
+    teardown();
+}
+
 /* ---- back-pressure ---- */
 
 static void test_nic_full(void)
@@ -1162,6 +1206,7 @@ int main(void)
     test_outbound();
     test_guestfwd();
     test_guestfwd_bulk();
+    test_legacy();
     test_nic_full();
     test_hostile(in_netns);
     test_refusals();

@@ -8,7 +8,7 @@
 
 #ifdef CONFIG_SLIRP
 
-#include "chardev/chardev.h"    // chardev_new_legacy, chardev_attach, chardev_write
+#include "chardev/chardev.h"    // chardev_new_legacy, chardev_attach, chardev_write_all
 #include "util/main-loop.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-/* slirp.h: -netdev user's forwarding rules at run time, for the monitor's hostfwd_add and hostfwd_remove */
+/* slirp.h: -netdev user for the monitor: hostfwd_add, hostfwd_remove and info usernet */
 #ifndef NET_SLIRP_H
 #define NET_SLIRP_H
 

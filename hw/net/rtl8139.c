@@ -279,8 +279,8 @@ static void rtl_timer_arm(struct rtl8139 *s)
 {
     int64_t now = clock_get_ns(CLK_VIRTUAL), at;
 
-    while (s->tctr_base + TCTR_PERIOD_NS <= now)
-        s->tctr_base += TCTR_PERIOD_NS;
+    /* tctr_base is in the past (the post-load check holds it there) */
+    s->tctr_base += (now - s->tctr_base) / TCTR_PERIOD_NS * TCTR_PERIOD_NS;
     if (!s->timer_int) {
         timer_del(s->timer);
         return;
@@ -1534,6 +1534,9 @@ static int rtl_post_load(void *opaque, int version)
         (s->rcr & 0xf0fc0040u) || (s->tcr & ~0x030f07f0u) != RTL_TCR_VERSION_CPLUS ||
         (s->isr & 0x1e00) || (s->imr & 0x1e00) || (s->cpcr & 0xff84) || (s->cmd & ~0x1cu) ||
         s->mpc > 0xffffff || s->clock_on > 1)
+        return -EINVAL;
+    /* TCTR's zero was set by a write or a reset: at a time the clock has been through */
+    if (s->tctr_base < 0 || s->tctr_base > clock_get_ns(CLK_VIRTUAL))
         return -EINVAL;
     if (e->mode >= EE_MODES || e->tick > 16 || e->addr >= RTL_EEPROM_WORDS || e->cs > 1 || e->sk > 1 ||
         e->di > 1 || e->dout > 1)

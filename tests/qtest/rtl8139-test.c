@@ -1372,6 +1372,8 @@ static void check_hostile_state(void)
         "rx_read=8192", "cbr=8190", "cbr=3", "cur_tx=4", "cp_rx_idx=64", "cp_tx_idx=64", "cp_ndesc=65",
         "cp_seg=1", "tcr=0", "isr=0x0200", "imr=0x1000", "cpcr=0x8000", "cmd=0x03", "mpc=0x1000000",
         "clock_on=2", "ee.mode=9", "ee.tick=17", "ee.addr=64", "ee.dout=2", "rcr=0x40",
+        /* TCTR's zero in the future, or further back than the clock's start */
+        "tctr_base=0x7fffffffffffff00", "tctr_base=0x8000000000000000",
     };
     uint8_t f[100];
     uint16_t st, len;
@@ -1385,7 +1387,7 @@ static void check_hostile_state(void)
             printf("# %s was loaded\n", bad[i]);
             refused = false;
         }
-    CHECK(refused, "ring positions past the ring, descriptor indexes past 64, bits no write can set: refused");
+    CHECK(refused, "ring positions past the ring, descriptor indexes past 64, bits no write can set, a timer base outside the clock: refused");
     CHECK(qtest_cmd(q, "vmstate_load_patched rtl8139 cp_ndesc=3 cplus=1 cp_first=60 cp_seg=2") != NULL,
           "a C+ frame in flight, three descriptors from 60, two segments sent, loads");
     w8(RTL_CR, RTL_CR_RST);

@@ -1285,6 +1285,13 @@ static uint64_t rtl_io_read(void *opaque, uint64_t off, unsigned size)
     struct rtl8139 *s = opaque;
     uint64_t v = 0;
 
+    /*
+     * C+ mode: the chip fetches receive descriptors by itself, so one the driver gave back in
+     * memory takes a waiting frame without a register write. A driver that polls (iPXE) reads
+     * ISR: the frame is in before the read answers.
+     */
+    if (cp_rx_on(s) && off <= RTL_ISR + 1 && off + size > RTL_ISR)
+        rx_kick(s);
     for (unsigned i = 0; i < size; i++)
         v |= (uint64_t)read8(s, (off + i) & 0xff) << (8 * i);
     return v;
@@ -1301,6 +1308,9 @@ static void rtl_io_write(void *opaque, uint64_t off, uint64_t v, unsigned size)
         write16(s, off, v);
     else
         write8(s, off, v);
+    /* any write (a TPPOLL, an ISR acknowledgement) may follow descriptors the driver gave back */
+    if (cp_rx_on(s))
+        rx_kick(s);
 }
 
 /* Both BARs: accesses of 1, 2 or 4 bytes at their natural alignment (QEMU's) */

@@ -863,11 +863,10 @@ static void check_bootindex(void)
         }
     }
     CHECK(!strcmp(order, "/pci@i0cf8/ethernet@6/ethernet-phy@0\n"),
-          "bootindex=1 names the NIC in fw_cfg's bootorder as QEMU does (\"%.60s\")", order);
+          "bootindex=1 names the NIC in fw_cfg's bootorder as QEMU does (\"%.*s\")",
+          (int)strcspn(order, "\n"), order);
     CHECK(stop() == 0, "skiff exits cleanly");
 }
-
-
 
 /* ---- traffic: a socket backend (QEMU's framing: a 32-bit big-endian length, then the frame) ---- */
 
@@ -1055,6 +1054,30 @@ static void check_rx_backpressure(void)
     }
     CHECK((desc_dw(RXD, 0) & RTL_RXD_SIZE) == 104 + 4 && (desc_dw(RXD + 16, 0) & RTL_DESC_OWN),
           "given back, the descriptors take the waiting frames, in order (the fifth, 104 bytes, last)");
+    /*
+     * A driver that refills its ring in memory and then only polls ISR (iPXE, a boot loader) or
+     * only sends (TPPOLL): the NIC sees the descriptors again. Descriptor 1 takes the first of
+     * these two frames; the second waits for descriptor 0.
+     */
+    peer_send(f, mkframe(f, mac, 200, 5));
+    peer_send(f, mkframe(f, mac, 201, 6));
+    wait_desc_free(RXD + 16);
+    usleep(100000);
+    CHECK((desc_dw(RXD + 16, 0) & RTL_RXD_SIZE) == 204 && !(desc_dw(RXD, 0) & RTL_DESC_OWN),
+          "C+: a frame into the last descriptor, the next waits");
+    desc_write(RXD, RTL_DESC_OWN | 0x1ff8, 0, CPRX);
+    for (int i = 0; i < 1000 && (desc_dw(RXD, 0) & RTL_DESC_OWN); i++) {
+        r16(RTL_ISR);
+        usleep(2000);
+    }
+    CHECK((desc_dw(RXD, 0) & (RTL_DESC_OWN | RTL_RXD_SIZE)) == 205,
+          "a descriptor given back in memory takes the waiting frame when the driver polls ISR");
+    peer_send(f, mkframe(f, mac, 202, 7));
+    usleep(100000);
+    desc_write(RXD + 16, RTL_DESC_OWN | RTL_DESC_EOR | 0x1ff8, 0, CPRX + 0x2000);
+    cp_send(0, f, mkframe(f, bcast, 80, 8), 0, 0);
+    CHECK((wait_desc_free(RXD + 16) & (RTL_DESC_OWN | RTL_RXD_SIZE)) == 206,
+          "and when it only sends (a TPPOLL write)");
     CHECK(net_stop() == 0, "skiff exits cleanly");
 }
 

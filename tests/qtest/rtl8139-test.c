@@ -1149,6 +1149,78 @@ static void check_link(void)
     CHECK(net_stop() == 0, "skiff exits cleanly");
 }
 
+/*
+ * -net nic,model=rtl8139 with -net socket (joined through hub 0) and -nic socket,model=rtl8139:
+ * both NICs are on the bus with QEMU's default MACs in the order QEMU makes them, info pci and
+ * info network show them, and frames pass through the net core both ways.
+ */
+static void check_legacy_nic(void)
+{
+    char *mon_path = qtest_tmp_path(".mon");
+    int mon_listen = qtest_listen_unix(mon_path), mon = -1, a[2], b[2];
+    static uint8_t f[600], g[2000];
+    struct qpci_bus *bus;
+    struct qpci_dev *d[2];
+    const char *out;
+    uint16_t st, len;
+    long n;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, a) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, b) < 0) {
+        printf("Bail out! socketpair: %s\n", strerror(errno));
+        exit(1);
+    }
+    fcntl(a[0], F_SETFD, FD_CLOEXEC);
+    fcntl(b[0], F_SETFD, FD_CLOEXEC);
+    q = qtest_start("-m 64 -monitor unix:%s -net nic,model=rtl8139 -net socket,fd=%d "
+                    "-nic socket,model=rtl8139,mac=" MAC ",fd=%d", mon_path, a[1], b[1]);
+    close(a[1]);
+    close(b[1]);
+    CHECK(qtest_hmp_open(mon_listen, &mon) != NULL, "-net nic,model=rtl8139 and -nic socket,model=rtl8139: skiff starts");
+    out = qtest_hmp(mon, "info pci");
+    CHECK(out && strstr(out, "Ethernet controller: PCI device 10ec:8139") &&
+          strstr(strstr(out, "Ethernet controller: PCI device 10ec:8139") + 1, "Ethernet controller: PCI device 10ec:8139"),
+          "info pci lists both as Ethernet controllers 10ec:8139");
+    out = qtest_hmp(mon, "info network");
+    CHECK(out && strstr(out, "hub 0") && strstr(out, "rtl8139.1: index=0,type=nic,model=rtl8139,macaddr=52:54:00:12:34:56") &&
+          strstr(out, "rtl8139.0: index=0,type=nic,model=rtl8139,macaddr=" MAC),
+          "info network: the -nic one (rtl8139.0, its mac=) on its backend, the -net one (rtl8139.1, "
+          "QEMU's first default MAC) on hub 0");
+    bus = qpci_bus_new(q);
+    for (int i = 0; i < 2; i++) {
+        d[i] = qpci_find(bus, RTL_VENDOR, RTL_DEVICE, i);
+        if (!d[i]) {
+            printf("Bail out! no second 10ec:8139 on the bus\n");
+            exit(1);
+        }
+    }
+    /* -nic's NIC is made first (QEMU's order): the first found; the -net one the second */
+    io = qpci_iomap(d[1], 0, NULL);
+    qpci_enable(d[1]);
+    c_setup(RTL_RCR_APM);
+    w32(RTL_TCR, 0x600);
+    c_send(0, f, mkframe(f, bcast, 300, 1));
+    peer = a[0];
+    n = peer_recv(g, sizeof(g), 2000);
+    CHECK(n == 300 && !memcmp(f, g, 300), "a frame from the -net NIC reaches -net socket through hub 0");
+    io = qpci_iomap(d[0], 0, NULL);
+    qpci_enable(d[0]);
+    c_setup(RTL_RCR_APM);
+    peer = b[0];
+    peer_send(f, mkframe(f, mac, 500, 2));
+    CHECK(wait16(RTL_CBR, 508) == 508, "a frame from -nic's backend lands in its NIC's ring");
+    ring_packet(0, &st, &len, g, sizeof(g));
+    CHECK(st == (RTL_RX_ROK | RTL_RX_PAM) && len == 504 && !memcmp(f, g, 500), "whole, for our address");
+    peer = -1;
+    free(bus);
+    close(mon);
+    close(mon_listen);
+    unlink(mon_path);
+    free(mon_path);
+    CHECK(stop() == 0, "skiff exits cleanly");
+    close(a[0]);
+    close(b[0]);
+}
+
 /* Whether f is a RARP request from our address, as the announce sends. */
 static bool is_rarp(const uint8_t *f, long n)
 {
@@ -1443,6 +1515,7 @@ int main(void)
     check_rx_backpressure();
     check_tx_backpressure();
     check_link();
+    check_legacy_nic();
     check_migration_traffic(false);
     check_migration_traffic(true);
     return tap_done();

@@ -998,6 +998,9 @@ static void write8(struct rtl8139 *s, unsigned off, uint8_t v)
     switch (off) {
     case RTL_IDR0 ... RTL_IDR0 + 5:
         s->idr[off - RTL_IDR0] = v;
+        /* info network shows the new address once its last byte is in (QEMU's) */
+        if (off == RTL_IDR0 + 5)
+            memcpy(s->nc.macaddr, s->idr, ETH_ALEN);
         break;
     case RTL_MAR0 ... RTL_MAR0 + 7:
         s->mar[off - RTL_MAR0] = v;
@@ -1332,20 +1335,11 @@ static void rtl_link_changed(struct net_client *nc)
     rtl_update_irq(s);
 }
 
-static void rtl_info(struct net_client *nc, char *buf, size_t len)
-{
-    struct rtl8139 *s = container_of(nc, struct rtl8139, nc);
-    const uint8_t *m = s->idr;
-
-    snprintf(buf, len, "model=rtl8139,macaddr=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
 static const struct net_client_ops rtl_net_ops = {
     .type = "nic",
     .receive = rtl_receive,
     .can_receive = rtl_can_receive,
     .link_changed = rtl_link_changed,
-    .info = rtl_info,
 };
 
 /*
@@ -1382,6 +1376,7 @@ static void rtl_reset(struct rtl8139 *s, bool power_on)
     net_client_purge(&s->nc);
     s->tx_wait = TX_IDLE;
     memcpy(s->idr, s->mac.a, ETH_ALEN);
+    memcpy(s->nc.macaddr, s->idr, ETH_ALEN);
     if (power_on) {
         memset(s->mar, 0, sizeof(s->mar));
         s->cr9346 = 0;
@@ -1669,6 +1664,7 @@ static void rtl_state_loaded(struct device *dev)
     net_client_purge(&s->nc);
     s->tx_wait = TX_IDLE;
     s->cp_reload = true;
+    memcpy(s->nc.macaddr, s->idr, ETH_ALEN);
     rtl_update_irq(s);
     rtl_timer_arm(s);
     bh_schedule(s->kick);

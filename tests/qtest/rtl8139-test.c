@@ -1132,6 +1132,15 @@ static void check_link(void)
     out = qtest_hmp(mon, "info network");
     CHECK(out && strstr(out, "rtl8139.0: index=0,type=nic,model=rtl8139,macaddr=" MAC),
           "info network shows the NIC as QEMU does: rtl8139.0: index=0,type=nic,model=rtl8139,macaddr=" MAC);
+    for (int i = 0; i < 6; i++)
+        w8(RTL_IDR0 + i, 0x02 + i);
+    out = qtest_hmp(mon, "info network");
+    CHECK(out && strstr(out, "rtl8139.0: index=0,type=nic,model=rtl8139,macaddr=02:03:04:05:06:07"),
+          "a driver's new address in IDR0-5 is what info network shows");
+    w8(RTL_CR, RTL_CR_RST);
+    out = qtest_hmp(mon, "info network");
+    CHECK(out && strstr(out, "macaddr=" MAC), "and a reset brings back mac=");
+    w16(RTL_IMR, RTL_INT_LINKCHG);
     qtest_hmp(mon, "set_link n0 off");
     CHECK((r8(RTL_MSR) & RTL_MSR_LINKB) && !(r16(RTL_BMSR) & RTL_BMSR_LINK) && (r16(RTL_ISR) & RTL_INT_LINKCHG) &&
           qtest_get_irq(q, GSI), "set_link on the backend: MSR says link down, BMSR too, LinkChg raises the line");

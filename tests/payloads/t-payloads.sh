@@ -72,7 +72,10 @@ run_payload() {   # bin name args expect [kernel file in build/payloads]
         [ "$n" -eq 0 ] && sed 's/^/# out: /' "$TMP/out" | head -20
     fi
     if [ -n "$peer" ]; then
-        wait "$peer"
+        # skiff has exited: the peer ends with its stream; one skiff never reached is stopped
+        for _ in $(seq 100); do kill -0 "$peer" 2>/dev/null || break; sleep 0.1; done
+        kill "$peer" 2>/dev/null
+        wait "$peer" 2>/dev/null
         if grep -q "^frames=[1-9][0-9]* tcp=[1-9][0-9]* bad=0$" "$TMP/peer.out" 2>/dev/null; then
             ok "$label: the peer on its socket backend got every frame, checksums right ($(cat "$TMP/peer.out"))"
         else

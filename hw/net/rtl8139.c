@@ -1546,7 +1546,8 @@ static int rtl_post_load(void *opaque, int version)
     if (e->mode >= EE_MODES || e->tick > 16 || e->addr >= RTL_EEPROM_WORDS || e->cs > 1 || e->sk > 1 ||
         e->di > 1 || e->dout > 1)
         return -EINVAL;
-    if (s->cp_ndesc > RTL_CP_RING_MAX || (s->cp_ndesc && !s->cplus) || (!s->cp_ndesc && s->cp_seg))
+    /* CPCR is only ever written in C+ mode (its first write enters it) */
+    if (s->cp_ndesc > RTL_CP_RING_MAX || ((s->cp_ndesc || s->cpcr) && !s->cplus) || (!s->cp_ndesc && s->cp_seg))
         return -EINVAL;
     return 0;
 }

@@ -1478,6 +1478,8 @@ static void check_hostile_state(void)
         "clock_on=2", "ee.mode=9", "ee.tick=17", "ee.addr=64", "ee.dout=2", "rcr=0x40",
         /* TCTR's zero in the future, or further back than the clock's start */
         "tctr_base=0x7fffffffffffff00", "tctr_base=0x8000000000000000",
+        /* C+ receive on in a NIC that was never put in C+ mode */
+        "cpcr=0x0002",
     };
     uint8_t f[100];
     uint16_t st, len;

@@ -5,6 +5,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h> // PACKET_VNET_HDR
+#include <net/if.h>
+#include <sched.h> // unshare
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -1549,6 +1554,184 @@ static void test_state(void)
     free(file);
 }
 
+/* ---- a real tap, in a network namespace of the test's own ---- */
+
+static void stw_le_(uint8_t *p, uint16_t v)
+{
+    p[0] = v;
+    p[1] = v >> 8;
+}
+
+/* A TCP/IPv4 frame of 54 + payload bytes (checksums left to whoever completes them) */
+static size_t tcp_frame(uint8_t *f, const uint8_t *dst, const uint8_t *src, size_t payload)
+{
+    size_t len = 54 + payload;
+
+    memset(f, 0, 54);
+    memcpy(f, dst, 6);
+    memcpy(f + 6, src, 6);
+    f[12] = 0x08;
+    f[14] = 0x45;
+    f[16] = (len - 14) >> 8;
+    f[17] = (len - 14) & 0xff;
+    f[22] = 64;
+    f[23] = 6;                  /* TCP */
+    memcpy(f + 26, (uint8_t[4]){ 10, 0, 0, 2 }, 4);
+    memcpy(f + 30, (uint8_t[4]){ 10, 0, 0, 1 }, 4);
+    f[34] = 0x30, f[35] = 0x39; /* ports 12345 > 80 */
+    f[37] = 80;
+    f[46] = 5 << 4;             /* data offset: 20 bytes */
+    f[47] = 0x18;               /* PSH, ACK */
+    f[48] = 0xff, f[49] = 0xff; /* window */
+    for (size_t i = 54; i < len; i++)
+        f[i] = (uint8_t)i;
+    return len;
+}
+
+/* The next frame on the packet socket that is TCP to port 80: its length (the vnet header in hdr), or -1 */
+static int pkt_recv_tcp(int fd, uint8_t *hdr, uint8_t *buf, size_t max, int timeout_ms)
+{
+    static uint8_t raw[70000];
+
+    while (wait_fd(fd, POLLIN, timeout_ms)) {
+        ssize_t r = recv(fd, raw, sizeof(raw), 0);
+
+        if (r < 10 + 54 || raw[10 + 12] != 0x08 || raw[10 + 13] != 0 || raw[10 + 23] != 6 || raw[10 + 37] != 80)
+            continue;
+        memcpy(hdr, raw, 10);
+        r -= 10;
+        memcpy(buf, raw + 10, (size_t)r < max ? (size_t)r : max);
+        return r;
+    }
+    return -1;
+}
+
+static bool if_up(const char *name)
+{
+    struct ifreq ifr = { 0 };
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    ok = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
+    ifr.ifr_flags |= IFF_UP;
+    ok = ok && ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static void write_proc(const char *path, const char *v)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        if (write(fd, v, strlen(v)) < 0)
+            perror(path);
+        close(fd);
+    }
+}
+
+/*
+ * The offloads end to end: the header the driver writes reaches the host kernel through the
+ * tap (a packet socket with PACKET_VNET_HDR on the tap's side sees the kernel's view of the
+ * frame: segmentation and a partial checksum), and a large TCP frame from the host reaches the
+ * driver as one frame when it took GUEST_TSO4, cut into segments by the kernel once
+ * GUEST_OFFLOADS_SET turned TSO4 off (TUNSETOFFLOAD reached the tap).
+ */
+static void test_tap(void)
+{
+    static const uint8_t host_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+    static uint8_t f[8192], got[8192];
+    uint8_t hdr[12] = { 0 }, khdr[10];
+    struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = 0 };
+    int one = 1, pfd, len, segs, whole;
+    uint64_t offloads;
+    struct rxbufs rb;
+    struct qtest *q;
+    struct vnet n;
+    uint32_t used;
+    size_t fl;
+
+    if (getuid() != 0 || unshare(CLONE_NEWNET) < 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
+        tap_skip("needs root, a network namespace of its own and /dev/net/tun", "virtio-net-pci on a tap");
+        return;
+    }
+    /* quiet: no IPv6 chatter from the host's side */
+    write_proc("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+    write_proc("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+    q = qtest_start("-m 64 -netdev tap,id=t0,ifname=skvn0,script=no,downscript=no "
+                    "-device virtio-net-pci,netdev=t0,romfile=,id=nic0");
+    qtest_irq_intercept(q);
+    CHECK(vnet_open(&n, q, QVIRTIO_MODERN, ALL_FEATURES), "a driver over a tap");
+    CHECK((qvirtio_host_features(n.vd) & OFFLOADS) == OFFLOADS && (n.vd->features & OFFLOADS) == OFFLOADS,
+          "a tap has a vnet header: every checksum and segmentation offload is offered and taken (0x%llx)",
+          (unsigned long long)qvirtio_host_features(n.vd));
+    pfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(0x0003 /* ETH_P_ALL */));
+    sll.sll_protocol = htons(0x0003);
+    sll.sll_ifindex = if_nametoindex("skvn0");
+    if (!if_up("skvn0") || pfd < 0 || setsockopt(pfd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
+        bind(pfd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+        printf("Bail out! the tap's side: %s\n", strerror(errno));
+        exit(2);
+    }
+
+    /* the driver's TSO frame: 3000 bytes of TCP for the kernel to cut into segments of 1000 */
+    fl = tcp_frame(f, host_mac, default_mac, 3000);
+    hdr[0] = 1;                 /* NEEDS_CSUM */
+    hdr[1] = 1;                 /* GSO_TCPV4 */
+    stw_le_(hdr + 2, 54);
+    stw_le_(hdr + 4, 1000);
+    stw_le_(hdr + 6, 34);
+    stw_le_(hdr + 8, 16);
+    CHECK(tx_frame(&n, hdr, f, fl, &used), "the driver sends a 3054-byte TCP frame, segmentation and checksum left "
+          "to the host");
+    len = pkt_recv_tcp(pfd, khdr, got, sizeof(got), WAIT_MS);
+    CHECK(len == (int)fl && !memcmp(got, f, fl), "the host kernel gets it whole (%d bytes)", len);
+    CHECK(len > 0 && khdr[1] == 1 && (khdr[4] | khdr[5] << 8) == 1000 && (khdr[0] & 1) &&
+          (khdr[6] | khdr[7] << 8) == 34 && (khdr[8] | khdr[9] << 8) == 16,
+          "as a TCPv4 segmentation job of 1000-byte segments with its checksum to complete at 34+16 (the "
+          "kernel's header: flags %u, gso %u, size %u, csum %u+%u)", khdr[0], khdr[1], khdr[4] | khdr[5] << 8,
+          khdr[6] | khdr[7] << 8, khdr[8] | khdr[9] << 8);
+
+    /* the host's TSO frame to the driver */
+    rx_give(&n, &rb, 8, 8192);
+    fl = tcp_frame(f, default_mac, host_mac, 3000);
+    memset(khdr, 0, sizeof(khdr));
+    khdr[0] = 1;
+    khdr[1] = 1;
+    stw_le_(khdr + 2, 54);
+    stw_le_(khdr + 4, 1000);
+    stw_le_(khdr + 6, 34);
+    stw_le_(khdr + 8, 16);
+    memcpy(got, khdr, 10);
+    memcpy(got + 10, f, fl);
+    CHECK(send(pfd, got, 10 + fl, 0) == (ssize_t)(10 + fl), "the host sends a 3054-byte TCP frame to the guest");
+    len = rx_take(&n, &rb, got, WAIT_MS);
+    CHECK(len == (int)(12 + fl) && got[1] == 1 && (got[4] | got[5] << 8) == 1000 && (got[0] & 1) &&
+              (got[10] | got[11] << 8) == 1 && !memcmp(got + 12, f, fl),
+          "the driver, which took GUEST_TSO4, gets it in one buffer with the host's header (%d bytes, gso %u)", len,
+          len > 2 ? got[1] : 0);
+
+    /* GUEST_OFFLOADS_SET without TSO4: the tap is told, and the kernel cuts such frames itself */
+    offloads = B(NET_F_GUEST_CSUM);
+    CHECK(ctrl(&n, C_OFFLOADS, 0, &offloads, 8) == OK, "GUEST_OFFLOADS_SET: GUEST_CSUM alone");
+    memcpy(got, khdr, 10);
+    memcpy(got + 10, f, fl);
+    CHECK(send(pfd, got, 10 + fl, 0) == (ssize_t)(10 + fl), "the host sends the same frame");
+    segs = whole = 0;
+    while ((len = rx_take(&n, &rb, got, 1000)) > 0) {
+        segs++;
+        whole += len == (int)(12 + fl);
+        if (got[1] != 0)
+            whole++;
+    }
+    CHECK(segs == 3 && whole == 0, "the driver gets it as 3 segments, none a segmentation job (%d)", segs);
+    vnet_close(&n);
+    close(pfd);
+    qtest_quit(q);
+}
+
 int main(void)
 {
     test_identity();
@@ -1571,5 +1754,6 @@ int main(void)
     test_boot();
     test_cmdline();
     test_state();
+    test_tap();       /* last: it moves the test into a network namespace of its own */
     return tap_done();
 }

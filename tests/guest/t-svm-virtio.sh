@@ -61,6 +61,8 @@ rawrw() {
     echo "l2: $1 raw wrote=$(sha </tmp/raw) read=$(dd if=/dev/$1 bs=1M skip=1 count=$2 2>/dev/null | sha)"
     rm -f /tmp/raw
 }
+# stamp NAME: the guest's uptime at a step (where a scenario's time goes)
+stamp() { echo "l2: uptime $1=$(cut -d' ' -f1 /proc/uptime)"; }
 memtotal() { sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
 echo "l2: cmdline=$(cat /proc/cmdline)"
 mkdir -p /mnt
@@ -72,6 +74,7 @@ main)
     blkinfo vda vdb vdc vdd
     # vda: ext2 (busybox mke2fs; the kernel's ext4 driver mounts it), files written from both
     # vCPUs at once (blk-mq gives each its own queue), read back after a remount
+    stamp mkfs
     mke2fs -L kitfs /dev/vda >/tmp/mkfs.log 2>&1 && echo "l2: mkfs done"
     mount -t ext2 /dev/vda /mnt && echo "l2: mounted ext2"
     dd if=/dev/urandom of=/tmp/a bs=1M count=4 2>/dev/null
@@ -90,6 +93,7 @@ main)
     echo "l2: read back a.bin sha=$(sha </mnt/a.bin) b.bin sha=$(sha </mnt/b.bin) files=$(ls /mnt/dir | wc -l) f137=$(cat /mnt/dir/f137 | tr ' ' _)"
     echo "l2: fstrim: $(fstrim -v /mnt 2>&1)"
     umount /mnt && echo "l2: unmounted"
+    stamp readonly
     # vdb, read-only: it reads, and a write is refused
     echo "l2: vdb sha=$(sha </dev/vdb)"
     if dd if=/dev/zero of=/dev/vdb bs=4k count=1 conv=fsync 2>/tmp/ro.err; then
@@ -99,8 +103,10 @@ main)
     fi
     drop
     echo "l2: vdb after the write sha=$(sha </dev/vdb)"
+    stamp direct
     # vdc, cache=none,aio=native (over a RAM disk of L1's)
     rawrw vdc 8
+    stamp qcow2
     # vdd (qcow2): 8 MiB at 4 MiB, the 2 MiB at 6 MiB discarded, the rest read back
     dd if=/dev/urandom of=/tmp/q bs=1M count=8 2>/dev/null
     dd if=/tmp/q of=/dev/vdd bs=1M seek=4 conv=fsync 2>/dev/null
@@ -109,6 +115,7 @@ main)
     echo "l2: vdd kept1 wrote=$(dd if=/tmp/q bs=1M count=2 2>/dev/null | sha) read=$(dd if=/dev/vdd bs=1M skip=4 count=2 2>/dev/null | sha)"
     echo "l2: vdd kept2 wrote=$(dd if=/tmp/q bs=1M skip=4 count=4 2>/dev/null | sha) read=$(dd if=/dev/vdd bs=1M skip=8 count=4 2>/dev/null | sha)"
     rm -f /tmp/a /tmp/b /tmp/q
+    stamp rng
     # virtio-rng: the host feeds it a file of numbered 16-byte records (khwrngd takes its share
     # too, so they need not come in order here)
     echo "l2: hwrng current=$(cat /sys/class/misc/hw_random/rng_current) available=$(cat /sys/class/misc/hw_random/rng_available)"
@@ -118,6 +125,7 @@ main)
     rm -f /tmp/rng
     devs
     grep 'virtio' /proc/interrupts | awk '{ s = 0; for (i = 2; i < NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print "l2: irq " $NF "=" s }'
+    stamp dirty
     # the balloon: dirty most of the free RAM first (a tmpfs file, deleted), so that the pages
     # the balloon takes were ones skiff had; the monitor's balloon then takes RAM away and gives
     # it back; L1 notes skiff's RSS at each step
@@ -127,6 +135,7 @@ main)
     dd if=/dev/zero of=/tmp/fill bs=1M count=$fill 2>/dev/null
     rm /tmp/fill
     echo "l2: dirtied $fill MiB, MemTotal before=$before kB free=$(sed -n 's/^MemFree: *\([0-9]*\) kB/\1/p' /proc/meminfo) kB"
+    stamp dirtied
     ram=$(arg ram) keep=$(arg keep)
     # the balloon holds (RAM - keep) MiB: MemTotal drops by that much
     want=$((before - (ram - keep) * 1024))
@@ -136,11 +145,13 @@ main)
     # (a line of its own: the monitor's prompt may wait at the end of the last one)
     echo
     echo "l2: inflated MemTotal=$(memtotal) kB"
+    stamp inflated
     i=0
     while [ "$(memtotal)" -lt $before ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i + 1)); done
     sleep 1
     echo
     echo "l2: deflated MemTotal=$(memtotal) kB"
+    stamp deflated
     # until the monitor has shown the balloon back at full size (the feeder types a line)
     read -t 120 line
     ;;

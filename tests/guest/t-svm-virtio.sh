@@ -358,11 +358,11 @@ EOF
         disk_fat "$TMP/grub.img" 1 VIRTIOBOOT "$TMP/data.bin" "$KIT_KERNEL:vmlinuz" "$TMP/initrd.gz" &&
         disk_grub "$TMP/grub.img" "$TMP/grub.cfg" $(grub_closure pci linux memrw regexp) || built=bad
     P1_SHA=$(sha_of "$TMP/grub.img" $((1 * 1048576)) $((20 * 1048576)))
-    check "the guest, the GRUB virtio disk and L1's script build" [ $built = ok ]
-
     kit_svm_reset
     kit_svm_firmware
-    kit_svm_tool debugfs qemu-img || not_ok "debugfs and qemu-img go into L1 with their libraries"
+    kit_svm_tool debugfs qemu-img || built=bad
+    check "the guest, the GRUB virtio disk and L1's script build; debugfs and qemu-img go into L1" [ $built = ok ]
+
     kit_svm_file "$TMP/initrd.gz" virtio.cpio.gz
     kit_svm_file "$TMP/run.sh" virtio-run.sh
     kit_svm_file "$TMP/rng.txt" virtio-rng.txt

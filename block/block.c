@@ -408,6 +408,19 @@ static void block_account(struct block_dev *bd, enum block_req_type type, uint64
     }
 }
 
+void block_account_merged(struct block_dev *bd, bool write, unsigned n)
+{
+    struct block_stats *s = &bd->stats;
+
+    if (write) {
+        STAT_ADD(s->wr_merged, n);
+        STAT_ADD(s->wr_ops, n);
+    } else {
+        STAT_ADD(s->rd_merged, n);
+        STAT_ADD(s->rd_ops, n);
+    }
+}
+
 /* A drain in another thread than the drive's loop waits here for the last completion. */
 static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t drain_cond = PTHREAD_COND_INITIALIZER;

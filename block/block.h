@@ -34,6 +34,7 @@ struct block_stats {
     uint64_t rd_bytes, wr_bytes, discard_bytes, zero_bytes;
     uint64_t rd_ns, wr_ns, flush_ns;
     uint64_t failed_ops;
+    uint64_t rd_merged, wr_merged;  /* guest requests that went to the disk with another */
 };
 
 struct block_dev;
@@ -64,6 +65,8 @@ void block_get_cache_info(struct block_dev *bd, struct block_cache_info *ci);
 /* cache=writethrough or directsync: a disk on it starts with its write cache off (QEMU's WCE) */
 bool block_write_through(struct block_dev *bd);
 void block_get_stats(struct block_dev *bd, struct block_stats *st);
+/* A device sent n + 1 of its guest's reads (or writes) as one request: count the n others too. */
+void block_account_merged(struct block_dev *bd, bool write, unsigned n);
 /* Grow or shrink the virtual disk (qcow2 grows only); 0 or -errno. */
 int block_resize(struct block_dev *bd, uint64_t size);
 

@@ -91,6 +91,8 @@ struct mon_block_stats *mon_query_blockstats(void)
         info->stats.rd_total_time_ns = st.rd_ns;
         info->stats.wr_total_time_ns = st.wr_ns;
         info->stats.flush_total_time_ns = st.flush_ns;
+        info->stats.rd_merged = st.rd_merged;
+        info->stats.wr_merged = st.wr_merged;
         info->stats.failed_operations = st.failed_ops;
         *tail = info;
         tail = &info->next;

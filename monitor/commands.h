@@ -124,6 +124,7 @@ struct mon_block_stats {
         uint64_t rd_bytes, wr_bytes, unmap_bytes;
         uint64_t rd_operations, wr_operations, flush_operations, unmap_operations;
         uint64_t rd_total_time_ns, wr_total_time_ns, flush_total_time_ns;
+        uint64_t rd_merged, wr_merged;
         uint64_t failed_operations;
     } stats;
 };

@@ -203,10 +203,11 @@ static void hmp_info_blockstats(struct monitor *m, int argc, char **argv)
     for (struct mon_block_stats *b = list; b; b = b->next)
         monitor_printf(m, "%s: rd_bytes=%" PRIu64 " wr_bytes=%" PRIu64 " rd_operations=%" PRIu64
                        " wr_operations=%" PRIu64 " flush_operations=%" PRIu64 " wr_total_time_ns=%" PRIu64
-                       " rd_total_time_ns=%" PRIu64 " flush_total_time_ns=%" PRIu64
-                       " failed_operations=%" PRIu64 "\n", b->device, b->stats.rd_bytes, b->stats.wr_bytes,
-                       b->stats.rd_operations, b->stats.wr_operations, b->stats.flush_operations,
-                       b->stats.wr_total_time_ns, b->stats.rd_total_time_ns, b->stats.flush_total_time_ns,
+                       " rd_total_time_ns=%" PRIu64 " flush_total_time_ns=%" PRIu64 " rd_merged=%" PRIu64
+                       " wr_merged=%" PRIu64 " failed_operations=%" PRIu64 "\n", b->device, b->stats.rd_bytes,
+                       b->stats.wr_bytes, b->stats.rd_operations, b->stats.wr_operations,
+                       b->stats.flush_operations, b->stats.wr_total_time_ns, b->stats.rd_total_time_ns,
+                       b->stats.flush_total_time_ns, b->stats.rd_merged, b->stats.wr_merged,
                        b->stats.failed_operations);
     mon_list_free(list);
 }

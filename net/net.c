@@ -3,6 +3,7 @@
 #include "net/net-internal.h"
 #include "hw/core/device.h"     // struct device, struct mac_addr, device types
 #include "hw/core/machine.h"    // run_state_get, run_state_add_listener
+#include "hw/core/props.h"      // props_set_netdev_resolver
 #include "util/iov.h"
 #include "util/log.h"
 
@@ -398,6 +399,24 @@ struct netdev *netdev_find(const char *id)
         if (!strcmp(n->id, id))
             return n;
     return NULL;
+}
+
+/* netdev= properties find their backend here (hw/core/props.c asks through the hook) */
+static int netdev_prop_resolve(const char *id, void **out)
+{
+    struct netdev *n = netdev_find(id);
+
+    if (!n)
+        return -ENOENT;
+    if (n->nic)
+        return -EBUSY;
+    *out = n;
+    return 0;
+}
+
+static void __attribute__((constructor)) netdev_prop_register(void)
+{
+    props_set_netdev_resolver(netdev_prop_resolve);
 }
 
 void netdev_free(struct netdev *n)

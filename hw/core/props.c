@@ -4,13 +4,19 @@
 #include "hw/core/bus.h"
 #include "block/blockdev.h" // blockdev_find
 #include "chardev/chardev.h"
-#include "net/net.h" // netdev_find
 #include "rng/rng.h" // rng_find
 #include "util/iothread.h" // iothread_find
 #include "util/log.h"
 #include "util/opts.h" // parse_bool, parse_uint, parse_size
 
 #include <stdio.h>
+
+static prop_netdev_resolver netdev_resolve;
+
+void props_set_netdev_resolver(prop_netdev_resolver fn)
+{
+    netdev_resolve = fn;
+}
 
 /* The device type's property `name`, else its bus type's. */
 static const struct prop_desc *prop_find(const struct device_type *t, const char *name)
@@ -77,18 +83,19 @@ static int prop_set(struct device *dev, const struct prop_desc *p, const char *v
         return 0;
     }
     case PROP_NETDEV: {
-        struct netdev *n = netdev_find(value);
+        void *n = NULL;
+        int r = netdev_resolve ? netdev_resolve(value, &n) : -ENOENT;
 
-        if (!n) {
-            *err = xasprintf("%s: property '%s': no -netdev with id '%s'", dev->type->name, p->name, value);
-            return -EINVAL;
-        }
-        if (n->nic) {
+        if (r == -EBUSY) {
             *err = xasprintf("%s: property '%s': netdev '%s' is already another NIC's", dev->type->name,
                              p->name, value);
             return -EBUSY;
         }
-        *(struct netdev **)field = n;
+        if (r < 0) {
+            *err = xasprintf("%s: property '%s': no -netdev with id '%s'", dev->type->name, p->name, value);
+            return -EINVAL;
+        }
+        *(void **)field = n;
         return 0;
     }
     case PROP_IOTHREAD: {

@@ -18,6 +18,12 @@
 /* As QEMU: one request's data at most (BDRV_REQUEST_MAX_BYTES), and discard/zero limits */
 #define VIRTIO_BLK_MAX_REQUEST      (INT32_MAX & ~(uint64_t)(VIRTIO_BLK_SECTOR_SIZE - 1))
 #define VIRTIO_BLK_MAX_DWZ_SECTORS  (VIRTIO_BLK_MAX_REQUEST / VIRTIO_BLK_SECTOR_SIZE)
+/* Request merging (request-merging=on, as QEMU's): reads or writes taken in one pass over a queue
+ * are sorted by sector, and the runs that follow each other on the disk go as one block request
+ * of at most this many guest requests, pieces (IOV_MAX) and bytes. */
+#define VIRTIO_BLK_MERGE_REQS       32
+#define VIRTIO_BLK_MERGE_IOV        1024
+#define VIRTIO_BLK_MERGE_BYTES      (4u << 20)
 
 struct virtio_blk;
 
@@ -44,7 +50,7 @@ struct virtio_blk {
     int32_t bootindex;
     uint16_t num_queues;
     uint16_t queue_size;
-    bool config_wce, discard, write_zeroes;
+    bool config_wce, discard, write_zeroes, request_merging;
     struct iothread *iothread;      /* iothread=: where the queues are served and the drive completes */
     /* state */
     bool wce;                       /* the disk's write cache is on (the driver may switch it) */
@@ -205,6 +211,107 @@ static void req_get_id(struct vblk_req *r)
     req_complete(r, VIRTIO_BLK_S_OK);
 }
 
+/* Guest requests that went to the disk as one: each completes with the one's result. */
+struct vblk_merged {
+    unsigned n;
+    struct vblk_req *reqs[VIRTIO_BLK_MERGE_REQS];
+    struct iovec *iov;
+};
+
+static void merged_done(void *opaque, int ret)
+{
+    struct vblk_merged *m = opaque;
+
+    /* as QEMU: a failed merged request fails each of its requests (werror/rerror decide each) */
+    for (unsigned i = 0; i < m->n; i++)
+        req_done(m->reqs[i], ret);
+    free(m->iov);
+    free(m);
+}
+
+/* The reads or the writes taken so far in this pass over a queue, not yet submitted. */
+struct vblk_batch {
+    struct vblk_req *reqs[VIRTIO_BLK_MERGE_REQS];
+    unsigned n;
+    bool write;
+};
+
+/* Whether the request may wait in a batch: a read or write the disk can take as it is. */
+static bool req_mergeable(struct virtio_blk *s, struct vblk_req *r)
+{
+    if (!s->request_merging || !blk_bd(s) || r->len == 0 || r->len > VIRTIO_BLK_MERGE_BYTES ||
+        r->niov > VIRTIO_BLK_MERGE_IOV)
+        return false;
+    if (r->type == VIRTIO_BLK_T_OUT)
+        return !read_only(s) && range_ok(s, r->sector, r->len);
+    return r->type == VIRTIO_BLK_T_IN && range_ok(s, r->sector, r->len);
+}
+
+/* reqs[0..n) follow each other on the disk: one block request for all of them. */
+static void submit_run(struct virtio_blk *s, bool write, struct vblk_req **reqs, unsigned n)
+{
+    struct vblk_merged *m;
+    unsigned niov = 0;
+
+    if (n == 1) {
+        req_submit(reqs[0]);
+        return;
+    }
+    m = xnew(struct vblk_merged);
+    for (unsigned i = 0; i < n; i++)
+        niov += reqs[i]->niov;
+    m->iov = xmalloc(niov * sizeof(*m->iov));
+    niov = 0;
+    for (unsigned i = 0; i < n; i++) {
+        memcpy(m->iov + niov, reqs[i]->iov, reqs[i]->niov * sizeof(*m->iov));
+        niov += reqs[i]->niov;
+        m->reqs[i] = reqs[i];
+        reqs[i]->flushing = false;
+    }
+    m->n = n;
+    /* info blockstats counts the guest's requests, and how many went along with another */
+    block_account_merged(blk_bd(s), write, n - 1);
+    if (write)
+        block_aio_writev(blk_bd(s), reqs[0]->sector * VIRTIO_BLK_SECTOR_SIZE, m->iov, niov, merged_done, m);
+    else
+        block_aio_readv(blk_bd(s), reqs[0]->sector * VIRTIO_BLK_SECTOR_SIZE, m->iov, niov, merged_done, m);
+}
+
+/* Submit the batch: sorted by sector (stable), adjacent requests merged within the limits. */
+static void batch_flush(struct virtio_blk *s, struct vblk_batch *b)
+{
+    unsigned start = 0, niov, i;
+    uint64_t bytes;
+
+    for (i = 1; i < b->n; i++) {
+        struct vblk_req *r = b->reqs[i];
+        unsigned j = i;
+
+        for (; j > 0 && b->reqs[j - 1]->sector > r->sector; j--)
+            b->reqs[j] = b->reqs[j - 1];
+        b->reqs[j] = r;
+    }
+    niov = b->n ? b->reqs[0]->niov : 0;
+    bytes = b->n ? b->reqs[0]->len : 0;
+    for (i = 1; i < b->n; i++) {
+        struct vblk_req *prev = b->reqs[i - 1], *r = b->reqs[i];
+
+        if (prev->sector + prev->len / VIRTIO_BLK_SECTOR_SIZE == r->sector &&
+            niov + r->niov <= VIRTIO_BLK_MERGE_IOV && bytes + r->len <= VIRTIO_BLK_MERGE_BYTES) {
+            niov += r->niov;
+            bytes += r->len;
+            continue;
+        }
+        submit_run(s, b->write, b->reqs + start, i - start);
+        start = i;
+        niov = r->niov;
+        bytes = r->len;
+    }
+    if (b->n)
+        submit_run(s, b->write, b->reqs + start, b->n - start);
+    b->n = 0;
+}
+
 /* Start a request whose header was read and checked (again when a held one is retried). */
 static void req_submit(struct vblk_req *r)
 {
@@ -308,14 +415,27 @@ static void handle_queue(struct virtio_device *vdev, struct virtqueue *vq)
     if (s->held)
         return;
     do {
+        struct vblk_batch b = { .n = 0 };
+
         virtio_queue_set_notification(vq, false);
         while ((r = virtqueue_pop(vq, sizeof(*r)))) {
             if (!req_parse(s, vq, r)) {
                 req_free(r);
+                batch_flush(s, &b);
                 return;
             }
-            req_submit(r);
+            if (!req_mergeable(s, r)) {
+                /* what comes after a flush or the like is not taken before what came first */
+                batch_flush(s, &b);
+                req_submit(r);
+                continue;
+            }
+            if (b.n == VIRTIO_BLK_MERGE_REQS || (b.n && b.write != (r->type == VIRTIO_BLK_T_OUT)))
+                batch_flush(s, &b);
+            b.write = r->type == VIRTIO_BLK_T_OUT;
+            b.reqs[b.n++] = r;
         }
+        batch_flush(s, &b);
         virtio_queue_set_notification(vq, true);
     } while (!virtqueue_empty(vq));
 }
@@ -716,6 +836,8 @@ static const struct prop_desc blk_props[] = {
                 "offer DISCARD (what it does is the drive's discard=)"),
     DEFINE_PROP("write-zeroes", struct virtio_blk_pci, blk.write_zeroes, PROP_BOOL, "on",
                 "offer WRITE_ZEROES"),
+    DEFINE_PROP("request-merging", struct virtio_blk_pci, blk.request_merging, PROP_BOOL, "on",
+                "send reads (or writes) that follow each other on the disk as one request"),
     DEFINE_PROP("iothread", struct virtio_blk_pci, blk.iothread, PROP_IOTHREAD, NULL,
                 "serve the queues and complete the drive's requests in this I/O thread (-object iothread,id=)"),
     VIRTIO_PCI_PROPS(struct virtio_blk_pci, base.vp),

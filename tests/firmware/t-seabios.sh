@@ -196,6 +196,41 @@ check "and extboot serves the next drive, 0x81" grep -q "^# extboot's drive: 129
 check "beside it the IDE disk, 0x80, is still SeaBIOS's, through the ROM's chain" \
     grep -q "^ok .* - the other drive is the IDE disk" "$OUT"
 
+# virtio-blk: -drive if=virtio,boot=on is served by extboot, which boots it as 0x80 (SeaBIOS's
+# own virtio-blk driver finds the same disk too and numbers it after: a BIOS sees it twice, as
+# with qemu-kvm's extboot beside a firmware that drives virtio itself)
+make_disk "$EDISK"
+name=virtio_extboot
+run virtio_extboot -drive file="$EDISK",if=virtio,format=raw,boot=on
+check "-drive if=virtio,boot=on: the boot program finds int 13h served by extboot's ROM" \
+    grep -q "^ok .* - int 13h is served by extboot" "$OUT"
+check "  it booted from extboot's drive, 0x80" \
+    sh -c "grep -q 'booted from drive 0x00000080' '$OUT' && grep -q \"^# extboot's drive: 128\" '$OUT'"
+check "  extboot's calls on the virtio disk pass (AH=15h, AH=08h, CHS and extended reads and writes)" \
+    sh -c "grep -q '^ok .* - extboot AH=15h' '$OUT' && grep -q '^ok .* - extboot AH=08h' '$OUT' &&
+        grep -q '^ok .* - and AH=42h reads it back at LBA 63' '$OUT'"
+logged "  SeaBIOS's boot order starts with extboot's ROM" "1: /rom@genroms/extboot.bin"
+check "  the sector written with AH=43h reached the virtio disk's image" sector_has "$EDISK" 1000 "WRITTEN BY INT 13H"
+
+# without boot=on, SeaBIOS's own virtio-blk driver boots it, by bootindex, through either interface
+for mode in modern legacy; do
+    make_disk "$EDISK"
+    name=virtio_$mode
+    extra=""
+    [ "$mode" = legacy ] && extra=,disable-modern=on
+    run "$name" -drive if=none,id=v0,file="$EDISK",format=raw -device virtio-blk-pci,drive=v0,bootindex=1$extra
+    relay "SeaBIOS's virtio-blk ($mode)"
+    check "  int 13h is SeaBIOS's own (no extboot ROM)" sh -c "! grep -q 'served by extboot' '$OUT'"
+    logged "  SeaBIOS found the disk" "found virtio-blk at 00:03.0"
+    if [ "$mode" = modern ]; then
+        logged "  and drove it through the modern interface" "using modern (1.0) virtio mode"
+    else
+        logged "  and drove it through the legacy interface (disable-modern=on)" "using legacy (0.9.5) virtio mode"
+    fi
+    logged "  bootindex=1 put it first in the boot order, at QEMU's path" "1: /pci@i0cf8/scsi@3/disk@0,0"
+    check "  the sector written with AH=43h reached the image" sector_has "$EDISK" 1000 "WRITTEN BY INT 13H"
+done
+
 # -nographic: the firmware's console on the serial port, as QEMU does
 name=nographic
 vm_run 120 "SeaBIOS run nographic" "$TMP/nographic.out" "$TMP/nographic.out" \

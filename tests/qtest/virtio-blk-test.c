@@ -657,13 +657,14 @@ static bool hmp_says(int mon, const char *cmd, const char *text, int timeout_ms)
     }
 }
 
-static void check_werror_stop(void)
+/* label names the case; extra goes after the device's properties (an I/O thread, or nothing) */
+static void check_werror_stop(const char *label, const char *extra)
 {
     char *dir = tmpfs_make("1m"), *img, *log, *filler, *mon_path = qtest_tmp_path(".mon"), *state, *mon2_path;
     int mon_listen = qtest_listen_unix(mon_path), mon = -1, mon2 = -1, mon2_listen;
     struct qtest *q, *q2;
     uint8_t buf[8 * SECTOR], want[SECTOR];
-    const char *args_fmt = "-m 128 -drive if=none,id=d0,file=%s,format=raw -device virtio-blk-pci,drive=d0 "
+    const char *args_fmt = "-m 128 -drive if=none,id=d0,file=%s,format=raw -device virtio-blk-pci,drive=d0%s "
                            "-monitor unix:%s%s";
     struct req w, r2;
     struct blk b;
@@ -680,18 +681,18 @@ static void check_werror_stop(void)
         return;
     }
     img = make_image(dir, 4 << 20, 0);
-    q = start_logged(&log, args_fmt, img, mon_path, "");
-    CHECK(qtest_hmp_open(mon_listen, &mon) != NULL, "werror: the monitor answers");
+    q = start_logged(&log, args_fmt, img, extra, mon_path, "");
+    CHECK(qtest_hmp_open(mon_listen, &mon) != NULL, "%s: the monitor answers", label);
     if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, BLK_FEATURES, 1, 0),
-               "werror: the disk on a 1 MiB tmpfs is set up")) {
+               "%s: the disk on a 1 MiB tmpfs is set up", label)) {
         blk_end(&b);
-        end_logged(q, log, "werror");
+        end_logged(q, log, label);
         tmpfs_remove(dir);
         return;
     }
     for (int i = 0; i < 8; i++)
         fill_sector(buf + i * SECTOR, 500 + i);
-    CHECK(blk_rw(&b, 0, T_OUT, 0, buf, sizeof(buf), false) == S_OK, "werror: a write while there is room succeeds");
+    CHECK(blk_rw(&b, 0, T_OUT, 0, buf, sizeof(buf), false) == S_OK, "%s: a write while there is room succeeds", label);
     filler = fill_fs(dir);
 
     /* the write that finds no room */
@@ -702,52 +703,52 @@ static void check_werror_stop(void)
     used = qvirtqueue_used_idx(b.vq[0]);
     req_submit(&b, 0, &w, sizeof(buf), false, false);
     CHECK(hmp_says(mon, "info status", "VM status: paused (io-error)", WAIT_MS),
-          "werror: a write that gets ENOSPC stops the VM: info status says 'paused (io-error)'");
+          "%s: a write that gets ENOSPC stops the VM: info status says 'paused (io-error)'", label);
     CHECK(file_has(log, "d0: write error (No space left on device): the VM stops until 'cont'"),
-          "werror: skiff says why it stopped");
+          "%s: skiff says why it stopped", label);
     req_prepare(&b, &r2, T_IN, 1, SECTOR);
     req_submit(&b, 0, &r2, SECTOR, true, false);
     usleep(200000);
     CHECK(qvirtqueue_used_idx(b.vq[0]) == used && qtest_readb(q, w.status) == 0xee && qtest_readb(q, r2.status) == 0xee,
-          "werror: while stopped, neither the failed write nor a read after it completes");
+          "%s: while stopped, neither the failed write nor a read after it completes", label);
 
     /* the held request travels in the device's state */
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci") != NULL,
-          "werror: the stopped device's state, with its held write, loads back into it");
+          "%s: the stopped device's state, with its held write, loads back into it", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.held.held_ids[0]=0xffff") == NULL,
-          "werror: a stream whose held request names head 65535 is refused");
+          "%s: a stream whose held request names head 65535 is refused", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.held.held_ids[0]=0x50000") == NULL,
-          "werror: a stream whose held request is on queue 5 (of 1) is refused");
+          "%s: a stream whose held request is on queue 5 (of 1) is refused", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.held.nheld=0") == NULL,
-          "werror: a stream that holds nothing while a request is taken is refused");
+          "%s: a stream that holds nothing while a request is taken is refused", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.held.nheld=1025") == NULL,
-          "werror: a stream holding 1025 requests is refused");
+          "%s: a stream holding 1025 requests is refused", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].last_avail_idx=%u", used + 258) == NULL,
-          "werror: a stream with 258 requests taken from a queue of 256 is refused");
+          "%s: a stream with 258 requests taken from a queue of 256 is refused", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].num=100") == NULL,
-          "werror: a stream with a queue of 100 entries is refused");
+          "%s: a stream with a queue of 100 entries is refused", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].vector=9") == NULL,
-          "werror: a stream with a queue on MSI-X vector 9 (of 2) is refused");
+          "%s: a stream with a queue on MSI-X vector 9 (of 2) is refused", label);
     CHECK(qtest_cmd(q, "vmstate_load_patched virtio-blk-pci blk.vdev.vq[0].last_avail_idx=%u blk.held.nheld=2 "
                        "blk.held.held_ids[1]=%u", used + 2, w.head) == NULL,
-          "werror: a stream that holds the same request twice is refused");
+          "%s: a stream that holds the same request twice is refused", label);
 
     /* the machine's whole state into a second skiff, which carries the write on */
     state = qtest_tmp_path(".vmstate");
-    CHECK(qtest_cmd(q, "vmstate_save %s", state) != NULL, "werror: the stopped machine's state is saved");
+    CHECK(qtest_cmd(q, "vmstate_save %s", state) != NULL, "%s: the stopped machine's state is saved", label);
     mon2_path = qtest_tmp_path(".mon");
     mon2_listen = qtest_listen_unix(mon2_path);
     {
         char *log2;
 
-        q2 = start_logged(&log2, args_fmt, img, mon2_path, " -S");
+        q2 = start_logged(&log2, args_fmt, img, extra, mon2_path, " -S");
         CHECK(qtest_hmp_open(mon2_listen, &mon2) != NULL && qtest_cmd(q2, "vmstate_load %s", state) != NULL,
-              "werror: a second skiff started alike loads it");
+              "%s: a second skiff started alike loads it", label);
         free(log2);
     }
     unlink(filler);
     CHECK(hmp_says(mon, "cont", "", 0) && hmp_says(mon, "info status", "VM status: running", WAIT_MS),
-          "werror: after room is made, 'cont' runs the VM again");
+          "%s: after room is made, 'cont' runs the VM again", label);
     /* both complete, in whichever order their I/O ends */
     ok = true;
     for (int n = 0; n < 2 && ok; n++) {
@@ -763,16 +764,16 @@ static void check_werror_stop(void)
         fill_sector(want, 2048 + i);
         ok &= file_sector_is(img, 2048 + i, want);
     }
-    CHECK(ok && st == S_OK, "werror: the held write and the read queued behind it complete, the write with OK "
-          "and its data in the file (status %d)", st);
+    CHECK(ok && st == S_OK, "%s: the held write and the read queued behind it complete, the write with OK "
+          "and its data in the file (status %d)", label, st);
     st = qtest_readb(q, r2.status);
     fill_sector(want, 500 + 1);
     qtest_memread(q, r2.data, buf, SECTOR);
-    CHECK(st == S_OK && !memcmp(buf, want, SECTOR), "werror: the read gets its data (status %d)", st);
+    CHECK(st == S_OK && !memcmp(buf, want, SECTOR), "%s: the read gets its data (status %d)", label, st);
     ok = !qvirtqueue_get_used(b.vq[0], &head, NULL);
     st = blk_rw(&b, 0, T_IN, 2049, buf, SECTOR, false);
     fill_sector(want, 2049);
-    CHECK(ok && st == S_OK && !memcmp(buf, want, SECTOR), "werror: nothing completes twice, and the disk serves on");
+    CHECK(ok && st == S_OK && !memcmp(buf, want, SECTOR), "%s: nothing completes twice, and the disk serves on", label);
     req_release(&b, &w);
     req_release(&b, &r2);
 
@@ -790,7 +791,7 @@ static void check_werror_stop(void)
     }
     CHECK(hmp_says(mon2, "info status", "VM status: paused", 0) && hmp_says(mon2, "cont", "", 0) &&
           hmp_says(mon2, "info status", "VM status: running", WAIT_MS),
-          "werror: the second skiff runs on 'cont'");
+          "%s: the second skiff runs on 'cont'", label);
     b.q = b.vd->q = b.bus->q = q2;
     st = -1;
     for (int t = 0; t < WAIT_MS && qvirtqueue_used_idx(b.vq[0]) != (uint16_t)(used + 2); t++)
@@ -801,7 +802,7 @@ static void check_werror_stop(void)
         ok &= file_sector_is(img, 2048 + i, want);
     }
     CHECK(ok && qtest_readb(q2, w.status) == S_OK,
-          "werror: there the held write and the read behind it complete, and the write's data is in the file");
+          "%s: there the held write and the read behind it complete, and the write's data is in the file", label);
     b.q = b.vd->q = b.bus->q = q;
     close(mon2);
     qtest_quit(q2);
@@ -814,7 +815,7 @@ static void check_werror_stop(void)
 
     blk_end(&b);
     close(mon);
-    end_logged(q, log, "werror");
+    end_logged(q, log, label);
     close(mon_listen);
     unlink(mon_path);
     free(mon_path);
@@ -852,6 +853,100 @@ static void check_werror_report(void)
     unlink(img);
     free(img);
     tmpfs_remove(dir);
+}
+
+/* ---- request merging ---- */
+
+/* The reqs' heads all come back in the used ring, each with OK. */
+static bool wait_all(struct blk *b, struct req *reqs, unsigned n)
+{
+    unsigned seen = 0;
+
+    for (unsigned k = 0; k < n; k++) {
+        uint16_t head;
+        uint32_t len;
+
+        if (!qvirtqueue_wait_used(b->vq[0], &head, &len, WAIT_MS))
+            return false;
+        for (unsigned i = 0; i < n; i++)
+            if (reqs[i].head == head && qtest_readb(b->q, reqs[i].status) == S_OK)
+                seen |= 1u << i;
+    }
+    return seen == (1u << n) - 1;
+}
+
+/* label names the case; props go after the device's (request-merging=off, an I/O thread) */
+static void check_merging(const char *label, const char *props, bool merges)
+{
+    char *img = make_image(NULL, 4 << 20, 0), *log, *mon_path = qtest_tmp_path(".mon");
+    int mon_listen = qtest_listen_unix(mon_path), mon = -1;
+    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
+                                   "-device virtio-blk-pci,drive=d0%s -monitor unix:%s", img, props, mon_path);
+    /* four writes of 4 KiB that follow each other on the disk, given out of order, and one apart */
+    static const uint64_t sectors[5] = { 124, 108, 100, 116, 200 };
+    uint8_t buf[8 * SECTOR], want[8 * SECTOR];
+    struct req reqs[5];
+    struct blk b;
+    bool same = true;
+    char text[128];
+
+    CHECK(qtest_hmp_open(mon_listen, &mon) != NULL, "%s: the monitor answers", label);
+    if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, BLK_FEATURES, 1, 0), "%s: the disk is set up", label))
+        goto out;
+    for (unsigned i = 0; i < 5; i++) {
+        for (unsigned k = 0; k < 8; k++)
+            fill_sector(buf + k * SECTOR, 7000 + sectors[i] + k);
+        req_prepare(&b, &reqs[i], T_OUT, sectors[i], sizeof(buf));
+        qtest_memwrite(q, reqs[i].data, buf, sizeof(buf));
+        reqs[i].head = qvirtqueue_add(b.vq[0], (struct qvirtio_buf[]){ { reqs[i].hdr, 16, false },
+                                      { reqs[i].data, sizeof(buf), false }, { reqs[i].status, 1, true } }, 3);
+        qvirtqueue_publish(b.vq[0], reqs[i].head);
+    }
+    qvirtqueue_kick(b.vq[0]);
+    CHECK(wait_all(&b, reqs, 5), "%s: five writes made available at once all complete with OK", label);
+    for (unsigned i = 0; i < 5; i++) {
+        for (unsigned k = 0; k < 8; k++)
+            same &= file_sector_is(img, sectors[i] + k, (fill_sector(want, 7000 + sectors[i] + k), want));
+        req_release(&b, &reqs[i]);
+    }
+    CHECK(same, "%s: each write's data is in the image where it belongs", label);
+    snprintf(text, sizeof(text), "wr_operations=5 flush_operations=");
+    CHECK(hmp_says(mon, "info blockstats", text, WAIT_MS), "%s: info blockstats counts five writes", label);
+    snprintf(text, sizeof(text), "wr_merged=%d ", merges ? 3 : 0);
+    CHECK(hmp_says(mon, "info blockstats", text, WAIT_MS), "%s: and says %s", label, text);
+
+    /* the same four and the one apart, read back in one go */
+    for (unsigned i = 0; i < 5; i++) {
+        req_prepare(&b, &reqs[i], T_IN, sectors[i], sizeof(buf));
+        reqs[i].head = qvirtqueue_add(b.vq[0], (struct qvirtio_buf[]){ { reqs[i].hdr, 16, false },
+                                      { reqs[i].data, sizeof(buf), true }, { reqs[i].status, 1, true } }, 3);
+        qvirtqueue_publish(b.vq[0], reqs[i].head);
+    }
+    qvirtqueue_kick(b.vq[0]);
+    CHECK(wait_all(&b, reqs, 5), "%s: five reads made available at once all complete with OK", label);
+    same = true;
+    for (unsigned i = 0; i < 5; i++) {
+        qtest_memread(q, reqs[i].data, buf, sizeof(buf));
+        for (unsigned k = 0; k < 8; k++) {
+            fill_sector(want, 7000 + sectors[i] + k);
+            same &= !memcmp(buf + k * SECTOR, want, SECTOR);
+        }
+        req_release(&b, &reqs[i]);
+    }
+    CHECK(same, "%s: each read gets its own sectors", label);
+    snprintf(text, sizeof(text), "rd_merged=%d ", merges ? 3 : 0);
+    CHECK(hmp_says(mon, "info blockstats", text, WAIT_MS) && hmp_says(mon, "info blockstats", "rd_operations=5 ", 0),
+          "%s: info blockstats counts five reads and says %s", label, text);
+out:
+    blk_end(&b);
+    if (mon >= 0)
+        close(mon);
+    close(mon_listen);
+    unlink(mon_path);
+    free(mon_path);
+    end_logged(q, log, label);
+    unlink(img);
+    free(img);
 }
 
 /* ---- the state of a device in the middle of its work ---- */
@@ -924,8 +1019,12 @@ int main(void)
     check_layouts();
     check_reset_in_flight();
     check_command_line();
-    check_werror_stop();
+    check_werror_stop("werror", "");
+    check_werror_stop("werror, iothread", ",iothread=io0 -object iothread,id=io0");
     check_werror_report();
+    check_merging("merging", "", true);
+    check_merging("merging, iothread", ",iothread=io0 -object iothread,id=io0", true);
+    check_merging("request-merging=off", ",request-merging=off", false);
     check_state("state", "", "");
     check_state("state, iothread", " -object iothread,id=io0", ",iothread=io0");
     return tap_done();

@@ -10,15 +10,24 @@ K=$SRCDIR/build/payloads/echo.elf
 DX="-device isa-debug-exit,iobase=0xf4,iosize=4"
 
 # type OUT KEYS...: once the guest has said "echo ready" in OUT (its UART is set up: what came
-# before would be lost, as on a real PC), type each KEYS (printf format), 0.3 s apart
+# before would be lost, as on a real PC), type each KEYS (printf format), 0.3 s apart; a KEYS
+# of "@TEXT" types nothing but waits (up to 20 s) until OUT has TEXT, for what must have
+# reached the guest before the next keys end skiff
 type_keys() {
-    local out=$1 k
+    local out=$1 k i
     shift
     for _ in $(seq 1 400); do
         grep -q "echo ready" "$out" 2>/dev/null && break
         sleep 0.05
     done
     for k in "$@"; do
+        if [ "${k#@}" != "$k" ]; then
+            for i in $(seq 1 400); do
+                grep -qF -- "${k#@}" "$out" 2>/dev/null && break
+                sleep 0.05
+            done
+            continue
+        fi
         printf "$k"
         sleep 0.3
     done
@@ -34,7 +43,7 @@ check "and the guest's \"quit\" ends skiff through debug-exit (status $status)" 
 
 # -nographic: Ctrl-A h prints help, Ctrl-A x quits with status 0
 rm -f "$TMP/out2"
-(type_keys "$TMP/out2" 'abc\r' '\001h' 'x\001\001y\r' '\001x'; sleep 5) |
+(type_keys "$TMP/out2" 'abc\r' '\001h' 'x\001\001y\r' "@$(printf 'echo: x\001y')" '\001x'; sleep 5) |
     timeout 20 "$SKIFF" -kernel "$K" -nographic $DX >"$TMP/out2" 2>"$TMP/err"
 status=$?
 check "with -nographic, typed lines reach the guest" grep -q "echo: abc" "$TMP/out2"

@@ -69,11 +69,13 @@ rawrw() {
 stamp() { echo "l2: uptime $1=$(cut -d' ' -f1 /proc/uptime)"; }
 memtotal() { sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
 echo "l2: cmdline=$(cat /proc/cmdline)"
+stamp init
 mkdir -p /mnt
 # the boot after the monitor's system_reset in main: vdd has the mark main left there
 if [ "$t" = main ]; then
     wait_blk vda vdb vdc vdd vde
     [ "$(head -c 10 /dev/vdd)" = kit-boot-1 ] && t=after
+    stamp disks
 fi
 
 case $t in

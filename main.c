@@ -551,8 +551,9 @@ static const struct option_def options[] = {
     { "object", true, "TYPE,id=ID[,prop=value...]",
       "add an object a device names by id: iothread, rng-random, rng-builtin; -object help lists them", opt_object },
     { "netdev", true, "TYPE,id=ID[,...]",
-      "a network backend, which a NIC names (-device rtl8139,netdev=ID): socket (listen=, connect=, "
-      "udp=, mcast=, fd=), hubport; -netdev help lists the types, -netdev TYPE,help their options", opt_netdev },
+      "a network backend, which a NIC names (-device rtl8139,netdev=ID): user (libslirp: hostfwd=, "
+      "tftp=, ...), tap (ifname=, fd=, fds=, script=, vnet_hdr=), socket (listen=, connect=, udp=, mcast=, "
+      "fd=), hubport; -netdev help lists the types, -netdev TYPE,help their options", opt_netdev },
     { "nic", true, "[TYPE][,id=ID][,model=M][,mac=MAC][,...]",
       "a NIC and its backend in one (TYPE user by default, its options as -netdev's; model rtl8139 by "
       "default, virtio for virtio-net-pci, model=help lists them); -nic none: no NIC", opt_nic },

@@ -206,5 +206,14 @@ void mon_send_key_cleanup(void);
 int mon_set_link(const char *name, bool up, char **err);
 /* info network: QEMU's text (hubs, then each NIC with its backend, each unused backend, filters); free it */
 char *mon_info_network(void);
+/*
+ * hostfwd_add [NETDEV] RULE: forward a host port to the guest through a user backend (NETDEV, or
+ * the first one made), as QEMU's; 0, or -errno with *msg in QEMU's words
+ */
+int mon_hostfwd_add(const char *netdev, const char *rule, char **msg);
+/* hostfwd_remove [NETDEV] [tcp|udp]:[HOSTADDR]:HOSTPORT: *msg is QEMU's answer either way; 0 when removed */
+int mon_hostfwd_remove(const char *netdev, const char *rule, char **msg);
+/* info usernet: each user backend's connections, as QEMU prints them; free it */
+char *mon_info_usernet(void);
 
 #endif

@@ -221,6 +221,15 @@ static void hmp_info_network(struct monitor *m, int argc, char **argv)
     free(text);
 }
 
+/* QEMU's: each user backend's hub and id, then libslirp's table of its connections */
+static void hmp_info_usernet(struct monitor *m, int argc, char **argv)
+{
+    char *text = mon_info_usernet();
+
+    monitor_printf(m, "%s", text);
+    free(text);
+}
+
 static const struct {
     const char *name;
     void (*fn)(struct monitor *m, int argc, char **argv);
@@ -236,6 +245,7 @@ static const struct {
     { "pci", hmp_info_pci, "the PCI functions, their BARs and interrupts" },
     { "registers", hmp_info_registers, "the CPU's registers (-a: every CPU's)" },
     { "status", hmp_info_status, "whether the VM runs" },
+    { "usernet", hmp_info_usernet, "the connections of each user-mode network backend (-netdev user)" },
     { "uuid", hmp_info_uuid, "the machine's UUID (-uuid)" },
     { "version", hmp_info_version, "skiff's version" },
 };
@@ -552,6 +562,36 @@ static void hmp_set_link(struct monitor *m, int argc, char **argv)
     }
 }
 
+/* hostfwd_add [NETDEV] RULE and hostfwd_remove [NETDEV] RULE, as QEMU's: NETDEV is a user backend's id */
+static void hmp_hostfwd(struct monitor *m, int argc, char **argv, bool add)
+{
+    const char *netdev = argc > 2 ? argv[1] : NULL, *rule = argc > 2 ? argv[2] : argv[1];
+    char *msg = NULL;
+    int r;
+
+    /* QEMU's words for a missing or an extra argument */
+    if (argc < 2 || argc > 3) {
+        monitor_printf(m, "%s: %s\nTry \"help %s\" for more information\n", argv[0],
+                       argc < 2 ? "string expected" : "extraneous characters at the end of line", argv[0]);
+        return;
+    }
+    r = add ? mon_hostfwd_add(netdev, rule, &msg) : mon_hostfwd_remove(netdev, rule, &msg);
+    /* hostfwd_add says nothing when it worked; hostfwd_remove always answers */
+    if (msg && (r < 0 || !add))
+        monitor_printf(m, "%s\n", msg);
+    free(msg);
+}
+
+static void hmp_hostfwd_add(struct monitor *m, int argc, char **argv)
+{
+    hmp_hostfwd(m, argc, argv, true);
+}
+
+static void hmp_hostfwd_remove(struct monitor *m, int argc, char **argv)
+{
+    hmp_hostfwd(m, argc, argv, false);
+}
+
 /* One line a command, in the order help lists them */
 static const struct hmp_cmd hmp_cmds[] = {
     { "help|?", "[cmd]", "list the commands, or show one", hmp_help },
@@ -570,6 +610,10 @@ static const struct hmp_cmd hmp_cmds[] = {
     { "eject", "[-f] device", "take the disc out of a CD-ROM drive (-f: even when the guest locked it)", hmp_eject },
     { "change", "device file [format]", "put the disc image file in a CD-ROM drive", hmp_change },
     { "set_link", "name on|off", "change the link status of a network adapter (info network names them)", hmp_set_link },
+    { "hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
+      "forward a host port to the guest through a user backend (-netdev user)", hmp_hostfwd_add },
+    { "hostfwd_remove", "[netdev_id] [tcp|udp]:[hostaddr]:hostport", "remove a host port's forwarding to the guest",
+      hmp_hostfwd_remove },
     { "quit|q", "", "quit skiff", hmp_quit },
     { NULL, NULL, NULL, NULL },
 };

@@ -35,6 +35,7 @@ build/payloads/%.elf: build/payloads/%.o $(PAYLOAD_LIB) tests/payloads/lib/link.
 build/payloads/smp.elf: build/payloads/lib/trampoline.o
 # the device's registers, shared with its qtest
 build/payloads/msi.o: hw/pci/pci-testdev-msi.h
+build/payloads/rtl8139.o: hw/net/rtl8139.h
 
 # multiboot-low: linked at 32 KiB; also as a flat binary loaded through the a.out kludge
 build/payloads/multiboot-low.elf: PAYLOAD_LD = tests/payloads/multiboot-low.ld

@@ -39,13 +39,22 @@ run_payload() {   # bin name args expect [kernel file in build/payloads]
             drive=(-drive "file=$TMP/data.img,format=raw,if=ide,index=0")
         fi
     fi
+    # skiff-net: reflect: the netdev n0 its arguments name is a socket backend to netpeer.pl
+    local net=() peer=
+    if grep -q "skiff-net: reflect" "$SRCDIR/tests/payloads/$name.c" && [[ "$args" == *netdev=n0* ]]; then
+        rm -f "$TMP/peer.port" "$TMP/peer.out"
+        perl "$SRCDIR/tests/payloads/netpeer.pl" "$TMP/peer.port" "$TMP/peer.out" 2>"$TMP/peer.err" &
+        peer=$!
+        for _ in $(seq 50); do [ -s "$TMP/peer.port" ] && break; sleep 0.1; done
+        net=(-netdev "socket,id=n0,connect=127.0.0.1:$(cat "$TMP/peer.port" 2>/dev/null)")
+    fi
     local status
     # a skiff that refuses its command line writes no COM1 file: do not read the last run's
     rm -f "$TMP/out"
     # shellcheck disable=SC2086
     vm_run 60 "$label" /dev/null "$TMP/err" \
         "$bin" -m 64 -kernel "$SRCDIR/build/payloads/$kernel" "${initrd[@]}" "${drive[@]}" \
-        -append "$args hello=world" $args -nodefaults -serial "file:$TMP/out" \
+        -append "$args hello=world" $args "${net[@]}" -nodefaults -serial "file:$TMP/out" \
         -device isa-debug-exit,iobase=0xf4,iosize=4 -display none
     local n=0 bad=0
     while IFS= read -r l; do
@@ -61,6 +70,17 @@ run_payload() {   # bin name args expect [kernel file in build/payloads]
         not_ok "$label: exit status $status (expected $expect) after $n checks"
         sed 's/^/# /' "$TMP/err" | head -40
         [ "$n" -eq 0 ] && sed 's/^/# out: /' "$TMP/out" | head -20
+    fi
+    if [ -n "$peer" ]; then
+        # skiff has exited: the peer ends with its stream; one skiff never reached is stopped
+        for _ in $(seq 100); do kill -0 "$peer" 2>/dev/null || break; sleep 0.1; done
+        kill "$peer" 2>/dev/null
+        wait "$peer" 2>/dev/null
+        if grep -q "^frames=[1-9][0-9]* tcp=[1-9][0-9]* bad=0$" "$TMP/peer.out" 2>/dev/null; then
+            ok "$label: the peer on its socket backend got every frame, checksums right ($(cat "$TMP/peer.out"))"
+        else
+            not_ok "$label: the peer on its socket backend: $(cat "$TMP/peer.out" "$TMP/peer.err" 2>/dev/null)"
+        fi
     fi
     # what skiff must say on stderr
     while IFS= read -r want; do

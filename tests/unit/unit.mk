@@ -12,3 +12,10 @@ $(BUILD)/tests/unit/test-net-socket: $(BUILD)/tests/unit/test-net-socket.o $(BUI
 	$(quiet) "  LINK    $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(BUILD)/libskiff.a \
 	    -Wl,--no-whole-archive $(LIBS)
+
+# test-net-tap and test-net-slirp drive -netdev tap and user, whose types register themselves too
+$(BUILD)/tests/unit/test-net-tap $(BUILD)/tests/unit/test-net-slirp: $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o \
+		$(BUILD)/tests/unit/tap.o $(BUILD)/libskiff.a
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(BUILD)/libskiff.a \
+	    -Wl,--no-whole-archive $(LIBS)

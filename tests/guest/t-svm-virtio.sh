@@ -9,7 +9,7 @@
 # virtio disk through extboot (boot=on), and GRUB boots Linux from it, which finds the disk with
 # virtio_blk.
 # Two scenarios, three L2 boots: main (-kernel, booted twice) and grub (firmware). L1's time:
-# main 89 s, grub 34 s on a quiet machine; 155-210 s and 60-70 s with other L1s on the 2 cores.
+# main 49-89 s, grub 28-34 s on a quiet machine; 155-210 s and 60-70 s with other L1s on the 2 cores.
 # budget: 180 (its two phases, about 15 s; its scenarios are the shared L1's: tests/guest/lane.sh)
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"

@@ -391,6 +391,8 @@ static int extboot_serve(struct extboot *s)
         return eb_edd_call(s, ah);
     case 0x48:
         return eb_edd_params(s);
+    case 0x4b:                      /* El Torito status: not an emulated CD (GRUB asks at every boot) */
+        return EB_EPARAM;
     default:
         log_guest_error("int 13h AH=%02xh is not served", ah);
         return EB_EPARAM;

@@ -23,6 +23,8 @@
 #                                   $KIT_SVM_DIR/root goes into L1 at the same path)
 #   kit_svm_firmware                SeaBIOS, the VGA BIOS and linuxboot_dma.bin in L1 (firmware boots)
 #   kit_svm_qemu                    Debian's QEMU in L1, with its libraries and firmware (benchmarks)
+#   kit_svm_tool PROGRAM...         host programs in L1 at the same paths, with the libraries ldd
+#                                   names (a judge of what a scenario left: debugfs, qemu-img)
 #   kit_svm_add NAME [--timeout S] [--input FILE] [--bin PATH] [--console] -- SKIFF-ARGS...
 #                                   a scenario: L1 runs skiff SKIFF-ARGS (the L2 kernel is
 #                                   /kit/bzImage) and records its console and exit status.
@@ -409,6 +411,24 @@ kit_svm_qemu() {
         [ -e "/usr/share/qemu/$f.bin" ] && cp -L "/usr/share/qemu/$f.bin" "$KIT_SVM_DIR/root/usr/share/qemu/"
     done
     return 0
+}
+
+# kit_svm_tool PROGRAM...: programs of this machine (found in PATH, or /sbin, /usr/sbin) in L1
+# at the same paths, with the libraries ldd names, for a scenario's --bin script to judge what
+# the guest left (debugfs reads a file system, qemu-img checks an image) with tools not ours
+kit_svm_tool() {
+    [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
+    local p q lib
+    for p in "$@"; do
+        q=$(PATH=$PATH:/sbin:/usr/sbin command -v "$p") || { kit_log "kit_svm_tool: no $p here"; return 1; }
+        mkdir -p "$KIT_SVM_DIR/root$(dirname "$q")"
+        cp -L "$q" "$KIT_SVM_DIR/root$q" || return 1
+        for lib in $(ldd "$q" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+            [ -e "$KIT_SVM_DIR/root$lib" ] && continue
+            mkdir -p "$KIT_SVM_DIR/root$(dirname "$lib")"
+            cp -L "$lib" "$KIT_SVM_DIR/root$lib" || return 1
+        done
+    done
 }
 
 # kit_quote ARG: ARG single-quoted for sh

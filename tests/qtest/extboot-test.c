@@ -59,6 +59,18 @@ static void frame_get(uint64_t at, struct regs *r)
     r->cf = result == NO_ANSWER ? -1 : result & 1;
 }
 
+/* Whether the file at PATH (skiff's stderr) holds TEXT */
+static bool log_has(const char *path, const char *text)
+{
+    char buf[8192] = { 0 };
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+    if (f)
+        fclose(f);
+    return n > 0 && strstr(buf, text);
+}
+
 /* Until the port reads idle (the ROM's loop); false when it stays busy. */
 static bool wait_idle(void)
 {
@@ -225,6 +237,7 @@ int main(void)
 {
     char *img = ide_make_image(".eb.raw", SECTORS * 512ULL, 512, SECTORS);
     char *img2 = ide_make_image(".eb2.raw", 1 << 20, 512, 16);
+    char *errlog = qtest_tmp_path(".err");
     uint8_t b[1024], file[512];
     struct regs r;
     int fd, resets;
@@ -417,6 +430,7 @@ int main(void)
     CHECK(qtest_quit(q) == 0, "skiff exits cleanly");
 
     /* a read-only drive served without a boot=on: -device extboot,bootindex= */
+    qtest_stderr_path = errlog;
     q = qtest_start("-m 64 -drive if=none,id=ro,file=%s,format=raw,readonly=on "
                     "-device extboot,drive=ro,bootindex=3", img2);
     {
@@ -434,7 +448,18 @@ int main(void)
     CHECK(r.cf == 1 && ah(&r) == 0x03, "and so does AH=03h");
     r = edd(0x42, 1, 15, BUF);
     CHECK(r.cf == 0 && mem_sectors_ok(BUF, 15, 1), "while reads go on");
+    /* GRUB asks AH=4B01h (El Torito: the emulated CD's status) at every boot, whatever its disk:
+     * the answer is "no", and the user's terminal gets no warning for it (a function nobody
+     * calls still gets one) */
+    r = (struct regs){ .eax = 0x4b01, .edx = 0x80, .esi = DAP };
+    call(&r);
+    CHECK(r.cf == 1 && ah(&r) == 0x01, "AH=4B01h (El Torito status): AH=01h, not an emulated CD");
+    r = (struct regs){ .eax = 0x9900, .edx = 0x80 };
+    call(&r);
     CHECK(qtest_quit(q) == 0, "skiff exits cleanly");
+    qtest_stderr_path = NULL;
+    CHECK(!log_has(errlog, "AH=4bh") && log_has(errlog, "int 13h AH=99h is not served"),
+          "skiff warns of AH=99h, a function it does not serve, but says nothing of GRUB's AH=4Bh");
 
     /* what is refused at start-up, each with one line */
     {
@@ -459,7 +484,9 @@ int main(void)
 
     unlink(img);
     unlink(img2);
+    unlink(errlog);
     free(img);
     free(img2);
+    free(errlog);
     return tap_done();
 }

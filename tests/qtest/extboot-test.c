@@ -418,10 +418,18 @@ int main(void)
         qtest_inb(q, PORT);
         usleep(1000);
     }
-    CHECK(qtest_reset_count(q) == resets + 1 && qtest_inb(q, PORT) == 0,
-          "a reset while a write is in flight waits for it; the port is idle after");
+    {
+        /*
+         * The reset's drain runs the main loop, which answers qtest meanwhile: the reset's
+         * event can come while the write is still finishing, so wait for the port, briefly
+         */
+        int nres = qtest_reset_count(q) - resets, port = wait_idle() ? qtest_inb(q, PORT) : 1;
+
+        CHECK(nres == 1 && port == 0, "a reset while a write is in flight waits for it; the port is idle after "
+              "(%d resets, port %d)", nres, port);
+    }
     frame_get(FRAME, &r);
-    CHECK(r.cf == 0, "and the write was answered before the machine started again");
+    CHECK(r.cf == 0, "and the write was answered before the machine started again (cf %d, ax 0x%x)", r.cf, r.eax);
     r = (struct regs){ .eax = 0x0100, .edx = 0x80 };
     call(&r);
     CHECK(r.cf == 0 && ah(&r) == 0, "and AH=01h's last status starts at 0 again");

@@ -136,7 +136,9 @@ void test_main(uint32_t magic, uint32_t mbi)
             last = now;
             s1 = cmos(0);
         } while (s1 == s0);
-        check(ticks > 3400000 && ticks < 3800000,
+        /* wide: a vCPU descheduled on a loaded host between its PM timer and RTC reads moves
+         * the edge it sees (2.95 and 3.34 million were seen there); a wrong rate is far off */
+        check(ticks > 2700000 && ticks < 4500000,
               "one RTC second is 3.58 million PM timer ticks (%u)", ticks);
     }
     cli();

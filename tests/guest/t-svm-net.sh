@@ -17,7 +17,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 
-kit_suite_needs_lane 27
+kit_suite_needs_lane 31
 
 # the guests and the scenarios (once, in the register phase when L1 is shared: kit.sh)
 if kit_registering; then
@@ -143,10 +143,7 @@ until grep -q '^l1: skiff exited' /tmp/vmm.out; do
     for l in $(sed -n 's/^l2: \([a-z0-9]*-tap\): ping .*/\1/p' /tmp/vmm.out); do
         case " $seen " in *" $l "*) continue ;; esac
         seen="$seen $l"
-        for i in tap0 tap1 br0; do
-            st=/sys/class/net/$i/statistics
-            echo "l1: after $l: $i rx=$(cat $st/rx_packets) tx=$(cat $st/tx_packets) rx_dropped=$(cat $st/rx_dropped) tx_dropped=$(cat $st/tx_dropped) rx_errors=$(cat $st/rx_errors)"
-        done
+        grep 'tap\|br0' /proc/net/dev | sed "s/^ */l1: after $l: /"
     done
     sleep 0.2
 done
@@ -166,7 +163,19 @@ mkdir -p /tmp/tftp
 cp /kit/bzImage /tmp/tftp/bzImage
 cp /kit/f/svm-net-pxe.cpio.gz /tmp/tftp/pxe.cpio.gz
 cp /kit/f/svm-net-boot.ipxe /tmp/tftp/boot.ipxe
-exec "$@"
+: >/tmp/vmm.out
+( "$@" </dev/null 2>&1; echo "l1: skiff exited $?" ) | tee /tmp/vmm.out &
+vmm=$!
+# SeaBIOS giving up (it would retry in 60 s) ends the run
+until grep -q '^l1: skiff exited' /tmp/vmm.out; do
+    if grep -q 'No bootable device' /tmp/vmm.out; then
+        echo "l1: SeaBIOS found no bootable device: stopping skiff"
+        kill $(pidof skiff-dyn)
+    fi
+    sleep 0.5
+done
+wait $vmm
+grep -q '^l1: skiff exited 0' /tmp/vmm.out
 EOF
 
     kit_svm_reset
@@ -191,7 +200,7 @@ EOF
     # SeaBIOS, and iPXE where skiff looks for a NIC's default ROM
     kit_svm_firmware
     mkdir -p "$KIT_SVM_DIR/root/usr/lib/ipxe/qemu"
-    cp -L /usr/lib/ipxe/qemu/efi-virtio.rom "$KIT_SVM_DIR/root/usr/lib/ipxe/qemu/"
+    cp -L /usr/lib/ipxe/qemu/efi-virtio.rom /usr/lib/ipxe/qemu/efi-rtl8139.rom "$KIT_SVM_DIR/root/usr/lib/ipxe/qemu/"
 
     kit_svm_add net --timeout 240 --bin /bin/busybox -- unshare -n /bin/sh /kit/f/svm-net-run.sh \
         /kit/f/skiff-dyn -m 256 -smp 1 -nographic -kernel /kit/bzImage -initrd /kit/f/svm-net.cpio.gz \
@@ -202,9 +211,13 @@ EOF
         -device virtio-net-pci,netdev=t0,romfile=,mac=52:54:00:12:34:03 \
         -netdev tap,id=t1,ifname=tap1,script=/kit/f/svm-net-ifup,downscript=no \
         -device rtl8139,netdev=t1,romfile=,mac=52:54:00:12:34:04
-    kit_svm_add pxe --timeout 240 --bin /bin/busybox -- unshare -n /bin/sh /kit/f/svm-net-pxe-run.sh \
-        /kit/f/skiff-dyn -m 256 -smp 1 -nographic -boot n \
-        -netdev user,id=n0,tftp=/tmp/tftp,bootfile=boot.ipxe -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:99
+    # PXE (L1 stops skiff should SeaBIOS find nothing to boot)
+    pxe=(/kit/f/skiff-dyn -m 256 -smp 1 -nographic -boot n
+        -netdev user,id=n0,tftp=/tmp/tftp,bootfile=boot.ipxe)
+    kit_svm_add pxe --timeout 150 --once --bin /bin/busybox -- unshare -n /bin/sh /kit/f/svm-net-pxe-run.sh \
+        "${pxe[@]}" -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:99
+    kit_svm_add pxe-rtl8139 --timeout 150 --once --bin /bin/busybox -- unshare -n /bin/sh /kit/f/svm-net-pxe-run.sh \
+        "${pxe[@]}" -device rtl8139,netdev=n0,mac=52:54:00:12:34:98
 fi
 
 kit_suite_run t-svm-net 600
@@ -245,13 +258,21 @@ check "the guest got to its end and powered off; skiff exited with status 0" \
 check "skiff logged no error or warning" eval '! sec | grep -q "^skiff\|^tap:\|^slirp:\|^rtl8139:\|^virtio-net:"'
 kit_show_on_fail $S
 
-S=pxe
-check "-boot n: iPXE in the virtio-net-pci's ROM runs the TFTP server's boot.ipxe" kit_has $S "kit: iPXE runs boot.ipxe"
-check "the kernel it fetched over TFTP boots to the initramfs's init" kit_has $S "kit: L2 init started"
-check "iPXE had 10.0.2.15 from slirp's DHCP" kit_has $S "kit.pxe.ip=10.0.2.15"
-check "on the NIC with the mac= given" kit_has $S "kit.pxe.mac=52:54:00:12:34:99"
-check "and boot.ipxe as the DHCP bootfile (bootfile=)" kit_has $S "kit.pxe.file=boot.ipxe"
-check "the guest powers off and skiff exits with status 0" [ "$(kit_status "$KIT_LOG" $S)" = 0 ]
-kit_show_on_fail $S
+# pxe_checks SCENARIO NIC MAC
+pxe_checks() {
+    S=$1
+    check "-boot n: iPXE in the $2's ROM gets DHCP and runs boot.ipxe from slirp's TFTP server" \
+        kit_has $S "kit: iPXE runs boot.ipxe"
+    check "the kernel and initramfs it fetched over TFTP boot to the guest's init" \
+        kit_has $S "l2: booted by iPXE: "
+    check "iPXE had 10.0.2.15 from slirp's DHCP, on the NIC with the mac= given" \
+        kit_has $S "kit.pxe.ip=10.0.2.15 kit.pxe.mac=$3"
+    check "and boot.ipxe as the DHCP bootfile (bootfile=)" kit_has $S "kit.pxe.file=boot.ipxe"
+    check "the guest powers off and skiff exits with status 0" \
+        eval 'kit_has $S "l1: skiff exited 0" && [ "$(kit_status "$KIT_LOG" $S)" = 0 ]'
+    kit_show_on_fail $S
+}
+pxe_checks pxe virtio-net-pci 52:54:00:12:34:99
+pxe_checks pxe-rtl8139 rtl8139 52:54:00:12:34:98
 
 done_testing

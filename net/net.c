@@ -260,6 +260,8 @@ static void queue_drop(struct net_client *r, struct net_client *from, bool callb
         *pp = f->next;
         r->queue_len--;
         r->queue_bytes -= f->len;
+        if (r->queue_tail == &f->next)  /* a callback that sends again appends to the queue, not to f */
+            r->queue_tail = pp;
         if (callbacks && f->sent_cb)
             f->sent_cb(f->sender, -ECANCELED);
         free(f);

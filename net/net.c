@@ -247,10 +247,14 @@ void net_client_flush(struct net_client *nc)
     queue_flush(nc);
 }
 
-/* Drop the frames in r's queue from `from` (any sender when NULL); run their callbacks or not. */
+/*
+ * Drop the frames in r's queue from `from` (any sender when NULL); run their callbacks or not.
+ * The queue is whole again before any callback runs: a sender's callback sends its next frame
+ * at once (a tap reads on), which must be queued behind what stays, not linked to a dropped one.
+ */
 static void queue_drop(struct net_client *r, struct net_client *from, bool callbacks)
 {
-    struct net_frame **pp = &r->queue, *f;
+    struct net_frame **pp = &r->queue, *f, *dropped = NULL, **dtail = &dropped;
 
     while ((f = *pp)) {
         if (from && f->sender != from) {
@@ -260,15 +264,19 @@ static void queue_drop(struct net_client *r, struct net_client *from, bool callb
         *pp = f->next;
         r->queue_len--;
         r->queue_bytes -= f->len;
-        if (r->queue_tail == &f->next)  /* a callback that sends again appends to the queue, not to f */
-            r->queue_tail = pp;
-        if (callbacks && f->sent_cb)
-            f->sent_cb(f->sender, -ECANCELED);
-        free(f);
+        f->next = NULL;
+        *dtail = f;
+        dtail = &f->next;
     }
     r->queue_tail = &r->queue;
     while (*r->queue_tail)
         r->queue_tail = &(*r->queue_tail)->next;
+    while ((f = dropped)) {
+        dropped = f->next;
+        if (callbacks && f->sent_cb)
+            f->sent_cb(f->sender, -ECANCELED);
+        free(f);
+    }
 }
 
 void net_client_purge(struct net_client *nc)

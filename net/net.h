@@ -52,7 +52,7 @@ struct net_client_ops {
     ssize_t (*receive)(struct net_client *nc, const struct iovec *iov, int niov, unsigned flags);
     /* Whether receive would take a frame now; absent: always. */
     bool (*can_receive)(struct net_client *nc);
-    /* set_link changed nc's link or its peer's (nc->link_down, net_peer_link_down): a NIC shows it. */
+    /* set_link changed nc's link (nc->link_down; a backend's carries to its NIC): a NIC shows it. */
     void (*link_changed)(struct net_client *nc);
     /*
      * info network's text after "type=<type>,", e.g. "net=10.0.2.0,restrict=off". Absent: nothing,
@@ -134,7 +134,10 @@ void net_client_flush(struct net_client *nc);
  */
 void net_client_purge(struct net_client *nc);
 
-/* Whether nc's link partner's link is down (a NIC shows "no carrier" when its backend's is). */
+/*
+ * Whether nc's link partner's link is down. A NIC shows its own nc->link_down, as QEMU's: a
+ * backend's own state (a socket listening with no peer yet) is not the guest's carrier.
+ */
 bool net_peer_link_down(const struct net_client *nc);
 /*
  * set_link, as QEMU's: the named client's link goes up or down and its link_changed runs; when

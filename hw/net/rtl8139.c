@@ -131,9 +131,14 @@ static void rtl_update_irq(struct rtl8139 *s)
     pci_set_irq(&s->pci, (s->isr & s->imr) != 0);
 }
 
+/*
+ * The link the driver sees is the NIC's own, as QEMU's: set_link on the NIC or on its backend
+ * sets it (net_set_link carries a backend's to its NIC). A backend's own state (a socket that
+ * listens with no peer yet) is not the card's carrier.
+ */
 static bool rtl_link_up(struct rtl8139 *s)
 {
-    return !s->nc.link_down && !net_peer_link_down(&s->nc);
+    return !s->nc.link_down;
 }
 
 /* ---- DMA: every guest address the device touches goes through these ---- */

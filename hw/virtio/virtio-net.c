@@ -185,6 +185,7 @@ static unsigned tun_offloads(uint64_t offloads)
 static void peer_setup(struct virtio_net *n)
 {
     struct net_client *peer = n->nc.peer;
+    unsigned old = n->host_hdr_len;
 
     n->host_hdr_len = VIRTIO_NET_HDR_LEN_LEGACY;
     if (!n->has_vnet_hdr || !peer)
@@ -195,6 +196,9 @@ static void peer_setup(struct virtio_net *n)
         else
             peer->ops->set_vnet_hdr_len(peer, VIRTIO_NET_HDR_LEN_LEGACY);
     }
+    /* frames queued either way carry a header of the old length: they go (as at a reset) */
+    if (n->host_hdr_len != old && n->nic_ready)
+        net_client_purge(&n->nc);
     if (peer->ops->set_offload)
         peer->ops->set_offload(peer, tun_offloads(n->curr_guest_offloads));
 }

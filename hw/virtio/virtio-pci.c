@@ -249,6 +249,7 @@ static uint32_t common_read(struct virtio_pci *vp, unsigned off, unsigned size)
 
     switch (size << 8 | off) {
     case 4 << 8 | COMMON_DFSELECT: return vp->dfselect;
+    case 2 << 8 | COMMON_DF:    /* iPXE of 2019 (Debian's efi-virtio.rom) reads it 16 bits wide; QEMU gives the low half */
     case 4 << 8 | COMMON_DF: return vp->dfselect < 2 ? modern_features(vdev) >> (32 * vp->dfselect) : 0;
     case 4 << 8 | COMMON_GFSELECT: return vp->gfselect;
     case 4 << 8 | COMMON_GF: return vp->gfselect < 2 ? vp->guest_features[vp->gfselect] : 0;

@@ -124,6 +124,9 @@ static void check_features(void)
           "(0x%llx)", (unsigned long long)host);
     CHECK(!(host & (QVIRTIO_BIT(BLK_F_MQ) | QVIRTIO_BIT(BLK_F_RO) | QVIRTIO_BIT(BLK_F_DISCARD) | QVIRTIO_BIT(30))),
           "and not MQ (one queue), RO (a writable drive), DISCARD (discard=off) or bit 30 (BAD_FEATURE)");
+    qvirtio_common_write(vd, QVIRTIO_C_DFSELECT, 0, 4);
+    CHECK(qvirtio_common_read(vd, QVIRTIO_C_DF, 2) == (host & 0xffff),
+          "a 16-bit read of device_feature gives its low half, as QEMU (Debian's iPXE reads it so)");
     CHECK(!(host & LEGACY_ONLY_FEATURES),
           "the modern interface does not offer the legacy-only NOTIFY_ON_EMPTY and ANY_LAYOUT (as QEMU's)");
     lg = qvirtio_pci_new(b.bus, VIRTIO_ID_BLOCK, 0, QVIRTIO_LEGACY);

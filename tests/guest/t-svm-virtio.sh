@@ -258,8 +258,9 @@ if [ $mode = main ]; then
         for m in ready inflated deflated; do
             case $m in ready) pat="balloon ready, MemTotal before" ;; *) pat="$m MemTotal" ;; esac
             until grep -q "l2: $pat=[0-9]* kB" "$out"; do sleep 0.2; done
-            echo
-            echo "l1: rss $m=$(rss $pid) kB"
+            # (one write, the newline first: a guest's partial line must not prefix ours)
+            r=$(rss $pid)
+            printf '\nl1: rss %s=%s kB\n' "$m" "$r"
         done
     ) &
     sampler=$!

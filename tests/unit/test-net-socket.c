@@ -20,103 +20,9 @@
 
 /* budget: 60 */
 
-/* ---- a fake NIC: the frames it got, whether it takes them ---- */
+/* ---- the fake NIC (tests/unit/test-nic.h) ---- */
 
-#define NIC_MAX 64
-
-struct test_nic {
-    struct device dev;
-    struct netdev *netdev;
-    struct mac_addr mac;
-    struct net_client nc;
-    bool refuse;
-    int got;
-    size_t len[NIC_MAX];
-    uint8_t first[NIC_MAX], last[NIC_MAX];
-    bool intact[NIC_MAX];       /* every byte of the frame is its first byte */
-    int sent;
-};
-
-static ssize_t nic_receive(struct net_client *nc, const struct iovec *iov, int niov, unsigned flags)
-{
-    struct test_nic *n = container_of(nc, struct test_nic, nc);
-    size_t len = iov_size(iov, niov);
-    uint8_t buf[NET_FRAME_MAX];
-
-    if (n->refuse)
-        return 0;
-    iov_to_buf(iov, niov, 0, buf, len);
-    if (n->got < NIC_MAX) {
-        n->len[n->got] = len;
-        n->first[n->got] = buf[0];
-        n->last[n->got] = buf[len - 1];
-        n->intact[n->got] = true;
-        for (size_t i = 0; i < len; i++)
-            n->intact[n->got] &= buf[i] == buf[0];
-    }
-    n->got++;
-    return len;
-}
-
-static bool nic_can_receive(struct net_client *nc)
-{
-    return !container_of(nc, struct test_nic, nc)->refuse;
-}
-
-static void nic_sent(struct net_client *nc, ssize_t ret)
-{
-    container_of(nc, struct test_nic, nc)->sent++;
-}
-
-static const struct net_client_ops nic_ops = { .type = "nic", .receive = nic_receive, .can_receive = nic_can_receive };
-
-static int nic_realize(struct device *dev, char **err)
-{
-    struct test_nic *n = (struct test_nic *)dev;
-
-    return nic_init(&n->nc, &nic_ops, dev, n->netdev, &n->mac, err);
-}
-
-static void nic_unrealize(struct device *dev)
-{
-    nic_cleanup(&((struct test_nic *)dev)->nc);
-}
-
-static const struct prop_desc nic_props[] = {
-    DEFINE_PROP("netdev", struct test_nic, netdev, PROP_NETDEV, NULL, "its backend"),
-    DEFINE_PROP("mac", struct test_nic, mac, PROP_MACADDR, NULL, "its address"),
-    DEFINE_PROP_END,
-};
-
-static struct device_type test_nic_type = {
-    .name = "test-nic", .desc = "a NIC for the test", .bus = BUS_SYSTEM,
-    .instance_size = sizeof(struct test_nic), .props = nic_props, .user_creatable = true,
-    .realize = nic_realize, .unrealize = nic_unrealize,
-};
-DEVICE_TYPE_REGISTER(test_nic_type)
-
-/* A socket backend from its options and a NIC on it; NULL (said why) when it cannot be made */
-static struct test_nic *nic_on(const char *netdev_spec)
-{
-    char *err = NULL, *id = strstr(netdev_spec, "id="), *props;
-    struct device *d;
-
-    if (netdev_add(netdev_spec, &err) < 0) {
-        tap_note("-netdev %s: %s", netdev_spec, err);
-        free(err);
-        return NULL;
-    }
-    d = device_new("test-nic");
-    props = xstrndup(id + 3, strcspn(id + 3, ","));
-    if (device_set_prop(d, "netdev", props, &err) < 0 || device_realize(d, &err) < 0) {
-        tap_note("test-nic: %s", err);
-        device_free(d);
-        d = NULL;
-    }
-    free(props);
-    free(err);
-    return (struct test_nic *)d;
-}
+#include "tests/unit/test-nic.h"
 
 static void teardown(void)
 {
@@ -345,8 +251,8 @@ static void test_listen(void)
     write_full(c1, two + 2, 40);
     settle(20);
     write_full(c1, two + 42, sizeof(two) - 42);
-    CHECK(wait_got(n, 2) && n->len[0] == 70 && n->first[0] == 0x21 && n->intact[0] && n->len[1] == 80 &&
-          n->first[1] == 0x22 && n->intact[1], "frames the peer sends, split and joined anyhow on the wire, reach the NIC whole and in order");
+    CHECK(wait_got(n, 2) && n->len[0] == 70 && nic_first(n, 0) == 0x21 && nic_intact(n, 0) && n->len[1] == 80 &&
+          nic_first(n, 1) == 0x22 && nic_intact(n, 1), "frames the peer sends, split and joined anyhow on the wire, reach the NIC whole and in order");
     CHECK(nic_send(n, 0x31, 1514, nic_sent) == 1514 && get_frame(c1, 0x31, 1514),
           "a frame the NIC sends reaches the peer as QEMU frames it: 1514 as 4 bytes big-endian, then the frame");
 
@@ -358,7 +264,7 @@ static void test_listen(void)
     CHECK(n->got == 2 && n->nc.queue_len == 1, "while the NIC cannot take frames, one waits at it and the backend reads no further");
     n->refuse = false;
     net_client_flush(&n->nc);
-    CHECK(wait_got(n, 5) && n->first[2] == 0x40 && n->first[3] == 0x41 && n->first[4] == 0x42 && n->len[4] == 102,
+    CHECK(wait_got(n, 5) && nic_first(n, 2) == 0x40 && nic_first(n, 3) == 0x41 && nic_first(n, 4) == 0x42 && n->len[4] == 102,
           "the NIC's flush takes the waiting one, and the backend reads on: all three, in order");
 
     /* the kernel's buffer fills: the NIC is told to wait, and nothing is lost or torn */
@@ -387,7 +293,7 @@ static void test_listen(void)
     CHECK(c2 >= 0 && n->got == 5 && strstr(info_of(n), from_port(c1)),
           "a second peer waits while the first is connected: its frame goes nowhere yet");
     close(c1);
-    CHECK(wait_got(n, 6) && n->first[5] == 0x50 && !be->link_down && strstr(info_of(n), from_port(c2)),
+    CHECK(wait_got(n, 6) && nic_first(n, 5) == 0x50 && !be->link_down && strstr(info_of(n), from_port(c2)),
           "once the first leaves, the second is taken (info network names it), and its frame arrives");
 
     /* a length no frame has: the connection goes, the backend waits for the next */
@@ -415,7 +321,7 @@ static void test_listen(void)
     }
     c3 = tcp_connect(port);
     put_frame(c3, 0x70, 64);
-    CHECK(c3 >= 0 && wait_got(n, 7) && n->first[6] == 0x70, "and the next peer is served");
+    CHECK(c3 >= 0 && wait_got(n, 7) && nic_first(n, 6) == 0x70, "and the next peer is served");
     close(c2);
     close(c3);
     teardown();
@@ -437,7 +343,7 @@ static void test_connect(void)
                "connect= reaches the listener; info network says \"socket: connect to\" as QEMU's"))
         return;
     put_frame(c, 0x11, 333);
-    CHECK(wait_got(n, 1) && n->len[0] == 333 && n->intact[0], "the listener's frames reach the NIC");
+    CHECK(wait_got(n, 1) && n->len[0] == 333 && nic_intact(n, 0), "the listener's frames reach the NIC");
     CHECK(nic_send(n, 0x12, 42, NULL) == 42 && get_frame(c, 0x12, 42), "and the NIC's the listener");
     close(c);
     CHECK(until(link_gone, n->nc.peer, 3000), "when the listener hangs up, the link goes down (QEMU's socket does not reconnect)");
@@ -475,7 +381,7 @@ static void test_udp_fd(void)
     memset(buf, 0x34, 99);
     sa.sin_port = htons(pl);
     sendto(u, buf, 99, 0, (struct sockaddr *)&sa, sizeof(sa));
-    CHECK(wait_got(n, 1) && n->len[0] == 99 && n->intact[0], "a datagram to localaddr= is a frame for the NIC");
+    CHECK(wait_got(n, 1) && n->len[0] == 99 && nic_intact(n, 0), "a datagram to localaddr= is a frame for the NIC");
     close(u);
     teardown();
 
@@ -611,8 +517,8 @@ static void test_mcast(bool own_netns)
     /* as QEMU's, the NIC may hear its own frame first: the group's traffic loops back */
     wait_got(n, 1);
     settle(100);
-    for (int i = 0; i < n->got && i < NIC_MAX; i++)
-        seen |= n->first[i] == 0x56 && n->len[i] == 200;
+    for (int i = 0; i < n->got && i < NIC_FRAMES; i++)
+        seen |= nic_first(n, i) == 0x56 && n->len[i] == 200;
     CHECK(seen, "a member's datagram reaches the NIC");
     close(m);
     teardown();
@@ -709,8 +615,8 @@ static void qemu_mcast(void)
     put_frame(d, 0xc1, 900);
     wait_got(n, 2);
     settle(100);
-    for (int i = 0; n && i < n->got && i < NIC_MAX; i++)
-        seen |= n->first[i] == 0xc1 && n->len[i] == 900 && n->intact[i];
+    for (int i = 0; n && i < n->got && i < NIC_FRAMES; i++)
+        seen |= nic_first(n, i) == 0xc1 && n->len[i] == 900 && nic_intact(n, i);
     CHECK(seen, "and one QEMU sends to the group reaches skiff's NIC");
     teardown();
     if (d >= 0)
@@ -761,7 +667,7 @@ static void test_qemu(bool ns)
     CHECK(all, "frames of 60, 1514 and 9000 bytes from skiff's TCP framing come out of QEMU's side whole: QEMU parsed them");
     put_frame(b, 0x90, 1000);
     put_frame(b, 0x91, 64);
-    CHECK(n && wait_got(n, 2) && n->len[0] == 1000 && n->intact[0] && n->first[1] == 0x91 && n->len[1] == 64,
+    CHECK(n && wait_got(n, 2) && n->len[0] == 1000 && nic_intact(n, 0) && nic_first(n, 1) == 0x91 && n->len[1] == 64,
           "frames QEMU frames reach skiff's NIC whole and in order: skiff parsed QEMU's framing");
     teardown();
 
@@ -772,7 +678,7 @@ static void test_qemu(bool ns)
     CHECK(n && nic_send(n, 0xa0, 1400, NULL) == 1400 && get_frame(c, 0xa0, 1400),
           "a frame from skiff's udp= is taken by QEMU's udp= as a frame");
     put_frame(c, 0xa1, 700);
-    CHECK(n && wait_got(n, 1) && n->len[0] == 700 && n->intact[0], "and one from QEMU's udp= reaches skiff's NIC");
+    CHECK(n && wait_got(n, 1) && n->len[0] == 700 && nic_intact(n, 0), "and one from QEMU's udp= reaches skiff's NIC");
     teardown();
     skiff_process_to_qemu(pa, b);
     close(b);

@@ -29,100 +29,9 @@
 
 #define ETHERTYPE_TEST 0x88b5   /* IEEE's local experimental ethertype: no stack takes it */
 
-/* ---- a fake NIC: the frames it got, whether it takes them ---- */
+/* ---- the fake NIC (tests/unit/test-nic.h) ---- */
 
-#define NIC_MAX 256
-#define NIC_KEEP 128
-
-struct test_nic {
-    struct device dev;
-    struct netdev *netdev;
-    struct mac_addr mac;
-    struct net_client nc;
-    bool refuse;
-    int got;
-    size_t len[NIC_MAX];
-    unsigned flags[NIC_MAX];
-    uint8_t data[NIC_MAX][NIC_KEEP];
-    int sent;
-};
-
-static ssize_t nic_receive(struct net_client *nc, const struct iovec *iov, int niov, unsigned flags)
-{
-    struct test_nic *n = container_of(nc, struct test_nic, nc);
-    size_t len = iov_size(iov, niov);
-
-    if (n->refuse)
-        return 0;
-    if (n->got < NIC_MAX) {
-        n->len[n->got] = len;
-        n->flags[n->got] = flags;
-        memset(n->data[n->got], 0, NIC_KEEP);
-        iov_to_buf(iov, niov, 0, n->data[n->got], MIN(len, (size_t)NIC_KEEP));
-    }
-    n->got++;
-    return len;
-}
-
-static bool nic_can_receive(struct net_client *nc)
-{
-    return !container_of(nc, struct test_nic, nc)->refuse;
-}
-
-static void nic_sent(struct net_client *nc, ssize_t ret)
-{
-    container_of(nc, struct test_nic, nc)->sent++;
-}
-
-static const struct net_client_ops nic_ops = { .type = "nic", .receive = nic_receive, .can_receive = nic_can_receive };
-
-static int nic_realize(struct device *dev, char **err)
-{
-    struct test_nic *n = (struct test_nic *)dev;
-
-    return nic_init(&n->nc, &nic_ops, dev, n->netdev, &n->mac, err);
-}
-
-static void nic_unrealize(struct device *dev)
-{
-    nic_cleanup(&((struct test_nic *)dev)->nc);
-}
-
-static const struct prop_desc nic_props[] = {
-    DEFINE_PROP("netdev", struct test_nic, netdev, PROP_NETDEV, NULL, "its backend"),
-    DEFINE_PROP("mac", struct test_nic, mac, PROP_MACADDR, NULL, "its address"),
-    DEFINE_PROP_END,
-};
-
-static struct device_type test_nic_type = {
-    .name = "test-nic", .desc = "a NIC for the test", .bus = BUS_SYSTEM,
-    .instance_size = sizeof(struct test_nic), .props = nic_props, .user_creatable = true,
-    .realize = nic_realize, .unrealize = nic_unrealize,
-};
-DEVICE_TYPE_REGISTER(test_nic_type)
-
-/* A backend from its options and a NIC on it; NULL (said why) when it cannot be made */
-static struct test_nic *nic_on(const char *netdev_spec)
-{
-    char *err = NULL, *id = strstr(netdev_spec, "id="), *props;
-    struct device *d;
-
-    if (netdev_add(netdev_spec, &err) < 0) {
-        tap_note("-netdev %s: %s", netdev_spec, err);
-        free(err);
-        return NULL;
-    }
-    d = device_new("test-nic");
-    props = xstrndup(id + 3, strcspn(id + 3, ","));
-    if (device_set_prop(d, "netdev", props, &err) < 0 || device_realize(d, &err) < 0) {
-        tap_note("test-nic: %s", err);
-        device_free(d);
-        d = NULL;
-    }
-    free(props);
-    free(err);
-    return (struct test_nic *)d;
-}
+#include "tests/unit/test-nic.h"
 
 static void teardown(void)
 {
@@ -271,7 +180,7 @@ static ssize_t nic_send(struct test_nic *n, uint8_t b, size_t len, net_sent_fn *
 /* The frame the NIC got at i is a test frame of that length and byte (after hdr bytes of header) */
 static bool nic_frame_is(struct test_nic *n, int i, size_t hdr, size_t len, uint8_t b)
 {
-    return i < n->got && n->len[i] == hdr + len && frame_part_is(n->data[i] + hdr, NIC_KEEP - hdr, len, len, b);
+    return i < n->got && n->len[i] == hdr + len && n->len[i] >= hdr && frame_part_is(n->frame[i] + hdr, n->len[i] - hdr, len, len, b);
 }
 
 /* The tap device's flags as the kernel shows them (IFF_TAP, IFF_VNET_HDR, IFF_MULTI_QUEUE...) */

@@ -11,6 +11,7 @@
 #       --shell                     an interactive shell on the console instead (the demo)
 #       --module NAME[:p=v:p=v]     a kernel module and what it depends on, loaded at boot
 #       --file SRC[:DST]            an extra file (DST defaults to /SRC's basename)
+#       --prog SRC[:DST]            a program, with the libraries it is linked with
 #       --init FILE                 the whole /init (the L1 image uses this)
 #   kit_static_skiff                build a static skiff into build-static/, set KIT_SKIFF_STATIC
 #                                   (and L1's l1-kvm-hold: KIT_KVM_HOLD_STATIC)
@@ -22,9 +23,13 @@
 #   kit_svm_file SRC NAME           ship a file into L1 as /kit/f/NAME (anything else put under
 #                                   $KIT_SVM_DIR/root goes into L1 at the same path)
 #   kit_svm_firmware                SeaBIOS, the VGA BIOS and linuxboot_dma.bin in L1 (firmware boots)
-#   kit_svm_qemu                    Debian's QEMU in L1, with its libraries and firmware (benchmarks)
+#   kit_svm_bin SRC DST             a program in L1 at DST, with its libraries (kit_libs PROG lists them)
+#   kit_svm_skiff_dyn               skiff's dynamic build (with libslirp) in L1 as /kit/f/skiff-dyn
+#   kit_svm_qemu                    Debian's QEMU in L1, with its libraries and firmware (benchmarks,
+#                                   a QEMU guest beside skiff's)
 #   kit_svm_tool PROGRAM...         host programs in L1 at the same paths, with the libraries ldd
-#                                   names (a judge of what a scenario left: debugfs, qemu-img)
+#                                   names (a judge of what a scenario left: debugfs, qemu-img;
+#                                   a server for the guest: iperf3)
 #   kit_svm_add NAME [--timeout S] [--input FILE] [--bin PATH] [--console] -- SKIFF-ARGS...
 #                                   a scenario: L1 runs skiff SKIFF-ARGS (the L2 kernel is
 #                                   /kit/bzImage) and records its console and exit status.
@@ -202,6 +207,10 @@ kit_initramfs() {
         --init) init=$2; shift ;;
         --module) mods+=("$2"); shift ;;
         --file) files+=("$2"); shift ;;
+        --prog)
+            files+=("$2")
+            for p in $(kit_libs "${2%%:*}"); do files+=("$p:$p"); done
+            shift ;;
         *) kit_log "kit_initramfs: unknown option $1"; return 1 ;;
         esac
         shift
@@ -392,19 +401,36 @@ kit_svm_firmware() {
     return 0
 }
 
-# kit_svm_qemu: Debian's QEMU in L1 as /usr/bin/qemu-system-x86_64, for benchmarks that run
-# both VMMs in one L1: it is linked dynamically, so the libraries ldd names go with it, and
-# its firmware (SeaBIOS, the option ROMs QEMU loads by itself)
-kit_svm_qemu() {
+# kit_libs PROGRAM: the shared libraries ldd names for PROGRAM (the loader included), one a line
+kit_libs() {
+    ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+}
+
+# kit_svm_bin SRC DST: a program of this machine into L1 at DST, with the libraries it is
+# linked with at their own paths (a dynamically linked program runs there as here)
+kit_svm_bin() {
     [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
-    local q lib f
-    q=$(command -v qemu-system-x86_64) || return 1
-    mkdir -p "$KIT_SVM_DIR/root/usr/bin"
-    cp -L "$q" "$KIT_SVM_DIR/root/usr/bin/qemu-system-x86_64"
-    for lib in $(ldd "$q" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+    local lib
+    mkdir -p "$KIT_SVM_DIR/root$(dirname "$2")"
+    cp -L "$1" "$KIT_SVM_DIR/root$2" || return 1
+    for lib in $(kit_libs "$1"); do
+        [ -e "$KIT_SVM_DIR/root$lib" ] && continue
         mkdir -p "$KIT_SVM_DIR/root$(dirname "$lib")"
-        cp -L "$lib" "$KIT_SVM_DIR/root$lib"
+        cp -L "$lib" "$KIT_SVM_DIR/root$lib" || return 1
     done
+}
+
+# kit_svm_skiff_dyn: skiff's dynamically linked build in L1 as /kit/f/skiff-dyn, for scenarios
+# that need what the static one L1 runs leaves out (libslirp: -netdev user)
+kit_svm_skiff_dyn() { kit_svm_bin "$SKIFF" /kit/f/skiff-dyn; }
+
+# kit_svm_qemu: Debian's QEMU in L1 as /usr/bin/qemu-system-x86_64, with its libraries and
+# its firmware (SeaBIOS, the option ROMs QEMU loads by itself): benchmarks that run both VMMs
+# in one L1, and guests of QEMU that meet skiff's on a network segment
+kit_svm_qemu() {
+    local q f
+    q=$(command -v qemu-system-x86_64) || return 1
+    kit_svm_bin "$q" /usr/bin/qemu-system-x86_64 || return 1
     mkdir -p "$KIT_SVM_DIR/root/usr/share/qemu" "$KIT_SVM_DIR/root/usr/share/seabios"
     cp -L /usr/share/seabios/* "$KIT_SVM_DIR/root/usr/share/seabios/" 2>/dev/null
     for f in kvmvapic linuxboot linuxboot_dma multiboot multiboot_dma pvh; do
@@ -414,20 +440,13 @@ kit_svm_qemu() {
 }
 
 # kit_svm_tool PROGRAM...: programs of this machine (found in PATH, or /sbin, /usr/sbin) in L1
-# at the same paths, with the libraries ldd names, for a scenario's --bin script to judge what
-# the guest left (debugfs reads a file system, qemu-img checks an image) with tools not ours
+# at the same paths, with their libraries: a scenario's --bin script judges what the guest left
+# (debugfs reads a file system, qemu-img checks an image) or serves it (iperf3) with tools not ours
 kit_svm_tool() {
-    [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
-    local p q lib
+    local p q
     for p in "$@"; do
         q=$(PATH=$PATH:/sbin:/usr/sbin command -v "$p") || { kit_log "kit_svm_tool: no $p here"; return 1; }
-        mkdir -p "$KIT_SVM_DIR/root$(dirname "$q")"
-        cp -L "$q" "$KIT_SVM_DIR/root$q" || return 1
-        for lib in $(ldd "$q" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
-            [ -e "$KIT_SVM_DIR/root$lib" ] && continue
-            mkdir -p "$KIT_SVM_DIR/root$(dirname "$lib")"
-            cp -L "$lib" "$KIT_SVM_DIR/root$lib" || return 1
-        done
+        kit_svm_bin "$q" "$q" || return 1
     done
 }
 

@@ -8,7 +8,8 @@
 #   fetched from 10.0.2.2 with its SHA-256, and a busybox httpd in the guest answers L1's wget
 #   through hostfwd=; a virtio-net-pci, an rtl8139 and a virtio-net-pci with vnet_hdr=off on
 #   -netdev tap (tap0-2, put on a bridge 10.77.0.1/24 in L1's namespace by the script=), where
-#   the guest pings 10.77.0.1 and fetches the same file over the bridge.
+#   the guest pings 10.77.0.1 and fetches the same file over the bridge; on the first two, iperf3
+#   runs to L1's server on the bridge both ways.
 # pxe, pxe-rtl8139: -boot n: SeaBIOS runs iPXE from the NIC's default ROM (Debian's
 #   efi-virtio.rom, efi-rtl8139.rom), which gets DHCP from slirp and boots the kernel and an
 #   initramfs over slirp's TFTP (tftp=, bootfile=) by a script; the guest's init prints what
@@ -19,7 +20,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$SRCDIR/tests/guest/kit.sh"
 
-kit_suite_needs_lane 34
+kit_suite_needs_lane 38
 
 # the guests and the scenarios (once, in the register phase when L1 is shared: kit.sh)
 if kit_registering; then
@@ -77,7 +78,7 @@ user() {
     kill $h
     down
 }
-# tap LABEL MAC ADDRESS: on L1's bridge: ping it, fetch the file from it
+# tap LABEL MAC ADDRESS [iperf3]: on L1's bridge: ping it, fetch the file from it (and iperf3)
 tap() {
     up "$1" "$2"
     ip addr add "$3/24" dev "$dev"
@@ -89,6 +90,16 @@ tap() {
     st=/sys/class/net/$dev/statistics
     echo "l2: $1: rx=$(cat $st/rx_packets) tx=$(cat $st/tx_packets) rx_dropped=$(cat $st/rx_dropped) rx_errors=$(cat $st/rx_errors) tx_errors=$(cat $st/tx_errors) neigh=$(ip neigh show dev $dev)"
     fetch "$1" http://10.77.0.1:8000/blob
+    # iperf3 to L1's server on the bridge, both ways (-R: L1 sends), two seconds each: the
+    # receiver's summary line, bytes and rate
+    if [ -n "$4" ]; then
+        for way in send recv; do
+            case $way in send) a="" ;; recv) a="-R" ;; esac
+            # shellcheck disable=SC2086
+            r=$(timeout 30 iperf3 -c 10.77.0.1 -t 2 -f k $a 2>&1 | grep -E 'receiver|error' | tail -n 1 | tr -s ' ')
+            echo "l2: $1: iperf3 $way: ${r:-no summary}"
+        done
+    fi
     down
 }
 i=0
@@ -97,14 +108,15 @@ ip link set lo up
 echo "l2: uptime start=$(cut -d' ' -f1 /proc/uptime)"
 user rtl8139-user 52:54:00:12:34:01 8081
 user virtio-user 52:54:00:12:34:02 8082
-tap virtio-tap 52:54:00:12:34:03 10.77.0.2
-tap rtl8139-tap 52:54:00:12:34:04 10.77.0.3
+tap virtio-tap 52:54:00:12:34:03 10.77.0.2 iperf3
+tap rtl8139-tap 52:54:00:12:34:04 10.77.0.3 iperf3
 tap virtio-tap-nohdr 52:54:00:12:34:05 10.77.0.4
 echo "l2: uptime end=$(cut -d' ' -f1 /proc/uptime)"
 echo "l2: done"
 EOF
     kit_initramfs "$TMP/net.cpio.gz" --script "$TMP/net.sh" --module virtio_pci --module virtio_net \
-        --module 8139too --module 8139cp --file "$TMP/udhcpc:/etc/kit/udhcpc"
+        --module 8139too --module 8139cp --file "$TMP/udhcpc:/etc/kit/udhcpc" \
+        --prog "$(command -v iperf3):/bin/iperf3"
 
     # booted by iPXE: it says what iPXE gave it
     cat >"$TMP/pxe.sh" <<'EOF'
@@ -134,6 +146,9 @@ dd if=/dev/urandom of=/tmp/www/blob bs=64k count=16 2>/dev/null
 echo "l1: blob sha256=$(sha256sum /tmp/www/blob | cut -d' ' -f1)"
 httpd -f -p 8000 -h /tmp/www &
 srv=$!
+# iperf3's server for the guests on the bridge
+iperf3 -s -B 10.77.0.1 >/dev/null 2>&1 &
+isrv=$!
 # skiff's console goes out as it comes (a scenario that times out still shows it)
 : >/tmp/vmm.out
 ( "$@" </dev/null 2>&1; echo "l1: skiff exited $?" ) | tee /tmp/vmm.out &
@@ -148,7 +163,7 @@ until grep -q '^l1: skiff exited' /tmp/vmm.out; do
     sleep 0.2
 done
 wait $vmm
-kill $srv
+kill $srv $isrv
 grep -q '^l1: skiff exited 0' /tmp/vmm.out
 EOF
     cat >"$TMP/ifup" <<'EOF'
@@ -182,11 +197,8 @@ EOF
 
     kit_svm_reset
     # skiff's dynamic build with the libraries ldd names, at their own paths
-    kit_svm_file "$SKIFF" skiff-dyn
-    for lib in $(ldd "$SKIFF" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
-        mkdir -p "$KIT_SVM_DIR/root$(dirname "$lib")"
-        cp -L "$lib" "$KIT_SVM_DIR/root$lib"
-    done
+    kit_svm_skiff_dyn
+    kit_svm_tool iperf3
     # L1's bridge and tun modules, loaded by the scenario (L1's shape is every suite's)
     k=0
     for p in $(kit_module_paths tun bridge); do
@@ -231,6 +243,14 @@ sec() { kit_section "$KIT_LOG" $S; }
 blob=$(sec | sed -n 's/^l1: blob sha256=//p' | head -n 1)
 # fetched LABEL URL: the guest's checksum of the file is L1's
 fetched() { [ -n "$blob" ] && kit_has $S "l2: $1: fetched $2 sha256=$blob"; }
+# iperf LABEL WAY: the guest's iperf3 run that way ended with a receiver's summary of some
+# data at a rate above zero ("[ 5] 0.00-2.00 sec 1234 KBytes 5048 Kbits/sec receiver")
+iperf() { sec | grep -Eq "^l2: $1: iperf3 $2: .* sec [0-9.]+ [KMG]Bytes [1-9][0-9.]* [KMG]bits/sec receiver"; }
+rate() { sec | sed -n "s/^l2: $1: iperf3 $2: .* sec [0-9.]* [KMG]Bytes \([0-9.]* [KMG]bits\/sec\) receiver.*/\1/p" | tail -n 1; }
+iperf_checks() {
+    check "iperf3 from the guest to L1's server over the bridge ($1): $(rate "$1" send)" iperf "$1" send
+    check "and from L1's server to the guest (iperf3 -R): $(rate "$1" recv)" iperf "$1" recv
+}
 check "L1 made its file to serve (its SHA-256)" [ -n "$blob" ]
 check "the rtl8139 on -netdev user: Linux's 8139cp drives it" kit_has $S "l2: rtl8139-user: driver=8139cp"
 check "busybox udhcpc gets 10.0.2.15 from slirp, with its router and DNS" \
@@ -254,9 +274,11 @@ check "the virtio-net-pci on -netdev tap: virtio_net drives it" kit_has $S "l2: 
 check "the guest pings the bridge's 10.77.0.1 through tap0: 5 of 5" \
     kit_has $S "l2: virtio-tap: ping 10.77.0.1 received=5 of 5"
 check "and fetches L1's file from 10.77.0.1 over the bridge, SHA-256 matching" fetched virtio-tap http://10.77.0.1:8000/blob
+iperf_checks virtio-tap
 check "the rtl8139 on -netdev tap: 8139cp drives it" kit_has $S "l2: rtl8139-tap: driver=8139cp"
 check "the guest pings 10.77.0.1 through tap1: 5 of 5" kit_has $S "l2: rtl8139-tap: ping 10.77.0.1 received=5 of 5"
 check "and fetches L1's file over the bridge, SHA-256 matching" fetched rtl8139-tap http://10.77.0.1:8000/blob
+iperf_checks rtl8139-tap
 check "a virtio-net-pci on -netdev tap,vnet_hdr=off: virtio_net drives it" kit_has $S "l2: virtio-tap-nohdr: driver=virtio_net"
 check "the guest pings 10.77.0.1 through tap2: 5 of 5" kit_has $S "l2: virtio-tap-nohdr: ping 10.77.0.1 received=5 of 5"
 check "and fetches L1's file over the bridge, SHA-256 matching" fetched virtio-tap-nohdr http://10.77.0.1:8000/blob

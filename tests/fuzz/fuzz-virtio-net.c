@@ -1,22 +1,14 @@
 /* fuzz-virtio-net.c: libFuzzer target: virtio-net-pci's transmit path (descriptor chains, vnet headers and frames under the fuzzer's control, a peer that takes them or holds them back) and the frames that arrive from its backend (any length and bytes, with or without a vnet header, into receive buffers the fuzzer laid out), with control commands, link changes, resets and state loads between; one NIC's backend has a vnet header (the offloads are offered), the other's has none */
-#include "hw/pci/pci.h" // pci_config_read, pci_config_write
-#include "migration/vmstate.h"
 #include "net/net.h"
-#include "tests/fuzz/fuzz-board.h"
+#include "tests/fuzz/fuzz-virtio-lib.h"
 
-#include <stdint.h>
-
-/*
- * Guest memory as the target lays it out (16 MiB of RAM): queue q's rings at RING(q) (16 KiB
- * each: room for a legacy queue of 256), indirect tables at TABLES, buffers in the 1 MiB at DATA.
- */
-#define RING(q)         (0x100000u + 0x4000u * (q))
+/* The rings at FV_RING(q) (fuzz-virtio-lib.h), indirect tables at TABLES */
+#define RING(q)         FV_RING(q)
 #define TABLES          0x110000u
-#define DATA            0x200000u
-#define DATA_SIZE       0x100000u
+#define DATA            FV_DATA
+#define DATA_SIZE       FV_DATA_SIZE
 #define NQ              3               /* receiveq, transmitq, controlq */
 #define QSIZE           16              /* what a modern setup asks for */
-#define MSI_BASE        0xfee00000u
 #define FRAME_MAX       (65536 + 64)
 
 /* A backend of the fuzzer's: it takes the NIC's frames, or holds them back (the core queues them). */
@@ -31,15 +23,13 @@ struct fake_backend {
 static struct {
     struct fake_backend *be[2];
     struct device *dev[2];
-    int devfn[2];
-    unsigned msix_cap[2];
+    struct fv_dev d[2];
     int nic;                        /* which one this input drives */
-    bool legacy;
-    uint16_t qsize[NQ];
-    uint16_t avail_idx[NQ];
-    uint32_t io, modern, msix;
     uint8_t frame[FRAME_MAX];
 } fn;
+
+/* The NIC this input drives */
+#define D (&fn.d[fn.nic])
 
 static struct fake_backend *fake_of(struct net_client *nc)
 {
@@ -106,29 +96,6 @@ static struct fake_backend *fake_new(const char *id, bool vnet)
     return b;
 }
 
-static uint32_t bar(int n)
-{
-    return pci_config_read(fn.devfn[fn.nic], 0x10 + 4 * n, 4) & ~(n == 0 ? 3u : 15u);
-}
-
-static void pio(uint32_t port, uint32_t v, unsigned size)
-{
-    io_dispatch(IO_SPACE_PIO, port & 0xffff, &v, size, true);
-}
-
-static uint32_t pio_read(uint32_t port, unsigned size)
-{
-    uint32_t v = 0;
-
-    io_dispatch(IO_SPACE_PIO, port & 0xffff, &v, size, false);
-    return v;
-}
-
-static void mmio(uint64_t addr, uint32_t v, unsigned size)
-{
-    io_dispatch(IO_SPACE_MMIO, addr, &v, size, true);
-}
-
 static void fn_init(void)
 {
     struct pc_options o = { 0 };
@@ -139,15 +106,11 @@ static void fn_init(void)
     fn.dev[0] = device_create_simple("virtio-net-pci", "netdev=fv,romfile=,addr=04.0,id=nv");
     fn.dev[1] = device_create_simple("virtio-net-pci", "netdev=fp,romfile=,addr=05.0,id=np,mac=02:00:00:00:00:01");
     machine_done();
-    fn.devfn[0] = 4 << 3;
-    fn.devfn[1] = 5 << 3;
     for (int k = 0; k < 2; k++) {
-        for (unsigned at = pci_config_read(fn.devfn[k], 0x34, 1); at && !fn.msix_cap[k];
-             at = pci_config_read(fn.devfn[k], at + 1, 1))
-            if (pci_config_read(fn.devfn[k], at, 1) == 0x11)
-                fn.msix_cap[k] = at;
-        if (!fn.msix_cap[k])
-            abort();
+        fn.d[k].devfn = (4 + k) << 3;
+        fn.d[k].tables = TABLES;
+        fn.d[k].nq = NQ;
+        fv_find_msix(&fn.d[k]);
     }
 }
 
@@ -157,65 +120,8 @@ static void fn_init(void)
  */
 static void fn_setup(uint8_t mode, uint64_t features)
 {
-    uint8_t zero[0x4000] = { 0 };
-
     fn.nic = mode >> 2 & 1;
-    fn.legacy = mode & 1;
-    fn.io = bar(0);
-    fn.msix = bar(1);
-    fn.modern = bar(4);
-    memset(fn.avail_idx, 0, sizeof(fn.avail_idx));
-    for (int q = 0; q < NQ; q++)
-        gmem_write(RING(q), zero, sizeof(zero));
-    if (mode & 2) {
-        for (unsigned v = 0; v <= NQ; v++) {
-            mmio(fn.msix + 16 * v, MSI_BASE, 4);
-            mmio(fn.msix + 16 * v + 8, 0x40 + v, 4);
-            mmio(fn.msix + 16 * v + 12, 0, 4);
-        }
-        pci_config_write(fn.devfn[fn.nic], fn.msix_cap[fn.nic] + 2, 0x8000, 2);
-    }
-    if (fn.legacy) {
-        pio(fn.io + 18, 0, 1);
-        pio(fn.io + 18, 3, 1);
-        pio(fn.io + 4, (uint32_t)features, 4);
-        for (int q = 0; q < NQ; q++) {
-            pio(fn.io + 14, q, 2);
-            fn.qsize[q] = pio_read(fn.io + 12, 2);
-            if (mode & 2)
-                pio(fn.io + 22, q + 1, 2);
-            pio(fn.io + 8, RING(q) >> 12, 4);
-        }
-        pio(fn.io + 18, 7, 1);
-        return;
-    }
-    features |= 1ull << 32;
-    mmio(fn.modern + 0x14, 0, 1);
-    mmio(fn.modern + 0x14, 3, 1);
-    mmio(fn.modern + 0x08, 0, 4);
-    mmio(fn.modern + 0x0c, (uint32_t)features, 4);
-    mmio(fn.modern + 0x08, 1, 4);
-    mmio(fn.modern + 0x0c, features >> 32, 4);
-    mmio(fn.modern + 0x14, 0x0b, 1);
-    if (mode & 2)
-        mmio(fn.modern + 0x10, 0, 2);
-    for (int q = 0; q < NQ; q++) {
-        uint64_t desc = RING(q), avail = desc + 16 * QSIZE, used = RING(q) + 0x1000;
-
-        fn.qsize[q] = QSIZE;
-        mmio(fn.modern + 0x16, q, 2);
-        mmio(fn.modern + 0x18, QSIZE, 2);
-        if (mode & 2)
-            mmio(fn.modern + 0x1a, q + 1, 2);
-        mmio(fn.modern + 0x20, (uint32_t)desc, 4);
-        mmio(fn.modern + 0x24, 0, 4);
-        mmio(fn.modern + 0x28, (uint32_t)avail, 4);
-        mmio(fn.modern + 0x2c, 0, 4);
-        mmio(fn.modern + 0x30, (uint32_t)used, 4);
-        mmio(fn.modern + 0x34, 0, 4);
-        mmio(fn.modern + 0x1c, 1, 2);
-    }
-    mmio(fn.modern + 0x14, 0x0f, 1);
+    fv_driver_setup(D, mode, features, true, QSIZE, 0);
 }
 
 /* Each input starts from a reset board, links up, the backends taking frames, a modern driver's usual setup. */
@@ -237,39 +143,14 @@ static void fn_reset(void)
     fn_setup(2, ~0ull);
 }
 
-/* A buffer address: in the data area, in the indirect tables, the rings, or anywhere at all. */
-static uint64_t fn_addr(uint8_t kind, uint32_t a, uint8_t hi)
-{
-    switch (kind & 3) {
-    case 0: return DATA + a % DATA_SIZE;
-    case 1: return TABLES + a % 0x1000;
-    case 2: return RING(0) + a % (NQ * 0x4000);
-    default: return (uint64_t)hi << 32 | a;
-    }
-}
-
-static void fn_desc(uint64_t at, const uint8_t *p)
-{
-    uint8_t d[16];
-
-    stq_le(d, fn_addr(p[2], ldl_le(p + 3), p[15]));
-    stl_le(d + 8, ldl_le(p + 7));
-    stw_le(d + 12, lduw_le(p + 11));
-    stw_le(d + 14, lduw_le(p + 13));
-    gmem_write(at, d, sizeof(d));
-}
-
 static uint64_t avail_of(unsigned q)
 {
-    return RING(q) + 16 * fn.qsize[q];
+    return RING(q) + 16 * D->qsize[q];
 }
 
 static void fn_kick(unsigned q)
 {
-    if (fn.legacy)
-        pio(fn.io + 16, q, 2);
-    else
-        mmio(fn.modern + 0x3000 + 4 * q, q, 2);
+    fv_kick(D, q);
     loop_iterate(false);
 }
 
@@ -301,23 +182,6 @@ static void fn_frame(const uint8_t *p)
     }
     iov = (struct iovec){ .iov_base = fn.frame, .iov_len = hl + len };
     net_send(&be->nd.nc, &iov, 1, flags, NULL);
-}
-
-/* The device's state saved and loaded back, maybe with one byte changed (a hostile stream). */
-static void fn_state(const uint8_t *p)
-{
-    struct device *dev = fn.dev[fn.nic];
-    struct vmbuf b;
-    char *err = NULL;
-
-    vmbuf_init(&b);
-    vmstate_save(dev->type->vmsd, dev, &b);
-    if (p[0] & 1)
-        b.data[lduw_le(p + 1) % b.len] = p[3];
-    if (device_vmstate_load(dev, &b, &err) < 0 && !err)
-        abort();        /* a refusal always says why */
-    free(err);
-    vmbuf_free(&b);
 }
 
 /*
@@ -360,16 +224,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fn_setup(p[0], ldq_le(p + 1));
             break;
         case 1:
-            fn_desc(RING(q) + 16 * (p[1] % fn.qsize[q]), p);
+            fv_desc(D, RING(q) + 16 * (p[1] % D->qsize[q]), p);
             break;
         case 2:
-            fn_desc(TABLES + 256 * (p[0] % 16) + 16 * (p[1] % 16), p);
+            fv_desc(D, TABLES + 256 * (p[0] % 16) + 16 * (p[1] % 16), p);
             break;
         case 3: {
-            uint16_t idx = p[3] & 1 ? lduw_le(p + 4) : fn.avail_idx[q] + 1;
+            uint16_t idx = p[3] & 1 ? lduw_le(p + 4) : D->avail_idx[q] + 1;
 
-            gmem_write(avail_of(q) + 4 + 2 * (fn.avail_idx[q] % fn.qsize[q]), p + 1, 2);
-            fn.avail_idx[q] = idx;
+            gmem_write(avail_of(q) + 4 + 2 * (D->avail_idx[q] % D->qsize[q]), p + 1, 2);
+            D->avail_idx[q] = idx;
             gmem_write(avail_of(q) + 2, &idx, 2);
             break;
         }
@@ -393,10 +257,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 9:
             switch (p[0] % 4) {
-            case 0: io_dispatch(IO_SPACE_PIO, fn.io + off % 64, &v, sz, true); break;
-            case 1: io_dispatch(IO_SPACE_MMIO, fn.modern + off % 0x4000, &v, sz, true); break;
-            case 2: io_dispatch(IO_SPACE_MMIO, fn.msix + off % 0x1000, &v, sz, true); break;
-            default: pci_config_write(fn.devfn[fn.nic], off % 256, v, sz); break;
+            case 0: io_dispatch(IO_SPACE_PIO, D->io + off % 64, &v, sz, true); break;
+            case 1: io_dispatch(IO_SPACE_MMIO, D->modern + off % 0x4000, &v, sz, true); break;
+            case 2: io_dispatch(IO_SPACE_MMIO, D->msix + off % 0x1000, &v, sz, true); break;
+            default: pci_config_write(D->devfn, off % 256, v, sz); break;
             }
             break;
         case 10:
@@ -404,7 +268,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 loop_iterate(false);
             break;
         case 11:
-            fn_state(p);
+            fv_state(fn.dev[fn.nic], p);
             break;
         case 12:
             if (p[0] & 1) {
@@ -416,7 +280,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             break;
         case 13:
-            gmem_write(p[0] & 4 ? avail_of(q) : avail_of(q) + 4 + 2 * fn.qsize[q], p + 1, 2);
+            gmem_write(p[0] & 4 ? avail_of(q) : avail_of(q) + 4 + 2 * D->qsize[q], p + 1, 2);
             break;
         }
     }

@@ -1,32 +1,18 @@
 /* fuzz-virtio.c: libFuzzer target: virtqueue processing with the descriptor tables, indirect tables, rings, request headers and register writes under the fuzzer's control, on a transitional virtio-blk-pci (two queues of 16, MSI-X) over a raw image */
-#include "hw/pci/pci.h" // pci_config_read, pci_config_write
-#include "migration/vmstate.h"
-#include "tests/fuzz/fuzz-board.h"
+#include "tests/fuzz/fuzz-virtio-lib.h"
 
-#include <stdint.h>
-
-/*
- * Guest memory as the target lays it out (16 MiB of RAM): each queue's rings in the legacy
- * layout at RING(q), indirect tables (16 of 16 descriptors) at TABLES, buffers and request
- * headers in the 1 MiB at DATA.
- */
-#define RING(q)         (0x100000u + 0x4000u * (q))
+/* The rings at FV_RING(q) (fuzz-virtio-lib.h), indirect tables (16 of 16 descriptors) at TABLES */
+#define RING(q)         FV_RING(q)
 #define TABLES          0x120000u
-#define DATA            0x200000u
-#define DATA_SIZE       0x100000u
+#define DATA            FV_DATA
+#define DATA_SIZE       FV_DATA_SIZE
 #define QSIZE           16
 #define NQ              2
-#define MSI_BASE        0xfee00000u
 
 static struct {
     char disk[64];
     struct device *dev;
-    int devfn;
-    unsigned msix_cap;              /* the MSI-X capability's offset in configuration space */
-    uint32_t io, modern, msix;      /* BARs 0, 4 and 1 as firmware placed them */
-    bool legacy;                    /* the last setup drove the legacy interface */
-    bool event_idx;
-    uint16_t avail_idx[NQ];
+    struct fv_dev d;
 } fv;
 
 static void fv_unlink(void)
@@ -48,31 +34,15 @@ static void fv_init(void)
     fuzz_board_init(&o);
     fv.dev = device_create_simple("virtio-blk-pci", "drive=vd0,num-queues=2,queue-size=16,serial=FUZZ");
     machine_done();
-    for (int devfn = 0; devfn < 256 && !fv.devfn; devfn++)
+    fv.d.devfn = -1;
+    for (int devfn = 0; devfn < 256 && fv.d.devfn < 0; devfn++)
         if (pci_config_read(devfn, 0, 4) == 0x10011af4)
-            fv.devfn = devfn;
-    if (!fv.devfn)
+            fv.d.devfn = devfn;
+    if (fv.d.devfn < 0)
         abort();
-    for (unsigned at = pci_config_read(fv.devfn, 0x34, 1); at && !fv.msix_cap; at = pci_config_read(fv.devfn, at + 1, 1))
-        if (pci_config_read(fv.devfn, at, 1) == 0x11)
-            fv.msix_cap = at;
-    if (!fv.msix_cap)
-        abort();
-}
-
-static uint32_t bar(int n)
-{
-    return pci_config_read(fv.devfn, 0x10 + 4 * n, 4) & ~(n == 0 ? 3u : 15u);
-}
-
-static void pio(uint32_t port, uint32_t v, unsigned size)
-{
-    io_dispatch(IO_SPACE_PIO, port & 0xffff, &v, size, true);
-}
-
-static void mmio(uint64_t addr, uint32_t v, unsigned size)
-{
-    io_dispatch(IO_SPACE_MMIO, addr, &v, size, true);
+    fv_find_msix(&fv.d);
+    fv.d.tables = TABLES;
+    fv.d.nq = NQ;
 }
 
 /*
@@ -82,64 +52,7 @@ static void mmio(uint64_t addr, uint32_t v, unsigned size)
  */
 static void fv_setup(uint8_t mode, uint64_t features, uint16_t qsize, uint32_t shift)
 {
-    bool legacy = mode & 1;
-
-    fv.legacy = legacy;
-    fv.event_idx = features & (1ull << 29);
-    memset(fv.avail_idx, 0, sizeof(fv.avail_idx));
-    for (int q = 0; q < NQ; q++) {
-        uint8_t zero[0x4000] = { 0 };
-
-        gmem_write(RING(q), zero, sizeof(zero));
-    }
-    if (mode & 2) {
-        for (unsigned v = 0; v <= NQ; v++) {
-            mmio(fv.msix + 16 * v, MSI_BASE, 4);
-            mmio(fv.msix + 16 * v + 8, 0x40 + v, 4);
-            mmio(fv.msix + 16 * v + 12, 0, 4);
-        }
-        pci_config_write(fv.devfn, fv.msix_cap + 2, 0x8000, 2);
-    }
-    if (legacy) {
-        pio(fv.io + 18, 0, 1);
-        pio(fv.io + 18, 3, 1);
-        pio(fv.io + 4, (uint32_t)features, 4);
-        for (int q = 0; q < NQ; q++) {
-            pio(fv.io + 14, q, 2);
-            if (mode & 2)
-                pio(fv.io + 22, q + 1, 2);
-            pio(fv.io + 8, (RING(q) + shift) >> 12, 4);
-        }
-        pio(fv.io + 18, 7, 1);
-        return;
-    }
-    if (!(mode & 4))
-        features |= 1ull << 32;
-    mmio(fv.modern + 0x14, 0, 1);
-    mmio(fv.modern + 0x14, 3, 1);
-    mmio(fv.modern + 0x08, 0, 4);
-    mmio(fv.modern + 0x0c, (uint32_t)features, 4);
-    mmio(fv.modern + 0x08, 1, 4);
-    mmio(fv.modern + 0x0c, features >> 32, 4);
-    mmio(fv.modern + 0x14, 0x0b, 1);
-    if (mode & 2)
-        mmio(fv.modern + 0x10, 0, 2);
-    for (int q = 0; q < NQ; q++) {
-        uint64_t desc = RING(q) + shift, avail = desc + 16 * qsize, used = RING(q) + 0x1000 + shift;
-
-        mmio(fv.modern + 0x16, q, 2);
-        mmio(fv.modern + 0x18, qsize, 2);
-        if (mode & 2)
-            mmio(fv.modern + 0x1a, q + 1, 2);
-        mmio(fv.modern + 0x20, (uint32_t)desc, 4);
-        mmio(fv.modern + 0x24, 0, 4);
-        mmio(fv.modern + 0x28, (uint32_t)avail, 4);
-        mmio(fv.modern + 0x2c, 0, 4);
-        mmio(fv.modern + 0x30, (uint32_t)used, 4);
-        mmio(fv.modern + 0x34, 0, 4);
-        mmio(fv.modern + 0x1c, 1, 2);
-    }
-    mmio(fv.modern + 0x14, 0x0f, 1);
+    fv_driver_setup(&fv.d, mode, features, !(mode & 4), qsize, shift);
 }
 
 /* Each input starts from a reset board with a modern driver's usual setup. */
@@ -148,57 +61,7 @@ static void fv_reset(void)
     device_drain_all();
     device_reset_all();
     pc_setup_like_firmware();
-    fv.io = bar(0);
-    fv.msix = bar(1);
-    fv.modern = bar(4);
     fv_setup(2, (1ull << 28) | (1ull << 29) | 0x7e76, QSIZE, 0);
-}
-
-/* A buffer address: in the data area, in the indirect tables, the rings, or anywhere at all. */
-static uint64_t fv_addr(uint8_t kind, uint32_t a, uint8_t hi)
-{
-    switch (kind & 3) {
-    case 0: return DATA + a % DATA_SIZE;
-    case 1: return TABLES + a % 0x1000;
-    case 2: return RING(0) + a % (NQ * 0x4000);
-    default: return (uint64_t)hi << 32 | a;
-    }
-}
-
-static void fv_desc(uint64_t at, const uint8_t *p)
-{
-    uint8_t d[16];
-
-    stq_le(d, fv_addr(p[2], ldl_le(p + 3), p[15]));
-    stl_le(d + 8, ldl_le(p + 7));
-    stw_le(d + 12, lduw_le(p + 11));
-    stw_le(d + 14, lduw_le(p + 13));
-    gmem_write(at, d, sizeof(d));
-}
-
-static void fv_kick(unsigned q)
-{
-    if (fv.legacy)
-        pio(fv.io + 16, q, 2);
-    else
-        mmio(fv.modern + 0x3000 + 4 * q, q, 2);
-}
-
-/* The device's state saved and loaded back, maybe with one byte changed (a hostile stream). */
-static void fv_state(const uint8_t *p)
-{
-    const struct vmstate_desc *vmsd = fv.dev->type->vmsd;
-    struct vmbuf b;
-    char *err = NULL;
-
-    vmbuf_init(&b);
-    vmstate_save(vmsd, fv.dev, &b);
-    if (p[0] & 1)
-        b.data[lduw_le(p + 1) % b.len] = p[3];
-    if (device_vmstate_load(fv.dev, &b, &err) < 0 && !err)
-        abort();        /* a refusal always says why */
-    free(err);
-    vmbuf_free(&b);
 }
 
 static const uint32_t req_types[8] = { 0, 1, 4, 8, 11, 13, 2, 0x80000001u };
@@ -242,25 +105,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fv_setup(p[0], ldq_le(p + 1), lduw_le(p + 9), ldl_le(p + 11) % 0x2000);
             break;
         case 1:
-            fv_desc(RING(q) + 16 * (p[1] % 32), p);
+            fv_desc(&fv.d, RING(q) + 16 * (p[1] % 32), p);
             break;
         case 2:
-            fv_desc(TABLES + 256 * (p[0] % 16) + 16 * (p[1] % 16), p);
+            fv_desc(&fv.d, TABLES + 256 * (p[0] % 16) + 16 * (p[1] % 16), p);
             break;
         case 3: {
             uint64_t avail = RING(q) + 16 * QSIZE;
-            uint16_t idx = p[3] & 1 ? lduw_le(p + 4) : fv.avail_idx[q] + 1;
+            uint16_t idx = p[3] & 1 ? lduw_le(p + 4) : fv.d.avail_idx[q] + 1;
 
-            gmem_write(avail + 4 + 2 * (fv.avail_idx[q] % QSIZE), p + 1, 2);
-            fv.avail_idx[q] = idx;
+            gmem_write(avail + 4 + 2 * (fv.d.avail_idx[q] % QSIZE), p + 1, 2);
+            fv.d.avail_idx[q] = idx;
             gmem_write(avail + 2, &idx, 2);
             break;
         }
         case 4:
             if (p[1] & 1)
-                mmio(fv.modern + lduw_le(p + 2) % 0x4000, q, 2);
+                fv_mmio(fv.d.modern + lduw_le(p + 2) % 0x4000, q, 2);
             else
-                fv_kick(q);
+                fv_kick(&fv.d, q);
             break;
         case 5:
             stl_le(hdr, p[3] & 8 ? ldl_le(p + 4) : req_types[p[3] % 8]);
@@ -283,14 +146,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             bool w = data[i] % 14 == 9;
 
             switch (p[0] % 4) {
-            case 0: io_dispatch(IO_SPACE_PIO, fv.io + off % 128, &v, sz, w); break;
-            case 1: io_dispatch(IO_SPACE_MMIO, fv.modern + off % 0x4000, &v, sz, w); break;
-            case 2: io_dispatch(IO_SPACE_MMIO, fv.msix + off % 0x1000, &v, sz, w); break;
+            case 0: io_dispatch(IO_SPACE_PIO, fv.d.io + off % 128, &v, sz, w); break;
+            case 1: io_dispatch(IO_SPACE_MMIO, fv.d.modern + off % 0x4000, &v, sz, w); break;
+            case 2: io_dispatch(IO_SPACE_MMIO, fv.d.msix + off % 0x1000, &v, sz, w); break;
             default:
                 if (w)
-                    pci_config_write(fv.devfn, off % 256, v, sz);
+                    pci_config_write(fv.d.devfn, off % 256, v, sz);
                 else
-                    pci_config_read(fv.devfn, off % 256, sz);
+                    pci_config_read(fv.d.devfn, off % 256, sz);
                 break;
             }
             break;
@@ -299,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             gmem_write(RING(q) + 16 * QSIZE + (p[0] & 2 ? 0 : 4 + 2 * QSIZE), p + 1, 2);
             break;
         case 12:
-            fv_state(p);
+            fv_state(fv.dev, p);
             break;
         case 13:
             if (p[0] & 1) {

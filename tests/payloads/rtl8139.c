@@ -140,18 +140,18 @@ static void check_c_mode(void)
     check(inw(io + RTL_CBR) == off && (inb(io + RTL_CR) & RTL_CR_BUFE), "CBR is where the driver reads: the ring is empty");
 }
 
-static void check_cplus(void)
+/*
+ * C+ mode from a reset: transmit and receive on (TCR as given), 8 receive descriptors of 2 KiB
+ * at CPRX, the transmit ring at TXD, ROK and TOK interrupts.
+ */
+static void cp_start(uint32_t tcr)
 {
-    static uint8_t f[4200];
-    volatile uint32_t *txd = (volatile uint32_t *)TXD, *rxd = (volatile uint32_t *)RXD;
-    uint8_t *ip = f + 14, *t = ip + 20;
-    unsigned got = 0, off = 0;
-    bool ok = true;
+    volatile uint32_t *rxd = (volatile uint32_t *)RXD;
 
     outb(io + RTL_CR, RTL_CR_RST);
     mw16(RTL_CPCR, RTL_CPCR_TXENB | RTL_CPCR_RXENB);
     mw8(RTL_CR, RTL_CR_RE | RTL_CR_TE);
-    mw32(RTL_TCR, RTL_TCR_LBK | 0x600);
+    mw32(RTL_TCR, tcr);
     mw32(RTL_RCR, RTL_RCR_APM);
     for (int i = 0; i < 8; i++) {
         rxd[4 * i] = RTL_DESC_OWN | (i == 7 ? RTL_DESC_EOR : 0) | 2048;
@@ -164,16 +164,24 @@ static void check_cplus(void)
     mw32(RTL_RDSAR, RXD);
     mw32(RTL_RDSAR + 4, 0);
     mw16(RTL_IMR, RTL_INT_ROK | RTL_INT_TOK);
+}
 
-    /* a 4000-byte TCP payload, segmented by the NIC at MSS 1000 */
-    memcpy(f, mac, 6);
+/*
+ * The headers of a TCP/IPv4 frame from 10.0.0.2 to 10.0.0.1, port 80 to 80, with `plen` bytes
+ * of payload to follow at f + 54; the checksums are left for the NIC.
+ */
+static void tcp_frame(uint8_t *f, const uint8_t *dst, unsigned plen)
+{
+    uint8_t *ip = f + 14, *t = ip + 20;
+
+    memcpy(f, dst, 6);
     memcpy(f + 6, mac, 6);
     f[12] = 0x08;
     f[13] = 0x00;
     memset(ip, 0, 40);
     ip[0] = 0x45;
-    ip[2] = 4040 >> 8;
-    ip[3] = 4040 & 0xff;
+    ip[2] = (40 + plen) >> 8;
+    ip[3] = (40 + plen) & 0xff;
     ip[8] = 64;
     ip[9] = 6;
     ip[12] = 10, ip[15] = 2;
@@ -182,16 +190,36 @@ static void check_cplus(void)
     t[3] = 80;
     t[12] = 0x50;
     t[13] = 0x18;
-    for (int i = 0; i < 4000; i++)
-        t[20 + i] = (uint8_t)(i / 3);
-    memcpy((void *)CPTX, f, 4054);
+}
+
+/* One C+ transmit descriptor: a whole frame of len bytes at CPTX, a large send at MSS mss */
+static void cp_large_send(unsigned mss, unsigned len)
+{
+    volatile uint32_t *txd = (volatile uint32_t *)TXD;
+
     seen = 0;
-    txd[0] = RTL_DESC_OWN | RTL_DESC_EOR | RTL_DESC_FS | RTL_DESC_LS | RTL_TXD_LGSEN |
-             1000 << RTL_TXD_MSS_SHIFT | 4054;
+    txd[0] = RTL_DESC_OWN | RTL_DESC_EOR | RTL_DESC_FS | RTL_DESC_LS | RTL_TXD_LGSEN | mss << RTL_TXD_MSS_SHIFT | len;
     txd[1] = 0;
     txd[2] = CPTX;
     txd[3] = 0;
     mw8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+}
+
+static void check_cplus(void)
+{
+    static uint8_t f[4200];
+    volatile uint32_t *txd = (volatile uint32_t *)TXD, *rxd = (volatile uint32_t *)RXD;
+    uint8_t *t = f + 34;              /* the TCP header */
+    unsigned got = 0, off = 0;
+    bool ok = true;
+
+    cp_start(RTL_TCR_LBK | 0x600);
+    /* a 4000-byte TCP payload, segmented by the NIC at MSS 1000 */
+    tcp_frame(f, mac, 4000);
+    for (int i = 0; i < 4000; i++)
+        t[20 + i] = (uint8_t)(i / 3);
+    memcpy((void *)CPTX, f, 4054);
+    cp_large_send(1000, 4054);
     check(wait_seen(RTL_INT_ROK | RTL_INT_TOK) && !(txd[0] & RTL_DESC_OWN),
           "C+ mode: a large send goes, its descriptor comes back, by interrupt (MMIO BAR)");
     for (int i = 0; i < 8 && !(rxd[4 * i] & RTL_DESC_OWN); i++, got++) {
@@ -220,7 +248,7 @@ static void check_peer(void)
     static uint8_t f[4200];
     volatile uint8_t *ring = (volatile uint8_t *)RING;
     volatile uint32_t *txd = (volatile uint32_t *)TXD, *rxd = (volatile uint32_t *)RXD;
-    uint8_t *ip = f + 14, *t = ip + 20;
+    uint8_t *t = f + 34;              /* the TCP header */
     uint32_t off = 0;
     unsigned got = 0, bytes = 0;
     bool ok = true;
@@ -252,44 +280,12 @@ static void check_peer(void)
     ok = true;
 
     /* C+: a large send with the checksums to the peer, which checks them and sends each segment back */
-    outb(io + RTL_CR, RTL_CR_RST);
-    mw16(RTL_CPCR, RTL_CPCR_TXENB | RTL_CPCR_RXENB);
-    mw8(RTL_CR, RTL_CR_RE | RTL_CR_TE);
-    mw32(RTL_TCR, 0x600);
-    mw32(RTL_RCR, RTL_RCR_APM);
-    for (int i = 0; i < 8; i++) {
-        rxd[4 * i] = RTL_DESC_OWN | (i == 7 ? RTL_DESC_EOR : 0) | 2048;
-        rxd[4 * i + 1] = 0;
-        rxd[4 * i + 2] = CPRX + 2048 * i;
-        rxd[4 * i + 3] = 0;
-    }
-    mw32(RTL_TNPDS, TXD);
-    mw32(RTL_TNPDS + 4, 0);
-    mw32(RTL_RDSAR, RXD);
-    mw32(RTL_RDSAR + 4, 0);
-    mw16(RTL_IMR, RTL_INT_ROK | RTL_INT_TOK);
-    memcpy(f, far, 6);
-    memcpy(f + 6, mac, 6);
-    f[12] = 0x08;
-    f[13] = 0x00;
-    memset(ip, 0, 40);
-    ip[0] = 0x45;
-    ip[2] = 3040 >> 8;
-    ip[3] = 3040 & 0xff;
-    ip[8] = 64;
-    ip[9] = 6;
-    t[12] = 0x50;
-    t[13] = 0x18;
+    cp_start(0x600);
+    tcp_frame(f, far, 3000);
     for (int i = 0; i < 3000; i++)
         t[20 + i] = (uint8_t)(i * 5);
     memcpy((void *)CPTX, f, 3054);
-    seen = 0;
-    txd[0] = RTL_DESC_OWN | RTL_DESC_EOR | RTL_DESC_FS | RTL_DESC_LS | RTL_TXD_LGSEN |
-             1200 << RTL_TXD_MSS_SHIFT | 3054;
-    txd[1] = 0;
-    txd[2] = CPTX;
-    txd[3] = 0;
-    mw8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+    cp_large_send(1200, 3054);
     for (int i = 0; i < 200 && got < 3; i++) {
         got = 0;
         for (int k = 0; k < 8 && !(rxd[4 * k] & RTL_DESC_OWN); k++)

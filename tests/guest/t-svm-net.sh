@@ -153,17 +153,20 @@ isrv=$!
 : >/tmp/vmm.out
 ( "$@" </dev/null 2>&1; echo "l1: skiff exited $?" ) | tee /tmp/vmm.out &
 vmm=$!
+: >/tmp/l1.out
 seen=""
 until grep -q '^l1: skiff exited' /tmp/vmm.out; do
     for p in $(sed -n 's/^l2: .*: httpd up for hostfwd \([0-9]*\).*/\1/p' /tmp/vmm.out); do
         case " $seen " in *" $p "*) continue ;; esac
         seen="$seen $p"
-        echo "l1: wget http://127.0.0.1:$p/: $(timeout 30 wget -q -O - "http://127.0.0.1:$p/" 2>&1)"
+        # (to a file shown after skiff: a line of L1's could split one of the guest's)
+        echo "l1: wget http://127.0.0.1:$p/: $(timeout 30 wget -q -O - "http://127.0.0.1:$p/" 2>&1)" >>/tmp/l1.out
     done
     sleep 0.2
 done
 wait $vmm
 kill $srv $isrv
+cat /tmp/l1.out
 grep -q '^l1: skiff exited 0' /tmp/vmm.out
 EOF
     cat >"$TMP/ifup" <<'EOF'

@@ -268,9 +268,8 @@ static void queue_drop(struct net_client *r, struct net_client *from, bool callb
         *dtail = f;
         dtail = &f->next;
     }
-    r->queue_tail = &r->queue;
-    while (*r->queue_tail)
-        r->queue_tail = &(*r->queue_tail)->next;
+    /* the walk ended on the last kept frame's next pointer (or the head): the new tail */
+    r->queue_tail = pp;
     while ((f = dropped)) {
         dropped = f->next;
         if (callbacks && f->sent_cb)

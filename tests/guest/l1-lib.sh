@@ -74,3 +74,31 @@ kit_console() {
     "$bin" "$@"
     echo "kit: skiff exited with status $?"
 }
+
+# kit_exits CMD...: run CMD (a VMM) while L1's kernel counts its L2 guest's exits (a hist
+# trigger on the kvm_exit tracepoint, summed in the kernel). For each "@@phase NAME" line CMD
+# prints, "@@exits NAME N" gives the count when L1 saw the line (polled every 0.1 s); those
+# lines follow CMD's output, which is shown when it ends. Returns CMD's status. One VM at a time.
+kit_exits() {
+    ke_ev=/sys/kernel/tracing/events/kvm/kvm_exit
+    [ -e $ke_ev ] || mount -t tracefs none /sys/kernel/tracing 2>/dev/null
+    echo 'hist:keys=exit_reason' >$ke_ev/trigger 2>/dev/null || echo "l1: no kvm_exit tracepoint: no exit counts"
+    : >/tmp/exits.out
+    : >/tmp/exits
+    "$@" </dev/null >/tmp/exits.out 2>&1 &
+    ke_pid=$!
+    ke_seen=""
+    while kill -0 $ke_pid 2>/dev/null; do
+        for ke_p in $(sed -n 's/^@@phase \([A-Za-z0-9_.-]*\).*/\1/p' /tmp/exits.out | tr -d '\r'); do
+            case " $ke_seen " in *" $ke_p "*) continue ;; esac
+            ke_seen="$ke_seen $ke_p"
+            echo "@@exits $ke_p $(awk '/hitcount:/ { n += $NF } END { print n + 0 }' $ke_ev/hist 2>/dev/null)" >>/tmp/exits
+        done
+        sleep 0.1
+    done
+    wait $ke_pid
+    ke_rc=$?
+    echo '!hist:keys=exit_reason' >$ke_ev/trigger 2>/dev/null
+    cat /tmp/exits.out /tmp/exits
+    return $ke_rc
+}

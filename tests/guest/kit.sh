@@ -509,7 +509,8 @@ kit_svm_image() {
     fi
     cp "$KIT_DIR/l1-lib.sh" "$KIT_SVM_DIR/root/kit/lib.sh"
     local args=(--init "$KIT_DIR/l1-init" --file "$KIT_SKIFF_STATIC:/bin/skiff"
-        --file "$KIT_KVM_HOLD_STATIC:/bin/l1-kvm-hold" --file "$KIT_KERNEL:/kit/bzImage") f m
+        --file "$KIT_KVM_HOLD_STATIC:/bin/l1-kvm-hold" --file "$KIT_KERNEL:/kit/bzImage"
+        --file "$KIT_DIR/l1-ifup:/kit/ifup") f m
     for m in irqbypass ccp kvm kvm-amd:nested=1 ${KIT_L1_MODULES:-}; do args+=(--module "$m"); done
     # everything put under $KIT_SVM_DIR/root goes into L1 at the same path
     while IFS= read -r f; do

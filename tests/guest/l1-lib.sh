@@ -102,3 +102,22 @@ kit_exits() {
     cat /tmp/exits.out /tmp/exits
     return $ke_rc
 }
+
+# kit_bridge: in a scenario's own network namespace, lo up and the bridge br0 holding 10.77.0.1/24,
+# which /kit/ifup joins a VMM's tap to, with iperf3's server on it where L1 has iperf3
+# (kit_svm_tool iperf3); kit_bridge_end stops the server
+kit_bridge() {
+    ip link set lo up
+    ip link add br0 type bridge
+    ip addr add 10.77.0.1/24 dev br0
+    ip link set br0 up
+    kb_iperf=""
+    if command -v iperf3 >/dev/null; then
+        iperf3 -s -B 10.77.0.1 >/dev/null 2>&1 &
+        kb_iperf=$!
+    fi
+}
+
+kit_bridge_end() {
+    [ -z "$kb_iperf" ] || kill $kb_iperf
+}

@@ -137,18 +137,14 @@ EOF
 # a first run that timed out may have left its skiff (kit_run runs a scenario once more)
 kill $(pidof skiff-dyn) 2>/dev/null
 for m in /kit/f/svm-net-mod-*.ko; do insmod "$m" 2>/dev/null; done
-ip link set lo up
-ip link add br0 type bridge
-ip addr add 10.77.0.1/24 dev br0
-ip link set br0 up
+# the bridge, and iperf3's server on it for the guests
+. /kit/lib.sh
+kit_bridge
 mkdir -p /tmp/www
 dd if=/dev/urandom of=/tmp/www/blob bs=64k count=16 2>/dev/null
 echo "l1: blob sha256=$(sha256sum /tmp/www/blob | cut -d' ' -f1)"
 httpd -f -p 8000 -h /tmp/www &
 srv=$!
-# iperf3's server for the guests on the bridge
-iperf3 -s -B 10.77.0.1 >/dev/null 2>&1 &
-isrv=$!
 # skiff's console goes out as it comes (a scenario that times out still shows it)
 : >/tmp/vmm.out
 ( "$@" </dev/null 2>&1; echo "l1: skiff exited $?" ) | tee /tmp/vmm.out &
@@ -165,16 +161,11 @@ until grep -q '^l1: skiff exited' /tmp/vmm.out; do
     sleep 0.2
 done
 wait $vmm
-kill $srv $isrv
+kill $srv
+kit_bridge_end
 cat /tmp/l1.out
 grep -q '^l1: skiff exited 0' /tmp/vmm.out
 EOF
-    cat >"$TMP/ifup" <<'EOF'
-#!/bin/sh
-ip link set "$1" master br0
-ip link set "$1" up
-EOF
-    chmod +x "$TMP/ifup"
     # PXE: slirp's TFTP directory, then skiff
     cat >"$TMP/pxe-run.sh" <<'EOF'
 # a first run that timed out may have left its skiff (kit_run runs a scenario once more)
@@ -210,7 +201,6 @@ EOF
     done
     kit_svm_file "$TMP/net.cpio.gz" svm-net.cpio.gz
     kit_svm_file "$TMP/net-run.sh" svm-net-run.sh
-    kit_svm_file "$TMP/ifup" svm-net-ifup
     kit_svm_file "$TMP/pxe.cpio.gz" svm-net-pxe.cpio.gz
     kit_svm_file "$TMP/boot.ipxe" svm-net-boot.ipxe
     kit_svm_file "$TMP/pxe-run.sh" svm-net-pxe-run.sh
@@ -224,11 +214,11 @@ EOF
         -append "console=ttyS0 quiet" \
         -netdev user,id=n0,hostfwd=tcp:127.0.0.1:8081-:80 -device rtl8139,netdev=n0,romfile=,mac=52:54:00:12:34:01 \
         -netdev user,id=n1,hostfwd=tcp:127.0.0.1:8082-:80 -device virtio-net-pci,netdev=n1,romfile=,mac=52:54:00:12:34:02 \
-        -netdev tap,id=t0,ifname=tap0,script=/kit/f/svm-net-ifup,downscript=no \
+        -netdev tap,id=t0,ifname=tap0,script=/kit/ifup,downscript=no \
         -device virtio-net-pci,netdev=t0,romfile=,mac=52:54:00:12:34:03 \
-        -netdev tap,id=t1,ifname=tap1,script=/kit/f/svm-net-ifup,downscript=no \
+        -netdev tap,id=t1,ifname=tap1,script=/kit/ifup,downscript=no \
         -device rtl8139,netdev=t1,romfile=,mac=52:54:00:12:34:04 \
-        -netdev tap,id=t2,ifname=tap2,script=/kit/f/svm-net-ifup,downscript=no,vnet_hdr=off \
+        -netdev tap,id=t2,ifname=tap2,script=/kit/ifup,downscript=no,vnet_hdr=off \
         -device virtio-net-pci,netdev=t2,romfile=,mac=52:54:00:12:34:05
     # PXE (L1 stops skiff should SeaBIOS find nothing to boot)
     pxe=(/kit/f/skiff-dyn -m 256 -smp 1 -nographic -boot n

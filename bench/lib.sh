@@ -33,3 +33,20 @@ bench_reduce() {
         }
     }'
 }
+
+# bench_per_unit CONSOLE: the exits each phase cost per unit of its work. Stdin has "work PHASE
+# UNITS" lines; CONSOLE has the "@@exits PHASE COUNT" lines kit_exits printed (tests/guest/
+# l1-lib.sh), a phase's exits being the count at the next phase's line less its own. Prints
+# "PHASE EXITS-PER-UNIT" for each phase with work.
+bench_per_unit() {
+    { cat; sed -n 's/^@@exits \([A-Za-z0-9_.-]*\) \([0-9]*\)$/exits \1 \2/p' "$1"; } | awk '
+    /^work / { w[$2] = $3 }
+    /^exits / { e[$2] = $3; order[++n] = $2 }
+    END {
+        for (i = 1; i < n; i++) {
+            p = order[i]
+            if (w[p] > 0 && e[order[i + 1]] >= e[p])
+                printf "%s %.3f\n", p, (e[order[i + 1]] - e[p]) / w[p]
+        }
+    }'
+}

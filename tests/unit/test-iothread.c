@@ -147,6 +147,97 @@ static void test_instance(void)
     close(p[1]);
 }
 
+/* A bottom half that schedules itself again, `again` times. */
+struct resched { struct bh *bh; atomic_int runs; int again; };
+
+static void on_resched(void *opaque)
+{
+    struct resched *r = opaque;
+
+    if (atomic_fetch_add(&r->runs, 1) < r->again)
+        bh_schedule(r->bh);
+}
+
+/* The other thread of the wakeup race: schedule, wait for the run, n times; how many waited over 1 s. */
+struct race { struct bh *bh; atomic_int runs, slow, done, stop; int n; };
+
+static void on_race(void *opaque)
+{
+    struct race *r = opaque;
+
+    atomic_fetch_add(&r->runs, 1);
+}
+
+static void *race_thread(void *opaque)
+{
+    struct race *r = opaque;
+
+    for (int i = 1; i <= r->n && !atomic_load(&r->stop); i++) {
+        int64_t t0 = clock_monotonic_ns();
+
+        bh_schedule(r->bh);
+        while (atomic_load(&r->runs) < i)
+            if (clock_monotonic_ns() - t0 > 1000000000) {
+                /* (the next one counts from the runs there are) */
+                atomic_fetch_add(&r->slow, 1);
+                i = atomic_load(&r->runs);
+                break;
+            }
+    }
+    atomic_store(&r->done, 1);
+    return NULL;
+}
+
+static struct timer *ticker;
+
+static void on_tick(void *opaque)
+{
+    (void)opaque;
+    timer_mod(ticker, clock_get_ns(CLK_REALTIME) + 3000000000);
+}
+
+/*
+ * A loop kicks itself only for a thread polling it: its own bottom halves run before it polls
+ * again, and one scheduled from elsewhere just before it polls is never missed. A 3 s timer
+ * bounds each wait, so that a missed wakeup shows as a run that waited over 1 s, not a hang.
+ */
+static void test_wakeups(void)
+{
+    struct event_loop *l;
+    struct resched rs = { .again = 2 };
+    struct race rc = { .n = 5000 };
+    pthread_t th;
+    int64_t t0;
+
+    CHECK(event_loop_new(&l) == 0, "a loop for the wakeup checks");
+    ticker = timer_new_in(l, CLK_REALTIME, on_tick, NULL);
+    on_tick(NULL);
+    rs.bh = bh_new_in(l, on_resched, &rs);
+    bh_schedule(rs.bh);
+    t0 = clock_monotonic_ns();
+    for (int i = 0; i < 5 && atomic_load(&rs.runs) < 3; i++)
+        event_loop_iterate(l, true);
+    CHECK(atomic_load(&rs.runs) == 3 && clock_monotonic_ns() - t0 < 500000000,
+          "a bottom half the loop's own thread schedules (itself, twice) runs without the loop sleeping (%d runs)",
+          atomic_load(&rs.runs));
+
+    rc.bh = bh_new_in(l, on_race, &rc);
+    pthread_create(&th, NULL, race_thread, &rc);
+    t0 = clock_monotonic_ns();
+    while (!atomic_load(&rc.done) && clock_monotonic_ns() - t0 < 30000000000)
+        event_loop_iterate(l, true);
+    atomic_store(&rc.stop, 1);
+    pthread_join(th, NULL);
+    CHECK(atomic_load(&rc.runs) >= rc.n && atomic_load(&rc.slow) == 0,
+          "%d bottom halves scheduled from another thread while the loop polls or is about to: each wakes it (%d ran, %d waited over 1 s)",
+          rc.n, atomic_load(&rc.runs), atomic_load(&rc.slow));
+
+    bh_free(rs.bh);
+    bh_free(rc.bh);
+    timer_free(ticker);
+    event_loop_free(l);
+}
+
 static void run_here(void *opaque)
 {
     on_bh(opaque);
@@ -225,6 +316,7 @@ int main(void)
     loop_init();
     devlock_lock();
     test_instance();
+    test_wakeups();
     test_iothread();
     iothread_free_all();
     loop_cleanup();

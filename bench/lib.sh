@@ -2,11 +2,6 @@
 # reported as the median with the runs' spread: one run of a VM, and most of all one of the svm
 # lane's emulated L1, can be several times slower or faster than the next.
 
-# bench_median: the median of the numbers on stdin, one a line
-bench_median() {
-    sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-
 # bench_reduce N: lines of N key fields and a number on stdin, one a run, to one line a key, in
 # the order the keys first came: "KEY... MEDIAN MIN MAX RUNS"
 bench_reduce() {
@@ -32,6 +27,11 @@ bench_reduce() {
             print key, m, a[1], a[n[key]], n[key]
         }
     }'
+}
+
+# bench_median: the median of the numbers on stdin, one a line (bench_reduce over one key)
+bench_median() {
+    sed 's/^/m /' | bench_reduce 1 | awk '{ print $2 }'
 }
 
 # bench_per_unit CONSOLE: the exits each phase cost per unit of its work. Stdin has "work PHASE

@@ -27,7 +27,9 @@ kit_feed() {
 # kit_run NAME TIMEOUT INPUT|- PROGRAM ARGS...: one scenario. One that hits its timeout runs
 # once more, saying so: the outer machine (Debian's QEMU emulating SVM) now and then resumes an
 # L2 vCPU at a wrong instruction after a port I/O exit, which hangs the guest; QEMU as L2's VMM
-# is hit the same way (docs/svm-lane.md, "Known flaws of the svm lane").
+# is hit the same way (docs/svm-lane.md, "Known flaws of the svm lane"). Each run is a process
+# group of its own (setsid), killed whole when it ends: a timed-out run leaves no VMM behind to
+# hold the ports, taps and files the next run needs.
 kit_run() {
     kit_run_once "$@"
     if [ "$rc" = timeout ]; then
@@ -44,22 +46,27 @@ kit_run_once() {
     : >/tmp/out
     t0=$(kit_uptime)
     feeder=""
+    # (a background job of a shell without job control leads no group: setsid makes one, pid's)
     if [ "$input" = - ]; then
-        "$bin" "$@" </dev/null >/tmp/out 2>&1 &
+        setsid "$bin" "$@" </dev/null >/tmp/out 2>&1 &
         pid=$!
     else
         mkfifo /tmp/in
-        "$bin" "$@" </tmp/in >/tmp/out 2>&1 &
+        setsid "$bin" "$@" </tmp/in >/tmp/out 2>&1 &
         pid=$!
         kit_feed "$input" "$pid" &
         feeder=$!
     fi
-    (sleep "$tmo"; touch /tmp/timedout; kill -9 "$pid") &
+    (sleep "$tmo"; touch /tmp/timedout; kill -9 -"$pid") &
     wd=$!
     wait "$pid"
     rc=$?
     t1=$(kit_uptime)
     kill $wd $feeder 2>/dev/null
+    # what the run started and left (a VMM of a timed-out run, a server), gone before the next run
+    kill -9 -"$pid" 2>/dev/null
+    kr_i=0
+    while kill -0 -"$pid" 2>/dev/null && [ $kr_i -lt 50 ]; do sleep 0.1; kr_i=$((kr_i + 1)); done
     cat /tmp/out
     [ -e /tmp/killed ] && rc=killed
     [ -e /tmp/timedout ] && rc=timeout

@@ -134,8 +134,6 @@ EOF
     # L1, in its namespace: the bridge, L1's httpd (127.0.0.1 for slirp, 10.77.0.1 on the
     # bridge), skiff; L1's wget through each hostfwd the guest says is ready
     cat >"$TMP/net-run.sh" <<'EOF'
-# a first run that timed out may have left its skiff (kit_run runs a scenario once more)
-kill $(pidof skiff-dyn) 2>/dev/null
 for m in /kit/f/svm-net-mod-*.ko; do insmod "$m" 2>/dev/null; done
 # the bridge, and iperf3's server on it for the guests
 . /kit/lib.sh
@@ -168,8 +166,6 @@ grep -q '^l1: skiff exited 0' /tmp/vmm.out
 EOF
     # PXE: slirp's TFTP directory, then skiff
     cat >"$TMP/pxe-run.sh" <<'EOF'
-# a first run that timed out may have left its skiff (kit_run runs a scenario once more)
-kill $(pidof skiff-dyn) 2>/dev/null
 mkdir -p /tmp/tftp
 cp /kit/bzImage /tmp/tftp/bzImage
 cp /kit/f/svm-net-pxe.cpio.gz /tmp/tftp/pxe.cpio.gz

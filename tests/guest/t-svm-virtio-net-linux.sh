@@ -74,11 +74,6 @@ EOF
     # L1 runs both: b listens (its console to a file, shown after), a connects
     cat >"$TMP/run.sh" <<'EOF'
 #!/bin/sh
-# a first run that timed out left its skiffs (kit_run kills the script, then runs it once more):
-# its b would still hold port 4000 and take this run's a
-kill -9 $(pidof skiff) 2>/dev/null
-i=0
-while pidof skiff >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 # the sockets are on L1's loopback
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 /bin/skiff "$@" -netdev socket,id=n0,listen=127.0.0.1:4000 \
@@ -101,10 +96,6 @@ EOF
     # consoles to files, shown after)
     cat >"$TMP/qemu-run.sh" <<'EOF'
 #!/bin/sh
-# as run.sh: what a first run that timed out left
-kill -9 $(pidof skiff) $(pidof qemu-system-x86_64) 2>/dev/null
-i=0
-while pidof skiff qemu-system-x86_64 >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 /bin/skiff "$@" -netdev socket,id=s0,listen=127.0.0.1:4001 -netdev hubport,id=p0,hubid=0,netdev=s0 \
     -netdev hubport,id=n0,hubid=0 -device virtio-net-pci,netdev=n0,romfile=,mac=52:54:00:00:00:0d \

@@ -314,6 +314,29 @@ static inline void end_logged(struct qtest *q, char *log, const char *what)
     free(log);
 }
 
+/* skiff with a 1 MiB raw disk (its first 16 sectors filled) as virtio-blk-pci, stderr in vm.log */
+struct disk_vm {
+    char *img, *log;
+    struct qtest *q;
+};
+
+/* dev: more of the -device (",vectors=0"), or "" */
+static inline struct qtest *disk_vm_start(struct disk_vm *vm, const char *dev)
+{
+    vm->img = make_image(NULL, 1 << 20, 16);
+    vm->q = start_logged(&vm->log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
+                         "-device virtio-blk-pci,drive=d0%s", vm->img, dev);
+    return vm->q;
+}
+
+/* skiff exits cleanly (checked as `what`), and the disk goes */
+static inline void disk_vm_end(struct disk_vm *vm, const char *what)
+{
+    end_logged(vm->q, vm->log, what);
+    unlink(vm->img);
+    free(vm->img);
+}
+
 /* Start a read of sector 7 on queue 0 and wait for it to complete (not for its interrupt). */
 static inline bool read_done(struct blk *b)
 {

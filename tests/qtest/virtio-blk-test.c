@@ -454,9 +454,8 @@ static void check_layouts(void)
 
 static void check_reset_in_flight(void)
 {
-    char *img = make_image(NULL, 1 << 20, 16), *log;
-    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
-                                   "-device virtio-blk-pci,drive=d0", img);
+    struct disk_vm vm;
+    struct qtest *q = disk_vm_start(&vm, "");
     struct blk b;
     struct req r;
     uint8_t buf[SECTOR];
@@ -464,7 +463,7 @@ static void check_reset_in_flight(void)
 
     if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, BLK_FEATURES, 1, 0), "reset in flight: the disk is set up")) {
         blk_end(&b);
-        end_logged(q, log, "reset in flight");
+        disk_vm_end(&vm, "reset in flight");
         return;
     }
     /* a breakpoint holds the next request in its block worker */
@@ -476,7 +475,7 @@ static void check_reset_in_flight(void)
     CHECK(wait_taken(b.vq[0]) && qtest_cmd(q, "block_wait_break") != NULL,
           "reset in flight: a write is held in the block layer");
     ok = qvirtio_reset(b.vd);
-    CHECK(ok && file_sector_is(img, 12, buf),
+    CHECK(ok && file_sector_is(vm.img, 12, buf),
           "reset in flight: a device reset waits for it: the status reads 0 once the write is done");
     req_release(&b, &r);
     CHECK(blk_setup(&b, BLK_FEATURES, 1, 0) && read_done(&b),
@@ -491,9 +490,9 @@ static void check_reset_in_flight(void)
     CHECK(wait_taken(b.vq[0]) && qtest_cmd(q,
           "block_wait_break") != NULL, "reset in flight: again, a write is held in the block layer");
     ok = qtest_cmd(q, "system_reset") != NULL;
-    for (int t = 0; t < WAIT_MS && (qtest_reset_count(q) == 0 || !file_sector_is(img, 13, buf)); t++)
+    for (int t = 0; t < WAIT_MS && (qtest_reset_count(q) == 0 || !file_sector_is(vm.img, 13, buf)); t++)
         usleep(1000);
-    CHECK(ok && qtest_reset_count(q) == 1 && file_sector_is(img, 13, buf),
+    CHECK(ok && qtest_reset_count(q) == 1 && file_sector_is(vm.img, 13, buf),
           "reset in flight: a system reset then happens, and the write is not lost: its data reaches the file");
     req_release(&b, &r);
     /* the board's reset also reset the PCI function: BARs, MSI-X and routing are the driver's again */
@@ -512,9 +511,7 @@ static void check_reset_in_flight(void)
     CHECK(ok && blk_setup(&b, BLK_FEATURES, 1, 0) && read_done(&b),
           "reset in flight: a driver sets it up again and it serves");
     blk_end(&b);
-    end_logged(q, log, "reset in flight");
-    unlink(img);
-    free(img);
+    disk_vm_end(&vm, "reset in flight");
 }
 
 /* ---- the command line's other ways to make one ---- */

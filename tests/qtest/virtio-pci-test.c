@@ -195,9 +195,8 @@ static void cw(struct qvirtio_dev *vd, unsigned off, uint32_t v, unsigned size)
 
 static void check_common_regs(void)
 {
-    char *img = make_image(NULL, 1 << 20, 16), *log;
-    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
-                                   "-device virtio-blk-pci,drive=d0,num-queues=2", img);
+    struct disk_vm vm;
+    struct qtest *q = disk_vm_start(&vm, ",num-queues=2");
     struct qpci_bus *bus = qpci_bus_new(q);
     struct qalloc *alloc = qalloc_new(MEM_START, MEM_END);
     struct qvirtio_dev *vd = qvirtio_pci_new(bus, VIRTIO_ID_BLOCK, 0, QVIRTIO_MODERN);
@@ -210,7 +209,7 @@ static void check_common_regs(void)
     if (!CHECK(vd != NULL, "the modern interface is there")) {
         free(bus);
         qalloc_destroy(alloc);
-        end_logged(q, log, "common configuration");
+        disk_vm_end(&vm, "common configuration");
         return;
     }
     qtest_irq_intercept(q);
@@ -367,25 +366,22 @@ static void check_common_regs(void)
     qvirtio_free(vd);
     qalloc_destroy(alloc);
     free(bus);
-    end_logged(q, log, "common configuration");
-    unlink(img);
-    free(img);
+    disk_vm_end(&vm, "common configuration");
 }
 
 /* ---- interrupts: MSI-X masking, vectors, INTx and the ISR ---- */
 
 static void check_msix(void)
 {
-    char *img = make_image(NULL, 1 << 20, 16), *log;
-    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
-                                   "-device virtio-blk-pci,drive=d0", img);
+    struct disk_vm vm;
+    struct qtest *q = disk_vm_start(&vm, "");
     struct blk b;
     struct qvirtio_dev *vd;
     bool ok;
 
     if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, BLK_FEATURES, 1, 0), "MSI-X: the disk is set up")) {
         blk_end(&b);
-        end_logged(q, log, "MSI-X");
+        disk_vm_end(&vm, "MSI-X");
         return;
     }
     vd = b.vd;
@@ -433,23 +429,20 @@ static void check_msix(void)
     CHECK(qvirtio_read_isr(vd) == QVIRTIO_ISR_QUEUE && !qtest_get_irq(q, 11) && qvirtio_read_isr(vd) == 0,
           "reading the ISR gives the queue bit, lowers the line, and clears it");
     blk_end(&b);
-    end_logged(q, log, "MSI-X");
-    unlink(img);
-    free(img);
+    disk_vm_end(&vm, "MSI-X");
 }
 
 static void check_intx(enum qvirtio_mode mode)
 {
-    char *img = make_image(NULL, 1 << 20, 16), *log;
-    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
-                                   "-device virtio-blk-pci,drive=d0,vectors=0", img);
+    struct disk_vm vm;
+    struct qtest *q = disk_vm_start(&vm, ",vectors=0");
     struct blk b;
     uint8_t isr;
 
     if (!CHECK(blk_init(&b, q, mode, false, BLK_FEATURES, 1, 0),
                "vectors=0, %s: the disk is set up", mode_name(mode))) {
         blk_end(&b);
-        end_logged(q, log, "INTx");
+        disk_vm_end(&vm, "INTx");
         return;
     }
     CHECK(!qtest_get_irq(q, 11), "vectors=0, %s: IRQ 11 is low before any request", mode_name(mode));
@@ -466,9 +459,7 @@ static void check_intx(enum qvirtio_mode mode)
         CHECK(qtest_inl(q, b.vd->io + 20) == 2048, "vectors=0, legacy: the configuration starts at offset 20");
     }
     blk_end(&b);
-    end_logged(q, log, "INTx");
-    unlink(img);
-    free(img);
+    disk_vm_end(&vm, "INTx");
 }
 
 /* ---- hostile chains: every one puts the device in NEEDS_RESET (2.1.2), and a reset cures it ---- */
@@ -659,9 +650,8 @@ static const struct bad_case bad_cases[] = {
 
 static void check_bad_chain(const struct bad_case *bc)
 {
-    char *img = make_image(NULL, 1 << 20, 16), *log;
-    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
-                                   "-device virtio-blk-pci,drive=d0", img);
+    struct disk_vm vm;
+    struct qtest *q = disk_vm_start(&vm, "");
     uint64_t features = BLK_FEATURES & ~(bc->no_indirect ? QVIRTIO_BIT(QVIRTIO_F_INDIRECT_DESC) : 0);
     struct blk b;
     struct bad_ctx c;
@@ -672,7 +662,7 @@ static void check_bad_chain(const struct bad_case *bc)
     if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, features, 1, bc->queue_size) && read_done(&b),
                "%s: the disk serves a read first", bc->what)) {
         blk_end(&b);
-        end_logged(q, log, bc->what);
+        disk_vm_end(&vm, bc->what);
         return;
     }
     qvirtio_msi_forget(b.vd);
@@ -693,7 +683,7 @@ static void check_bad_chain(const struct bad_case *bc)
           bc->what, st);
     CHECK(qvirtqueue_used_idx(c.vq) == used && qtest_readb(q, c.status) == 0xee && no_msi(b.vd, 1),
           "%s: nothing is completed", bc->what);
-    CHECK(count_lines_with(log, "needs a reset") == 1 && file_has(log, bc->log),
+    CHECK(count_lines_with(vm.log, "needs a reset") == 1 && file_has(vm.log, bc->log),
           "%s: skiff logs one line: '...%s...'", bc->what, bc->log);
     qvirtqueue_kick(c.vq);
     qvirtio_set_status(b.vd, st | QVIRTIO_DRIVER_OK);
@@ -706,18 +696,15 @@ static void check_bad_chain(const struct bad_case *bc)
     CHECK(blk_setup(&b, features, 1, bc->queue_size) && qvirtio_get_status(b.vd) == 0x0f && read_done(&b),
           "%s: after a reset the device serves requests again", bc->what);
     blk_end(&b);
-    end_logged(q, log, bc->what);
-    unlink(img);
-    free(img);
+    disk_vm_end(&vm, bc->what);
 }
 
 /* Rings the driver places outside RAM, or misaligned: refused when it enables the queue. */
 static void check_bad_rings(const char *what, uint64_t desc, uint64_t avail, uint64_t used, const char *logtext,
                             uint8_t pam0)
 {
-    char *img = make_image(NULL, 1 << 20, 16), *log;
-    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
-                                   "-device virtio-blk-pci,drive=d0", img);
+    struct disk_vm vm;
+    struct qtest *q = disk_vm_start(&vm, "");
     struct blk b;
     struct qvirtio_dev *vd;
     uint8_t st, gen;
@@ -725,7 +712,7 @@ static void check_bad_rings(const char *what, uint64_t desc, uint64_t avail, uin
 
     if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, BLK_FEATURES, 0, 0), "%s: the disk is found", what)) {
         blk_end(&b);
-        end_logged(q, log, what);
+        disk_vm_end(&vm, what);
         return;
     }
     vd = b.vd;
@@ -752,21 +739,18 @@ static void check_bad_rings(const char *what, uint64_t desc, uint64_t avail, uin
     CHECK(irq && qvirtio_config_generation(vd) != gen,
           "%s: a driver that sets DRIVER_OK anyway gets the configuration interrupt", what);
     qtest_writew(q, vd->notify, 0);
-    CHECK(qtest_cmd(q, "endianness") != NULL && count_lines_with(log, "needs a reset") == 1 && file_has(log, logtext),
+    CHECK(qtest_cmd(q, "endianness") != NULL && count_lines_with(vm.log, "needs a reset") == 1 && file_has(vm.log, logtext),
           "%s: a kick does nothing; skiff logs one line: '...%s...'", what, logtext);
     CHECK(blk_setup(&b, BLK_FEATURES, 1, 0) && read_done(&b), "%s: after a reset the device serves requests", what);
     blk_end(&b);
-    end_logged(q, log, what);
-    unlink(img);
-    free(img);
+    disk_vm_end(&vm, what);
 }
 
 /* The legacy interface has no NEEDS_RESET: the device stops serving until a reset. */
 static void check_bad_legacy(void)
 {
-    char *img = make_image(NULL, 1 << 20, 16), *log;
-    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
-                                   "-device virtio-blk-pci,drive=d0", img);
+    struct disk_vm vm;
+    struct qtest *q = disk_vm_start(&vm, "");
     struct blk b;
     struct bad_ctx c;
     uint16_t used;
@@ -774,7 +758,7 @@ static void check_bad_legacy(void)
     if (!CHECK(blk_init(&b, q, QVIRTIO_LEGACY, true, BLK_FEATURES, 1, 0) && read_done(&b),
                "legacy, a bad chain: the disk serves a read first")) {
         blk_end(&b);
-        end_logged(q, log, "legacy, a bad chain");
+        disk_vm_end(&vm, "legacy, a bad chain");
         return;
     }
     qvirtio_msi_forget(b.vd);
@@ -787,7 +771,7 @@ static void check_bad_legacy(void)
     usleep(100000);
     CHECK(qvirtqueue_used_idx(c.vq) == used && qvirtio_get_status(b.vd) == 0x07 && no_msi(b.vd, 0),
           "legacy, a loop in a chain: nothing completes, the status stays 0x07 (0.9.5 has no NEEDS_RESET)");
-    CHECK(count_lines_with(log, "needs a reset") == 1 && file_has(log, "(a loop?)"), "legacy: skiff logs one line");
+    CHECK(count_lines_with(vm.log, "needs a reset") == 1 && file_has(vm.log, "(a loop?)"), "legacy: skiff logs one line");
     three(&c, c.vq->desc, c.data, SECTOR);
     go(&c, 0);
     usleep(100000);
@@ -797,24 +781,21 @@ static void check_bad_legacy(void)
     qfree(b.alloc, c.status);
     CHECK(blk_setup(&b, BLK_FEATURES, 1, 0) && read_done(&b), "legacy: after a reset the device serves requests");
     blk_end(&b);
-    end_logged(q, log, "legacy, a bad chain");
-    unlink(img);
-    free(img);
+    disk_vm_end(&vm, "legacy, a bad chain");
 }
 
 /* The same bad chain, reset, again and again: the log stays short. */
 static void check_bad_ratelimit(void)
 {
-    char *img = make_image(NULL, 1 << 20, 16), *log;
-    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
-                                   "-device virtio-blk-pci,drive=d0", img);
+    struct disk_vm vm;
+    struct qtest *q = disk_vm_start(&vm, "");
     struct blk b;
     struct bad_ctx c;
     int lines, n = 0;
 
     if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, BLK_FEATURES, 1, 0), "a driver that breaks the rules 40 times")) {
         blk_end(&b);
-        end_logged(q, log, "rate limit");
+        disk_vm_end(&vm, "rate limit");
         return;
     }
     c = (struct bad_ctx){ .b = &b };
@@ -826,16 +807,14 @@ static void check_bad_ratelimit(void)
         n += qvirtio_wait_config_irq(b.vd, WAIT_MS);
         blk_setup(&b, BLK_FEATURES, 1, 0);
     }
-    lines = count_lines_with(log, "needs a reset");
+    lines = count_lines_with(vm.log, "needs a reset");
     CHECK(n == 40 && lines >= 1 && lines <= 10,
-          "40 loops, each reset: each gets its configuration interrupt, the log at most 10 lines (%d)", lines);
+          "40 loops, each reset: each gets its configuration interrupt, the vm.log at most 10 lines (%d)", lines);
     CHECK(read_done(&b), "and the device still serves");
     qfree(b.alloc, c.hdr);
     qfree(b.alloc, c.data);
     blk_end(&b);
-    end_logged(q, log, "rate limit");
-    unlink(img);
-    free(img);
+    disk_vm_end(&vm, "rate limit");
 }
 
 /* ---- the ring's notification rules (2.7.7, 2.7.10) ---- */
@@ -858,9 +837,8 @@ static bool read_quietly(struct blk *b, struct req *r)
 
 static void check_notifications(void)
 {
-    char *img = make_image(NULL, 1 << 20, 16), *log;
-    struct qtest *q = start_logged(&log, "-m 128 -drive if=none,id=d0,file=%s,format=raw "
-                                   "-device virtio-blk-pci,drive=d0", img);
+    struct disk_vm vm;
+    struct qtest *q = disk_vm_start(&vm, "");
     struct blk b;
     struct req r[4];
     struct qvirtqueue *vq;
@@ -870,7 +848,7 @@ static void check_notifications(void)
     if (!CHECK(blk_init(&b, q, QVIRTIO_MODERN, true, BLK_FEATURES & ~QVIRTIO_BIT(QVIRTIO_F_EVENT_IDX), 1, 0),
                "notifications: a driver without EVENT_IDX")) {
         blk_end(&b);
-        end_logged(q, log, "notifications");
+        disk_vm_end(&vm, "notifications");
         return;
     }
     vq = b.vq[0];
@@ -888,7 +866,7 @@ static void check_notifications(void)
 
     if (!CHECK(blk_setup(&b, BLK_FEATURES, 1, 0), "notifications: a driver with EVENT_IDX")) {
         blk_end(&b);
-        end_logged(q, log, "notifications");
+        disk_vm_end(&vm, "notifications");
         return;
     }
     vq = b.vq[0];
@@ -914,9 +892,7 @@ static void check_notifications(void)
         req_release(&b, &r[i]);
     }
     blk_end(&b);
-    end_logged(q, log, "notifications");
-    unlink(img);
-    free(img);
+    disk_vm_end(&vm, "notifications");
 }
 
 int main(void)

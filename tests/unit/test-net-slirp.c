@@ -53,27 +53,6 @@ static void teardown(void)
     net_cleanup();
 }
 
-static char *refusal(const char *spec)
-{
-    char *err = NULL;
-
-    if (netdev_add(spec, &err) == 0) {
-        net_cleanup();
-        return NULL;
-    }
-    return err ? err : xstrdup("(no message)");
-}
-
-static void run_loop(int ms)
-{
-    int64_t end = clock_monotonic_ns() + ms * 1000000LL;
-
-    while (clock_monotonic_ns() < end) {
-        loop_iterate(false);
-        usleep(300);
-    }
-}
-
 /* ---- frames ---- */
 
 static uint16_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
@@ -587,7 +566,7 @@ static void test_hostfwd(void)
     w = (struct tcp_want){ lduw_be(p), lduw_be(p + 2), TH_ACK };
     guest_send(n, f, tcp_frame(f, ldl_be(n->frame[i] + 26), 22, lduw_be(p), my_seq, their_seq + 1, TH_SYN | TH_ACK, NULL, 0));
     my_seq++;
-    run_loop(50);
+    settle(50);
     if (write(fd, "ping", 4) != 4)
         tap_note("write failed");
     w.flags = TH_ACK;
@@ -613,7 +592,7 @@ static void test_hostfwd(void)
 
         sendto(ufd, "udp-hello", 9, 0, (struct sockaddr *)&to, sizeof(to));
         for (int64_t end = clock_monotonic_ns() + 3000000000LL; k < 0 && clock_monotonic_ns() < end;) {
-            run_loop(5);
+            settle(5);
             for (int j = from; j < n->got && k < 0; j++) {
                 const uint8_t *u = l4_of(n->frame[j], n->len[j], 17);
 
@@ -632,9 +611,9 @@ static void test_hostfwd(void)
     snprintf(want, sizeof(want), "host forwarding rule for %s removed", rule);
     CHECK(r == 0 && msg && !strcmp(msg, want), "hostfwd_remove %s: \"%s\"", rule, msg ? msg : "?");
     free(msg);
-    run_loop(20);
+    settle(20);
     fd = connect_loopback(port);
-    run_loop(50);
+    settle(50);
     CHECK((fd < 0 || (read(fd, buf, 1) < 0 && errno == ECONNREFUSED)) && !strstr(usernet(), "TCP[HOST_FORWARD]"),
           "then nothing listens on the port, and info usernet no longer lists it");
     if (fd >= 0)
@@ -766,7 +745,7 @@ static void test_guestfwd(void)
     snprintf(spec, sizeof(spec), "user,id=u0,guestfwd=:10.0.2.101:99-tcp:127.0.0.1:%d", lport);
     n = nic_on(spec);
     for (int64_t end = clock_monotonic_ns() + 2000000000LL; n && afd < 0 && clock_monotonic_ns() < end;) {
-        run_loop(5);
+        settle(5);
         afd = accept(lfd, NULL, NULL);
     }
     if (!CHECK(n && afd >= 0, "guestfwd=:10.0.2.101:99-tcp:127.0.0.1:%d: the chardev connects to it", lport)) {
@@ -777,7 +756,7 @@ static void test_guestfwd(void)
     /* before the guest connects: the chardev's input waits for room in a connection */
     if (write(afd, "from-host", 9) != 9)
         tap_note("write failed");
-    run_loop(100);
+    settle(100);
     i = guest_tcp_talk(n, 0x0a000265, 99, 4002, "from-guest");
     t = i >= 0 ? tcp_payload(n->frame[i], n->len[i], &plen) : NULL;
     CHECK(t && plen == 9 && !memcmp(t, "from-host", 9), "what the chardev's peer wrote before the guest connected reaches the guest's connection");
@@ -850,7 +829,7 @@ static void test_guestfwd_bulk(void)
     snprintf(spec, sizeof(spec), "user,id=u0,guestfwd=:10.0.2.102:98-tcp:127.0.0.1:%d", lport);
     n = nic_on(spec);
     for (int64_t end = clock_monotonic_ns() + 2000000000LL; n && afd < 0 && clock_monotonic_ns() < end;) {
-        run_loop(5);
+        settle(5);
         afd = accept(lfd, NULL, NULL);
     }
     if (!n || afd < 0) {
@@ -873,7 +852,7 @@ static void test_guestfwd_bulk(void)
         guest_send(n, f, tcp_frame(f, 0x0a000266, 4003, 98, seq, their, TH_ACK, data, BULK_SEG));
         seq += BULK_SEG;
         if (k % 64 == 0) {
-            run_loop(1);
+            settle(1);
             nic_forget(n);
         }
     }
@@ -945,7 +924,7 @@ static void test_nic_full(void)
     n->refuse = true;
     for (int i = 0; i < 5; i++)
         arp_ask(n, ip);
-    run_loop(50);
+    settle(50);
     CHECK(n->got == 0 && n->nc.queue_len == 5, "a NIC that cannot take frames: libslirp's answers wait for it (%u)",
           n->nc.queue_len);
     n->refuse = false;
@@ -1014,11 +993,11 @@ static void test_hostile(bool in_netns)
         }
         guest_send(n, f, len);
         if (i % 100 == 0) {
-            run_loop(1);
+            settle(1);
             nic_forget(n);
         }
     }
-    run_loop(50);
+    settle(50);
     nic_forget(n);
     a = dhcp_discover(n, xid);
     /* which address: a random request with a valid cookie could have taken a lease before ours */

@@ -45,17 +45,6 @@ static bool until(bool (*cond)(void *), void *arg, int ms)
     return true;
 }
 
-/* Run the loop for ms */
-static void settle(int ms)
-{
-    int64_t end = clock_monotonic_ns() + ms * 1000000LL;
-
-    while (clock_monotonic_ns() < end) {
-        loop_iterate(false);
-        usleep(500);
-    }
-}
-
 static bool nic_has(void *arg)
 {
     struct test_nic *n = ((struct test_nic **)arg)[0];

@@ -39,29 +39,7 @@ static void teardown(void)
     net_cleanup();
 }
 
-/* -netdev's error for a spec that must be refused, or NULL when it was taken */
-static char *refusal(const char *spec)
-{
-    char *err = NULL;
-
-    if (netdev_add(spec, &err) == 0) {
-        net_cleanup();
-        return NULL;
-    }
-    return err ? err : xstrdup("(no message)");
-}
-
 /* ---- the loop ---- */
-
-static void settle(int ms)
-{
-    int64_t end = clock_monotonic_ns() + ms * 1000000LL;
-
-    while (clock_monotonic_ns() < end) {
-        loop_iterate(false);
-        usleep(500);
-    }
-}
 
 static bool wait_got(struct test_nic *n, int want)
 {

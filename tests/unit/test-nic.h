@@ -1,12 +1,14 @@
 /* test-nic.h: a fake NIC for the network backends' unit tests (socket, tap, user): it keeps the
  * frames a backend gives it (the first NIC_FRAMES, whole, with their flags), refuses them while
- * told to, and counts the completions of the frames it sent. Included by one test file each. */
+ * told to, and counts the completions of the frames it sent; and the helpers those tests share
+ * (refusal, settle). Included by one test file each. */
 #ifndef TESTS_UNIT_TEST_NIC_H
 #define TESTS_UNIT_TEST_NIC_H
 
 #include "hw/core/device.h"
 #include "net/net.h"
 #include "util/iov.h"
+#include "util/main-loop.h"
 #include "util/osdep.h"
 #include "tests/unit/tap.h"
 
@@ -134,6 +136,31 @@ UNUSED static struct test_nic *nic_on(const char *spec)
     free(name);
     free(err);
     return (struct test_nic *)d;
+}
+
+/* ---- what the backends' tests share beside the NIC ---- */
+
+/* -netdev's error for a spec that must be refused, or NULL when it was taken */
+static inline char *refusal(const char *spec)
+{
+    char *err = NULL;
+
+    if (netdev_add(spec, &err) == 0) {
+        net_cleanup();
+        return NULL;
+    }
+    return err ? err : xstrdup("(no message)");
+}
+
+/* Run the main loop for ms */
+static inline void settle(int ms)
+{
+    int64_t end = clock_monotonic_ns() + ms * 1000000LL;
+
+    while (clock_monotonic_ns() < end) {
+        loop_iterate(false);
+        usleep(300);
+    }
 }
 
 #endif

@@ -67,10 +67,10 @@ struct event_loop {
      * in epoll_wait holding events not yet dispatched: a deleted entry is freed only when
      * neither is, so that no event or walk is left holding it.
      */
-    unsigned walking;
-    atomic_uint polling;
+    unsigned walking, polling;
     atomic_int quit;
     int quit_status;
+    pthread_t thread;               /* who runs it */
     bool bound;                     /* a thread of its own runs it (event_loop_bind_thread) */
 };
 
@@ -153,6 +153,7 @@ static int loop_setup(struct event_loop *l)
         return r;
     }
     l->posts_tail = &l->posts;
+    l->thread = pthread_self();
     r = event_loop_add_fd(l, l->kick_fd, EPOLLIN, kick_read, l);
     if (r < 0) {
         close(l->kick_fd);
@@ -378,6 +379,7 @@ static void nothing(void *opaque)
 void event_loop_bind_thread(struct event_loop *l)
 {
     pthread_mutex_lock(&l->lock);
+    l->thread = pthread_self();
     l->bound = true;
     pthread_mutex_unlock(&l->lock);
     current_loop = l;
@@ -625,8 +627,8 @@ void timer_mod(struct timer *t, int64_t expire_ns)
         ;
     t->next = *pp;
     *pp = t;
-    /* an earlier deadline wakes a thread polling the loop (a vCPU thread arms the main loop's) */
-    if (t == l->active[t->clock] && atomic_load(&l->polling))
+    /* a vCPU thread arming an earlier timer must wake the sleeping loop */
+    if (t == l->active[t->clock] && !pthread_equal(pthread_self(), l->thread))
         event_loop_kick(l);
 }
 
@@ -725,14 +727,9 @@ struct bh *bh_new(bh_fn *fn, void *opaque)
     return bh_new_in(&main_loop, fn, opaque);
 }
 
-/*
- * Only a thread polling the loop, or past the check before it polls, needs the kick (a write, a
- * wakeup and a read): one between polls runs the bottom half first. The check reads the flags
- * after counting itself in polling; we read polling after setting the flag: one sees the other.
- */
 void bh_schedule(struct bh *b)
 {
-    if (!atomic_exchange(&b->scheduled, true) && atomic_load(&b->loop->polling))
+    if (!atomic_exchange(&b->scheduled, true))
         event_loop_kick(b->loop);
 }
 
@@ -786,20 +783,6 @@ void bh_free(struct bh *b)
         event_loop_run_sync(l, nothing, NULL);  /* its thread reaps it, past a run that began before */
     else
         nodes_reap(l, &l->bhs);
-}
-
-/* Whether a bottom half waits to run (l's thread, counted in polling: nothing is reaped meanwhile). */
-static bool bhs_pending(struct event_loop *l)
-{
-    struct loop_node *n;
-
-    pthread_mutex_lock(&l->lock);
-    n = l->bhs;
-    pthread_mutex_unlock(&l->lock);
-    for (; n; n = n->next)
-        if (!atomic_load(&n->deleted) && atomic_load(&container_of(n, struct bh, node)->scheduled))
-            return true;
-    return false;
 }
 
 static bool bhs_run(struct event_loop *l)
@@ -872,18 +855,17 @@ void event_loop_iterate(struct event_loop *l, bool blocking)
 
     work = bhs_run(l);
     work |= posts_run(l);
-    /* from here a bottom half scheduled anywhere kicks; one scheduled before shows in bhs_pending */
-    atomic_fetch_add(&l->polling, 1);
-    timeout = (blocking && !work && !bhs_pending(l)) ? next_timeout_ms(l) : 0;
+    timeout = (blocking && !work) ? next_timeout_ms(l) : 0;
     if (atomic_load(&l->quit))
         timeout = 0;
 
+    l->polling++;
     if (l->is_main)
         devlock_unlock();
     n = epoll_wait(l->epfd, evs, ARRAY_SIZE(evs), timeout);
     if (l->is_main)
         devlock_lock();
-    atomic_fetch_sub(&l->polling, 1);
+    l->polling--;
 
     l->walking++;
     for (int i = 0; i < n; i++) {
@@ -894,9 +876,8 @@ void event_loop_iterate(struct event_loop *l, bool blocking)
     }
     l->walking--;
     nodes_reap(l, &l->handlers);
-    /* (a clock read is a system call where the host's clocksource has no vDSO: only when due) */
     for (int c = 0; c < CLK_MAX; c++)
-        if (l->active[c] && clock_runs(l, c))
+        if (clock_runs(l, c))
             timers_run(l, c, clock_get_ns(c));
     bhs_run(l);
     posts_run(l);

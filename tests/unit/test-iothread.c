@@ -197,9 +197,10 @@ static void on_tick(void *opaque)
 }
 
 /*
- * A loop kicks itself only for a thread polling it: its own bottom halves run before it polls
- * again, and one scheduled from elsewhere just before it polls is never missed. A 3 s timer
- * bounds each wait, so that a missed wakeup shows as a run that waited over 1 s, not a hang.
+ * A bottom half the loop's own thread schedules runs before the loop sleeps again, and one
+ * scheduled from another thread wakes it however close to its poll it comes (a loop that kicks
+ * itself only for a polling thread must count itself polling before its last check). A 3 s
+ * timer bounds each wait, so that a missed wakeup shows as a run that waited over 1 s, not a hang.
  */
 static void test_wakeups(void)
 {

@@ -685,8 +685,8 @@ int64_t clock_virtual_step(int64_t ns)
     return target;
 }
 
-/* Milliseconds until the earliest deadline, for epoll_wait (-1 = forever). */
-static int next_timeout_ms(struct event_loop *l)
+/* Nanoseconds until the earliest deadline (-1 = none, 0 = due). */
+static int64_t next_timeout_ns(struct event_loop *l)
 {
     int64_t best = INT64_MAX;
 
@@ -701,10 +701,28 @@ static int next_timeout_ms(struct event_loop *l)
     }
     if (best == INT64_MAX)
         return -1;
-    if (best <= 0)
-        return 0;
-    /* round up so that we never wake just before the deadline */
-    return (int)MIN((best + 999999) / 1000000, (int64_t)INT32_MAX);
+    return MAX(best, 0);
+}
+
+/*
+ * epoll_wait for timeout_ns (-1 = forever). epoll_pwait2 (Linux 5.11) keeps a timer's
+ * nanoseconds; before it, the wait rounds up to a millisecond so as never to wake early.
+ */
+static int loop_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns)
+{
+    static atomic_bool no_pwait2;
+    struct timespec ts = { timeout_ns / 1000000000, timeout_ns % 1000000000 };
+    int n;
+
+    if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
+        n = epoll_pwait2(epfd, evs, max, timeout_ns < 0 ? NULL : &ts, NULL);
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+        atomic_store(&no_pwait2, true);
+    }
+    if (timeout_ns < 0)
+        return epoll_wait(epfd, evs, max, -1);
+    return epoll_wait(epfd, evs, max, (int)MIN((timeout_ns + 999999) / 1000000, (int64_t)INT32_MAX));
 }
 
 /* ---- bottom halves ---- */
@@ -850,19 +868,20 @@ void event_loop_quit(struct event_loop *l, int status)
 void event_loop_iterate(struct event_loop *l, bool blocking)
 {
     struct epoll_event evs[32];
-    int n, timeout;
+    int64_t timeout;
     bool work;
+    int n;
 
     work = bhs_run(l);
     work |= posts_run(l);
-    timeout = (blocking && !work) ? next_timeout_ms(l) : 0;
+    timeout = (blocking && !work) ? next_timeout_ns(l) : 0;
     if (atomic_load(&l->quit))
         timeout = 0;
 
     l->polling++;
     if (l->is_main)
         devlock_unlock();
-    n = epoll_wait(l->epfd, evs, ARRAY_SIZE(evs), timeout);
+    n = loop_wait(l->epfd, evs, ARRAY_SIZE(evs), timeout);
     if (l->is_main)
         devlock_lock();
     l->polling--;

@@ -132,6 +132,19 @@ static void test_instance(void)
         event_loop_iterate(l, true);
     CHECK(atomic_load(&tm_seen.runs) == 1 && clock_monotonic_ns() - t0 >= 29000000,
           "a CLK_REALTIME timer of the loop fires at its time");
+
+    /* 20 timers of 100 us in a row: a loop that waits in whole milliseconds takes 20 ms or more */
+    t0 = clock_monotonic_ns();
+    for (int i = 1; i <= 20; i++) {
+        int64_t wait0 = clock_monotonic_ns();
+
+        timer_mod(tm, clock_get_ns(CLK_REALTIME) + 100000);
+        while (atomic_load(&tm_seen.runs) == i && clock_monotonic_ns() - wait0 < 2000000000)
+            event_loop_iterate(l, true);
+    }
+    CHECK(atomic_load(&tm_seen.runs) == 21 && clock_monotonic_ns() - t0 < 15000000,
+          "timers keep their microseconds: 20 of 100 us, one after the other, take %.1f ms (not 20 or more)",
+          (clock_monotonic_ns() - t0) / 1e6);
     timer_free(tm);
 
     event_loop_post(l, &work1);

@@ -22,6 +22,14 @@
 #define VNET_MAX_PAIRS          ((VIRTIO_QUEUE_MAX - 1) / 2)
 /* Frames a transmit queue sends in one pass before the main loop runs other work (QEMU's x-txburst) */
 #define VNET_TX_BURST           256
+/*
+ * tx=auto: a pass that sends this many frames starts polling the transmit queue every
+ * VNET_TX_POLL_NS instead of asking for kicks, and polling stops after VNET_TX_POLL_IDLE
+ * passes in a row found nothing. A kick is a VM exit; the guest's frames wait at most a period.
+ */
+#define VNET_TX_POLL_MIN        2
+#define VNET_TX_POLL_NS         250000
+#define VNET_TX_POLL_IDLE       4
 /* The longest frame a guest may send: an IP packet of 64 KiB (a TSO frame) with two VLAN tags */
 #define VNET_MAX_FRAME          (65535 + ETH_HLEN + 8)
 /* A frame in more pieces than a writev takes is copied into one buffer first */
@@ -47,6 +55,16 @@ struct vnet_pair {
     unsigned index;
     struct virtqueue *rx, *tx;
     struct bh *tx_bh;               /* a burst was not enough: the rest after the main loop ran */
+    struct timer *tx_timer;         /* tx=auto's next look, tx=timer's wait */
+    bool tx_polling;                /* tx=auto: notifications off, the timer looks instead */
+    unsigned tx_idle;               /* passes in a row that found nothing while polling */
+};
+
+/* When the transmit queues are looked at (the `tx` property) */
+enum vnet_tx_mode {
+    TX_AUTO,        /* at a kick; while frames keep coming, every VNET_TX_POLL_NS without kicks */
+    TX_BH,          /* at each kick (QEMU's default) */
+    TX_TIMER,       /* x-txtimer after a kick (QEMU's tx=timer) */
 };
 
 struct virtio_net {
@@ -58,12 +76,15 @@ struct virtio_net {
     int32_t bootindex;
     bool mq;
     uint16_t rx_queue_size, tx_queue_size;
+    char *tx;
+    uint32_t tx_timer_ns;
     bool f_csum, f_guest_csum, f_guest_tso4, f_guest_tso6, f_guest_ecn, f_guest_ufo;
     bool f_host_tso4, f_host_tso6, f_host_ecn, f_host_ufo, f_mrg_rxbuf, f_status;
     bool f_ctrl_vq, f_ctrl_rx, f_ctrl_vlan, f_ctrl_rx_extra, f_ctrl_mac_addr, f_ctrl_guest_offloads;
     bool f_guest_announce;
     /* set up at realize */
     unsigned max_pairs;
+    enum vnet_tx_mode tx_mode;
     bool has_vnet_hdr;              /* the peer takes and gives frames with a vnet header (tap) */
     bool nic_ready, listening;
     struct vnet_pair pairs[VNET_MAX_PAIRS];
@@ -676,6 +697,18 @@ static int tx_flush(struct vnet_pair *p)
     return count;
 }
 
+/* tx=auto, after a pass that sent `sent` frames: whether to look again in a period rather than ask for a kick. */
+static bool tx_poll_again(struct vnet_pair *p, int sent)
+{
+    if (p->n->tx_mode != TX_AUTO)
+        return false;
+    if (sent >= VNET_TX_POLL_MIN || (p->tx_polling && sent > 0)) {
+        p->tx_idle = 0;
+        return true;
+    }
+    return p->tx_polling && ++p->tx_idle < VNET_TX_POLL_IDLE;
+}
+
 static void tx_run(struct vnet_pair *p)
 {
     struct virtio_net *n = p->n;
@@ -690,7 +723,12 @@ static void tx_run(struct vnet_pair *p)
         /* the sent callback goes on; no kicks meanwhile */
     } else if (r >= VNET_TX_BURST) {
         bh_schedule(p->tx_bh);
+    } else if (tx_poll_again(p, r)) {
+        /* the driver adds frames without kicking: the avail_event it sees stays behind */
+        p->tx_polling = true;
+        timer_mod(p->tx_timer, clock_get_ns(CLK_VIRTUAL) + VNET_TX_POLL_NS);
     } else {
+        p->tx_polling = false;
         virtio_queue_set_notification(p->tx, true);
         /* a frame the driver added before it could see that a kick was wanted */
         if (!virtqueue_empty(p->tx)) {
@@ -702,6 +740,11 @@ static void tx_run(struct vnet_pair *p)
 }
 
 static void tx_bh(void *opaque)
+{
+    tx_run(opaque);
+}
+
+static void tx_timer_fire(void *opaque)
 {
     tx_run(opaque);
 }
@@ -732,7 +775,17 @@ static void vnet_tx_sent(struct net_client *nc, ssize_t ret)
 
 static void handle_tx(struct virtio_device *vdev, struct virtqueue *vq)
 {
-    tx_run(&net_of(vdev)->pairs[vq->index / 2]);
+    struct virtio_net *n = net_of(vdev);
+    struct vnet_pair *p = &n->pairs[vq->index / 2];
+
+    /* tx=timer: the kick's frames wait, and those the driver adds meanwhile join them (a kick while waiting sends now) */
+    if (n->tx_mode == TX_TIMER && !timer_pending(p->tx_timer) && vnet_started(n)) {
+        virtio_queue_set_notification(vq, false);
+        timer_mod(p->tx_timer, clock_get_ns(CLK_VIRTUAL) + n->tx_timer_ns);
+        return;
+    }
+    timer_del(p->tx_timer);
+    tx_run(p);
 }
 
 /* ---- the control queue (5.1.6.5) ---- */
@@ -1068,8 +1121,12 @@ static void drop_in_flight(struct virtio_net *n)
     n->tx_pending = NULL;
     n->tx_pending_pair = NULL;
     for (unsigned i = 0; i < n->max_pairs; i++)
-        if (n->pairs[i].tx_bh)
+        if (n->pairs[i].tx_bh) {
             bh_cancel(n->pairs[i].tx_bh);
+            timer_del(n->pairs[i].tx_timer);
+            n->pairs[i].tx_polling = false;
+            n->pairs[i].tx_idle = 0;
+        }
 }
 
 static void vnet_reset(struct virtio_device *vdev)
@@ -1245,6 +1302,16 @@ static int vnet_realize(struct device *dev, char **err)
                          n->rx_queue_size, n->tx_queue_size, VIRTQUEUE_MAX_SIZE);
         return -EINVAL;
     }
+    if (!n->tx || !strcmp(n->tx, "auto")) {
+        n->tx_mode = TX_AUTO;
+    } else if (!strcmp(n->tx, "bh")) {
+        n->tx_mode = TX_BH;
+    } else if (!strcmp(n->tx, "timer")) {
+        n->tx_mode = TX_TIMER;
+    } else {
+        *err = xasprintf("virtio-net-pci: tx=%s: auto, bh or timer", n->tx);
+        return -EINVAL;
+    }
     /* mq=on: a pair per vCPU, as a multi-queue backend would have (all over the one peer for now) */
     n->max_pairs = n->mq ? MIN(MAX(machine_cfg.topo.cpus, 1), VNET_MAX_PAIRS) : 1;
     nvq = 2 * n->max_pairs + 1;
@@ -1280,6 +1347,7 @@ static int vnet_realize(struct device *dev, char **err)
         p->rx->num_max = n->rx_queue_size;
         p->tx->num_max = n->tx_queue_size;
         p->tx_bh = bh_new(tx_bh, p);
+        p->tx_timer = timer_new(CLK_VIRTUAL, tx_timer_fire, p);
         virtio_queue_set_handler(p->rx, handle_rx);
         virtio_queue_set_handler(p->tx, handle_tx);
     }
@@ -1316,8 +1384,10 @@ static int vnet_realize(struct device *dev, char **err)
 
 fail_virtio:
     for (unsigned i = 0; i < n->max_pairs; i++)
-        if (n->pairs[i].tx_bh)
+        if (n->pairs[i].tx_bh) {
             bh_free(n->pairs[i].tx_bh);
+            timer_free(n->pairs[i].tx_timer);
+        }
     timer_free(n->announce_timer);
     virtio_cleanup(&n->vdev);
 fail_bufs:
@@ -1344,8 +1414,10 @@ static void vnet_unrealize(struct device *dev)
     if (n->listening)
         run_state_remove_listener(run_state_changed, n);
     virtio_reset(&n->vdev);
-    for (unsigned i = 0; i < n->max_pairs; i++)
+    for (unsigned i = 0; i < n->max_pairs; i++) {
         bh_free(n->pairs[i].tx_bh);
+        timer_free(n->pairs[i].tx_timer);
+    }
     timer_free(n->announce_timer);
     virtio_pci_unrealize(&d->base.vp);
     virtio_cleanup(&n->vdev);
@@ -1508,6 +1580,10 @@ static const struct prop_desc vnet_props[] = {
                 "entries per receive queue (a power of 2 from 256 to 1024)"),
     DEFINE_PROP("tx_queue_size", struct virtio_net_pci, net.tx_queue_size, PROP_U16, "256",
                 "entries per transmit queue (a power of 2 from 256 to 1024)"),
+    DEFINE_PROP("tx", struct virtio_net_pci, net.tx, PROP_STRING, "auto",
+                "when frames are sent: auto (at a kick; polled while they keep coming), bh (at each kick) or timer"),
+    DEFINE_PROP("x-txtimer", struct virtio_net_pci, net.tx_timer_ns, PROP_U32, "150000",
+                "tx=timer: nanoseconds a kick's frames wait"),
     DEFINE_PROP("csum", struct virtio_net_pci, net.f_csum, PROP_BOOL, "on",
                 "offer CSUM: the backend completes the guest's checksums (tap only)"),
     DEFINE_PROP("guest_csum", struct virtio_net_pci, net.f_guest_csum, PROP_BOOL, "on",

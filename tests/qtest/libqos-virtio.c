@@ -710,6 +710,21 @@ void qvirtqueue_kick(struct qvirtqueue *vq)
         qtest_writew(vd->q, vq->notify_addr, vq->index);
 }
 
+bool qvirtqueue_kick_if_needed(struct qvirtqueue *vq, uint16_t old)
+{
+    uint16_t now = vq->avail_idx, event;
+
+    if (vq->vd->features & QVIRTIO_BIT(QVIRTIO_F_EVENT_IDX)) {
+        event = qtest_readw(vq->vd->q, vq->used + 4 + 8 * (uint64_t)vq->size);
+        if ((uint16_t)(now - event - 1) >= (uint16_t)(now - old))
+            return false;
+    } else if (qvirtqueue_used_flags(vq) & 1) {
+        return false;
+    }
+    qvirtqueue_kick(vq);
+    return true;
+}
+
 uint16_t qvirtqueue_submit(struct qvirtqueue *vq, const struct qvirtio_buf *bufs, unsigned n, bool indirect)
 {
     uint16_t head = indirect ? qvirtqueue_add_indirect(vq, bufs, n) : qvirtqueue_add(vq, bufs, n);

@@ -229,6 +229,12 @@ uint16_t qvirtqueue_add_indirect(struct qvirtqueue *vq, const struct qvirtio_buf
 void qvirtqueue_publish(struct qvirtqueue *vq, uint16_t head);
 /* Notify the device of queue vq (legacy: QUEUE_NOTIFY; modern: its notify address). */
 void qvirtqueue_kick(struct qvirtqueue *vq);
+/*
+ * Kick as a driver that honours the device's wishes does, after publishing the entries from
+ * `old` (avail->idx before them) on: with EVENT_IDX when they pass the device's avail_event
+ * (2.7.10), without it unless used->flags says NO_NOTIFY (2.7.7). Whether it kicked.
+ */
+bool qvirtqueue_kick_if_needed(struct qvirtqueue *vq, uint16_t old);
 /* add (direct or indirect) + publish + kick: the head. */
 uint16_t qvirtqueue_submit(struct qvirtqueue *vq, const struct qvirtio_buf *bufs, unsigned n, bool indirect);
 /*

@@ -1790,6 +1790,171 @@ static void test_tap_early(void)
     qtest_quit(q);
 }
 
+/* ---- when frames are sent: the tx property ---- */
+
+#define POLL_NS     250000      /* tx=auto's period */
+
+/* Add a frame (sequence seq, 60 bytes) to the transmit queue without a kick; its buffer, to free. */
+static uint64_t tx_add(struct vnet *n, uint32_t seq)
+{
+    uint8_t f[60], hdr[12] = { 0 };
+    uint64_t a = qalloc(n->alloc, sizeof(hdr) + sizeof(f));
+
+    make_frame(f, sizeof(f), other_mac, default_mac, seq);
+    qtest_memwrite(n->q, a, hdr, sizeof(hdr));
+    qtest_memwrite(n->q, a + sizeof(hdr), f, sizeof(f));
+    qvirtqueue_publish(n->tx, qvirtqueue_add(n->tx, &(struct qvirtio_buf){ a, sizeof(hdr) + sizeof(f), false }, 1));
+    return a;
+}
+
+/* Frames first..first+count-1 reach the peer, in order, without more time passing: how many did. */
+static int tx_arrived(int fd, uint32_t first, int count)
+{
+    uint8_t got[2048];
+    int ok = 0;
+
+    for (int i = 0; i < count; i++) {
+        int len = peer_recv(fd, got, sizeof(got), WAIT_MS);
+
+        ok += len == 60 && frame_seq(got) == first + i;
+    }
+    return ok;
+}
+
+/* The driver adds `count` frames from seq and kicks if the device asks for it: whether it did. */
+static bool tx_burst(struct vnet *n, uint64_t *bufs, int *nbufs, uint32_t seq, int count)
+{
+    uint16_t old = n->tx->avail_idx;
+    bool kicked;
+
+    for (int i = 0; i < count; i++)
+        bufs[(*nbufs)++] = tx_add(n, seq + i);
+    kicked = qvirtqueue_kick_if_needed(n->tx, old);
+    /*
+     * The kick reaches the device through its notifier, an eventfd the main loop serves: the
+     * next command comes after it in epoll's order, so once it is answered the kick is served.
+     */
+    qvirtqueue_used_idx(n->tx);
+    return kicked;
+}
+
+static void tx_reap(struct vnet *n, uint64_t *bufs, int *nbufs)
+{
+    while (qvirtqueue_get_used(n->tx, NULL, NULL))
+        ;
+    while (*nbufs)
+        qfree(n->alloc, bufs[--*nbufs]);
+}
+
+/* A driver that kicks only when asked (EVENT_IDX, as Linux's) sends bursts of 4 frames, 8 times, a period apart: its kicks. */
+static int tx_stream(struct vnet *n, int fd, uint32_t seq, uint64_t *bufs, int *nbufs, int *arrived, bool step)
+{
+    int kicks = 0;
+
+    *arrived = 0;
+    for (int r = 0; r < 8; r++) {
+        kicks += tx_burst(n, bufs, nbufs, seq + 4 * r, 4);
+        if (step)
+            qtest_clock_step(n->q, POLL_NS);
+        *arrived += tx_arrived(fd, seq + 4 * r, 4);
+        tx_reap(n, bufs, nbufs);
+    }
+    return kicks;
+}
+
+static void test_tx_modes(void)
+{
+    uint64_t bufs[64];
+    int nbufs = 0, fd, arrived, kicks;
+    uint8_t got[2048];
+    struct qtest *q;
+    struct vnet n;
+    bool k1, k2;
+
+    /* tx=auto, the default */
+    q = start_wired(&fd, 0, "");
+    CHECK(vnet_open(&n, q, QVIRTIO_MODERN, ALL_FEATURES) && (n.vd->features & B(QVIRTIO_F_EVENT_IDX)),
+          "tx=auto: a modern driver with EVENT_IDX");
+    k1 = tx_burst(&n, bufs, &nbufs, 1, 1);
+    arrived = tx_arrived(fd, 1, 1);
+    k2 = tx_burst(&n, bufs, &nbufs, 2, 1);
+    arrived += tx_arrived(fd, 2, 1);
+    tx_reap(&n, bufs, &nbufs);
+    CHECK(k1 && k2 && arrived == 2, "a lone frame (a ping) is sent at its kick, and the device asks for the next "
+          "one's kick too (kicked %d %d, %d arrived)", k1, k2, arrived);
+    k1 = tx_burst(&n, bufs, &nbufs, 10, 4);
+    arrived = tx_arrived(fd, 10, 4);
+    tx_reap(&n, bufs, &nbufs);
+    CHECK(k1 && arrived == 4, "4 frames at once: one kick, and they are sent at it");
+    k1 = tx_burst(&n, bufs, &nbufs, 20, 4);
+    CHECK(!k1 && peer_recv(fd, got, sizeof(got), 100) < 0,
+          "then the device polls: the next frames need no kick and wait for its look");
+    qtest_clock_step(q, POLL_NS);
+    arrived = tx_arrived(fd, 20, 4);
+    tx_reap(&n, bufs, &nbufs);
+    CHECK(arrived == 4, "which comes %d us later and sends them (%d)", POLL_NS / 1000, arrived);
+    kicks = tx_stream(&n, fd, 30, bufs, &nbufs, &arrived, true);
+    CHECK(kicks == 0 && arrived == 32, "while frames keep coming: 32 in 8 bursts, no kick, all sent in order "
+          "(%d kicks, %d arrived)", kicks, arrived);
+    qtest_clock_step(q, POLL_NS);
+    qtest_clock_step(q, POLL_NS);
+    k1 = tx_burst(&n, bufs, &nbufs, 70, 1);
+    qtest_clock_step(q, POLL_NS);
+    arrived = tx_arrived(fd, 70, 1);
+    tx_reap(&n, bufs, &nbufs);
+    CHECK(!k1 && arrived == 1, "two quiet periods do not end the polling (kicked %d, %d arrived)", k1, arrived);
+    for (int i = 0; i < 4; i++)
+        qtest_clock_step(q, POLL_NS);
+    k1 = tx_burst(&n, bufs, &nbufs, 80, 1);
+    arrived = tx_arrived(fd, 80, 1);
+    tx_reap(&n, bufs, &nbufs);
+    CHECK(k1 && arrived == 1, "four do: the device asks for kicks again and the next lone frame goes at its kick");
+    tx_burst(&n, bufs, &nbufs, 90, 4);
+    tx_arrived(fd, 90, 4);
+    tx_reap(&n, bufs, &nbufs);
+    vnet_close(&n);
+    CHECK(vnet_open(&n, q, QVIRTIO_MODERN, ALL_FEATURES), "a reset while the device polls");
+    k1 = tx_burst(&n, bufs, &nbufs, 100, 1);
+    arrived = tx_arrived(fd, 100, 1);
+    tx_reap(&n, bufs, &nbufs);
+    CHECK(k1 && arrived == 1, "leaves it asking for kicks: the new driver's first frame goes at its kick");
+    vnet_close(&n);
+    close(fd);
+    qtest_quit(q);
+
+    /* tx=bh: every burst is kicked (QEMU's default) */
+    q = start_wired(&fd, 0, ",tx=bh");
+    CHECK(vnet_open(&n, q, QVIRTIO_MODERN, ALL_FEATURES), "tx=bh");
+    kicks = tx_stream(&n, fd, 1, bufs, &nbufs, &arrived, false);
+    CHECK(kicks == 8 && arrived == 32, "each of 8 bursts is kicked and sent at its kick (%d kicks, %d arrived)",
+          kicks, arrived);
+    vnet_close(&n);
+    close(fd);
+    qtest_quit(q);
+
+    /* tx=timer: a kick's frames wait x-txtimer (QEMU's) */
+    q = start_wired(&fd, 0, ",tx=timer,x-txtimer=400000");
+    CHECK(vnet_open(&n, q, QVIRTIO_MODERN, ALL_FEATURES), "tx=timer,x-txtimer=400000");
+    k1 = tx_burst(&n, bufs, &nbufs, 1, 1);
+    CHECK(k1 && peer_recv(fd, got, sizeof(got), 100) < 0, "a lone frame's kick does not send it");
+    qtest_clock_step(q, 399000);
+    CHECK(peer_recv(fd, got, sizeof(got), 100) < 0, "nor does 399 us later");
+    qtest_clock_step(q, 1000);
+    arrived = tx_arrived(fd, 1, 1);
+    tx_reap(&n, bufs, &nbufs);
+    CHECK(arrived == 1, "400 us does");
+    k1 = tx_burst(&n, bufs, &nbufs, 2, 1);
+    qtest_clock_step(q, 400000);
+    arrived = tx_arrived(fd, 2, 1);
+    tx_reap(&n, bufs, &nbufs);
+    CHECK(k1 && arrived == 1, "and the next frame is kicked again (kicked %d, %d arrived)", k1, arrived);
+    vnet_close(&n);
+    close(fd);
+    qtest_quit(q);
+
+    refused("tx=fast", "tx=fast: auto, bh or timer", "-device virtio-net-pci,tx=fast");
+}
+
 int main(void)
 {
     test_identity();
@@ -1800,6 +1965,7 @@ int main(void)
     test_ctrl();
     test_hostile();
     test_tx();
+    test_tx_modes();
     test_rx();
     test_filter();
     test_filter_state();

@@ -32,34 +32,6 @@ static void teardown(void)
 
 /* ---- the loop and the wire ---- */
 
-static bool until(bool (*cond)(void *), void *arg, int ms)
-{
-    int64_t end = clock_monotonic_ns() + ms * 1000000LL;
-
-    while (!cond(arg)) {
-        if (clock_monotonic_ns() > end)
-            return false;
-        loop_iterate(false);
-        usleep(500);
-    }
-    return true;
-}
-
-static bool nic_has(void *arg)
-{
-    struct test_nic *n = ((struct test_nic **)arg)[0];
-    intptr_t want = (intptr_t)((void **)arg)[1];
-
-    return n->got >= want;
-}
-
-static bool wait_got(struct test_nic *n, int want)
-{
-    void *arg[2] = { n, (void *)(intptr_t)want };
-
-    return until(nic_has, arg, 3000);
-}
-
 static bool link_up(void *arg)
 {
     return !((struct net_client *)arg)->link_down;

@@ -39,18 +39,7 @@ static void teardown(void)
     net_cleanup();
 }
 
-/* ---- the loop ---- */
-
-static bool wait_got(struct test_nic *n, int want)
-{
-    int64_t end = clock_monotonic_ns() + 3000000000LL;
-
-    while (n->got < want && clock_monotonic_ns() < end) {
-        loop_iterate(false);
-        usleep(500);
-    }
-    return n->got >= want;
-}
+/* ---- the monitor's view ---- */
 
 static char *info(void)
 {

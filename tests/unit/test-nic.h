@@ -163,4 +163,34 @@ static inline void settle(int ms)
     }
 }
 
+/* Run the main loop until cond(arg) holds (true) or ms pass (false) */
+static inline bool until(bool (*cond)(void *), void *arg, int ms)
+{
+    int64_t end = clock_monotonic_ns() + ms * 1000000LL;
+
+    while (!cond(arg)) {
+        if (clock_monotonic_ns() > end)
+            return false;
+        loop_iterate(false);
+        usleep(500);
+    }
+    return true;
+}
+
+static inline bool nic_has(void *arg)
+{
+    struct test_nic *n = ((struct test_nic **)arg)[0];
+    intptr_t want = (intptr_t)((void **)arg)[1];
+
+    return n->got >= want;
+}
+
+/* Run the main loop until the NIC has want frames, 3 s at most: whether it has */
+static inline bool wait_got(struct test_nic *n, int want)
+{
+    void *arg[2] = { n, (void *)(intptr_t)want };
+
+    return until(nic_has, arg, 3000);
+}
+
 #endif

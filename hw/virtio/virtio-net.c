@@ -739,12 +739,8 @@ static void tx_run(struct vnet_pair *p)
     n->tx_running = false;
 }
 
-static void tx_bh(void *opaque)
-{
-    tx_run(opaque);
-}
-
-static void tx_timer_fire(void *opaque)
+/* The bottom half's and the timer's: look at the pair's transmit queue again */
+static void tx_again(void *opaque)
 {
     tx_run(opaque);
 }
@@ -1346,8 +1342,8 @@ static int vnet_realize(struct device *dev, char **err)
         p->tx = &n->vdev.vq[2 * i + 1];
         p->rx->num_max = n->rx_queue_size;
         p->tx->num_max = n->tx_queue_size;
-        p->tx_bh = bh_new(tx_bh, p);
-        p->tx_timer = timer_new(CLK_VIRTUAL, tx_timer_fire, p);
+        p->tx_bh = bh_new(tx_again, p);
+        p->tx_timer = timer_new(CLK_VIRTUAL, tx_again, p);
         virtio_queue_set_handler(p->rx, handle_rx);
         virtio_queue_set_handler(p->tx, handle_tx);
     }

@@ -361,7 +361,7 @@ static inline bool no_msi(struct qvirtio_dev *vd, unsigned v)
 static inline bool wait_taken(struct qvirtqueue *vq)
 {
     for (int t = 0; t < WAIT_MS; t++) {
-        if (qtest_readw(vq->vd->q, vq->used + 4 + 8 * vq->size) == vq->avail_idx)
+        if (qvirtqueue_avail_event(vq) == vq->avail_idx)
             return true;
         usleep(1000);
     }

@@ -715,10 +715,10 @@ bool qvirtqueue_kick_if_needed(struct qvirtqueue *vq, uint16_t old)
     uint16_t now = vq->avail_idx, event;
 
     if (vq->vd->features & QVIRTIO_BIT(QVIRTIO_F_EVENT_IDX)) {
-        event = qtest_readw(vq->vd->q, vq->used + 4 + 8 * (uint64_t)vq->size);
+        event = qvirtqueue_avail_event(vq);
         if ((uint16_t)(now - event - 1) >= (uint16_t)(now - old))
             return false;
-    } else if (qvirtqueue_used_flags(vq) & 1) {
+    } else if (qvirtqueue_used_flags(vq) & QVRING_USED_F_NO_NOTIFY) {
         return false;
     }
     qvirtqueue_kick(vq);
@@ -742,6 +742,11 @@ uint16_t qvirtqueue_used_idx(struct qvirtqueue *vq)
 uint16_t qvirtqueue_used_flags(struct qvirtqueue *vq)
 {
     return qtest_readw(vq->vd->q, vq->used);
+}
+
+uint16_t qvirtqueue_avail_event(struct qvirtqueue *vq)
+{
+    return qtest_readw(vq->vd->q, vq->used + 4 + 8 * (uint64_t)vq->size);
 }
 
 bool qvirtqueue_get_used(struct qvirtqueue *vq, uint16_t *head, uint32_t *len)

@@ -247,6 +247,8 @@ bool qvirtqueue_wait_used(struct qvirtqueue *vq, uint16_t *head, uint32_t *len, 
 /* The device's used->idx and used->flags, as they are in guest memory. */
 uint16_t qvirtqueue_used_idx(struct qvirtqueue *vq);
 uint16_t qvirtqueue_used_flags(struct qvirtqueue *vq);
+/* The device's avail_event (EVENT_IDX, 2.7.10): the entry it wants a kick for */
+uint16_t qvirtqueue_avail_event(struct qvirtqueue *vq);
 /* Wait for this queue's interrupt: its MSI-X vector, or INTx with the ISR's queue bit. */
 bool qvirtqueue_wait_irq(struct qvirtqueue *vq, int timeout_ms);
 /* The configuration interrupt likewise. */

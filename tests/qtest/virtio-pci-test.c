@@ -884,7 +884,7 @@ static void check_notifications(void)
     CHECK(ok, "the third (used index 3, past used_event) does");
     ok = read_quietly(&b, &r[3]) && no_msi(b.vd, 1);
     CHECK(ok, "and the fourth, with used_event still 2, does not");
-    last = qtest_readw(q, vq->used + 4 + 8 * vq->size);
+    last = qvirtqueue_avail_event(vq);
     CHECK(last == vq->avail_idx, "the device's avail_event asks to be kicked at the next entry (%u, avail %u)",
           last, vq->avail_idx);
     for (int i = 0; i < 4; i++) {

@@ -71,7 +71,23 @@ struct net_slirp {
     struct slirp_pollfd *pfds;
     int npfds, cap_pfds;
     int *watched;               /* the fds in epfd after the last fill */
-    int nwatched;
+    int *asked;                 /* the fds the fill in hand asks for (swapped with watched) */
+    int nwatched, cap_watched;
+    /*
+     * What epfd asks of each fd number as the last fill left it (0: not in epfd, else the epoll
+     * events with SLIRP_WATCHED), and the fill that asked for it last: a fill that asks the same
+     * of the same sockets as the one before costs no system call.
+     */
+    uint32_t *ev_by_fd;
+    uint32_t *fill_by_fd;
+    int cap_by_fd;
+    uint32_t fill;
+    /*
+     * libslirp opened or closed a socket since the last fill (it says so through register_poll_fd
+     * and unregister_poll_fd; a hostfwd rule's listening socket comes without a word, so the rules
+     * set it too): an fd number may now be another socket, which epfd does not hold.
+     */
+    bool sockets_changed;
     struct timer *poll_timer;   /* libslirp's TCP timers: when it next wants polling */
     struct bh *sync_bh;         /* fill again soon (after input, or when libslirp asks) */
     bool in_poll;
@@ -125,38 +141,80 @@ static int slirp_from_epoll(uint32_t ev)
            (ev & EPOLLHUP ? SLIRP_POLL_HUP : 0);
 }
 
+#define SLIRP_WATCHED   (1u << 31)
+
+/* Room in the tables by fd number for fd */
+static void slirp_by_fd_grow(struct net_slirp *s, int fd)
+{
+    int cap = s->cap_by_fd ? s->cap_by_fd : 64;
+
+    if (fd < s->cap_by_fd)
+        return;
+    while (cap <= fd)
+        cap *= 2;
+    s->ev_by_fd = xrealloc(s->ev_by_fd, cap * sizeof(*s->ev_by_fd));
+    s->fill_by_fd = xrealloc(s->fill_by_fd, cap * sizeof(*s->fill_by_fd));
+    memset(s->ev_by_fd + s->cap_by_fd, 0, (cap - s->cap_by_fd) * sizeof(*s->ev_by_fd));
+    memset(s->fill_by_fd + s->cap_by_fd, 0, (cap - s->cap_by_fd) * sizeof(*s->fill_by_fd));
+    s->cap_by_fd = cap;
+}
+
 /*
- * Ask libslirp which sockets it wants watched and for what, and make epfd say the same. MOD comes
- * first for every fd: a number libslirp closed and reused since is not in the set any more
- * (ENOENT), and is added as the new socket it now is.
+ * Ask libslirp which sockets it wants watched and for what, and make epfd say the same. An fd
+ * asked for what epfd already asks of it costs nothing, unless sockets came or went since the
+ * last fill: then every fd is told again, MOD first, as a number libslirp closed and reused is
+ * not in the set any more (ENOENT) and is added as the new socket it now is.
  */
 static void slirp_sync(struct net_slirp *s)
 {
     uint32_t timeout = UINT32_MAX;
-    int *now;
+    bool all = s->sockets_changed;
+    int nasked = 0;
+    int *t;
 
+    s->sockets_changed = false;
     s->npfds = 0;
     slirp_pollfds_fill(s->slirp, &timeout, slirp_add_poll, s);
-    now = xmalloc((s->npfds + 1) * sizeof(*now));
+    if (++s->fill == 0) {
+        memset(s->fill_by_fd, 0, s->cap_by_fd * sizeof(*s->fill_by_fd));
+        s->fill = 1;
+    }
+    if (s->npfds > s->cap_watched) {
+        s->cap_watched = s->npfds;
+        s->watched = xrealloc(s->watched, s->cap_watched * sizeof(*s->watched));
+        s->asked = xrealloc(s->asked, s->cap_watched * sizeof(*s->asked));
+    }
     for (int i = 0; i < s->npfds; i++) {
-        struct epoll_event ev = { .events = slirp_to_epoll(s->pfds[i].events), .data.fd = s->pfds[i].fd };
+        int fd = s->pfds[i].fd;
+        struct epoll_event ev = { .events = slirp_to_epoll(s->pfds[i].events), .data.fd = fd };
 
-        now[i] = s->pfds[i].fd;
-        if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, ev.data.fd, &ev) < 0 && errno == ENOENT &&
-            epoll_ctl(s->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+        if (fd < 0)
+            continue;
+        slirp_by_fd_grow(s, fd);
+        if (s->fill_by_fd[fd] == s->fill)
+            continue;           /* asked for twice in one fill */
+        s->fill_by_fd[fd] = s->fill;
+        s->asked[nasked++] = fd;
+        if (!all && s->ev_by_fd[fd] == (ev.events | SLIRP_WATCHED))
+            continue;
+        s->ev_by_fd[fd] = ev.events | SLIRP_WATCHED;
+        if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT &&
+            epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
             log_warn("netdev '%s': cannot watch a socket: %s", s->nd.id, strerror(errno));
     }
+    /* the last fill's fds that this one did not ask for leave the set (or left it on close) */
     for (int i = 0; i < s->nwatched; i++) {
-        bool kept = false;
+        int fd = s->watched[i];
 
-        for (int j = 0; j < s->npfds && !kept; j++)
-            kept = now[j] == s->watched[i];
-        if (!kept)
-            epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->watched[i], NULL);    /* gone already: fine */
+        if (s->fill_by_fd[fd] != s->fill) {
+            s->ev_by_fd[fd] = 0;
+            epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);    /* gone already: fine */
+        }
     }
-    free(s->watched);
-    s->watched = now;
-    s->nwatched = s->npfds;
+    t = s->watched;
+    s->watched = s->asked;
+    s->asked = t;
+    s->nwatched = nasked;
     /* a guestfwd= chardev whose input waited for a connection with room reads on */
     for (struct slirp_guestfwd *g = s->guestfwds; g; g = g->next)
         if (g->chr && slirp_socket_can_recv(s->slirp, g->addr, g->port) > 0)
@@ -274,13 +332,19 @@ static void slirp_cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
     timer_mod(((struct slirp_timer *)timer)->t, expire_ms * 1000000);
 }
 
-/* Sockets are watched through slirp_pollfds_fill; these say nothing more on Linux */
+/* Sockets are watched through slirp_pollfds_fill; these say that one came or went */
 static void slirp_cb_register_poll_fd(int fd, void *opaque)
 {
+    struct net_slirp *s = opaque;
+
+    s->sockets_changed = true;
 }
 
 static void slirp_cb_unregister_poll_fd(int fd, void *opaque)
 {
+    struct net_slirp *s = opaque;
+
+    s->sockets_changed = true;
 }
 
 /* Room again in a socket's buffer, or new sockets: fill again soon */
@@ -379,9 +443,15 @@ static void slirp_cleanup_stack(struct net_client *nc)
     s->sync_bh = NULL;
     free(s->pfds);
     free(s->watched);
+    free(s->asked);
+    free(s->ev_by_fd);
+    free(s->fill_by_fd);
     free(s->buf);
     s->pfds = NULL;
     s->watched = NULL;
+    s->asked = NULL;
+    s->ev_by_fd = NULL;
+    s->fill_by_fd = NULL;
     s->buf = NULL;
 }
 
@@ -478,6 +548,7 @@ static int slirp_hostfwd(struct net_slirp *s, const char *rule, char **err)
         *err = xasprintf("Could not set up host forwarding rule '%s'", rule);
         return -EADDRINUSE;
     }
+    s->sockets_changed = true;  /* its listening socket came without register_poll_fd */
     bh_schedule(s->sync_bh);
     return 0;
 bad:
@@ -996,6 +1067,7 @@ int net_slirp_hostfwd_remove(const char *netdev, const char *rule, char **msg)
         return -ENOENT;
     }
     *msg = xasprintf("host forwarding rule for %s removed", rule);
+    s->sockets_changed = true;
     bh_schedule(s->sync_bh);
     return 0;
 bad:

@@ -694,6 +694,78 @@ static void test_outbound(void)
     close(lfd);
 }
 
+static bool is_udp_to(const uint8_t *f, size_t len, const void *arg)
+{
+    const uint8_t *u = l4_of(f, len, 17);
+
+    return u && lduw_be(u + 2) == *(const uint16_t *)arg;
+}
+
+/*
+ * A socket libslirp closes and one it opens in the same batch of the guest's frames (before the
+ * stack's sockets are looked at again) may have the same fd number: the new one must be watched
+ * all the same. The guest resets its TCP connection to the host and, in the same batch, sends a
+ * datagram to a UDP echo on the host; the echo's answer reaches it.
+ */
+static void test_socket_reuse(void)
+{
+    int port, uport, lfd = loopback_listener(&port), afd = -1, ufd, fd_tcp = -1, fd_udp = -1;
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof(a);
+    struct test_nic *n = nic_on("user,id=u0");
+    uint16_t to = 4001;
+    uint8_t f[200], buf[64];
+    const char *u;
+    ssize_t k = -1;
+    int i = -1;
+
+    ufd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    bind(ufd, (struct sockaddr *)&a, sizeof(a));
+    getsockname(ufd, (struct sockaddr *)&a, &alen);
+    uport = ntohs(a.sin_port);
+    if (!CHECK(n && guest_connect(n, lfd, port, &afd) && afd >= 0, "the guest connects to the host's 127.0.0.1:%d", port))
+        goto out;
+    /* the guest's ACK to the SYN-ACK: established, libslirp watches the socket for the host's data */
+    {
+        struct tcp_want w = { port, 4000, TH_SYN | TH_ACK };
+        const uint8_t *t;
+
+        i = wait_frame(n, 0, is_tcp, &w, 100);
+        t = l4_of(n->frame[i], n->len[i], 6);
+        guest_send(n, f, tcp_frame(f, 0x0a000202, 4000, port, 5001, ldl_be(t + 4) + 1, TH_ACK, NULL, 0));
+        settle(20);
+    }
+    if (!CHECK(strstr(usernet(), "TCP[ESTABLISHED]"), "info usernet shows the connection established"))
+        tap_note("%s", usernet());
+    u = strstr(usernet(), "TCP[");
+    if (u && (u = strchr(u, ']')))
+        fd_tcp = atoi(u + 1);
+    /* one batch: the reset closes the TCP socket, the datagram opens a UDP one */
+    guest_send(n, f, tcp_frame(f, 0x0a000202, 4000, port, 5001, 0, TH_RST, NULL, 0));
+    guest_send(n, f, udp_frame(f, slirp_mac, GUEST_IP, 0x0a000202, to, uport, (const uint8_t *)"echo?", 5));
+    u = strstr(usernet(), "UDP[");
+    if (u && (u = strchr(u, ']')))
+        fd_udp = atoi(u + 1);
+    for (int64_t end = clock_monotonic_ns() + 2000000000LL; k < 0 && clock_monotonic_ns() < end;) {
+        loop_iterate(false);
+        usleep(300);
+        alen = sizeof(a);
+        k = recvfrom(ufd, buf, sizeof(buf), 0, (struct sockaddr *)&a, &alen);
+    }
+    if (!CHECK(k == 5 && !memcmp(buf, "echo?", 5), "the guest's datagram reaches the host's UDP port %d", uport))
+        goto out;
+    sendto(ufd, "echo!", 5, 0, (struct sockaddr *)&a, alen);
+    i = wait_frame(n, 0, is_udp_to, &to, 2000);
+    CHECK(i >= 0 && !memcmp(l4_of(n->frame[i], n->len[i], 17) + 8, "echo!", 5),
+          "the host's answer reaches the guest (the UDP socket is fd %d, the closed TCP one was fd %d)", fd_udp, fd_tcp);
+out:
+    if (afd >= 0)
+        close(afd);
+    close(ufd);
+    close(lfd);
+    teardown();
+}
+
 /* The guest opens a TCP connection to dst:port from sport and sends `data`; the index of the first frame back with a payload, or -1 */
 static int guest_tcp_talk(struct test_nic *n, uint32_t dst, uint16_t port, uint16_t sport, const char *data)
 {
@@ -1092,6 +1164,7 @@ int main(void)
     test_ipv6();
     test_hostfwd();
     test_outbound();
+    test_socket_reuse();
     test_guestfwd();
     test_guestfwd_bulk();
     test_legacy();

@@ -110,6 +110,20 @@ unsigned io_region_unmap_owned(struct device *dev);
  */
 bool io_dispatch(enum io_space space, uint64_t addr, void *data, unsigned size, bool is_write);
 
+/* A port write or read of `size` bytes as a vCPU's OUT or IN makes it (device tests, fuzzers) */
+static inline void io_pio_write(uint16_t port, uint32_t v, unsigned size)
+{
+    io_dispatch(IO_SPACE_PIO, port, &v, size, true);
+}
+
+static inline uint32_t io_pio_read(uint16_t port, unsigned size)
+{
+    uint32_t v = 0;
+
+    io_dispatch(IO_SPACE_PIO, port, &v, size, false);
+    return v;
+}
+
 /* For tests and the monitor: the region at addr, or NULL. */
 const struct io_region *io_region_lookup(enum io_space space, uint64_t addr);
 /* Print the flat map of a space, one line per piece. */

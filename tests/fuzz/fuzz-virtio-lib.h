@@ -33,19 +33,6 @@ struct fv_dev {
     uint16_t avail_idx[FV_QMAX];    /* the driver's avail->idx */
 };
 
-static void fv_pio(uint32_t port, uint32_t v, unsigned size)
-{
-    io_dispatch(IO_SPACE_PIO, port & 0xffff, &v, size, true);
-}
-
-static uint32_t fv_pio_read(uint32_t port, unsigned size)
-{
-    uint32_t v = 0;
-
-    io_dispatch(IO_SPACE_PIO, port & 0xffff, &v, size, false);
-    return v;
-}
-
 static void fv_mmio(uint64_t addr, uint32_t v, unsigned size)
 {
     io_dispatch(IO_SPACE_MMIO, addr, &v, size, true);
@@ -94,17 +81,17 @@ static void fv_driver_setup(struct fv_dev *d, uint8_t mode, uint64_t features, b
         pci_config_write(d->devfn, d->msix_cap + 2, 0x8000, 2);
     }
     if (d->legacy) {
-        fv_pio(d->io + 18, 0, 1);
-        fv_pio(d->io + 18, 3, 1);
-        fv_pio(d->io + 4, (uint32_t)features, 4);
+        io_pio_write(d->io + 18, 0, 1);
+        io_pio_write(d->io + 18, 3, 1);
+        io_pio_write(d->io + 4, (uint32_t)features, 4);
         for (unsigned q = 0; q < d->nq; q++) {
-            fv_pio(d->io + 14, q, 2);
-            d->qsize[q] = fv_pio_read(d->io + 12, 2);
+            io_pio_write(d->io + 14, q, 2);
+            d->qsize[q] = io_pio_read(d->io + 12, 2);
             if (mode & 2)
-                fv_pio(d->io + 22, q + 1, 2);
-            fv_pio(d->io + 8, (FV_RING(q) + shift) >> 12, 4);
+                io_pio_write(d->io + 22, q + 1, 2);
+            io_pio_write(d->io + 8, (FV_RING(q) + shift) >> 12, 4);
         }
-        fv_pio(d->io + 18, 7, 1);
+        io_pio_write(d->io + 18, 7, 1);
         return;
     }
     if (version_1)
@@ -164,7 +151,7 @@ static void fv_desc(const struct fv_dev *d, uint64_t at, const uint8_t *p)
 static void fv_kick(const struct fv_dev *d, unsigned q)
 {
     if (d->legacy)
-        fv_pio(d->io + 16, q, 2);
+        io_pio_write(d->io + 16, q, 2);
     else
         fv_mmio(d->modern + 0x3000 + 4 * q, q, 2);
 }

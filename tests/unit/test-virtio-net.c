@@ -2,7 +2,7 @@
 #include "hw/core/accel.h"
 #include "hw/core/device.h"
 #include "hw/core/guest-mem.h" // gmem_read, gmem_write
-#include "hw/core/ioregion.h" // io_dispatch
+#include "hw/core/ioregion.h" // io_pio_write, io_pio_read
 #include "hw/core/machine.h"
 #include "hw/core/qtest.h" // qtest_accel_install
 #include "hw/pc/pc.h"
@@ -137,19 +137,6 @@ static struct vnet_backend *be_new(const char *id, bool vnet)
     return b;
 }
 
-static void pio(uint32_t port, uint32_t v, unsigned size)
-{
-    io_dispatch(IO_SPACE_PIO, port & 0xffff, &v, size, true);
-}
-
-static uint32_t pio_read(uint32_t port, unsigned size)
-{
-    uint32_t v = 0;
-
-    io_dispatch(IO_SPACE_PIO, port & 0xffff, &v, size, false);
-    return v;
-}
-
 static void run_loop(void)
 {
     for (int i = 0; i < 4; i++)
@@ -172,17 +159,17 @@ static void driver_start(int devfn, uint32_t features)
     static uint8_t zero[0x4000];
 
     io = pci_config_read(devfn, 0x10, 4) & ~3u;
-    pio(io + L_STATUS, 0, 1);
-    pio(io + L_STATUS, 3, 1);
-    pio(io + L_GUEST_F, features, 4);
+    io_pio_write(io + L_STATUS, 0, 1);
+    io_pio_write(io + L_STATUS, 3, 1);
+    io_pio_write(io + L_GUEST_F, features, 4);
     for (unsigned q = 0; q < NQ; q++) {
         gmem_write(RING(q), zero, sizeof(zero));
-        pio(io + L_SEL, q, 2);
-        qsize[q] = pio_read(io + L_NUM, 2);
-        pio(io + L_PFN, RING(q) >> 12, 4);
+        io_pio_write(io + L_SEL, q, 2);
+        qsize[q] = io_pio_read(io + L_NUM, 2);
+        io_pio_write(io + L_PFN, RING(q) >> 12, 4);
         avail_idx[q] = used_seen[q] = 0;
     }
-    pio(io + L_STATUS, 7, 1);
+    io_pio_write(io + L_STATUS, 7, 1);
 }
 
 /* Offer one buffer on queue q and kick. */
@@ -198,7 +185,7 @@ static void give(unsigned q, uint64_t addr, uint32_t len, bool write)
     gmem_write(avail_of(q) + 4 + 2 * head, &head, 2);
     avail_idx[q]++;
     gmem_write(avail_of(q) + 2, &avail_idx[q], 2);
-    pio(io + L_NOTIFY, q, 2);
+    io_pio_write(io + L_NOTIFY, q, 2);
     run_loop();
 }
 
@@ -252,7 +239,7 @@ static int ctrl(uint8_t cls, uint8_t cmd, const void *data, size_t len)
     gmem_write(avail_of(2) + 4 + 2 * (avail_idx[2] % qsize[2]), &head, 2);
     avail_idx[2]++;
     gmem_write(avail_of(2) + 2, &avail_idx[2], 2);
-    pio(io + L_NOTIFY, 2, 2);
+    io_pio_write(io + L_NOTIFY, 2, 2);
     if (take_used(2) != 1)
         return -1;
     gmem_read(DATA + 0x2000, &ack, 1);
@@ -310,11 +297,11 @@ int main(void)
     board_init();
 
     io = pci_config_read(DEVFN, 0x10, 4) & ~3u;
-    f = pio_read(io + L_HOST_F, 4);
+    f = io_pio_read(io + L_HOST_F, 4);
     CHECK((f & OFFLOADS) == OFFLOADS, "a backend with a vnet header: every checksum and segmentation offload is "
           "offered, and CTRL_GUEST_OFFLOADS (0x%x)", f);
     io = pci_config_read(DEVFN_PLAIN, 0x10, 4) & ~3u;
-    f = pio_read(io + L_HOST_F, 4);
+    f = io_pio_read(io + L_HOST_F, 4);
     CHECK(!(f & OFFLOADS & ~F(F_GUEST_OFFLOADS)), "a backend without one: none of them (0x%x)", f);
 
     driver_start(DEVFN, taken);
@@ -388,7 +375,7 @@ int main(void)
     CHECK(ack == 0 && be->offloads == (TUN_F_CSUM | TUN_F_TSO4),
           "GUEST_CSUM and GUEST_TSO4 again: TUN_F_CSUM | TUN_F_TSO4");
 
-    pio(io + L_STATUS, 0, 1);
+    io_pio_write(io + L_STATUS, 0, 1);
     CHECK(be->offloads == 0 && be->hdr_len == 10, "a reset: no offloads, a 10-byte header (%d)", be->hdr_len);
 
     driver_start(DEVFN, F(F_CSUM) | F(F_GUEST_CSUM));
@@ -400,7 +387,7 @@ int main(void)
     CHECK(transmit(hdr, 10, 100) && be->frames == 1 && be->len == 110 && !memcmp(be->frame, hdr, 10),
           "a legacy driver without MRG_RXBUF: its 10-byte header goes to the backend as it wrote it");
     CHECK(be->offloads == TUN_F_CSUM, "with TUN_F_CSUM alone (0x%x)", be->offloads);
-    pio(io + L_STATUS, 0, 1);
+    io_pio_write(io + L_STATUS, 0, 1);
 
     /* a tap that cannot take a 12-byte header: the device converts */
     be->refuse_12 = true;
@@ -420,7 +407,7 @@ int main(void)
     gmem_read(DATA + 0x4000, got, sizeof(got));
     CHECK(len == 112 && !memcmp(got, hdr, 10) && lduw_le(got + 10) == 1 && got[12] == 0xff,
           "and its 10-byte header reaches the driver as 12, num_buffers 1 (%lld)", (long long)len);
-    pio(io + L_STATUS, 0, 1);
+    io_pio_write(io + L_STATUS, 0, 1);
     be->refuse_12 = false;
     return tap_done();
 }

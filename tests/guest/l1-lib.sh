@@ -82,6 +82,22 @@ kit_console() {
     echo "kit: skiff exited with status $?"
 }
 
+# kit_each_new VAR FILE PATTERN CMD...: for each value that sed's "s/PATTERN/\1/p" finds in FILE
+# (carriage returns dropped) and the word list in the variable VAR does not hold yet, add it
+# there and run CMD... VALUE. Called again while FILE grows, it acts on each value once.
+kit_each_new() {
+    ken_var=$1
+    ken_file=$2
+    ken_pat=$3
+    shift 3
+    for ken_v in $(sed -n "s/$ken_pat/\1/p" "$ken_file" | tr -d '\r'); do
+        eval "ken_seen=\${$ken_var}"
+        case " $ken_seen " in *" $ken_v "*) continue ;; esac
+        eval "$ken_var=\"\$ken_seen \$ken_v\""
+        "$@" "$ken_v"
+    done
+}
+
 # kit_exits CMD...: run CMD (a VMM) while L1's kernel counts its L2 guest's exits (a hist
 # trigger on the kvm_exit tracepoint, summed in the kernel). For each "@@phase NAME" line CMD
 # prints, "@@exits NAME N" gives the count when L1 saw the line (polled every 0.1 s); those
@@ -96,11 +112,7 @@ kit_exits() {
     ke_pid=$!
     ke_seen=""
     while kill -0 $ke_pid 2>/dev/null; do
-        for ke_p in $(sed -n 's/^@@phase \([A-Za-z0-9_.-]*\).*/\1/p' /tmp/exits.out | tr -d '\r'); do
-            case " $ke_seen " in *" $ke_p "*) continue ;; esac
-            ke_seen="$ke_seen $ke_p"
-            echo "@@exits $ke_p $(awk '/hitcount:/ { n += $NF } END { print n + 0 }' $ke_ev/hist 2>/dev/null)" >>/tmp/exits
-        done
+        kit_each_new ke_seen /tmp/exits.out '^@@phase \([A-Za-z0-9_.-]*\).*' kit_exits_now
         sleep 0.1
     done
     wait $ke_pid
@@ -108,6 +120,11 @@ kit_exits() {
     echo '!hist:keys=exit_reason' >$ke_ev/trigger 2>/dev/null
     cat /tmp/exits.out /tmp/exits
     return $ke_rc
+}
+
+# kit_exits_now PHASE: the exits counted so far, as the line "@@exits PHASE N" in /tmp/exits
+kit_exits_now() {
+    echo "@@exits $1 $(awk '/hitcount:/ { n += $NF } END { print n + 0 }' $ke_ev/hist 2>/dev/null)" >>/tmp/exits
 }
 
 # kit_bridge: in a scenario's own network namespace, lo up and the bridge br0 holding 10.77.0.1/24,

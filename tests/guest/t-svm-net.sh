@@ -148,14 +148,11 @@ srv=$!
 ( "$@" </dev/null 2>&1; echo "l1: skiff exited $?" ) | tee /tmp/vmm.out &
 vmm=$!
 : >/tmp/l1.out
+# (to a file shown after skiff: a line of L1's could split one of the guest's)
+l1_wget() { echo "l1: wget http://127.0.0.1:$1/: $(timeout 30 wget -q -O - "http://127.0.0.1:$1/" 2>&1)" >>/tmp/l1.out; }
 seen=""
 until grep -q '^l1: skiff exited' /tmp/vmm.out; do
-    for p in $(sed -n 's/^l2: .*: httpd up for hostfwd \([0-9]*\).*/\1/p' /tmp/vmm.out); do
-        case " $seen " in *" $p "*) continue ;; esac
-        seen="$seen $p"
-        # (to a file shown after skiff: a line of L1's could split one of the guest's)
-        echo "l1: wget http://127.0.0.1:$p/: $(timeout 30 wget -q -O - "http://127.0.0.1:$p/" 2>&1)" >>/tmp/l1.out
-    done
+    kit_each_new seen /tmp/vmm.out '^l2: .*: httpd up for hostfwd \([0-9]*\).*' l1_wget
     sleep 0.2
 done
 wait $vmm

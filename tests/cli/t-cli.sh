@@ -192,7 +192,7 @@ for _ in $(seq 1 100); do [ -n "$pid" ] && [ -d "/proc/$pid" ] || break; sleep 0
 check "SIGTERM ends the daemon" sh -c "[ -n '$pid' ] && [ ! -d /proc/$pid ]"
 expect_error "-daemonize with the terminal" "cannot be used by a daemon" "$SKIFF" -daemonize -nographic -kernel "$K"
 expect_error "-daemonize: an error while setting up reaches the caller with status 1" "cannot read kernel" \
-    "$SKIFF" -daemonize -kernel /nonexistent-kernel -nodefaults
+    "$SKIFF" -daemonize -kernel /nonexistent-kernel -nodefaults "${daemon_acc[@]}"
 expect_error "a bare image name that does not exist (the first disk, as QEMU takes it)" "no such file" "$SKIFF" disk.img
 
 # the network's options, as QEMU spells them: help, and each refused mistake in one line

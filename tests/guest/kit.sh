@@ -83,6 +83,25 @@ KIT_SVM_SCOPE=""
 
 kit_log() { echo "kit: $*" >&2; }
 
+# kit_locked CMD...: run CMD (a function of this shell: what it sets stays set) holding the
+# cache's lock, so that suites run side by side (tests/run, where no /dev/kvm makes the native
+# lane an L1 each) do not download, unpack or build the same thing at once. Nests.
+kit_locked() {
+    if [ -n "${_kit_locked:-}" ]; then
+        "$@"
+        return
+    fi
+    local fd rc
+    mkdir -p "$SKIFF_CACHE" && exec {fd}>"$SKIFF_CACHE/.kit.lock" || return 1
+    flock "$fd"
+    _kit_locked=1
+    "$@"
+    rc=$?
+    _kit_locked=""
+    exec {fd}>&-
+    return $rc
+}
+
 # kit_deb_version PKG: the version apt would download (from the local package lists)
 kit_deb_version() {
     apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1
@@ -136,6 +155,10 @@ kit_unpack_deb() {
 # kit_fetch: Debian's generic kernel (the one linux-image-amd64 depends on) and busybox-static
 kit_fetch() {
     [ -n "${KIT_KERNEL:-}" ] && return 0
+    kit_locked kit_fetch_locked
+}
+
+kit_fetch_locked() {
     local kpkg ktree btree
     kpkg=${KIT_KERNEL_PKG:-}
     if [ -z "$kpkg" ]; then
@@ -273,7 +296,7 @@ kit_initramfs() {
 kit_static_skiff() {
     KIT_SKIFF_STATIC="$SRCDIR/build-static/skiff"
     KIT_KVM_HOLD_STATIC="$SRCDIR/build-static/tests/guest/l1-kvm-hold"
-    make -s -C "$SRCDIR" -j"$(nproc)" STATIC=yes BUILD=build-static BIN=build-static \
+    kit_locked make -s -C "$SRCDIR" -j"$(nproc)" STATIC=yes BUILD=build-static BIN=build-static \
         build-static/skiff build-static/tests/guest/l1-kvm-hold >"${TMPDIR:-/tmp}/kit-static-build.log" 2>&1 ||
         { kit_log "building the static skiff failed:"; tail -n 20 "${TMPDIR:-/tmp}/kit-static-build.log" >&2; return 1; }
     export KIT_SKIFF_STATIC
@@ -503,7 +526,7 @@ kit_svm_image() {
     kit_static_skiff || return 1
     [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
     kc="$SKIFF_CACHE/guest/unpacked-kernels"
-    if kit_unpacked_kernel_cache "$kc"; then
+    if kit_locked kit_unpacked_kernel_cache "$kc"; then
         mkdir -p "$KIT_SVM_DIR/root/root/.cache/skiff/kernels"
         cp "$KIT_UNPACKED" "$KIT_SVM_DIR/root/root/.cache/skiff/kernels/"
     fi
@@ -662,10 +685,10 @@ kit_l1_symbols() {
             kit_svm_reset
             kit_svm_add kallsyms --timeout 200 --once --bin /bin/sh -- -c \
                 "grep ' [tTwW] ' /proc/kallsyms | grep -v '\\[' | gzip -c | base64 -w 0"
-            kit_svm_run "$syms.log" 600 >/dev/null 2>&1
-            kit_section "$syms.log" kallsyms | tr -d '\n' | base64 -d 2>/dev/null | gunzip >"$syms.new" 2>/dev/null &&
-                [ -s "$syms.new" ] && mv "$syms.new" "$syms"
-            rm -f "$syms.log" "$syms.new"
+            kit_svm_run "$syms.log.$$" 600 >/dev/null 2>&1
+            kit_section "$syms.log.$$" kallsyms | tr -d '\n' | base64 -d 2>/dev/null | gunzip >"$syms.new.$$" 2>/dev/null &&
+                [ -s "$syms.new.$$" ] && mv "$syms.new.$$" "$syms"
+            rm -f "$syms.log.$$" "$syms.new.$$"
         )
     fi
     [ -s "$syms" ] || return 0

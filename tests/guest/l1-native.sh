@@ -18,6 +18,8 @@ mkdir -p /host/dev/pts
 mount -t devpts devpts /host/dev/pts
 mount -t tmpfs tmpfs "/host$tmp"
 [ -c /host/dev/kvm ] || echo "# L1 has no /dev/kvm"
+# loopback up, as on the machine the suite stands in for (a socket backend's peer is on 127.0.0.1)
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 # straight to the console, between the scenario's markers, so that its progress shows as it goes
 exec >/dev/console 2>&1
 exec chroot /host /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

@@ -23,11 +23,12 @@
 /* Frames a transmit queue sends in one pass before the main loop runs other work (QEMU's x-txburst) */
 #define VNET_TX_BURST           256
 /*
- * tx=auto: a pass that sends this many frames starts polling the transmit queue every
- * VNET_TX_POLL_NS instead of asking for kicks, and polling stops after VNET_TX_POLL_IDLE
- * passes in a row found nothing. A kick is a VM exit; the guest's frames wait at most a period.
+ * tx=auto: a pass that sends x-txpoll-min frames (2) starts polling the transmit queue every
+ * VNET_TX_POLL_NS instead of asking for kicks, and polling stops after VNET_TX_POLL_IDLE looks
+ * in a row found fewer than x-txpoll-stay frames (2). A kick is a VM exit; the guest's frames
+ * wait at most a period. A look that finds a lone frame is a quiet one: the ACKs of a download,
+ * one a look, do not keep the device polling, where each would wait for the next look.
  */
-#define VNET_TX_POLL_MIN        2
 #define VNET_TX_POLL_NS         250000
 #define VNET_TX_POLL_IDLE       4
 /* The longest frame a guest may send: an IP packet of 64 KiB (a TSO frame) with two VLAN tags */
@@ -78,6 +79,8 @@ struct virtio_net {
     uint16_t rx_queue_size, tx_queue_size;
     char *tx;
     uint32_t tx_timer_ns;
+    uint32_t tx_poll_min;           /* tx=auto: frames a pass sends to start polling (x-txpoll-min) */
+    uint32_t tx_poll_stay;          /* and a look while polling, not to count as quiet (x-txpoll-stay) */
     bool f_csum, f_guest_csum, f_guest_tso4, f_guest_tso6, f_guest_ecn, f_guest_ufo;
     bool f_host_tso4, f_host_tso6, f_host_ecn, f_host_ufo, f_mrg_rxbuf, f_status;
     bool f_ctrl_vq, f_ctrl_rx, f_ctrl_vlan, f_ctrl_rx_extra, f_ctrl_mac_addr, f_ctrl_guest_offloads;
@@ -702,7 +705,7 @@ static bool tx_poll_again(struct vnet_pair *p, int sent)
 {
     if (p->n->tx_mode != TX_AUTO)
         return false;
-    if (sent >= VNET_TX_POLL_MIN || (p->tx_polling && sent > 0)) {
+    if ((uint32_t)sent >= p->n->tx_poll_min || (p->tx_polling && (uint32_t)sent >= p->n->tx_poll_stay)) {
         p->tx_idle = 0;
         return true;
     }
@@ -1308,6 +1311,11 @@ static int vnet_realize(struct device *dev, char **err)
         *err = xasprintf("virtio-net-pci: tx=%s: auto, bh or timer", n->tx);
         return -EINVAL;
     }
+    if (!n->tx_poll_min || !n->tx_poll_stay) {
+        *err = xasprintf("virtio-net-pci: x-txpoll-min=%u, x-txpoll-stay=%u: each 1 or more", n->tx_poll_min,
+                         n->tx_poll_stay);
+        return -EINVAL;
+    }
     /* mq=on: a pair per vCPU, as a multi-queue backend would have (all over the one peer for now) */
     n->max_pairs = n->mq ? MIN(MAX(machine_cfg.topo.cpus, 1), VNET_MAX_PAIRS) : 1;
     nvq = 2 * n->max_pairs + 1;
@@ -1580,6 +1588,10 @@ static const struct prop_desc vnet_props[] = {
                 "when frames are sent: auto (at a kick; polled while they keep coming), bh (at each kick) or timer"),
     DEFINE_PROP("x-txtimer", struct virtio_net_pci, net.tx_timer_ns, PROP_U32, "150000",
                 "tx=timer: nanoseconds a kick's frames wait"),
+    DEFINE_PROP("x-txpoll-min", struct virtio_net_pci, net.tx_poll_min, PROP_U32, "2",
+                "tx=auto: frames a pass sends to start polling"),
+    DEFINE_PROP("x-txpoll-stay", struct virtio_net_pci, net.tx_poll_stay, PROP_U32, "2",
+                "tx=auto: frames a look finds to keep polling (fewer is a quiet look)"),
     DEFINE_PROP("csum", struct virtio_net_pci, net.f_csum, PROP_BOOL, "on",
                 "offer CSUM: the backend completes the guest's checksums (tap only)"),
     DEFINE_PROP("guest_csum", struct virtio_net_pci, net.f_guest_csum, PROP_BOOL, "on",

@@ -1909,6 +1909,23 @@ static void test_tx_modes(void)
     arrived = tx_arrived(fd, 80, 1);
     tx_reap(&n, bufs, &nbufs);
     CHECK(k1 && arrived == 1, "four do: the device asks for kicks again and the next lone frame goes at its kick");
+    /* a look that finds a lone frame is a quiet one: the ACKs of a download do not keep it polling */
+    tx_burst(&n, bufs, &nbufs, 84, 4);
+    tx_arrived(fd, 84, 4);
+    tx_reap(&n, bufs, &nbufs);
+    kicks = arrived = 0;
+    for (int i = 0; i < 4; i++) {
+        kicks += tx_burst(&n, bufs, &nbufs, 110 + i, 1);
+        qtest_clock_step(q, POLL_NS);
+        arrived += tx_arrived(fd, 110 + i, 1);
+        tx_reap(&n, bufs, &nbufs);
+    }
+    k1 = tx_burst(&n, bufs, &nbufs, 115, 1);
+    arrived += tx_arrived(fd, 115, 1);
+    tx_reap(&n, bufs, &nbufs);
+    CHECK(kicks == 0 && k1 && arrived == 5, "after a burst, 4 lone frames a period apart go at the device's looks "
+          "without a kick, and as quiet looks end the polling: the fifth goes at its kick (%d kicks, %d, %d arrived)",
+          kicks, k1, arrived);
     tx_burst(&n, bufs, &nbufs, 90, 4);
     tx_arrived(fd, 90, 4);
     tx_reap(&n, bufs, &nbufs);
@@ -1953,6 +1970,7 @@ static void test_tx_modes(void)
     qtest_quit(q);
 
     refused("tx=fast", "tx=fast: auto, bh or timer", "-device virtio-net-pci,tx=fast");
+    refused("x-txpoll-stay=0", "x-txpoll-min=2, x-txpoll-stay=0: each 1 or more", "-device virtio-net-pci,x-txpoll-stay=0");
 }
 
 int main(void)

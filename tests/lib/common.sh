@@ -74,19 +74,23 @@ vm_run() {
 # kvm_usable: is there a /dev/kvm we can open?
 kvm_usable() { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
 
-# native_lane WHAT [--linux]: the suite needs a usable /dev/kvm. Returns when this machine has
-# one; where it has none, runs the whole suite in the svm lane's L1 instead (hardware-style KVM,
-# this machine's files through virtio-9p), reports its results as this suite's, and exits. Skips
-# only when neither can run, saying why. --linux: the suite boots Linux guests, which need L1
-# emulated by two TCG threads (docs/svm-lane.md, "Known flaws of the svm lane").
+# native_lane WHAT [--linux] [--alone]: the suite needs a usable /dev/kvm. Returns when this
+# machine has one; where it has none, runs the whole suite in the svm lane's L1 instead
+# (hardware-style KVM, this machine's files through virtio-9p), reports its results as this
+# suite's, and exits. Skips only when neither can run, saying why. --linux: the suite boots Linux
+# guests, which need L1 emulated by two TCG threads (docs/svm-lane.md, "Known flaws of the svm
+# lane"). tests/run runs such a suite beside another where L1 stands in, but not one with
+# --linux or --alone (t-seabios' guests, all port I/O, hung in L1 more often beside other work).
 native_lane() {
+    local thread=single a
     kvm_usable && return 0
     if [ -n "${SKIFF_IN_L1:-}" ]; then
         skip "no usable /dev/kvm in the svm lane's L1 either" "$1"
         done_testing
     fi
+    for a in "${@:2}"; do [ "$a" = --linux ] && thread=multi; done
     . "$SRCDIR/tests/guest/kit.sh"
-    KIT_L1_TCG_THREAD=$([ "${2:-}" = --linux ] && echo multi || echo single) \
+    KIT_L1_TCG_THREAD=$thread \
         kit_native_in_l1 "$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" "$1"
     done_testing
 }

@@ -78,8 +78,10 @@ struct net_slirp {
      * events with SLIRP_WATCHED), and the fill that asked for it last: a fill that asks the same
      * of the same sockets as the one before costs no system call.
      */
-    uint32_t *ev_by_fd;
-    uint32_t *fill_by_fd;
+    struct slirp_fd_state {
+        uint32_t ev;
+        uint32_t fill;
+    } *by_fd;
     int cap_by_fd;
     uint32_t fill;
     /*
@@ -143,7 +145,7 @@ static int slirp_from_epoll(uint32_t ev)
 
 #define SLIRP_WATCHED   (1u << 31)
 
-/* Room in the tables by fd number for fd */
+/* Room in the table by fd number for fd */
 static void slirp_by_fd_grow(struct net_slirp *s, int fd)
 {
     int cap = s->cap_by_fd ? s->cap_by_fd : 64;
@@ -152,10 +154,8 @@ static void slirp_by_fd_grow(struct net_slirp *s, int fd)
         return;
     while (cap <= fd)
         cap *= 2;
-    s->ev_by_fd = xrealloc(s->ev_by_fd, cap * sizeof(*s->ev_by_fd));
-    s->fill_by_fd = xrealloc(s->fill_by_fd, cap * sizeof(*s->fill_by_fd));
-    memset(s->ev_by_fd + s->cap_by_fd, 0, (cap - s->cap_by_fd) * sizeof(*s->ev_by_fd));
-    memset(s->fill_by_fd + s->cap_by_fd, 0, (cap - s->cap_by_fd) * sizeof(*s->fill_by_fd));
+    s->by_fd = xrealloc(s->by_fd, cap * sizeof(*s->by_fd));
+    memset(s->by_fd + s->cap_by_fd, 0, (cap - s->cap_by_fd) * sizeof(*s->by_fd));
     s->cap_by_fd = cap;
 }
 
@@ -176,7 +176,8 @@ static void slirp_sync(struct net_slirp *s)
     s->npfds = 0;
     slirp_pollfds_fill(s->slirp, &timeout, slirp_add_poll, s);
     if (++s->fill == 0) {
-        memset(s->fill_by_fd, 0, s->cap_by_fd * sizeof(*s->fill_by_fd));
+        for (int i = 0; i < s->cap_by_fd; i++)
+            s->by_fd[i].fill = 0;
         s->fill = 1;
     }
     if (s->npfds > s->cap_watched) {
@@ -191,13 +192,13 @@ static void slirp_sync(struct net_slirp *s)
         if (fd < 0)
             continue;
         slirp_by_fd_grow(s, fd);
-        if (s->fill_by_fd[fd] == s->fill)
+        if (s->by_fd[fd].fill == s->fill)
             continue;           /* asked for twice in one fill */
-        s->fill_by_fd[fd] = s->fill;
+        s->by_fd[fd].fill = s->fill;
         s->asked[nasked++] = fd;
-        if (!all && s->ev_by_fd[fd] == (ev.events | SLIRP_WATCHED))
+        if (!all && s->by_fd[fd].ev == (ev.events | SLIRP_WATCHED))
             continue;
-        s->ev_by_fd[fd] = ev.events | SLIRP_WATCHED;
+        s->by_fd[fd].ev = ev.events | SLIRP_WATCHED;
         if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT &&
             epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
             log_warn("netdev '%s': cannot watch a socket: %s", s->nd.id, strerror(errno));
@@ -206,8 +207,8 @@ static void slirp_sync(struct net_slirp *s)
     for (int i = 0; i < s->nwatched; i++) {
         int fd = s->watched[i];
 
-        if (s->fill_by_fd[fd] != s->fill) {
-            s->ev_by_fd[fd] = 0;
+        if (s->by_fd[fd].fill != s->fill) {
+            s->by_fd[fd].ev = 0;
             epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);    /* gone already: fine */
         }
     }
@@ -444,14 +445,12 @@ static void slirp_cleanup_stack(struct net_client *nc)
     free(s->pfds);
     free(s->watched);
     free(s->asked);
-    free(s->ev_by_fd);
-    free(s->fill_by_fd);
+    free(s->by_fd);
     free(s->buf);
     s->pfds = NULL;
     s->watched = NULL;
     s->asked = NULL;
-    s->ev_by_fd = NULL;
-    s->fill_by_fd = NULL;
+    s->by_fd = NULL;
     s->buf = NULL;
 }
 

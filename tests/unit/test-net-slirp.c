@@ -532,6 +532,14 @@ static char *usernet(void)
     return buf;
 }
 
+/* The FD column of the first line of info usernet that starts with PROTO ("TCP[", "UDP["), or -1 */
+static int usernet_fd(const char *proto)
+{
+    char *u = strstr(usernet(), proto);
+
+    return u && (u = strchr(u, ']')) ? atoi(u + 1) : -1;
+}
+
 static void test_hostfwd(void)
 {
     int port = free_port(), port2 = free_port(), fd, i, r;
@@ -715,7 +723,6 @@ static void test_socket_reuse(void)
     struct test_nic *n = nic_on("user,id=u0");
     uint16_t to = 4001;
     uint8_t f[200], buf[64];
-    const char *u;
     ssize_t k = -1;
     int i = -1;
 
@@ -737,15 +744,11 @@ static void test_socket_reuse(void)
     }
     if (!CHECK(strstr(usernet(), "TCP[ESTABLISHED]"), "info usernet shows the connection established"))
         tap_note("%s", usernet());
-    u = strstr(usernet(), "TCP[");
-    if (u && (u = strchr(u, ']')))
-        fd_tcp = atoi(u + 1);
+    fd_tcp = usernet_fd("TCP[");
     /* one batch: the reset closes the TCP socket, the datagram opens a UDP one */
     guest_send(n, f, tcp_frame(f, 0x0a000202, 4000, port, 5001, 0, TH_RST, NULL, 0));
     guest_send(n, f, udp_frame(f, slirp_mac, GUEST_IP, 0x0a000202, to, uport, (const uint8_t *)"echo?", 5));
-    u = strstr(usernet(), "UDP[");
-    if (u && (u = strchr(u, ']')))
-        fd_udp = atoi(u + 1);
+    fd_udp = usernet_fd("UDP[");
     for (int64_t end = clock_monotonic_ns() + 2000000000LL; k < 0 && clock_monotonic_ns() < end;) {
         loop_iterate(false);
         usleep(300);

@@ -43,7 +43,8 @@
 #                                   --bin: run this program from L1 instead of skiff
 #                                   --console: run it on L1's console, in the foreground (the
 #                                     demo); ends with "kit: skiff exited with status N"
-#                                   --once: no second run when it times out (else it runs
+#                                   --once: no second run when it times out or its guest's
+#                                     kernel dies of a fatal exception (else it runs
 #                                     once more, saying so: docs/svm-lane.md, "Known flaws of
 #                                     the svm lane")
 #   kit_svm_image OUT               the L1 initramfs for the scenarios added so far
@@ -54,7 +55,8 @@
 #                                   stalls or ends early (its kernel panicked), it boots again
 #                                   for the scenarios left (twice at most).
 #   kit_section LOG NAME            a scenario's console (skiff's stdout+stderr), \r stripped
-#   kit_status LOG NAME             its exit status ("timeout" when the kit had to kill it)
+#   kit_status LOG NAME             its exit status ("timeout" when the kit had to kill it,
+#                                   "crashed" when it did so as the guest's kernel died)
 #   kit_svm_available               can this machine run the lane? (else KIT_WHY says why)
 #   kit_host_runs_linux             can the host's /dev/kvm run a Linux guest?
 #   kit_suite_needs_lane PLAN       in a suite: skip all PLAN results unless the lane can run
@@ -549,6 +551,9 @@ KIT_L1_CMDLINE="transparent_hugepage=never nokaslr"
 # Scenario runs (not the demo): when L1 does stall, its console shows why: warnings (where a
 # soft lockup's backtrace prints) and the backtraces of all CPUs
 KIT_L1_DEBUG="loglevel=5 softlockup_all_cpu_backtrace=1"
+# An L1 whose init has not beaten for this long has stopped (its CPUs halted for good or
+# spinning in its kernel; busy with an L2 guest it still beats every 5 s)
+: "${KIT_BEAT_STALL:=60}"
 
 kit_svm_qemu_cmd() {
     # L1 with one CPU was seen to freeze: always two
@@ -594,16 +599,17 @@ kit_svm_run() {
 # kit_svm_boot LOG IMAGE TIMEOUT: one outer boot; sets KIT_STALLED=1 when L1 fell silent or
 # ended (a panic) before it ran every scenario, and KIT_STALL_WHY to say which
 kit_svm_boot() {
-    local log=$1 img=$2 tmo=$3 pid monpid start last marks=-1 now timedout=0
+    local log=$1 img=$2 tmo=$3 pid monpid start last marks=-1 now timedout=0 beats=0 beat_at=0 b
     KIT_STALLED=0
     # KIT_STALL: how long L1 may go without progress, for runs whose scenarios show it in their
     # own TAP lines (the native lane); else longer than the scenario running may last
     KIT_STALL_S=${KIT_STALL:-$(kit_stall_limit "$log")}
     # the outer QEMU's monitor on two fifos, to ask where L1's CPUs are should it stop
-    rm -f "$log.mon.in" "$log.mon.out"
+    rm -f "$log.mon.in" "$log.mon.out" "$log.beat"
     mkfifo "$log.mon.in" "$log.mon.out"
-    # QEMU warns about TCG's missing CPU features on stderr: keep that out of the console log
-    "${KIT_QEMU[@]}" -kernel "$KIT_KERNEL" -initrd "$img" \
+    # QEMU warns about TCG's missing CPU features on stderr: keep that out of the console log.
+    # L1's second serial port gets its init's beat every 5 s (tests/guest/l1-init).
+    "${KIT_QEMU[@]}" -kernel "$KIT_KERNEL" -initrd "$img" -serial file:"$log.beat" \
         -chardev pipe,id=kitmon,path="$log.mon" -mon chardev=kitmon,mode=readline \
         -append "console=ttyS0 quiet panic=-1 $KIT_L1_CMDLINE $KIT_L1_DEBUG ${KIT_L1_APPEND:-}" </dev/null >"$log" 2>"$log.stderr" &
     pid=$!
@@ -618,6 +624,15 @@ kit_svm_boot() {
         if [ "$now" != "$marks" ]; then
             marks=$now last=$SECONDS
             KIT_STALL_S=${KIT_STALL:-$(kit_stall_limit "$log")}
+        fi
+        b=$(stat -c %s "$log.beat" 2>/dev/null || echo 0)
+        [ "$b" != "$beats" ] && beats=$b beat_at=$SECONDS
+        # an L1 that beat and stopped beating: its init's loop no longer runs
+        if [ "$beats" -gt 0 ] && [ $((SECONDS - beat_at)) -ge "$KIT_BEAT_STALL" ]; then
+            KIT_STALLED=1
+            KIT_STALL_WHY="stopped (no beat for $KIT_BEAT_STALL s)"
+            kit_l1_where "$log"
+            break
         fi
         if [ $((SECONDS - start)) -ge "$tmo" ]; then
             kit_log "the svm lane timed out after $tmo s"
@@ -635,7 +650,7 @@ kit_svm_boot() {
     wait "$pid" 2>/dev/null
     kill "$monpid" 2>/dev/null
     wait "$monpid" 2>/dev/null
-    rm -f "$log.mon.in" "$log.mon.out" "$log.mon"
+    rm -f "$log.mon.in" "$log.mon.out" "$log.mon" "$log.beat"
     tr -d '\r' <"$log" | grep -q '^kit: L1 done' && return 0
     if [ "$KIT_STALLED" = 0 ] && [ "$timedout" = 0 ]; then
         KIT_STALLED=1
@@ -720,7 +735,7 @@ kit_section() {
         END { printf "%s", out }'
 }
 
-# kit_status LOG NAME: how skiff ended in one scenario: its exit status, or "timeout"
+# kit_status LOG NAME: how skiff ended in one scenario: its exit status, "timeout" or "crashed"
 kit_status() {
     tr -d '\r' <"$1" | sed -n "s/^@@kit end $KIT_SVM_SCOPE$2 status=\([^ ]*\).*/\1/p" | tail -n 1
 }
@@ -816,7 +831,7 @@ kit_lane_share() {
     tr -d '\r' <"$1" | awk -v p="$KIT_SVM_SCOPE" '
         /^@@kit boot / { inside = 0; mine = 0 }
         /^@@kit begin / { inside = 1; mine = index($3, p) == 1 }
-        /^kit: [^ ]* timed out: running it once more/ && index($2, p) != 1 { next }
+        /^kit: [^ ]* (timed out|crashed).*: running it once more/ && index($2, p) != 1 { next }
         mine || !inside { print }
         /^@@kit end / { inside = 0; mine = 0 }'
 }

@@ -555,6 +555,17 @@ KIT_L1_DEBUG="loglevel=5 softlockup_all_cpu_backtrace=1"
 # spinning in its kernel; busy with an L2 guest it still beats every 5 s)
 : "${KIT_BEAT_STALL:=60}"
 
+# kit_beat_reset, then kit_beat_stopped FILE every few seconds: whether the L1 whose init
+# beats into FILE (its second serial port, tests/guest/l1-init) beat and then went
+# KIT_BEAT_STALL s without a beat (its init's loop no longer runs)
+kit_beat_reset() { KIT_BEATS=0 KIT_BEAT_AT=$SECONDS; }
+kit_beat_stopped() {
+    local b
+    b=$(stat -c %s "$1" 2>/dev/null || echo 0)
+    [ "$b" != "$KIT_BEATS" ] && KIT_BEATS=$b KIT_BEAT_AT=$SECONDS
+    [ "$KIT_BEATS" -gt 0 ] && [ $((SECONDS - KIT_BEAT_AT)) -ge "$KIT_BEAT_STALL" ]
+}
+
 kit_svm_qemu_cmd() {
     # L1 with one CPU was seen to freeze: always two
     KIT_QEMU=(qemu-system-x86_64 -accel tcg,thread=${KIT_L1_TCG_THREAD:-multi} -cpu EPYC,+svm,+npt -smp 2
@@ -574,14 +585,14 @@ kit_svm_run() {
     # An emulated L1 was seen to stop now and then on a busy machine, as a VMM started in it,
     # and its kernel once panicked under a VMM ("stack guard page was hit"): when no scenario
     # begins or ends for longer than the one running may last, or L1 ends before its last one,
-    # boot L1 again with the scenarios that did not end (twice at most). LOG gets every
-    # boot's console, each after a line "@@kit boot N".
-    for try in 1 2 3; do
+    # boot L1 again with the scenarios that did not end (KIT_SVM_BOOTS boots in all, 3 unless
+    # a long run says more). LOG gets every boot's console, each after a line "@@kit boot N".
+    for try in $(seq 1 "${KIT_SVM_BOOTS:-3}"); do
         kit_svm_image "$img" || return 1
         kit_svm_boot "$log.boot" "$img" "$tmo"
         echo "@@kit boot $try" >>"$log"
         cat "$log.boot" >>"$log"
-        [ "$KIT_STALLED" = 1 ] && [ "$try" -lt 3 ] || break
+        [ "$KIT_STALLED" = 1 ] && [ "$try" -lt "${KIT_SVM_BOOTS:-3}" ] || break
         kit_log "the svm lane's L1 $KIT_STALL_WHY: booting it again for the scenarios left"
         tr -d '\r' <"$log" | sed -n 's/^@@kit end \([^ ]*\) .*/\1/p' >"$KIT_SVM_DIR/ended"
         # (FILENAME, not NR == FNR: the list of ended ones may be empty)
@@ -599,7 +610,7 @@ kit_svm_run() {
 # kit_svm_boot LOG IMAGE TIMEOUT: one outer boot; sets KIT_STALLED=1 when L1 fell silent or
 # ended (a panic) before it ran every scenario, and KIT_STALL_WHY to say which
 kit_svm_boot() {
-    local log=$1 img=$2 tmo=$3 pid monpid start last marks=-1 now timedout=0 beats=0 beat_at=0 b
+    local log=$1 img=$2 tmo=$3 pid monpid start last marks=-1 now timedout=0
     KIT_STALLED=0
     # KIT_STALL: how long L1 may go without progress, for runs whose scenarios show it in their
     # own TAP lines (the native lane); else longer than the scenario running may last
@@ -617,6 +628,7 @@ kit_svm_boot() {
     monpid=$!
     start=$SECONDS
     last=$SECONDS
+    kit_beat_reset
     while kill -0 "$pid" 2>/dev/null; do
         sleep 2
         # progress is a scenario beginning or ending (a stuck L1 may still print lockup reports)
@@ -625,10 +637,7 @@ kit_svm_boot() {
             marks=$now last=$SECONDS
             KIT_STALL_S=${KIT_STALL:-$(kit_stall_limit "$log")}
         fi
-        b=$(stat -c %s "$log.beat" 2>/dev/null || echo 0)
-        [ "$b" != "$beats" ] && beats=$b beat_at=$SECONDS
-        # an L1 that beat and stopped beating: its init's loop no longer runs
-        if [ "$beats" -gt 0 ] && [ $((SECONDS - beat_at)) -ge "$KIT_BEAT_STALL" ]; then
+        if kit_beat_stopped "$log.beat"; then
             KIT_STALLED=1
             KIT_STALL_WHY="stopped (no beat for $KIT_BEAT_STALL s)"
             kit_l1_where "$log"

@@ -34,13 +34,12 @@ kit_feed() {
 kit_run() {
     kit_run_once "$@"
     case "$rc" in
-    timeout)
-        echo "kit: $1 timed out: running it once more (a known flaw of the emulated SVM)"
-        kit_run_once "$@" ;;
-    crashed)
-        echo "kit: $1 crashed (its guest's kernel died of a fatal exception): running it once more (a known flaw of the emulated SVM)"
-        kit_run_once "$@" ;;
+    timeout) why="timed out" ;;
+    crashed) why="crashed (its guest's kernel died of a fatal exception)" ;;
+    *) return ;;
     esac
+    echo "kit: $1 $why: running it once more (a known flaw of the emulated SVM)"
+    kit_run_once "$@"
 }
 
 kit_run_once() {

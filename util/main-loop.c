@@ -566,6 +566,12 @@ static bool clock_runs(struct event_loop *l, int c)
     return c != CLK_VIRTUAL || (l->is_main && !main_state.vclock_manual && !main_state.vclock_stopped);
 }
 
+/* Has clock c a timer that can fall due (one armed on a clock that runs)? */
+static bool clock_armed(struct event_loop *l, int c)
+{
+    return l->active[c] && clock_runs(l, c);
+}
+
 /* ---- timers ---- */
 
 struct timer *timer_new_in(struct event_loop *l, enum loop_clock c, timer_fn *fn, void *opaque)
@@ -693,7 +699,7 @@ static int64_t next_timeout_ns(struct event_loop *l)
     for (int c = 0; c < CLK_MAX; c++) {
         int64_t d;
 
-        if (!l->active[c] || !clock_runs(l, c))
+        if (!clock_armed(l, c))
             continue;
         d = l->active[c]->expire - clock_get_ns(c);
         if (d < best)
@@ -897,7 +903,7 @@ void event_loop_iterate(struct event_loop *l, bool blocking)
     nodes_reap(l, &l->handlers);
     /* a clock is read only for its timers: in an emulated host each read is a system call */
     for (int c = 0; c < CLK_MAX; c++)
-        if (l->active[c] && clock_runs(l, c))
+        if (clock_armed(l, c))
             timers_run(l, c, clock_get_ns(c));
     bhs_run(l);
     posts_run(l);

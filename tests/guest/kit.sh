@@ -574,7 +574,7 @@ kit_svm_qemu_cmd() {
 }
 
 kit_svm_run() {
-    local log=$1 tmo=${2:-600} img try
+    local log=$1 tmo=${2:-600} boots=${KIT_SVM_BOOTS:-3} img try
     kit_svm_available || { kit_log "$KIT_WHY"; return 1; }
     img="$KIT_SVM_DIR/l1.cpio"
     kit_svm_qemu_cmd
@@ -587,12 +587,12 @@ kit_svm_run() {
     # begins or ends for longer than the one running may last, or L1 ends before its last one,
     # boot L1 again with the scenarios that did not end (KIT_SVM_BOOTS boots in all, 3 unless
     # a long run says more). LOG gets every boot's console, each after a line "@@kit boot N".
-    for try in $(seq 1 "${KIT_SVM_BOOTS:-3}"); do
+    for try in $(seq 1 "$boots"); do
         kit_svm_image "$img" || return 1
         kit_svm_boot "$log.boot" "$img" "$tmo"
         echo "@@kit boot $try" >>"$log"
         cat "$log.boot" >>"$log"
-        [ "$KIT_STALLED" = 1 ] && [ "$try" -lt "${KIT_SVM_BOOTS:-3}" ] || break
+        [ "$KIT_STALLED" = 1 ] && [ "$try" -lt "$boots" ] || break
         kit_log "the svm lane's L1 $KIT_STALL_WHY: booting it again for the scenarios left"
         tr -d '\r' <"$log" | sed -n 's/^@@kit end \([^ ]*\) .*/\1/p' >"$KIT_SVM_DIR/ended"
         # (FILENAME, not NR == FNR: the list of ended ones may be empty)

@@ -215,6 +215,34 @@ ssize_t net_send(struct net_client *nc, const struct iovec *iov, int niov, unsig
     return ret;
 }
 
+ssize_t net_read_plain(struct net_reader *rd)
+{
+    struct iovec iov = { rd->buf, NET_FRAME_MAX };
+
+    rd->got = rd->readv(rd, &iov, 1);
+    rd->left = rd->got > 0 ? (size_t)rd->got : 0;
+    return 0;
+}
+
+ssize_t net_read_direct(struct net_client *nc, struct net_reader *rd)
+{
+    struct net_client *r = nc->peer;
+    ssize_t ret;
+
+    rd->got = 0;
+    rd->left = 0;
+    /* what net_send would do at once, with nothing (a filter, a queue) between the two */
+    if (!r || nc->link_down || r->link_down || nc->filters || r->filters || !r->ops || !r->ops->receive_direct ||
+        !client_takes_now(r))
+        return net_read_plain(rd);
+    r->delivering = true;
+    ret = r->ops->receive_direct(r, rd);
+    r->delivering = false;
+    if (ret < 0)
+        r->rx_dropped++;
+    return ret;
+}
+
 /* Deliver r's queue in order while it takes frames; true when it is empty. */
 static bool queue_flush(struct net_client *r)
 {

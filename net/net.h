@@ -42,6 +42,24 @@ struct net_client;
 /* What a frame carries besides its bytes */
 #define NET_FRAME_VNET_HDR  1   /* it starts with a virtio-net header of the receiver's vnet_hdr_len */
 
+/*
+ * A frame read straight into its receiver's memory. A backend that reads frames from a
+ * descriptor (tap) hands net_read_direct a reader: when its peer would take a frame now with
+ * nothing between them (no hub, no filter, both links up, the VM running, nothing queued for
+ * the peer) and can lend its buffers (a NIC with receive_direct: virtio-net, whose receive
+ * buffers are the guest's), the NIC builds the iovec the frame is read into, so that the bytes
+ * are not copied again on their way to the guest. Otherwise the frame is read into buf, whole,
+ * for the backend to net_send as any other.
+ */
+struct net_reader {
+    /* Read one frame into iov (never more than NET_FRAME_MAX bytes in all): as readv answers */
+    ssize_t (*readv)(struct net_reader *rd, const struct iovec *iov, int niov);
+    uint8_t *buf;           /* NET_FRAME_MAX bytes of the backend's */
+    unsigned flags;         /* NET_FRAME_VNET_HDR: the frames it reads start with a vnet header */
+    ssize_t got;            /* out: what readv answered (<= 0: no frame) */
+    size_t left;            /* out: a frame the receiver left, whole in buf, for net_send (else 0) */
+};
+
 struct net_client_ops {
     const char *type;       /* info network's type=: "nic", "tap", "user", "socket", "hubport" */
     /*
@@ -50,6 +68,13 @@ struct net_client_ops {
      * net_client_flush), or -errno (the frame is dropped and counted).
      */
     ssize_t (*receive)(struct net_client *nc, const struct iovec *iov, int niov, unsigned flags);
+    /*
+     * Read the next frame through rd into the client's own buffers (see struct net_reader),
+     * called only when receive would be; absent: the frame is read and passed to receive. As
+     * receive for a frame it took or dropped; 0 when it read none (rd->got <= 0) or left the frame
+     * whole in rd->buf (rd->left bytes), where net_read_plain puts it.
+     */
+    ssize_t (*receive_direct)(struct net_client *nc, struct net_reader *rd);
     /* Whether receive would take a frame now; absent: always. */
     bool (*can_receive)(struct net_client *nc);
     /* set_link changed nc's link (nc->link_down; a backend's carries to its NIC): a NIC shows it. */
@@ -124,6 +149,14 @@ static inline ssize_t net_send_buf(struct net_client *nc, const void *buf, size_
 
     return net_send(nc, &iov, 1, 0, sent_cb);
 }
+/*
+ * Read nc's next frame through rd (a backend's): straight into its peer's buffers when the peer
+ * takes it so (the peer's receive_direct's answer, a drop counted as net_send's), else into
+ * rd->buf (0, rd->left its length) for the backend to net_send. rd->got: the read's answer.
+ */
+ssize_t net_read_direct(struct net_client *nc, struct net_reader *rd);
+/* Read a frame into rd->buf, whole: rd->got, and rd->left its length (0 for none); 0. */
+ssize_t net_read_plain(struct net_reader *rd);
 /* Whether nc's peer would take a frame now (a NIC paces its transmit on it). */
 bool net_can_send(struct net_client *nc);
 /* nc can take frames again: deliver what was queued for it, in order. */

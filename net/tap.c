@@ -85,7 +85,26 @@ static void tap_sent(struct net_client *nc, ssize_t ret)
     tap_watch(t);
 }
 
-/* Read frames off the queues and pass them on until none is left or the peer holds one. */
+struct tap_reader {
+    struct net_reader rd;
+    int fd;
+    int err;                    /* the read's errno (the receiver's work after it may change errno) */
+};
+
+static ssize_t tap_readv(struct net_reader *rd, const struct iovec *iov, int niov)
+{
+    struct tap_reader *tr = container_of(rd, struct tap_reader, rd);
+    ssize_t n = readv(tr->fd, iov, niov);
+
+    tr->err = n < 0 ? errno : 0;
+    return n;
+}
+
+/*
+ * Read frames off the queues and pass them on until none is left or the peer holds one. A peer
+ * that takes our frames as the kernel gives them (with their header, or we have none) may have
+ * them read straight into its buffers (net_read_direct).
+ */
 static void tap_read(struct net_tap *t)
 {
     int frames = 0;
@@ -95,15 +114,26 @@ static void tap_read(struct net_tap *t)
     while (more && !t->in_flight && frames < TAP_FRAMES_PER_WAKE) {
         more = false;
         for (int i = 0; i < t->nfds && !t->in_flight; i++) {
-            ssize_t n = read(t->fds[i], t->buf, NET_FRAME_MAX);
+            struct tap_reader tr = { { tap_readv, t->buf, t->using_vnet_hdr ? NET_FRAME_VNET_HDR : 0, 0, 0 },
+                                     t->fds[i], 0 };
             unsigned flags = 0;
             uint8_t *p = t->buf;
+            ssize_t n;
 
+            if (t->vnet_hdr && !t->using_vnet_hdr) {
+                net_read_plain(&tr.rd);
+            } else if (net_read_direct(&t->nd.nc, &tr.rd) || (tr.rd.got > 0 && !tr.rd.left)) {
+                /* the peer took it, or dropped it by its own rules */
+                more = true;
+                frames++;
+                continue;
+            }
+            n = tr.rd.got > 0 ? (ssize_t)tr.rd.left : tr.rd.got;
             if (n < 0) {
                 /* EAGAIN: nothing on this queue now; an error would come back at every wake */
-                if (errno != EAGAIN && errno != EINTR && !(t->dead & (1u << i))) {
+                if (tr.err != EAGAIN && tr.err != EINTR && !(t->dead & (1u << i))) {
                     log_warn("netdev '%s': reading %s: %s: no more frames from it", t->nd.id,
-                             t->ifname, strerror(errno));
+                             t->ifname, strerror(tr.err));
                     t->dead |= 1u << i;
                 }
                 continue;

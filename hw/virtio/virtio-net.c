@@ -12,6 +12,7 @@
 #include "util/main-loop.h" // timers, bottom halves
 
 #include <linux/if_ether.h> // ETH_ALEN, ETH_HLEN, ETH_P_*
+#include <limits.h> // IOV_MAX
 #include <linux/if_tun.h> // TUN_F_*: the offloads a tap is told of
 
 /* As QEMU: the MAC filter's entries, the VLAN filter's ids, the control queue's size */
@@ -95,6 +96,9 @@ struct virtio_net {
     struct timer *announce_timer;
     struct virtq_elem **rx_elems;   /* the buffers one frame is being written into */
     uint32_t *rx_lens;
+    struct iovec *rx_gv;            /* a frame read straight in: the pieces of the buffers taken */
+    struct iovec *rx_iov;           /* and what it is read into */
+    size_t rx_guess;                /* the length the next such frame is taken to have */
     struct iovec *tx_iov;
     uint8_t *tx_bounce;
     /* what the features say (set with them, derived again after a load) */
@@ -542,6 +546,159 @@ static ssize_t vnet_receive(struct net_client *nc, const struct iovec *iov, int 
             break;
         }
     }
+}
+
+/* Give back the count buffers taken from vq, the last first (the next pop takes them again). */
+static void rx_unpop(struct virtio_net *n, struct virtqueue *vq, unsigned count)
+{
+    while (count-- > 0) {
+        virtqueue_unpop(vq, n->rx_elems[count]);
+        free(n->rx_elems[count]);
+    }
+}
+
+/*
+ * Take receive buffers until they hold `want` bytes (with MRG_RXBUF; one without), after the
+ * *count already taken, their pieces added to n->rx_gv: the bytes they hold, or 0 when the
+ * driver broke the rules (virtio_error; none of them is kept).
+ */
+static size_t rx_take(struct virtio_net *n, struct virtqueue *vq, unsigned *count, unsigned *gn, size_t cap,
+                      size_t want)
+{
+    while (cap < want && (!*count || n->mergeable) && *count < vq->num) {
+        struct virtq_elem *e = virtqueue_pop(vq, sizeof(*e));
+
+        if (!e)
+            break;
+        /* 5.1.6.3.1, as rx_fill */
+        if (e->in_len < n->guest_hdr_len) {
+            virtio_error(&n->vdev, "receive queue %u: a buffer of %zu device-writable bytes, for a %u-byte header",
+                         vq->index, e->in_len, n->guest_hdr_len);
+            free(e);
+            rx_unpop(n, vq, *count);
+            *count = 0;
+            return 0;
+        }
+        if (*gn + e->in_num > VNET_MAX_IOV) {
+            virtqueue_unpop(vq, e);
+            free(e);
+            break;
+        }
+        memcpy(n->rx_gv + *gn, e->in_sg, e->in_num * sizeof(*e->in_sg));
+        *gn += e->in_num;
+        n->rx_elems[(*count)++] = e;
+        cap += e->in_len;
+    }
+    return cap;
+}
+
+/*
+ * A frame read straight into the driver's buffers (net_read_direct): buffers for the length
+ * frames have had lately are taken first, and the frame is read into them after its header and
+ * first VNET_PEEK bytes, which are read into our own memory: the header and the filters are
+ * checked on our copy, which is what the driver then gets (a driver can change its buffers
+ * while we look). What does not fit lands in the backend's buffer and is copied into more of
+ * the driver's buffers; when there are none, the frame is put together in that buffer and takes
+ * the usual way (vnet_receive, from the core's queue).
+ */
+static ssize_t vnet_receive_direct(struct net_client *nc, struct net_reader *rd)
+{
+    struct virtio_net *n = nic_of(nc);
+    struct vnet_pair *p = &n->pairs[0];
+    size_t hdr_in = rd->flags & NET_FRAME_VNET_HDR ? n->host_hdr_len : 0, hl = n->guest_hdr_len;
+    uint8_t hin[VIRTIO_NET_HDR_LEN_MRG], vhdr[VIRTIO_NET_HDR_LEN_MRG] = { 0 }, peek[VNET_PEEK] = { 0 };
+    size_t cap, glen, spill, size, len, at;
+    unsigned count = 0, gn = 0, vn = 0, used;
+    struct iovec *v = n->rx_iov;
+    const char *bad;
+
+    if (!vnet_started(n) || n->curr_pairs > 1 || hdr_in > sizeof(hin))
+        return net_read_plain(rd);
+    cap = rx_take(n, p->rx, &count, &gn, 0, hl + MIN(n->rx_guess, (size_t)NET_FRAME_MAX));
+    if (!count)
+        return net_read_plain(rd);
+    /* [header][first VNET_PEEK bytes] ours, then the buffers after their header's room, then rd->buf */
+    if (hdr_in)
+        v[vn++] = (struct iovec){ hin, hdr_in };
+    v[vn++] = (struct iovec){ peek, VNET_PEEK };
+    glen = cap > hl + VNET_PEEK ? MIN(cap - hl - VNET_PEEK, NET_FRAME_MAX - hdr_in - VNET_PEEK) : 0;
+    if (glen) {
+        /* (readv takes IOV_MAX pieces at most: the slice may end short of glen) */
+        unsigned k = iov_slice(v + vn, IOV_MAX - 3, n->rx_gv, gn, hl + VNET_PEEK, glen);
+
+        glen = iov_size(v + vn, k);
+        vn += k;
+    }
+    if (hdr_in + VNET_PEEK + glen < NET_FRAME_MAX)
+        v[vn++] = (struct iovec){ rd->buf, NET_FRAME_MAX - hdr_in - VNET_PEEK - glen };
+    rd->got = rd->readv(rd, v, vn);
+    if (rd->got <= 0) {
+        rx_unpop(n, p->rx, count);
+        return 0;
+    }
+    size = rd->got;
+    if (size < hdr_in + ETH_HLEN) {
+        rx_unpop(n, p->rx, count);
+        return -EINVAL;         /* a runt: not an Ethernet frame */
+    }
+    len = size - hdr_in;
+    if (hdr_in) {
+        memcpy(vhdr, hin, MIN(hdr_in, (size_t)VIRTIO_NET_HDR_LEN_LEGACY));
+        if ((bad = rx_hdr_bad(n, vhdr, len))) {
+            static struct ratelimit rl;
+
+            rx_unpop(n, p->rx, count);
+            if (ratelimit_ok(&rl))
+                log_warn("a frame from %s whose header has %s: dropped", nc->peer ? nc->peer->name : "its backend",
+                         bad);
+            return -EINVAL;
+        }
+    }
+    if (!rx_filter(n, peek)) {
+        rx_unpop(n, p->rx, count);
+        return size;
+    }
+    n->rx_guess = len > n->rx_guess ? len : n->rx_guess - (n->rx_guess - len) / 8;
+    /* what came past the buffers taken (in rd->buf) wants more of them */
+    spill = len > VNET_PEEK + glen ? len - VNET_PEEK - glen : 0;
+    if (spill)
+        cap = rx_take(n, p->rx, &count, &gn, cap, hl + len);
+    if (!count)
+        return -EIO;            /* the driver broke the rules */
+    if (cap < hl + len) {
+        /* no room for it all now: the frame, whole in rd->buf, goes the usual way */
+        memmove(rd->buf + hdr_in + VNET_PEEK + glen, rd->buf, spill);
+        memcpy(rd->buf, hin, hdr_in);
+        memcpy(rd->buf + hdr_in, peek, MIN(len, (size_t)VNET_PEEK));
+        if (len > VNET_PEEK)
+            iov_to_buf(n->rx_gv, gn, hl + VNET_PEEK, rd->buf + hdr_in + VNET_PEEK, MIN(glen, len - VNET_PEEK));
+        rx_unpop(n, p->rx, count);
+        rd->left = size;
+        return 0;
+    }
+    iov_from_buf(n->rx_gv, gn, hl, peek, MIN(len, (size_t)VNET_PEEK));
+    iov_from_buf(n->rx_gv, gn, hl + VNET_PEEK + glen, rd->buf, spill);
+    /* the buffers the frame filled; the rest go back */
+    for (used = 0, at = 0; at < hl + len; used++) {
+        n->rx_lens[used] = MIN(n->rx_elems[used]->in_len, hl + len - at);
+        at += n->rx_lens[used];
+    }
+    while (count > used) {
+        count--;
+        virtqueue_unpop(p->rx, n->rx_elems[count]);
+        free(n->rx_elems[count]);
+    }
+    if (hl >= VIRTIO_NET_HDR_LEN_MRG)
+        stw_le(vhdr + VIRTIO_NET_HDR_NUM_BUFFERS, used);
+    iov_from_buf(n->rx_gv, gn, 0, vhdr, hl);
+    for (unsigned i = 0; i < used; i++) {
+        virtqueue_fill(p->rx, n->rx_elems[i], n->rx_lens[i], i);
+        free(n->rx_elems[i]);
+    }
+    virtqueue_flush(p->rx, used);
+    virtio_queue_set_notification(p->rx, false);
+    virtio_notify(&n->vdev, p->rx);
+    return size;
 }
 
 static void handle_rx(struct virtio_device *vdev, struct virtqueue *vq)
@@ -1182,6 +1339,7 @@ static void vnet_link_changed(struct net_client *nc)
 static const struct net_client_ops vnet_client_ops = {
     .type = "nic",
     .receive = vnet_receive,
+    .receive_direct = vnet_receive_direct,
     .can_receive = vnet_can_receive,
     .link_changed = vnet_link_changed,
 };
@@ -1333,6 +1491,9 @@ static int vnet_realize(struct device *dev, char **err)
         n->max_pairs = 1, nvq = 3;
     n->rx_elems = xzalloc(VIRTQUEUE_MAX_SIZE * sizeof(*n->rx_elems));
     n->rx_lens = xzalloc(VIRTQUEUE_MAX_SIZE * sizeof(*n->rx_lens));
+    n->rx_gv = xmalloc(VNET_MAX_IOV * sizeof(*n->rx_gv));
+    n->rx_iov = xmalloc((VNET_MAX_IOV + 3) * sizeof(*n->rx_iov));
+    n->rx_guess = ETH_FRAME_LEN;
     n->tx_iov = xmalloc((VNET_MAX_IOV + 1) * sizeof(*n->tx_iov));
     n->tx_bounce = xmalloc(VNET_MAX_FRAME);
     r = virtio_init(&n->vdev, "virtio-net", VIRTIO_ID_NET, &vnet_ops, VIRTIO_NET_CFG_SIZE, nvq,
@@ -1397,6 +1558,8 @@ fail_virtio:
 fail_bufs:
     free(n->rx_elems);
     free(n->rx_lens);
+    free(n->rx_gv);
+    free(n->rx_iov);
     free(n->tx_iov);
     free(n->tx_bounce);
     n->nic_ready = false;
@@ -1429,6 +1592,8 @@ static void vnet_unrealize(struct device *dev)
     nic_cleanup(&n->nc);
     free(n->rx_elems);
     free(n->rx_lens);
+    free(n->rx_gv);
+    free(n->rx_iov);
     free(n->tx_iov);
     free(n->tx_bounce);
 }

@@ -1,4 +1,4 @@
-/* fuzz-virtio-net.c: libFuzzer target: virtio-net-pci's transmit path (descriptor chains, vnet headers and frames under the fuzzer's control, a peer that takes them or holds them back) and the frames that arrive from its backend (any length and bytes, with or without a vnet header, into receive buffers the fuzzer laid out), with control commands, link changes, resets and state loads between; one NIC's backend has a vnet header (the offloads are offered), the other's has none */
+/* fuzz-virtio-net.c: libFuzzer target: virtio-net-pci's transmit path (descriptor chains, vnet headers and frames under the fuzzer's control, a peer that takes them or holds them back) and the frames that arrive from its backend (any length and bytes, with or without a vnet header, into receive buffers the fuzzer laid out, passed to it or read straight into its buffers as a tap's are), with control commands, link changes, resets and state loads between; one NIC's backend has a vnet header (the offloads are offered), the other's has none */
 #include "net/net.h"
 #include "tests/fuzz/fuzz-virtio-lib.h"
 
@@ -154,10 +154,30 @@ static void fn_kick(unsigned q)
     loop_iterate(false);
 }
 
+/* A reader as a tap's (net_read_direct): it reads the frame in fn.frame, cut at the iovec's end as readv would */
+struct fake_reader {
+    struct net_reader rd;
+    size_t len;
+};
+
+static ssize_t fake_readv(struct net_reader *rd, const struct iovec *iov, int niov)
+{
+    size_t len = container_of(rd, struct fake_reader, rd)->len, done = 0;
+
+    for (int i = 0; i < niov && done < len; i++) {
+        size_t k = MIN(iov[i].iov_len, len - done);
+
+        memcpy(iov[i].iov_base, fn.frame + done, k);
+        done += k;
+    }
+    return done;
+}
+
 /*
  * A frame from the backend: p0-p1 its length (p2 & 1: 64 KiB more), p2 & 2 after a vnet header
  * (a backend that has one), p2 & 4 to the NIC's own address, p2 & 8 VLAN-tagged; its bytes
- * repeat p3-p15.
+ * repeat p3-p15. p2 & 16: read straight into the NIC's buffers as a tap's are (net_read_direct),
+ * and sent as any other when it is left in the reader's buffer.
  */
 static void fn_frame(const uint8_t *p)
 {
@@ -181,6 +201,15 @@ static void fn_frame(const uint8_t *p)
         fn.frame[hl + 13] = 0;
     }
     iov = (struct iovec){ .iov_base = fn.frame, .iov_len = hl + len };
+    if (p[2] & 16) {
+        static uint8_t buf[NET_FRAME_MAX];
+        struct fake_reader r = { { fake_readv, buf, flags, 0, 0 }, hl + len };
+
+        net_read_direct(&be->nd.nc, &r.rd);
+        if (!r.rd.left)
+            return;
+        iov = (struct iovec){ .iov_base = buf, .iov_len = r.rd.left };
+    }
     net_send(&be->nd.nc, &iov, 1, flags, NULL);
 }
 

@@ -32,6 +32,7 @@
 /* ---- the fake NIC (tests/unit/test-nic.h) ---- */
 
 #include "tests/unit/test-nic.h"
+#include "tests/unit/test-netns.h"
 
 static void teardown(void)
 {
@@ -50,33 +51,6 @@ static char *info(void)
 }
 
 /* ---- the host's side of the tap ---- */
-
-static int if_set_up(const char *name)
-{
-    struct ifreq ifr = { 0 };
-    int fd = socket(AF_INET, SOCK_DGRAM, 0), r;
-
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    r = ioctl(fd, SIOCGIFFLAGS, &ifr);
-    ifr.ifr_flags |= IFF_UP;
-    if (r == 0)
-        r = ioctl(fd, SIOCSIFFLAGS, &ifr);
-    close(fd);
-    return r;
-}
-
-/* A packet socket on the interface: it sees what the NIC wrote to the tap, and sends what the tap reads */
-static int packet_on(const char *name)
-{
-    struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
-    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL)), big = 4 << 20;
-
-    sll.sll_ifindex = if_nametoindex(name);
-    if (fd < 0 || !sll.sll_ifindex || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-        return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
-    return fd;
-}
 
 /* A test frame: broadcast, ETHERTYPE_TEST, `len` bytes in all, each payload byte `b` */
 static void frame_make(uint8_t *buf, size_t len, uint8_t b)
@@ -733,26 +707,6 @@ static void test_refusals(void)
 }
 
 /* A network namespace of this process's own (and a mount namespace, for its /sys), loopback up, IPv6 quiet */
-static bool own_netns(void)
-{
-    if (getuid() != 0 || unshare(CLONE_NEWNET | CLONE_NEWNS) < 0)
-        return false;
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount("sysfs", "/sys", "sysfs", 0, NULL) < 0)
-        return false;
-    /* no router solicitations or MLD reports among the test's frames */
-    {
-        int fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY);
-
-        if (fd >= 0) {
-            if (write(fd, "1", 1) < 0) {
-                /* a kernel without IPv6: quiet anyway */
-            }
-            close(fd);
-        }
-    }
-    return if_set_up("lo") == 0;
-}
-
 int main(void)
 {
     char dir[] = "/tmp/test-net-tap.XXXXXX";

@@ -1,4 +1,4 @@
-/* test-virtio-net.c: virtio-net-pci over a backend with a vnet header, through the net core's interface (has_vnet_hdr, set_vnet_hdr_len, set_offload) as a tap gives it: the offloads offered, the header length and TUN_F_* offloads the backend is told, headers passed both ways, GUEST_OFFLOADS_SET, and a header from the backend that claims what the driver did not take */
+/* test-virtio-net.c: virtio-net-pci over a backend with a vnet header, through the net core's interface (has_vnet_hdr, set_vnet_hdr_len, set_offload) as a tap gives it: the offloads offered, the header length and TUN_F_* offloads the backend is told, headers passed both ways, GUEST_OFFLOADS_SET, and a header from the backend that claims what the driver did not take; then, in a network namespace of its own, a real tap device whose frames are read straight into the driver's buffers: one buffer and many (num_buffers), a frame that waits for buffers and the one behind it, a burst in order, a frame too big for a driver without mergeable buffers */
 #include "hw/core/accel.h"
 #include "hw/core/device.h"
 #include "hw/core/guest-mem.h" // gmem_read, gmem_write
@@ -9,6 +9,7 @@
 #include "hw/pci/pci.h" // pci_config_read
 #include "net/net.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/test-netns.h"
 #include "util/main-loop.h"
 
 #include <linux/if_tun.h> // TUN_F_*
@@ -18,6 +19,9 @@
 #define NQ              3
 #define DEVFN           (4 << 3)
 #define DEVFN_PLAIN     (5 << 3)
+#define DEVFN_TAP       (6 << 3)
+#define TAP_IF          "skvn0"
+#define ETHERTYPE_TEST  0x88b5  /* IEEE's local experimental ethertype: no stack takes it */
 
 /* virtio-net's features (virtio 1.2 5.1.3) and the legacy interface's registers (4.1.4.8) */
 #define F(b)            (1u << (b))
@@ -189,8 +193,8 @@ static void give(unsigned q, uint64_t addr, uint32_t len, bool write)
     run_loop();
 }
 
-/* The next used entry of queue q: its length, or -1 when none came. */
-static int64_t take_used(unsigned q)
+/* The next used entry of queue q: its length (and *id, its descriptor, unless NULL), or -1 when none came. */
+static int64_t take_used_id(unsigned q, uint32_t *id)
 {
     uint16_t idx;
     uint32_t len;
@@ -199,9 +203,16 @@ static int64_t take_used(unsigned q)
     gmem_read(used_of(q) + 2, &idx, 2);
     if (idx == used_seen[q])
         return -1;
+    if (id)
+        gmem_read(used_of(q) + 4 + 8 * (used_seen[q] % qsize[q]), id, 4);
     gmem_read(used_of(q) + 4 + 8 * (used_seen[q] % qsize[q]) + 4, &len, 4);
     used_seen[q]++;
     return len;
+}
+
+static int64_t take_used(unsigned q)
+{
+    return take_used_id(q, NULL);
 }
 
 /* A transmit: header and frame in one buffer */
@@ -260,7 +271,163 @@ static void from_backend(const uint8_t *hdr, unsigned hl, size_t len)
     run_loop();
 }
 
-static void board_init(void)
+/* ---- a real tap device: frames read straight into the driver's buffers (net_read_direct) ---- */
+
+static int if_set_mtu(const char *name, int mtu)
+{
+    struct ifreq ifr = { 0 };
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), r;
+
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    ifr.ifr_mtu = mtu;
+    r = ioctl(fd, SIOCSIFMTU, &ifr);
+    close(fd);
+    return r;
+}
+
+/* A test frame of len bytes (broadcast, ETHERTYPE_TEST), every byte after the header telling its place and b */
+static void frame_make(uint8_t *f, size_t len, uint8_t b)
+{
+    memset(f, 0xff, 6);
+    memset(f + 6, 0x02, 6);
+    stw_be(f + 12, ETHERTYPE_TEST);
+    for (size_t i = 14; i < len; i++)
+        f[i] = (uint8_t)(i * 7 + (i >> 8) + b);
+}
+
+/* Send a test frame into the tap from the host's side: the tap reads it */
+static bool inject(int pfd, size_t len, uint8_t b)
+{
+    static uint8_t f[10000];
+
+    frame_make(f, len, b);
+    return send(pfd, f, len, 0) == (ssize_t)len;
+}
+
+/*
+ * The next frame the driver got on the receive queue, within a second: its header (hl bytes
+ * into hdr) and its bytes, put together from the num_buffers buffers it took; its length, or -1.
+ */
+static int64_t rx_frame(unsigned hl, uint8_t *hdr, uint8_t *f, size_t size)
+{
+    unsigned nbufs = 1;
+    size_t at = 0;
+
+    for (unsigned i = 0; i < nbufs; i++) {
+        int64_t len = -1;
+        uint32_t id = 0;
+        uint8_t d[16];
+
+        for (int t = 0; t < 1000 && len < 0; t++) {
+            len = take_used_id(0, &id);
+            if (len < 0)
+                usleep(1000);
+        }
+        if (len < 0 || id >= qsize[0])
+            return -1;
+        gmem_read(RING(0) + 16 * id, d, sizeof(d));
+        if (i == 0) {
+            if (len < hl)
+                return -1;
+            gmem_read(ldq_le(d), hdr, hl);
+            nbufs = hl == 12 ? lduw_le(hdr + 10) : 1;
+            len -= hl;
+        }
+        if (at + len > size)
+            return -1;
+        gmem_read(ldq_le(d) + (i == 0 ? hl : 0), f + at, len);
+        at += len;
+    }
+    return at;
+}
+
+/* Is f (len bytes) the test frame of want bytes and b? */
+static bool frame_is(const uint8_t *f, int64_t len, size_t want, uint8_t b)
+{
+    static uint8_t w[10000];
+
+    frame_make(w, want, b);
+    return len == (int64_t)want && !memcmp(f, w, want);
+}
+
+static void test_tap_direct(void)
+{
+    const uint32_t mrg = F(F_MRG_RXBUF) | F(F_CSUM) | F(F_GUEST_CSUM) | F(F_GUEST_TSO4) | F(F_GUEST_ECN) |
+                         F(F_GUEST_UFO);
+    static const size_t sizes[] = { 60, 200, 1514 };
+    static uint8_t f[10000];
+    uint8_t hdr[12];
+    uint64_t buf = DATA + 0x10000;
+    int64_t len;
+    int pfd;
+    bool ok;
+
+    if (if_set_mtu(TAP_IF, 9000) < 0 || if_set_up(TAP_IF) < 0 || (pfd = packet_on(TAP_IF)) < 0)
+        bail("the tap device cannot be set up: ", strerror(errno));
+    driver_start(DEVFN_TAP, mrg);
+    for (int i = 0; i < 3; i++)
+        give(0, buf + 0x1000 * i, 2048, true);
+    ok = true;
+    for (int i = 0; i < 3; i++) {
+        ok &= inject(pfd, sizes[i], (uint8_t)i);
+        len = rx_frame(12, hdr, f, sizeof(f));
+        ok &= frame_is(f, len, sizes[i], (uint8_t)i) && lduw_le(hdr + 10) == 1 && hdr[1] == 0;
+    }
+    CHECK(ok, "a real tap: frames of 60, 200 and 1514 bytes from the host reach the driver whole, each in one "
+          "buffer after a 12-byte header (num_buffers 1)");
+
+    for (int i = 0; i < 4; i++)
+        give(0, buf + 0x1000 * i, 2048, true);
+    inject(pfd, 5000, 7);
+    len = rx_frame(12, hdr, f, sizeof(f));
+    CHECK(frame_is(f, len, 5000, 7) && lduw_le(hdr + 10) == 3,
+          "a 5000-byte frame spreads over three 2048-byte buffers, num_buffers 3 (%lld bytes, %u)", (long long)len,
+          lduw_le(hdr + 10));
+    inject(pfd, 100, 8);
+    len = rx_frame(12, hdr, f, sizeof(f));
+    CHECK(frame_is(f, len, 100, 8) && take_used(0) == -1,
+          "the buffer it did not need takes the next frame, and nothing more is used");
+
+    give(0, buf, 2048, true);
+    give(0, buf + 0x1000, 2048, true);
+    inject(pfd, 5000, 9);
+    inject(pfd, 60, 10);
+    for (int t = 0; t < 50; t++)
+        run_loop();
+    CHECK(take_used(0) == -1, "with two buffers, a 5000-byte frame waits (and the frame after it)");
+    give(0, buf + 0x2000, 2048, true);
+    give(0, buf + 0x3000, 2048, true);
+    len = rx_frame(12, hdr, f, sizeof(f));
+    ok = frame_is(f, len, 5000, 9) && lduw_le(hdr + 10) == 3;
+    len = rx_frame(12, hdr, f, sizeof(f));
+    CHECK(ok && frame_is(f, len, 60, 10), "given two more, it comes in whole over three, and the next one after it");
+
+    for (int i = 0; i < 40; i++)
+        give(0, buf + 0x1000 * i, 2048, true);
+    ok = true;
+    for (int i = 0; i < 32; i++)
+        ok &= inject(pfd, 200 + i, (uint8_t)(0x40 + i));
+    for (int i = 0; i < 32; i++) {
+        len = rx_frame(12, hdr, f, sizeof(f));
+        ok &= frame_is(f, len, 200 + i, (uint8_t)(0x40 + i));
+    }
+    CHECK(ok, "32 frames sent at once come in, in order, each whole");
+    io_pio_write(io + L_STATUS, 0, 1);
+
+    driver_start(DEVFN_TAP, F(F_CSUM) | F(F_GUEST_CSUM));
+    give(0, buf, 2048, true);
+    give(0, buf + 0x1000, 2048, true);
+    inject(pfd, 5000, 11);
+    inject(pfd, 100, 12);
+    len = rx_frame(10, hdr, f, sizeof(f));
+    CHECK(frame_is(f, len, 100, 12),
+          "a driver without MRG_RXBUF: a 5000-byte frame, too big for its 2048-byte buffer, is dropped and the next "
+          "frame comes in after a 10-byte header (%lld bytes)", (long long)len);
+    io_pio_write(io + L_STATUS, 0, 1);
+    close(pfd);
+}
+
+static void board_init(bool with_tap)
 {
     struct pc_options o = { 0 };
 
@@ -278,6 +445,13 @@ static void board_init(void)
     if (!device_create_simple("virtio-net-pci", "netdev=tap0,romfile=,addr=04.0,vectors=0") ||
         !device_create_simple("virtio-net-pci", "netdev=plain0,romfile=,addr=05.0,vectors=0"))
         bail("virtio-net-pci cannot be made", "");
+    if (with_tap) {
+        char *err = NULL;
+
+        if (netdev_add("tap,id=t0,ifname=" TAP_IF ",script=no,downscript=no", &err) < 0 ||
+            !device_create_simple("virtio-net-pci", "netdev=t0,romfile=,addr=06.0,vectors=0"))
+            bail("a virtio-net-pci over a tap cannot be made: ", err);
+    }
     machine_done();
     /* BARs and command registers as SeaBIOS leaves them */
     pc_setup_like_firmware();
@@ -294,7 +468,9 @@ int main(void)
     bool sent;
     int ack;
 
-    board_init();
+    bool with_tap = own_netns() && access("/dev/net/tun", R_OK | W_OK) == 0;
+
+    board_init(with_tap);
 
     io = pci_config_read(DEVFN, 0x10, 4) & ~3u;
     f = io_pio_read(io + L_HOST_F, 4);
@@ -409,5 +585,10 @@ int main(void)
           "and its 10-byte header reaches the driver as 12, num_buffers 1 (%lld)", (long long)len);
     io_pio_write(io + L_STATUS, 0, 1);
     be->refuse_12 = false;
+
+    if (with_tap)
+        test_tap_direct();
+    else
+        tap_skip("needs root, a network namespace of its own and /dev/net/tun", "virtio-net-pci over a real tap");
     return tap_done();
 }

@@ -114,15 +114,17 @@ static void tap_read(struct net_tap *t)
     while (more && !t->in_flight && frames < TAP_FRAMES_PER_WAKE) {
         more = false;
         for (int i = 0; i < t->nfds && !t->in_flight; i++) {
-            struct tap_reader tr = { { tap_readv, t->buf, t->using_vnet_hdr ? NET_FRAME_VNET_HDR : 0, 0, 0 },
-                                     t->fds[i], 0 };
+            struct tap_reader tr = {
+                .rd = { .readv = tap_readv, .buf = t->buf, .flags = t->using_vnet_hdr ? NET_FRAME_VNET_HDR : 0 },
+                .fd = t->fds[i],
+            };
             unsigned flags = 0;
             uint8_t *p = t->buf;
             ssize_t n;
 
             if (t->vnet_hdr && !t->using_vnet_hdr) {
                 net_read_plain(&tr.rd);
-            } else if (net_read_direct(&t->nd.nc, &tr.rd) || (tr.rd.got > 0 && !tr.rd.left)) {
+            } else if (net_read_direct(&t->nd.nc, &tr.rd)) {
                 /* the peer took it, or dropped it by its own rules */
                 more = true;
                 frames++;

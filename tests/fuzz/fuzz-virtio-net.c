@@ -203,7 +203,7 @@ static void fn_frame(const uint8_t *p)
     iov = (struct iovec){ .iov_base = fn.frame, .iov_len = hl + len };
     if (p[2] & 16) {
         static uint8_t buf[NET_FRAME_MAX];
-        struct fake_reader r = { { fake_readv, buf, flags, 0, 0 }, hl + len };
+        struct fake_reader r = { .rd = { .readv = fake_readv, .buf = buf, .flags = flags }, .len = hl + len };
 
         net_read_direct(&be->nd.nc, &r.rd);
         if (!r.rd.left)

@@ -351,6 +351,44 @@ static void iov_copy(const struct iovec *dst, unsigned dn, size_t doff, const st
 
 enum rx_result { RX_DONE, RX_NO_ROOM, RX_TOO_BIG, RX_BROKEN };
 
+/* Give back the buffers rx_elems[first..count) took from vq, the last first (the next pop takes them again). */
+static void rx_unpop(struct virtio_net *n, struct virtqueue *vq, unsigned first, unsigned count)
+{
+    while (count-- > first) {
+        virtqueue_unpop(vq, n->rx_elems[count]);
+        free(n->rx_elems[count]);
+    }
+}
+
+/* 5.1.6.3.1: with MRG_RXBUF each buffer holds at least a header; without, the first one does. */
+static bool rx_buffer_ok(struct virtio_net *n, struct virtqueue *vq, const struct virtq_elem *e)
+{
+    if (e->in_len >= n->guest_hdr_len)
+        return true;
+    virtio_error(&n->vdev, "receive queue %u: a buffer of %zu device-writable bytes, for a %u-byte header",
+                 vq->index, e->in_len, n->guest_hdr_len);
+    return false;
+}
+
+/*
+ * A frame fills rx_elems[0..count) (rx_lens bytes each): its header vhdr, num_buffers set, goes
+ * first, and the buffers go to the driver, with no kicks asked for until they run out.
+ */
+static void rx_complete(struct virtio_net *n, struct virtqueue *vq, uint8_t *vhdr, unsigned count)
+{
+    if (n->guest_hdr_len >= VIRTIO_NET_HDR_LEN_MRG)
+        /* 5.1.6.4.1: how many buffers the frame took (1 without MRG_RXBUF) */
+        stw_le(vhdr + VIRTIO_NET_HDR_NUM_BUFFERS, count);
+    iov_from_buf(n->rx_elems[0]->in_sg, n->rx_elems[0]->in_num, 0, vhdr, n->guest_hdr_len);
+    for (unsigned i = 0; i < count; i++) {
+        virtqueue_fill(vq, n->rx_elems[i], n->rx_lens[i], i);
+        free(n->rx_elems[i]);
+    }
+    virtqueue_flush(vq, count);
+    virtio_queue_set_notification(vq, false);
+    virtio_notify(&n->vdev, vq);
+}
+
 /*
  * Write a frame (its header vhdr, then len bytes of iov from off) into the driver's buffers
  * (5.1.6.4): one buffer that holds it all, or with MRG_RXBUF as many as it takes, each filled
@@ -381,10 +419,7 @@ static enum rx_result rx_fill(struct virtio_net *n, struct virtqueue *vq, uint8_
                 res = count >= vq->num ? RX_TOO_BIG : RX_NO_ROOM;
             goto unwind;
         }
-        /* 5.1.6.3.1: with MRG_RXBUF each buffer holds at least a header; without, the first one does */
-        if (e->in_len < hl) {
-            virtio_error(&n->vdev, "receive queue %u: a buffer of %zu device-writable bytes, for a %u-byte header",
-                         vq->index, e->in_len, hl);
+        if (!rx_buffer_ok(n, vq, e)) {
             free(e);
             res = RX_BROKEN;
             goto unwind;
@@ -401,22 +436,11 @@ static enum rx_result rx_fill(struct virtio_net *n, struct virtqueue *vq, uint8_
         done += take;
         count++;
     }
-    if (hl >= VIRTIO_NET_HDR_LEN_MRG)
-        /* 5.1.6.4.1: how many buffers the frame took (1 without MRG_RXBUF) */
-        stw_le(vhdr + VIRTIO_NET_HDR_NUM_BUFFERS, count);
-    iov_from_buf(n->rx_elems[0]->in_sg, n->rx_elems[0]->in_num, 0, vhdr, hl);
-    for (unsigned i = 0; i < count; i++) {
-        virtqueue_fill(vq, n->rx_elems[i], n->rx_lens[i], i);
-        free(n->rx_elems[i]);
-    }
-    virtqueue_flush(vq, count);
+    rx_complete(n, vq, vhdr, count);
     return RX_DONE;
 
 unwind:
-    for (unsigned i = count; i-- > 0;) {
-        virtqueue_unpop(vq, n->rx_elems[i]);
-        free(n->rx_elems[i]);
-    }
+    rx_unpop(n, vq, 0, count);
     return res;
 }
 
@@ -483,6 +507,23 @@ static const char *rx_hdr_bad(struct virtio_net *n, uint8_t *h, size_t len)
     return NULL;
 }
 
+/*
+ * The peer's header (hdr_in bytes at hin) into vhdr, checked (rx_hdr_bad): false, with a
+ * rate-limited line, for one that claims what the driver does not take.
+ */
+static bool rx_hdr_take(struct virtio_net *n, uint8_t *vhdr, const uint8_t *hin, size_t hdr_in, size_t len)
+{
+    static struct ratelimit rl;
+    const char *bad;
+
+    memcpy(vhdr, hin, MIN(hdr_in, (size_t)VIRTIO_NET_HDR_LEN_LEGACY));
+    if (!(bad = rx_hdr_bad(n, vhdr, len)))
+        return true;
+    if (ratelimit_ok(&rl))
+        log_warn("a frame from %s whose header has %s: dropped", n->nc.peer ? n->nc.peer->name : "its backend", bad);
+    return false;
+}
+
 static bool vnet_can_receive(struct net_client *nc)
 {
     struct virtio_net *n = nic_of(nc);
@@ -499,8 +540,7 @@ static ssize_t vnet_receive(struct net_client *nc, const struct iovec *iov, int 
 {
     struct virtio_net *n = nic_of(nc);
     size_t size = iov_size(iov, niov), hdr_in = flags & NET_FRAME_VNET_HDR ? n->host_hdr_len : 0, len;
-    uint8_t vhdr[VIRTIO_NET_HDR_LEN_MRG] = { 0 }, peek[VNET_PEEK] = { 0 };
-    const char *bad;
+    uint8_t vhdr[VIRTIO_NET_HDR_LEN_MRG] = { 0 }, hin[VIRTIO_NET_HDR_LEN_MRG], peek[VNET_PEEK] = { 0 };
     struct vnet_pair *p;
     bool armed = false;
 
@@ -511,15 +551,9 @@ static ssize_t vnet_receive(struct net_client *nc, const struct iovec *iov, int 
     len = size - hdr_in;
     /* the peer's header says what the frame's checksum and segments are; num_buffers is ours */
     if (hdr_in) {
-        iov_to_buf(iov, niov, 0, vhdr, MIN(hdr_in, VIRTIO_NET_HDR_LEN_LEGACY));
-        if ((bad = rx_hdr_bad(n, vhdr, len))) {
-            static struct ratelimit rl;
-
-            if (ratelimit_ok(&rl))
-                log_warn("a frame from %s whose header has %s: dropped", nc->peer ? nc->peer->name : "its backend",
-                         bad);
+        iov_to_buf(iov, niov, 0, hin, MIN(hdr_in, sizeof(hin)));
+        if (!rx_hdr_take(n, vhdr, hin, hdr_in, len))
             return -EINVAL;
-        }
     }
     iov_to_buf(iov, niov, hdr_in, peek, sizeof(peek));
     if (!rx_filter(n, peek))
@@ -528,9 +562,6 @@ static ssize_t vnet_receive(struct net_client *nc, const struct iovec *iov, int 
     for (;;) {
         switch (rx_fill(n, p->rx, vhdr, iov, niov, hdr_in, len)) {
         case RX_DONE:
-            /* buffers are there: no kicks until they run out */
-            virtio_queue_set_notification(p->rx, false);
-            virtio_notify(&n->vdev, p->rx);
             return size;
         case RX_TOO_BIG:
             log_guest_error("receive queue %u: a frame of %zu bytes does not fit the driver's buffers: dropped",
@@ -548,15 +579,6 @@ static ssize_t vnet_receive(struct net_client *nc, const struct iovec *iov, int 
     }
 }
 
-/* Give back the count buffers taken from vq, the last first (the next pop takes them again). */
-static void rx_unpop(struct virtio_net *n, struct virtqueue *vq, unsigned count)
-{
-    while (count-- > 0) {
-        virtqueue_unpop(vq, n->rx_elems[count]);
-        free(n->rx_elems[count]);
-    }
-}
-
 /*
  * Take receive buffers until they hold `want` bytes (with MRG_RXBUF; one without), after the
  * *count already taken, their pieces added to n->rx_gv: the bytes they hold, or 0 when the
@@ -570,12 +592,9 @@ static size_t rx_take(struct virtio_net *n, struct virtqueue *vq, unsigned *coun
 
         if (!e)
             break;
-        /* 5.1.6.3.1, as rx_fill */
-        if (e->in_len < n->guest_hdr_len) {
-            virtio_error(&n->vdev, "receive queue %u: a buffer of %zu device-writable bytes, for a %u-byte header",
-                         vq->index, e->in_len, n->guest_hdr_len);
+        if (!rx_buffer_ok(n, vq, e)) {
             free(e);
-            rx_unpop(n, vq, *count);
+            rx_unpop(n, vq, 0, *count);
             *count = 0;
             return 0;
         }
@@ -610,7 +629,6 @@ static ssize_t vnet_receive_direct(struct net_client *nc, struct net_reader *rd)
     size_t cap, glen, spill, size, len, at;
     unsigned count = 0, gn = 0, vn = 0, used;
     struct iovec *v = n->rx_iov;
-    const char *bad;
 
     if (!vnet_started(n) || n->curr_pairs > 1 || hdr_in > sizeof(hin))
         return net_read_plain(rd);
@@ -633,29 +651,21 @@ static ssize_t vnet_receive_direct(struct net_client *nc, struct net_reader *rd)
         v[vn++] = (struct iovec){ rd->buf, NET_FRAME_MAX - hdr_in - VNET_PEEK - glen };
     rd->got = rd->readv(rd, v, vn);
     if (rd->got <= 0) {
-        rx_unpop(n, p->rx, count);
+        rx_unpop(n, p->rx, 0, count);
         return 0;
     }
     size = rd->got;
     if (size < hdr_in + ETH_HLEN) {
-        rx_unpop(n, p->rx, count);
+        rx_unpop(n, p->rx, 0, count);
         return -EINVAL;         /* a runt: not an Ethernet frame */
     }
     len = size - hdr_in;
-    if (hdr_in) {
-        memcpy(vhdr, hin, MIN(hdr_in, (size_t)VIRTIO_NET_HDR_LEN_LEGACY));
-        if ((bad = rx_hdr_bad(n, vhdr, len))) {
-            static struct ratelimit rl;
-
-            rx_unpop(n, p->rx, count);
-            if (ratelimit_ok(&rl))
-                log_warn("a frame from %s whose header has %s: dropped", nc->peer ? nc->peer->name : "its backend",
-                         bad);
-            return -EINVAL;
-        }
+    if (hdr_in && !rx_hdr_take(n, vhdr, hin, hdr_in, len)) {
+        rx_unpop(n, p->rx, 0, count);
+        return -EINVAL;
     }
     if (!rx_filter(n, peek)) {
-        rx_unpop(n, p->rx, count);
+        rx_unpop(n, p->rx, 0, count);
         return size;
     }
     n->rx_guess = len > n->rx_guess ? len : n->rx_guess - (n->rx_guess - len) / 8;
@@ -672,7 +682,7 @@ static ssize_t vnet_receive_direct(struct net_client *nc, struct net_reader *rd)
         memcpy(rd->buf + hdr_in, peek, MIN(len, (size_t)VNET_PEEK));
         if (len > VNET_PEEK)
             iov_to_buf(n->rx_gv, gn, hl + VNET_PEEK, rd->buf + hdr_in + VNET_PEEK, MIN(glen, len - VNET_PEEK));
-        rx_unpop(n, p->rx, count);
+        rx_unpop(n, p->rx, 0, count);
         rd->left = size;
         return 0;
     }
@@ -683,21 +693,8 @@ static ssize_t vnet_receive_direct(struct net_client *nc, struct net_reader *rd)
         n->rx_lens[used] = MIN(n->rx_elems[used]->in_len, hl + len - at);
         at += n->rx_lens[used];
     }
-    while (count > used) {
-        count--;
-        virtqueue_unpop(p->rx, n->rx_elems[count]);
-        free(n->rx_elems[count]);
-    }
-    if (hl >= VIRTIO_NET_HDR_LEN_MRG)
-        stw_le(vhdr + VIRTIO_NET_HDR_NUM_BUFFERS, used);
-    iov_from_buf(n->rx_gv, gn, 0, vhdr, hl);
-    for (unsigned i = 0; i < used; i++) {
-        virtqueue_fill(p->rx, n->rx_elems[i], n->rx_lens[i], i);
-        free(n->rx_elems[i]);
-    }
-    virtqueue_flush(p->rx, used);
-    virtio_queue_set_notification(p->rx, false);
-    virtio_notify(&n->vdev, p->rx);
+    rx_unpop(n, p->rx, used, count);
+    rx_complete(n, p->rx, vhdr, used);
     return size;
 }
 

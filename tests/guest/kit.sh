@@ -298,9 +298,11 @@ kit_initramfs() {
 kit_static_skiff() {
     KIT_SKIFF_STATIC="$SRCDIR/build-static/skiff"
     KIT_KVM_HOLD_STATIC="$SRCDIR/build-static/tests/guest/l1-kvm-hold"
+    local log="$SRCDIR/build-static/kit-static-build.log"
+    mkdir -p "$SRCDIR/build-static"
     kit_locked make -s -C "$SRCDIR" -j"$(nproc)" STATIC=yes BUILD=build-static BIN=build-static \
-        build-static/skiff build-static/tests/guest/l1-kvm-hold >"${TMPDIR:-/tmp}/kit-static-build.log" 2>&1 ||
-        { kit_log "building the static skiff failed:"; tail -n 20 "${TMPDIR:-/tmp}/kit-static-build.log" >&2; return 1; }
+        build-static/skiff build-static/tests/guest/l1-kvm-hold >"$log" 2>&1 ||
+        { kit_log "building the static skiff failed:"; tail -n 20 "$log" >&2; return 1; }
     export KIT_SKIFF_STATIC
 }
 

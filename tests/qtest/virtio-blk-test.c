@@ -657,10 +657,11 @@ static bool hmp_says(int mon, const char *cmd, const char *text, int timeout_ms)
 /* label names the case; extra goes after the device's properties (an I/O thread, or nothing) */
 static void check_werror_stop(const char *label, const char *extra)
 {
-    char *dir = tmpfs_make("1m"), *img, *log, *filler, *mon_path = qtest_tmp_path(".mon"), *state, *mon2_path;
+    char *dir = tmpfs_make("1m"), *img, *log, *log2, *filler, *mon_path = qtest_tmp_path(".mon"), *state, *mon2_path;
     int mon_listen = qtest_listen_unix(mon_path), mon = -1, mon2 = -1, mon2_listen;
     struct qtest *q, *q2;
     uint8_t buf[8 * SECTOR], want[SECTOR];
+    char what2[96];
     const char *args_fmt = "-m 128 -drive if=none,id=d0,file=%s,format=raw -device virtio-blk-pci,drive=d0%s "
                            "-monitor unix:%s%s";
     struct req w, r2;
@@ -735,14 +736,9 @@ static void check_werror_stop(const char *label, const char *extra)
     CHECK(qtest_cmd(q, "vmstate_save %s", state) != NULL, "%s: the stopped machine's state is saved", label);
     mon2_path = qtest_tmp_path(".mon");
     mon2_listen = qtest_listen_unix(mon2_path);
-    {
-        char *log2;
-
-        q2 = start_logged(&log2, args_fmt, img, extra, mon2_path, " -S");
-        CHECK(qtest_hmp_open(mon2_listen, &mon2) != NULL && qtest_cmd(q2, "vmstate_load %s", state) != NULL,
-              "%s: a second skiff started alike loads it", label);
-        free(log2);
-    }
+    q2 = start_logged(&log2, args_fmt, img, extra, mon2_path, " -S");
+    CHECK(qtest_hmp_open(mon2_listen, &mon2) != NULL && qtest_cmd(q2, "vmstate_load %s", state) != NULL,
+          "%s: a second skiff started alike loads it", label);
     unlink(filler);
     CHECK(hmp_says(mon, "cont", "", 0) && hmp_says(mon, "info status", "VM status: running", WAIT_MS),
           "%s: after room is made, 'cont' runs the VM again", label);
@@ -802,7 +798,8 @@ static void check_werror_stop(const char *label, const char *extra)
           "%s: there the held write and the read behind it complete, and the write's data is in the file", label);
     b.q = b.vd->q = b.bus->q = q;
     close(mon2);
-    qtest_quit(q2);
+    snprintf(what2, sizeof(what2), "%s, the second skiff", label);
+    end_logged(q2, log2, what2);
     close(mon2_listen);
     unlink(mon2_path);
     free(mon2_path);

@@ -29,4 +29,11 @@ check "a suite whose TMPDIR ends empty passes" grep -q "tests/x/t-clean.sh .* pa
 check "a failed suite is not failed again for what it left, which is kept" \
     sh -c "! grep -q 't-fails.sh: left files' '$TMP/out' && test -e '$tree/build/test-logs/tests_x_t-fails.sh.log.tmp/kept-for-a-look'"
 check "nothing is left where the run kept its state" sh -c "! ls -d '$TMP'/skiff-run.* 2>/dev/null"
+
+# the suite mended, a run of it alone passes and drops what the last run kept
+suite t-leaves.sh ':' ok
+TMPDIR=$TMP "$tree/tests/run" t-leaves >"$TMP/out" 2>&1
+status=$?
+check "once it leaves nothing, it passes (status $status)" sh -c "test $status -eq 0 && tail -n 1 '$TMP/out' | grep -qx '3 passed, 0 failed, 0 skipped'"
+check "and what the earlier run kept for it is gone" test ! -e "$tree/build/test-logs/tests_x_t-leaves.sh.log.tmp"
 done_testing

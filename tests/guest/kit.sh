@@ -47,6 +47,11 @@
 #                                     kernel dies of a fatal exception (else it runs
 #                                     once more, saying so: docs/svm-lane.md, "Known flaws of
 #                                     the svm lane")
+#                                   --quiet S: its console silent for S seconds is a hung
+#                                     guest: it ends then ("stalled"), and runs once more
+#                                     as a timed-out one does (for scenarios that print as
+#                                     they go: a firmware or boot loader's hang ends in a
+#                                     minute rather than at the timeout)
 #   kit_svm_image OUT               the L1 initramfs for the scenarios added so far
 #   kit_svm_qemu_cmd                the outer QEMU's command line (array KIT_QEMU), less
 #                                   -kernel/-initrd/-append; KIT_QEMU_SERIAL (default stdio)
@@ -56,7 +61,8 @@
 #                                   for the scenarios left (twice at most).
 #   kit_section LOG NAME            a scenario's console (skiff's stdout+stderr), \r stripped
 #   kit_status LOG NAME             its exit status ("timeout" when the kit had to kill it,
-#                                   "crashed" when it did so as the guest's kernel died)
+#                                   "crashed" when it did so as the guest's kernel died,
+#                                   "stalled" when its console was silent for --quiet S)
 #   kit_svm_available               can this machine run the lane? (else KIT_WHY says why)
 #   kit_host_runs_linux             can the host's /dev/kvm run a Linux guest?
 #   kit_suite_needs_lane PLAN       in a suite: skip all PLAN results unless the lane can run
@@ -482,10 +488,11 @@ kit_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 
 kit_svm_add() {
     [ -n "${KIT_SVM_DIR:-}" ] || kit_svm_reset
-    local name=$KIT_SVM_SCOPE$1 timeout=120 input=- bin=/bin/skiff line a fn=kit_run; shift
+    local name=$KIT_SVM_SCOPE$1 timeout=120 quiet="" input=- bin=/bin/skiff line a fn=kit_run; shift
     while [ $# -gt 0 ] && [ "$1" != -- ]; do
         case "$1" in
         --timeout) timeout=$2; shift ;;
+        --quiet) quiet=$2; shift ;;
         --input) input=/kit/in/${name//[^A-Za-z0-9_.-]/_}; cp "$2" "$KIT_SVM_DIR/root$input"; shift ;;
         --bin) bin=$2; shift ;;
         --console) fn=kit_console ;;
@@ -495,7 +502,8 @@ kit_svm_add() {
         shift
     done
     [ "${1:-}" = -- ] && shift
-    line="$fn $(kit_quote "$name") $timeout $input $(kit_quote "$bin")"
+    # the third word: TIMEOUT, or TIMEOUT:QUIET (what awk reads as a number is the timeout)
+    line="$fn $(kit_quote "$name") $timeout${quiet:+:$quiet} $input $(kit_quote "$bin")"
     for a in "$@"; do line="$line $(kit_quote "$a")"; done
     echo "$line" >>"$KIT_SVM_DIR/root/kit/scenarios"
 }
@@ -581,7 +589,7 @@ kit_svm_run() {
     img="$KIT_SVM_DIR/l1.cpio"
     kit_svm_qemu_cmd
     # the longest a scenario may last (its --timeout, the third word of its line)
-    KIT_SVM_MAX_TIMEOUT=$(awk '$3 > m { m = $3 } END { print m + 0 }' "$KIT_SVM_DIR/root/kit/scenarios")
+    KIT_SVM_MAX_TIMEOUT=$(awk '$3 + 0 > m { m = $3 + 0 } END { print m + 0 }' "$KIT_SVM_DIR/root/kit/scenarios")
     [ "$KIT_SVM_MAX_TIMEOUT" -ge 60 ] || KIT_SVM_MAX_TIMEOUT=60
     : >"$log"
     # An emulated L1 was seen to stop now and then on a busy machine, as a VMM started in it,
@@ -746,7 +754,7 @@ kit_section() {
         END { printf "%s", out }'
 }
 
-# kit_status LOG NAME: how skiff ended in one scenario: its exit status, "timeout" or "crashed"
+# kit_status LOG NAME: how skiff ended in one scenario: its exit status, "timeout", "crashed" or "stalled"
 kit_status() {
     tr -d '\r' <"$1" | sed -n "s/^@@kit end $KIT_SVM_SCOPE$2 status=\([^ ]*\).*/\1/p" | tail -n 1
 }

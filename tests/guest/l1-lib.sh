@@ -35,6 +35,7 @@ kit_run() {
     kit_run_once "$@"
     case "$rc" in
     timeout) why="timed out" ;;
+    stalled) why="was silent for ${2#*:} s (its guest hung)" ;;
     crashed) why="crashed (its guest's kernel died of a fatal exception)" ;;
     *) return ;;
     esac
@@ -43,10 +44,12 @@ kit_run() {
 }
 
 kit_run_once() {
-    name=$1 tmo=$2 input=$3 bin=$4
+    # TIMEOUT, or TIMEOUT:QUIET (kit_svm_add --quiet)
+    name=$1 tmo=${2%%:*} quiet=0 input=$3 bin=$4
+    case "$2" in *:*) quiet=${2#*:} ;; esac
     shift 4
     echo "@@kit begin $name"
-    rm -f /tmp/out /tmp/in /tmp/killed /tmp/timedout /tmp/crashed
+    rm -f /tmp/out /tmp/in /tmp/killed /tmp/timedout /tmp/crashed /tmp/stalled
     : >/tmp/out
     t0=$(kit_uptime)
     feeder=""
@@ -64,13 +67,25 @@ kit_run_once() {
     # the watchdog: the run's timeout, or at once when the guest's kernel died of a fatal
     # exception (an oops in an interrupt, a double fault: what the emulated SVM's flaws do to
     # an L2 guest; it would sit halted until the timeout). A deliberate panic says otherwise.
+    # With a QUIET, a console silent that long is a hung guest too.
     (
-        i=0
+        i=0 size=0 still=0
         while [ $i -lt "$tmo" ]; do
             sleep 2
             i=$((i + 2))
             if tail -c 4096 /tmp/out | grep -q 'Kernel panic - not syncing: Fatal exception'; then
                 touch /tmp/crashed
+                kill -9 -"$pid"
+                exit
+            fi
+            now=$(wc -c </tmp/out)
+            if [ "$now" != "$size" ]; then
+                size=$now still=0
+            else
+                still=$((still + 2))
+            fi
+            if [ "$quiet" -gt 0 ] && [ $still -ge "$quiet" ]; then
+                touch /tmp/stalled
                 kill -9 -"$pid"
                 exit
             fi
@@ -91,6 +106,7 @@ kit_run_once() {
     [ -e /tmp/killed ] && rc=killed
     [ -e /tmp/timedout ] && rc=timeout
     [ -e /tmp/crashed ] && rc=crashed
+    [ -e /tmp/stalled ] && rc=stalled
     echo
     echo "@@kit end $name status=$rc time=$(echo "$t1 $t0" | awk '{ printf "%.2f", $1 - $2 }')"
 }

@@ -19,7 +19,7 @@ scenarios="$KIT_SVM_DIR/root/kit/scenarios"
 # a scenario's line: FUNCTION 'SUITE:NAME' TIMEOUT INPUT 'PROGRAM' ARGS...
 lane_budget() {
     [ -s "$scenarios" ] || { echo 60; return; }
-    awk '{ t += $3 } END { print t + 300 }' "$scenarios"
+    awk '{ t += $3 + 0 } END { print t + 300 }' "$scenarios"
 }
 
 case "$cmd" in

@@ -66,8 +66,8 @@ EOF
     kit_svm_file "$TMP/disk.img" grub-disk.img
     kit_svm_file "$TMP/grub.iso" grub.iso
     FW=(-m 256 -nographic -hda /kit/f/grub-disk.img -cdrom /kit/f/grub.iso)
-    kit_svm_add grub-disk --timeout 120 -- "${FW[@]}" -boot c
-    kit_svm_add grub-cd --timeout 120 -- "${FW[@]}" -boot d
+    kit_svm_add grub-disk --timeout 120 --quiet 60 -- "${FW[@]}" -boot c
+    kit_svm_add grub-cd --timeout 120 --quiet 60 -- "${FW[@]}" -boot d
 fi
 
 kit_suite_run t-svm-grub 400

@@ -89,7 +89,7 @@ EOF
         -device ide-hd,drive=hd0,bus=ide.0,unit=0,serial=SKIFF-SN-0042,bootindex=1 \
         -drive file=/kit/f/data.iso,if=ide,index=2,media=cdrom
     # -kernel with -bios: no disk to read the kernel from; the firmware gets it through fw_cfg
-    kit_svm_add fw-kernel --timeout 120 -- -m 512 -nographic -bios bios-256k.bin \
+    kit_svm_add fw-kernel --timeout 120 --quiet 60 -- -m 512 -nographic -bios bios-256k.bin \
         -kernel /kit/bzImage -initrd /kit/f/initrd.gz -append "console=ttyS0 quiet kit.from=fw-cfg" \
         -cdrom /kit/f/data.iso
 fi

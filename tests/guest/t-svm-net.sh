@@ -218,9 +218,9 @@ EOF
     # instruction (docs/svm-lane.md, "Known flaws"): a run that times out runs once more
     pxe=(/kit/f/skiff-dyn -m 256 -smp 1 -nographic -boot n
         -netdev user,id=n0,tftp=/tmp/tftp,bootfile=boot.ipxe)
-    kit_svm_add pxe --timeout 150 --bin /bin/busybox -- unshare -n /bin/sh /kit/f/svm-net-pxe-run.sh \
+    kit_svm_add pxe --timeout 150 --quiet 60 --bin /bin/busybox -- unshare -n /bin/sh /kit/f/svm-net-pxe-run.sh \
         "${pxe[@]}" -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:99
-    kit_svm_add pxe-rtl8139 --timeout 150 --bin /bin/busybox -- unshare -n /bin/sh /kit/f/svm-net-pxe-run.sh \
+    kit_svm_add pxe-rtl8139 --timeout 150 --quiet 60 --bin /bin/busybox -- unshare -n /bin/sh /kit/f/svm-net-pxe-run.sh \
         "${pxe[@]}" -device rtl8139,netdev=n0,mac=52:54:00:12:34:98
 fi
 

@@ -40,8 +40,8 @@ if kit_registering; then
     kit_svm_firmware
     kit_svm_file "$TMP/disk.img" syslinux-disk.img
     kit_svm_file "$TMP/isolinux.iso" isolinux.iso
-    kit_svm_add syslinux-disk --timeout 150 -- -m 512 -nographic -hda /kit/f/syslinux-disk.img
-    kit_svm_add isolinux-cd --timeout 150 -- -m 512 -nographic -cdrom /kit/f/isolinux.iso -boot d
+    kit_svm_add syslinux-disk --timeout 150 --quiet 60 -- -m 512 -nographic -hda /kit/f/syslinux-disk.img
+    kit_svm_add isolinux-cd --timeout 150 --quiet 60 -- -m 512 -nographic -cdrom /kit/f/isolinux.iso -boot d
 fi
 
 kit_suite_run t-svm-syslinux 480

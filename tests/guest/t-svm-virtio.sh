@@ -420,7 +420,7 @@ EOF
 
     # grub: SeaBIOS boots the virtio disk through extboot (boot=on), no IDE disk; GRUB reads it
     # through int 13h, then boots Linux from it; SeaBIOS's log on an isa-debugcon
-    svmv_add grub --timeout 240 --bin /kit/f/virtio-run.sh -- grub \
+    svmv_add grub --timeout 240 --quiet 60 --bin /kit/f/virtio-run.sh -- grub \
         -nographic -m 512 -drive file=/tmp/vt/grub.img,if=virtio,format=raw,boot=on \
         -chardev file,id=dbg,path=/tmp/vt/bios.log -device isa-debugcon,iobase=0x402,chardev=dbg
 fi

@@ -13,10 +13,11 @@ if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
     done_testing
 fi
 
-# run_kit SCENARIO-LINE: kit_run as L1 runs it, in a private /tmp; its console to $TMP/out
+# run_kit SCENARIO-LINE: kit_run as L1 runs it, in a private /tmp; its console to $TMP/out. The
+# library is read through a descriptor opened before: the tree may be under /tmp (a fresh clone)
 run_kit() {
-    unshare -m /bin/sh -c 'mount -t tmpfs tmpfs /tmp && . "$1" && eval "$2"' sh \
-        "$SRCDIR/tests/guest/l1-lib.sh" "$1" >"$TMP/out" 2>&1
+    unshare -m /bin/sh -c 'mount -t tmpfs tmpfs /tmp && eval "$(cat <&3)" && eval "$1"' sh "$1" \
+        3<"$SRCDIR/tests/guest/l1-lib.sh" >"$TMP/out" 2>&1
 }
 ends() { grep -c "^@@kit end $1 status=$2 " "$TMP/out"; }
 took() { sed -n "s/^@@kit end $1 status=$2 time=\([0-9]*\).*/\1/p" "$TMP/out" | head -n 1; }

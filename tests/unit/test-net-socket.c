@@ -487,6 +487,14 @@ static void test_mcast(bool own_netns)
 
 /* ---- Debian's QEMU as the peer ---- */
 
+/* Where QEMU pid's stderr goes: a file of its own, not the test's output, where its lines broke ours */
+static void qemu_log_path(char *buf, size_t len, pid_t pid)
+{
+    const char *dir = getenv("TMPDIR");
+
+    snprintf(buf, len, "%s/test-net-socket-qemu-%d.log", dir && *dir ? dir : "/tmp", (int)pid);
+}
+
 static pid_t qemu_start(const char *netdevs)
 {
     char cmd[1024];
@@ -494,12 +502,17 @@ static pid_t qemu_start(const char *netdevs)
 
     snprintf(cmd, sizeof(cmd), "exec qemu-system-x86_64 -machine accel=tcg -m 32 -nodefaults -display none "
              "-monitor none -serial none %s", netdevs);
+    fflush(stdout);
     pid = fork();
     if (pid == 0) {
-        int fd = open("/dev/null", O_RDWR);
+        char log[256];
+        int fd = open("/dev/null", O_RDWR), lfd;
 
+        qemu_log_path(log, sizeof(log), getpid());
+        lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         dup2(fd, 0);
         dup2(fd, 1);
+        dup2(lfd >= 0 ? lfd : fd, 2);
         setpgid(0, 0);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
@@ -507,12 +520,23 @@ static pid_t qemu_start(const char *netdevs)
     return pid;
 }
 
+/* Stop QEMU, and give what it said as TAP comments */
 static void qemu_stop(pid_t pid)
 {
+    char log[256], line[512];
+    FILE *f;
+
     if (pid <= 0)
         return;
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
+    qemu_log_path(log, sizeof(log), pid);
+    f = fopen(log, "r");
+    while (f && fgets(line, sizeof(line), f))
+        printf("# qemu: %s%s", line, strchr(line, '\n') ? "" : "\n");
+    if (f)
+        fclose(f);
+    unlink(log);
 }
 
 /*

@@ -1,5 +1,6 @@
 /* libqtest.c: the client side of the qtest protocol, for device tests without a guest */
 #include "tests/qtest/libqtest.h"
+#include "tests/unit/tap.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -59,12 +60,12 @@ static void __attribute__((noreturn)) fatal(const char *fmt, ...)
 char *qtest_tmp_path(const char *suffix)
 {
     static int seq;
-    const char *dir = getenv("TMPDIR");
-    char *p;
+    char *name, *p;
 
-    if (asprintf(&p, "%s/skiff-qtest-%d-%d%s", dir && *dir ? dir : "/tmp", (int)getpid(), seq++,
-                 suffix) < 0)
+    if (asprintf(&name, "skiff-qtest-%d-%d%s", (int)getpid(), seq++, suffix) < 0)
         fatal("out of memory");
+    p = tap_tmp_path(name);
+    free(name);
     return p;
 }
 

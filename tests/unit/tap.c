@@ -3,6 +3,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static unsigned n_run, n_failed;
 
@@ -50,6 +52,24 @@ void tap_note(const char *fmt, ...)
     va_end(ap);
     printf("\n");
     fflush(stdout);
+}
+
+char *tap_tmp_path(const char *name)
+{
+    const char *dir = getenv("TMPDIR");
+    size_t len;
+    char *p;
+
+    if (!dir || !*dir)
+        dir = "/tmp";
+    len = strlen(dir) + strlen(name) + 2;
+    p = malloc(len);
+    if (!p) {
+        printf("not ok - out of memory\n");
+        exit(2);
+    }
+    snprintf(p, len, "%s/%s", dir, name);
+    return p;
 }
 
 int tap_done(void)

@@ -8,6 +8,11 @@
 bool tap_check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tap_skip(const char *reason, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tap_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * NAME in the suite's TMPDIR (tests/run gives each suite one of its own and fails a suite that
+ * leaves anything there), or in /tmp; malloc'd. Scratch files go there, never to a fixed /tmp path.
+ */
+char *tap_tmp_path(const char *name);
 /* Print the plan; the exit status for main: 0 when every check passed. */
 int tap_done(void);
 

@@ -27,7 +27,7 @@ static struct aml *one(struct aml *t)
 int main(void)
 {
     struct aml *b;
-    char dir[] = "/tmp/skiff-aml.XXXXXX";
+    char *dir = tap_tmp_path("skiff-aml.XXXXXX");
 
     CHECK(encodes(one(aml_int(0)), (const uint8_t[]){ 0x00 }, 1), "0 is ZeroOp");
     CHECK(encodes(one(aml_int(0x1234)), (const uint8_t[]){ 0x0b, 0x34, 0x12 }, 3), "0x1234 is a WordConst");
@@ -61,7 +61,7 @@ int main(void)
         uint32_t ids[2] = { 0, 1 };
         struct acpi_config c = { .cpus = 2, .apic_ids = ids, .pci_hole_start = 0x40000000 };
         const uint8_t *d;
-        char cmd[512], path[256];
+        char cmd[2048], path[1024];
         FILE *f;
         bool found = false;
 
@@ -92,5 +92,6 @@ int main(void)
     } else {
         tap_skip("acpica-tools not installed", "iasl reads the DSDT back");
     }
+    free(dir);
     return tap_done();
 }

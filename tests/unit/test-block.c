@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/skiff-test-block.XXXXXX";
+static char *dir;
 
 struct wait { int done, ret; };
 
@@ -312,6 +312,7 @@ out:
 
 int main(void)
 {
+    dir = tap_tmp_path("skiff-test-block.XXXXXX");
     if (!mkdtemp(dir))
         return 1;
     loop_init();
@@ -324,5 +325,6 @@ int main(void)
     test_iothread_engine(BLOCK_CACHE_WRITEBACK, BLOCK_AIO_THREADS, "in an I/O thread, aio=threads");
     test_iothread_engine(BLOCK_CACHE_NONE, BLOCK_AIO_NATIVE, "in an I/O thread, cache=none,aio=native");
     rmdir(dir);
+    free(dir);
     return tap_done();
 }

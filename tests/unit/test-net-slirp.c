@@ -1151,7 +1151,7 @@ static bool own_netns(void)
 
 int main(void)
 {
-    char dir[] = "/tmp/test-net-slirp.XXXXXX";
+    char *dir = tap_tmp_path("test-net-slirp.XXXXXX");
     bool in_netns = own_netns();
 
     /* a namespace where only loopback exists: nothing libslirp does can leave this machine */
@@ -1178,11 +1178,12 @@ int main(void)
     loop_cleanup();
     devlock_unlock();
     {
-        char cmd[128];
+        char cmd[1024];
 
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         if (system(cmd) != 0)
             tap_note("could not remove %s", dir);
     }
+    free(dir);
     return tap_done();
 }

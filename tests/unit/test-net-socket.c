@@ -488,11 +488,12 @@ static void test_mcast(bool own_netns)
 /* ---- Debian's QEMU as the peer ---- */
 
 /* Where QEMU pid's stderr goes: a file of its own, not the test's output, where its lines broke ours */
-static void qemu_log_path(char *buf, size_t len, pid_t pid)
+static char *qemu_log_path(pid_t pid)
 {
-    const char *dir = getenv("TMPDIR");
+    char name[64];
 
-    snprintf(buf, len, "%s/test-net-socket-qemu-%d.log", dir && *dir ? dir : "/tmp", (int)pid);
+    snprintf(name, sizeof(name), "test-net-socket-qemu-%d.log", (int)pid);
+    return tap_tmp_path(name);
 }
 
 static pid_t qemu_start(const char *netdevs)
@@ -505,10 +506,9 @@ static pid_t qemu_start(const char *netdevs)
     fflush(stdout);
     pid = fork();
     if (pid == 0) {
-        char log[256];
+        char *log = qemu_log_path(getpid());
         int fd = open("/dev/null", O_RDWR), lfd;
 
-        qemu_log_path(log, sizeof(log), getpid());
         lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         dup2(fd, 0);
         dup2(fd, 1);
@@ -523,20 +523,23 @@ static pid_t qemu_start(const char *netdevs)
 /* Stop QEMU, and give what it said as TAP comments */
 static void qemu_stop(pid_t pid)
 {
-    char log[256], line[512];
+    char *log, line[512];
     FILE *f;
 
     if (pid <= 0)
         return;
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
-    qemu_log_path(log, sizeof(log), pid);
+    log = qemu_log_path(pid);
     f = fopen(log, "r");
-    while (f && fgets(line, sizeof(line), f))
-        printf("# qemu: %s%s", line, strchr(line, '\n') ? "" : "\n");
+    while (f && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        tap_note("qemu: %s", line);
+    }
     if (f)
         fclose(f);
     unlink(log);
+    free(log);
 }
 
 /*

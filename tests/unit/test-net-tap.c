@@ -709,7 +709,7 @@ static void test_refusals(void)
 /* A network namespace of this process's own (and a mount namespace, for its /sys), loopback up, IPv6 quiet */
 int main(void)
 {
-    char dir[] = "/tmp/test-net-tap.XXXXXX";
+    char *dir = tap_tmp_path("test-net-tap.XXXXXX");
 
     if (!own_netns() || access("/dev/net/tun", R_OK | W_OK) != 0) {
         tap_skip("needs root, a network namespace of its own and /dev/net/tun", "-netdev tap");
@@ -733,10 +733,11 @@ int main(void)
     loop_cleanup();
     devlock_unlock();
     {
-        char cmd[128];
+        char cmd[1024];
 
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         sh(cmd);
     }
+    free(dir);
     return tap_done();
 }

@@ -465,7 +465,7 @@ static void test_names_macs(void)
 /* What went to stderr while fn ran */
 static char *stderr_of(void (*fn)(void))
 {
-    char path[] = "/tmp/skiff-test-net.XXXXXX";
+    char *path = tap_tmp_path("skiff-test-net.XXXXXX");
     int fd = mkstemp(path), saved = dup(2);
     uint8_t *text = NULL;
     size_t len;
@@ -482,6 +482,7 @@ static char *stderr_of(void (*fn)(void))
     else
         text = xrealloc(text, len + 1), text[len] = 0;
     unlink(path);
+    free(path);
     return (char *)text;
 }
 
@@ -494,7 +495,7 @@ static void test_info_and_warnings(void)
 {
     struct test_be *lone = be_new("test-be,id=lone");
     struct test_nic *n;
-    char *err = NULL, *text, *warn, *expect;
+    char *err = NULL, *text, *warn, *expect, *pcap = tap_tmp_path("skiff-test-net.pcap");
     struct net_dump *d = NULL;
     bool made;
 
@@ -502,20 +503,23 @@ static void test_info_and_warnings(void)
            net_add_legacy("nic,model=test-nic", &err) == 0 && net_add_legacy("test-be,id=up", &err) == 0 &&
            net_create_nics(&err) == 0;
     n = nic_new("");
-    made &= net_dump_new(&d, "f0", "lone", "/tmp/skiff-test-net.pcap", 100, "all", true, &err) == 0;
-    if (!CHECK(made && lone && n, "(a -nic pair, hub 0 with a NIC and a backend, a lone backend with a filter, a NIC alone)"))
+    made &= net_dump_new(&d, "f0", "lone", pcap, 100, "all", true, &err) == 0;
+    if (!CHECK(made && lone && n, "(a -nic pair, hub 0 with a NIC and a backend, a lone backend with a filter, a NIC alone)")) {
+        free(pcap);
         return;
+    }
     text = info_text();
-    expect = "hub 0\n"
-             " \\ hub0port1: up: index=0,type=test-be,test=yes\n"
-             " \\ hub0port0: test-nic.1: index=0,type=nic,model=test-nic,macaddr=52:54:00:12:34:56\n"
-             "lone: index=0,type=test-be,test=yes\n"
-             "filters:\n"
-             "  - f0: type=filter-dump,file=/tmp/skiff-test-net.pcap,maxlen=100,position=tail,status=on,insert=behind,"
-             "netdev=lone,queue=all\n"
-             "test-nic.0: index=0,type=nic,model=test-nic,macaddr=52:54:00:aa:bb:cc\n"
-             " \\ pair: index=0,type=test-be,test=yes\n"
-             "test-nic.2: index=0,type=nic,model=test-nic,macaddr=52:54:00:12:34:57\n";
+    expect = xasprintf("hub 0\n"
+                       " \\ hub0port1: up: index=0,type=test-be,test=yes\n"
+                       " \\ hub0port0: test-nic.1: index=0,type=nic,model=test-nic,macaddr=52:54:00:12:34:56\n"
+                       "lone: index=0,type=test-be,test=yes\n"
+                       "filters:\n"
+                       "  - f0: type=filter-dump,file=%s,maxlen=100,position=tail,status=on,insert=behind,"
+                       "netdev=lone,queue=all\n"
+                       "test-nic.0: index=0,type=nic,model=test-nic,macaddr=52:54:00:aa:bb:cc\n"
+                       " \\ pair: index=0,type=test-be,test=yes\n"
+                       "test-nic.2: index=0,type=nic,model=test-nic,macaddr=52:54:00:12:34:57\n",
+                       pcap);
     if (!CHECK(!strcmp(text, expect), "info network in QEMU's layout: hub 0 newest port first, each NIC with its backend "
                "under it, the lone backend with its filter, the NIC alone"))
         tap_note("got:\n%s", text);
@@ -523,12 +527,14 @@ static void test_info_and_warnings(void)
     CHECK(send_byte(&n->nc, 1, 60, fake_sent) == 60 && n->f.sent == 0,
           "a NIC with no backend sends into nothing: its frames are taken and gone");
     free(text);
+    free(expect);
     warn = stderr_of(run_machine_done);
     CHECK(strstr(warn, "warning: netdev lone has no peer") && strstr(warn, "warning: nic test-nic.2 has no peer") &&
           !strstr(warn, "pair"), "at machine-done QEMU's warnings name the backend no NIC uses and the NIC with no backend");
     free(warn);
     net_dump_free(d);
-    unlink("/tmp/skiff-test-net.pcap");
+    unlink(pcap);
+    free(pcap);
     free(err);
     teardown();
 }
@@ -588,7 +594,7 @@ static void test_options(void)
 /* A pcap file: its header, then records; the frames dump wrote, checked field by field */
 static void test_dump(void)
 {
-    const char *path = "/tmp/skiff-test-net-dump.pcap";
+    char *path = tap_tmp_path("skiff-test-net-dump.pcap");
     struct test_be *b = be_new("test-be,id=b0");
     struct test_nic *n = nic_new("netdev=b0");
     struct net_dump *d = NULL, *rx = NULL;
@@ -642,6 +648,7 @@ static void test_dump(void)
         tap_skip("tcpdump is not installed (scripts/install-deps)", "Debian's tcpdump -r reads the file");
     }
     unlink(path);
+    free(path);
     free(err);
     teardown();
 }

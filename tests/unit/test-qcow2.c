@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/skiff-test-qcow2.XXXXXX";
+static char *dir;
 static int done_count, first_error;
 
 static void on_done(void *opaque, int ret)
@@ -370,6 +370,7 @@ static void test_snapshots_and_backing(void)
 
 int main(void)
 {
+    dir = tap_tmp_path("skiff-test-qcow2.XXXXXX");
     if (!mkdtemp(dir))
         return 1;
     loop_init();
@@ -383,5 +384,6 @@ int main(void)
     test_flush_does_not_block_submission();
     test_corrupt_from_read_is_locked();
     rmdir(dir);
+    free(dir);
     return tap_done();
 }

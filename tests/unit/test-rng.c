@@ -9,7 +9,7 @@
 
 /* budget: 60 */
 
-static char dir[] = "/tmp/skiff-test-rng.XXXXXX";
+static char *dir;
 
 struct got {
     atomic_int n;
@@ -198,6 +198,7 @@ int main(void)
     struct iothread *t;
     char *err = NULL;
 
+    dir = tap_tmp_path("skiff-test-rng.XXXXXX");
     if (!mkdtemp(dir))
         return 1;
     loop_init();
@@ -212,5 +213,6 @@ int main(void)
     loop_cleanup();
     devlock_unlock();
     rmdir(dir);
+    free(dir);
     return tap_done();
 }

@@ -89,12 +89,13 @@ out:
 
 static void test_unix(void)
 {
-    char dir[] = "/tmp/skiff-sockets-XXXXXX", *err = NULL;
+    char *dir = tap_tmp_path("skiff-sockets-XXXXXX"), *err = NULL;
     struct socket_address a = { 0 };
     int fd;
 
     if (!mkdtemp(dir)) {
         CHECK(false, "a temporary folder");
+        free(dir);
         return;
     }
     a.path = xasprintf("%s/s", dir);
@@ -115,6 +116,7 @@ static void test_unix(void)
     free(err);
     free(a.path);
     rmdir(dir);
+    free(dir);
 }
 
 static void test_tcp(void)

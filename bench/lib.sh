@@ -50,3 +50,54 @@ bench_per_unit() {
         }
     }'
 }
+
+# bench_pairs LOWER: stdin "SET RUN VMM CASE FIGURE VALUE", a line a figure a run, VMM "skiff" or
+# the other one. A run of skiff and the other's run of the same SET and RUN (next to it in time)
+# are a pair. Per CASE FIGURE, in the order they first came: "CASE FIGURE PAIRS WON MEDIAN LOW
+# HIGH", the pairs' ratios skiff/other (other/skiff for figures matching the regex LOWER, where
+# less is better), WON the pairs at 1 or above, LOW-HIGH the median's 90% confidence interval by
+# the sign test: the K-th smallest and K-th largest ratio, K the largest with P(Bin(PAIRS, 1/2) < K)
+# <= 5%; "-" for both below five pairs, where even all of them on one side is no evidence.
+bench_pairs() {
+    awk -v lower="$1" '
+    NF == 6 {
+        key = $4 " " $5
+        if (!(key in seen)) { seen[key] = 1; order[++keys] = key }
+        id = $1 " " $2
+        side = $3 == "skiff" ? "s" : "o"
+        val[key, id, side] = $6 + 0
+        if (!((key, id) in ided)) { ided[key, id] = 1; ids[key, ++nid[key]] = id }
+    }
+    END {
+        for (k = 1; k <= keys; k++) {
+            key = order[k]; split(key, kf, " ")
+            n = 0; won = 0
+            for (i = 1; i <= nid[key]; i++) {
+                id = ids[key, i]
+                if (!((key, id, "s") in val) || !((key, id, "o") in val)) continue
+                s = val[key, id, "s"]; o = val[key, id, "o"]
+                if (s <= 0 || o <= 0) continue
+                r = kf[2] ~ lower ? o / s : s / o
+                a[++n] = r
+                if (r >= 1) won++
+            }
+            if (n == 0) { print key, 0, 0, "-", "-", "-"; continue }
+            for (i = 1; i <= n; i++)
+                for (j = i + 1; j <= n; j++)
+                    if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+            m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+            # the sign test: the largest K with P(X <= K - 1) <= 0.05, X ~ Bin(n, 1/2)
+            kk = 0; c = 0; p = 0.5 ^ n; term = p
+            for (j = 0; j < n; j++) {
+                c += term
+                if (c > 0.05) break
+                kk = j + 1
+                term = term * (n - j) / (j + 1)
+            }
+            if (kk >= 1)
+                printf "%s %d %d %.4f %.4f %.4f\n", key, n, won, m, a[kk], a[n - kk + 1]
+            else
+                printf "%s %d %d %.4f - -\n", key, n, won, m
+        }
+    }'
+}

@@ -516,7 +516,27 @@ static void opt_pidfile(const char *val, const char *opt) { args.pidfile = val; 
 static void opt_daemonize(const char *val, const char *opt) { args.daemonize = true; }
 static void opt_kernel_cache(const char *val, const char *opt) { args.kernel_cache = val; }
 static void opt_no_kernel_unpack(const char *val, const char *opt) { args.no_unpack = true; }
-static void opt_d(const char *val, const char *opt) { log_level_max = LOG_DEBUG; }
+/* -d ITEM[,ITEM...], as QEMU's log items: debug (everything skiff logs), cpu_reset */
+static void opt_d(const char *val, const char *opt)
+{
+    char *list = xstrdup(val), *save = NULL;
+
+    for (char *it = strtok_r(list, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(it, "debug")) {
+            log_level_max = LOG_DEBUG;
+        } else if (!strcmp(it, "cpu_reset")) {
+            log_items |= LOG_CPU_RESET;
+        } else if (!strcmp(it, "help")) {
+            printf("Log items (comma separated):\n"
+                   "debug      everything skiff logs, debug messages too\n"
+                   "cpu_reset  each vCPU's state at every system reset (and the vCPU whose triple fault caused it)\n");
+            exit(0);
+        } else {
+            die("-d %s: no log item '%s' (-d help lists them)", val, it);
+        }
+    }
+    free(list);
+}
 
 /* Every option skiff takes; anything else is refused by name. */
 static const struct option_def options[] = {
@@ -588,7 +608,7 @@ static const struct option_def options[] = {
     { "daemonize", false, NULL, "go to the background once the VM is set up (the exit status says whether it was)", opt_daemonize },
     { "kernel-cache", true, "DIR|off", "where host-unpacked kernels are cached (default ~/.cache/skiff)", opt_kernel_cache },
     { "no-kernel-unpack", false, NULL, "let a compressed kernel unpack itself in the guest", opt_no_kernel_unpack },
-    { "d", true, "debug", "log more (debug)", opt_d },
+    { "d", true, "item[,...]", "log more: debug (everything), cpu_reset (the vCPUs' state at each system reset); -d help lists them", opt_d },
 };
 
 static void usage(FILE *out)

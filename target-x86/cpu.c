@@ -422,7 +422,10 @@ static bool handle_exit(struct vcpu *v)
         return true;
     case KVM_EXIT_SHUTDOWN:
         /* triple fault: a PC resets */
-        log_debug("vCPU %d: triple fault, resetting", v->index);
+        if (log_items & LOG_CPU_RESET)
+            log_info("vCPU %d: triple fault: the machine resets", v->index);
+        else
+            log_debug("vCPU %d: triple fault, resetting", v->index);
         if (log_level_max >= LOG_DEBUG)
             cpu_dump_state(v, stderr);
         machine_request_reset();
@@ -672,6 +675,14 @@ void cpus_dump_state(int index, FILE *out)
     }
     if (running)
         cpus_resume();
+}
+
+void cpus_dump_reset(FILE *out)
+{
+    for (int i = 0; i < vcpus.n; i++) {
+        fprintf(out, "CPU Reset (CPU %d)\n", i);
+        cpu_dump_state(&vcpus.v[i], out);
+    }
 }
 
 int cpus_nmi(void)

@@ -89,6 +89,8 @@ void cpu_dump_state(struct vcpu *v, FILE *out);
  * when index < 0). Running vCPUs pause for the look and go on; main thread, device lock held.
  */
 void cpus_dump_state(int index, FILE *out);
+/* -d cpu_reset: every vCPU's state under QEMU's "CPU Reset (CPU N)" line; the caller paused them */
+void cpus_dump_reset(FILE *out);
 /* -name debug-threads=on: vCPU threads are named "CPU N/KVM", as QEMU's */
 extern bool cpus_name_threads;
 /* An NMI to every vCPU (the monitor's nmi, as a machine's NMI button); 0 or -errno. */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 int log_level_max = LOG_INFO;
+unsigned log_items;
 bool log_timestamps;
 const char *log_program = "skiff";
 

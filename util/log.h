@@ -11,6 +11,9 @@
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 extern int log_level_max;
+/* -d ITEMS beyond debug, as QEMU's: LOG_CPU_RESET (cpu_reset) dumps the vCPUs at each system reset */
+extern unsigned log_items;
+#define LOG_CPU_RESET (1u << 0)
 /* -msg timestamp=on: each line starts with its UTC time, as QEMU's (2026-12-02T08:38:24.123456Z) */
 extern bool log_timestamps;
 /* The name each line starts with: "skiff", or the tool's */

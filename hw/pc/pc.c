@@ -183,8 +183,12 @@ static void pc_reset(void *opaque)
     int r;
 
     log_debug(waking ? "system reset for the wake-up" : "system reset");
-    if (!machine_cfg.qtest)
+    if (!machine_cfg.qtest) {
         cpus_pause();
+        /* -d cpu_reset, as QEMU's: where the guest was when it reset */
+        if (log_items & LOG_CPU_RESET)
+            cpus_dump_reset(stderr);
+    }
     if (waking)
         pc_chipset_save(&chipset);
     device_reset_all();

@@ -167,6 +167,12 @@ timeout 2 "$SKIFF" -machine pc-i440fx-7.2 -no-user-config -no-hpet -boot strict=
 status=$?
 check "-machine pc-i440fx-7.2, -no-user-config, -no-hpet and -boot strict=on start the machine (status $status)" \
     sh -c "[ $status -eq 124 ] && ! grep -v 'terminating on signal' '$TMP/err'"
+expect_error "-d with a log item skiff does not have" "-d debug,bogus: no log item 'bogus' (-d help lists them)" \
+    "$SKIFF" -d debug,bogus -kernel "$K"
+"$SKIFF" -d help >"$TMP/out" 2>&1
+status=$?
+check "-d help lists the log items, QEMU's cpu_reset among them (status $status)" \
+    sh -c "[ $status -eq 0 ] && grep -q '^cpu_reset ' '$TMP/out' && grep -q '^debug ' '$TMP/out'"
 expect_error "-msg timestamp=on: the message starts with its UTC time, as QEMU's" \
     "^20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9:]*\.[0-9]\{6\}Z skiff: -m lots" "$SKIFF" -msg timestamp=on -m lots
 # -daemonize: the caller gets status 0 once the VM is set up; the daemon (the pid file's) runs

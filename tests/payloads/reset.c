@@ -1,4 +1,7 @@
 /* reset.c: payload that resets the machine every way a PC can, counting boots in CMOS RAM */
+/* skiff-args: -d cpu_reset */
+/* skiff-expect-stderr: vCPU 0: triple fault: the machine resets */
+/* skiff-expect-stderr: CPU Reset (CPU 0) */
 #include "lib/intr.h"
 
 #define CMOS_BOOTS 0x50     /* CMOS RAM survives a reset; our boot counter lives there */

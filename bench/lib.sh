@@ -4,14 +4,17 @@
 
 # bench_reduce N: lines of N key fields and a number on stdin, one a run, to one line a key, in
 # the order the keys first came: "KEY... MEDIAN MIN MAX RUNS"
-bench_reduce() {
-    awk -v nk="$1" '
+# bench_awk_median: awk's median(a, n), which sorts a[1..n] in place; for the programs below
+bench_awk_median='
     function median(a, n,   i, j, t) {
         for (i = 1; i <= n; i++)
             for (j = i + 1; j <= n; j++)
                 if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
+    }'
+
+bench_reduce() {
+    awk -v nk="$1" "$bench_awk_median"'
     NF == nk + 1 {
         key = $1
         for (i = 2; i <= nk; i++) key = key " " $i
@@ -59,7 +62,7 @@ bench_per_unit() {
 # the sign test: the K-th smallest and K-th largest ratio, K the largest with P(Bin(PAIRS, 1/2) < K)
 # <= 5%; "-" for both below five pairs, where even all of them on one side is no evidence.
 bench_pairs() {
-    awk -v lower="$1" '
+    awk -v lower="$1" "$bench_awk_median"'
     NF == 6 {
         key = $4 " " $5
         if (!(key in seen)) { seen[key] = 1; order[++keys] = key }
@@ -82,10 +85,8 @@ bench_pairs() {
                 if (r >= 1) won++
             }
             if (n == 0) { print key, 0, 0, "-", "-", "-"; continue }
-            for (i = 1; i <= n; i++)
-                for (j = i + 1; j <= n; j++)
-                    if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-            m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+            # median() sorted a: the interval is read from it
+            m = median(a, n)
             # the sign test: the largest K with P(X <= K - 1) <= 0.05, X ~ Bin(n, 1/2)
             kk = 0; c = 0; p = 0.5 ^ n; term = p
             for (j = 0; j < n; j++) {

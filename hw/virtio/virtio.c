@@ -532,9 +532,10 @@ static void queue_clear(struct virtqueue *vq)
 void virtio_reset(struct virtio_device *vdev)
 {
     queues_watch(vdev, false);
+    /* as QEMU: the driver is gone (status 0) before the device forgets what it agreed with it */
+    __atomic_store_n(&vdev->status, 0, __ATOMIC_SEQ_CST);
     if (vdev->ops->reset)
         vdev->ops->reset(vdev);
-    vdev->status = 0;
     vdev->isr = 0;
     vdev->guest_features = 0;
     vdev->broken = false;

@@ -38,8 +38,8 @@ static inline void fuzz_board_init(struct pc_options *o)
 
 static struct {
     struct monitor *mon;
-    char disk[64], probed[64], cd[64];
-    char cmds[12][128];
+    char disk[256], probed[256], cd[256];
+    char cmds[12][320];
     int ncmds;
 } fuzz_rig;
 
@@ -53,10 +53,12 @@ static inline void fuzz_rig_unlink(void)
 /* A temporary image of `size` bytes whose 32-bit words hold their own index. */
 static inline void fuzz_rig_image(char *path, size_t pathlen, const char *what, size_t size)
 {
+    const char *dir = getenv("TMPDIR");
     FILE *f;
     int fd;
 
-    snprintf(path, pathlen, "/tmp/skiff-fuzz-%s.XXXXXX", what);
+    /* under the suite's TMPDIR, as tests/run gives each suite one to leave empty */
+    snprintf(path, pathlen, "%s/skiff-fuzz-%s.XXXXXX", dir && *dir ? dir : "/tmp", what);
     fd = mkstemp(path);
     if (fd < 0 || !(f = fdopen(fd, "w")))
         abort();
@@ -74,7 +76,7 @@ static inline void fuzz_rig_image(char *path, size_t pathlen, const char *what, 
 static inline void fuzz_rig_init(void)
 {
     struct pc_options o = { 0 };
-    char *err = NULL, spec[160];
+    char *err = NULL, spec[320];
 
     fuzz_rig_image(fuzz_rig.disk, sizeof(fuzz_rig.disk), "disk", 1 * MiB);
     fuzz_rig_image(fuzz_rig.probed, sizeof(fuzz_rig.probed), "probed", 256 * KiB);

@@ -9,7 +9,7 @@
 #define RAM_SIZE (64 * MiB)
 
 /* a small file for -initrd and the multiboot modules, so that their placement is fuzzed too */
-static char module[] = "/tmp/fuzz-kernel-module.XXXXXX";
+static char module[256];
 static char modules[2 * sizeof(module) + 8];
 
 static void module_remove(void)
@@ -20,7 +20,12 @@ static void module_remove(void)
 static void module_create(void)
 {
     uint8_t buf[5000];
-    int fd = mkstemp(module);
+    const char *dir = getenv("TMPDIR");
+    int fd;
+
+    /* under the suite's TMPDIR, as tests/run gives each suite one to leave empty */
+    snprintf(module, sizeof(module), "%s/fuzz-kernel-module.XXXXXX", dir && *dir ? dir : "/tmp");
+    fd = mkstemp(module);
 
     memset(buf, 0x5a, sizeof(buf));
     if (fd < 0 || write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))

@@ -10,7 +10,7 @@
 #define NQ              2
 
 static struct {
-    char disk[64];
+    char disk[256];
     struct device *dev;
     struct fv_dev d;
 } fv;
@@ -24,7 +24,7 @@ static void fv_unlink(void)
 static void fv_init(void)
 {
     struct pc_options o = { 0 };
-    char *err = NULL, spec[160];
+    char *err = NULL, spec[320];
 
     fuzz_rig_image(fv.disk, sizeof(fv.disk), "virtio", 1 * MiB);
     atexit(fv_unlink);

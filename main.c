@@ -584,7 +584,7 @@ static const struct option_def options[] = {
     { "nographic", false, NULL, "no display; the serial port and monitor share the terminal (Ctrl-A h)", opt_nographic },
     { "display", true, "none", "display backend (only none for now)", opt_display },
     { "vga", true, "std|none", "VGA card: std (the default) or none", opt_vga },
-    { "nodefaults", false, NULL, "no default devices (serial port)", opt_nodefaults },
+    { "nodefaults", false, NULL, "no default devices (serial port, VGA)", opt_nodefaults },
     { "no-reboot", false, NULL, "exit instead of rebooting", opt_no_reboot },
     { "no-shutdown", false, NULL, "stay when the guest powers off", opt_no_shutdown },
     { "S", false, NULL, "do not start the CPUs", opt_S },
@@ -929,8 +929,8 @@ int main(int argc, char **argv)
     }
     pco.kernel_unpack = !args.no_unpack;
     pco.nographic = args.nographic;
-    /* a device test gets a VGA only when it asks for one */
-    pco.vga = args.vga ? args.vga : machine_cfg.qtest ? "none" : "std";
+    /* a device test gets a VGA only when it asks for one; -nodefaults drops it, as QEMU's */
+    pco.vga = args.vga ? args.vga : machine_cfg.qtest || args.nodefaults ? "none" : "std";
     if (args.snapshot)
         blockdev_snapshot_all();
     if (blockdev_open_all(&err) < 0)

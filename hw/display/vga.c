@@ -441,7 +441,7 @@ static int vga_realize(struct device *dev, char **err)
     int r;
 
     v->pci.devfn = -1;
-    r = pci_device_register(&v->pci, "VGA", &vga_id, PCI_DEVFN(2, 0), NULL, err);
+    r = pci_device_register(&v->pci, "VGA", &vga_id, -1, NULL, err);
     if (r < 0)
         return r;
     r = ram_region_alloc(&v->vram_region, "vga.vram", VGA_VRAM_SIZE, false);

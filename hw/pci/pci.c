@@ -119,7 +119,8 @@ int pci_device_register(struct pci_device *d, const char *name, const struct pci
         return -EINVAL;
     }
     if (devfn < 0) {
-        for (int slot = 3; slot < 32 && devfn < 0; slot++)
+        /* as QEMU's: the first free slot (the board's devices and the VGA are there before) */
+        for (int slot = 0; slot < 32 && devfn < 0; slot++)
             if (!bus.devs[PCI_DEVFN(slot, 0)])
                 devfn = PCI_DEVFN(slot, 0);
         if (devfn < 0) {

@@ -94,6 +94,13 @@ printf 'info block\nquit\n' | timeout 20 "${SKIFF_SAN:-$SKIFF}" "${DEV[@]}" -nod
 status=$?
 check "twelve -drive if=virtio disks start, info block names virtio0 to virtio11, and quit leaves cleanly (status $status)" \
     sh -c "[ $status -eq 0 ] && [ ! -s '$TMP/err' ] && grep -q '^virtio11: ' '$TMP/out' && [ \$(grep -c 'Attached to:      virtio-blk-pci' '$TMP/out') -eq 12 ]"
+# devices without addr= take the first free slot, as QEMU's: with no default VGA (-nodefaults) the
+# first NIC is at 02.0, and a VGA from -device goes where the next one would
+printf 'info pci\nquit\n' | timeout 10 "$SKIFF" "${DEV[@]}" -nodefaults -monitor stdio -device rtl8139,romfile= \
+    -device VGA,romfile= 2>"$TMP/err" | tr -d '\r' >"$TMP/out"
+check "-nodefaults: -device rtl8139 takes 02.0 and -device VGA 03.0 (the first free slots, as QEMU's)" \
+    sh -c "grep -A1 '^  Bus  0, device   2, function 0:' '$TMP/out' | grep -q 'Ethernet controller: PCI device 10ec:8139' &&
+        grep -A1 '^  Bus  0, device   3, function 0:' '$TMP/out' | grep -q 'VGA controller: PCI device 1234:1111'"
 expect_error "-blockdev in JSON, which skiff does not read yet" "not JSON yet" "$SKIFF" "${DEV[@]}" \
     -blockdev '{"driver":"file","node-name":"f","filename":"/dev/null"}'
 expect_error "-blockdev with a driver skiff lacks" "driver=nbd: skiff's drivers are file, host_device, raw and qcow2" \

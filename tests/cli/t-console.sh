@@ -124,12 +124,14 @@ wait_for() {   # wait_for N: until the payload has printed its plan N times
         sleep 0.05
     done
 }
-(wait_for 1; sleep 0.5; printf 'info status\ncont\nsystem_reset\n'; sleep 0.5
+(wait_for 1; sleep 0.5; printf 'info pci\ninfo status\ncont\nsystem_reset\n'; sleep 0.5
     printf 'info status\ncont\n'; wait_for 2; sleep 0.5; printf 'info status\nquit\n') |
     timeout 30 "$SKIFF" -m 64 -kernel "$P" -nodefaults -serial file:"$TMP/po.com1" -monitor stdio \
         -no-shutdown $DX >"$TMP/po.mon" 2>"$TMP/po.err"
 status=$?
 tr -d '\r' <"$TMP/po.mon" >"$TMP/po.txt"
+check "-nodefaults: no VGA, as QEMU's (info pci lists the PIIX3 IDE function and no VGA controller)" \
+    sh -c "grep -q '^  Bus  0, device   1, function 1:' '$TMP/po.txt' && ! grep -q 'VGA controller' '$TMP/po.txt'"
 check "-no-shutdown: after the guest powers off, info status says paused (shutdown)" \
     sh -c "grep -m1 'VM status' '$TMP/po.txt' | grep -q 'paused (shutdown)'"
 check "and the guest went no further than its poweroff" sh -c "! grep -q 'not ok' '$TMP/po.com1'"

@@ -10,6 +10,8 @@
 #include "util/log.h"
 #include "util/main-loop.h" // timers, bottom halves
 
+#include <sys/eventfd.h>
+#include <unistd.h> // close
 #include <zlib.h> // crc32
 
 /*
@@ -72,6 +74,7 @@ struct rtl8139 {
     struct netdev *netdev;
     struct mac_addr mac;
     int32_t bootindex;
+    bool ioeventfd;
 
     /* registers */
     uint8_t idr[6];
@@ -121,6 +124,7 @@ struct rtl8139 {
     struct timer *announce;
     unsigned announce_left;
     struct bh *kick;            /* after a load: transmission resumes */
+    int tppoll_fd;              /* TPPOLL's normal queue kick by ioeventfd, or -1 */
 };
 PCI_DEVICE_CHECK(struct rtl8139);
 
@@ -911,6 +915,26 @@ static void tx_sent(struct net_client *nc, ssize_t ret)
     }
 }
 
+/*
+ * TPPOLL's normal queue kick, caught by an ioeventfd: the vCPU goes on at once and the frames go
+ * out from the main loop, as a chip's own DMA runs beside the CPU (the C+ driver writes TPPOLL
+ * for every frame it queues). Also called where the guest reads ISR, so a driver that polls ISR
+ * after its kick sees the frames gone, and before a state save.
+ */
+static void tppoll_kicked(void *opaque, uint32_t events)
+{
+    struct rtl8139 *s = opaque;
+    eventfd_t n;
+
+    (void)events;
+    if (s->tppoll_fd < 0 || eventfd_read(s->tppoll_fd, &n) < 0)
+        return;
+    tx_cp_run(s);
+    /* the write may follow receive descriptors the driver gave back (as rtl_io_write) */
+    if (cp_rx_on(s))
+        rx_kick(s);
+}
+
 /* DTCCR's dump command: the tally counters into guest memory. */
 static void tally_dump(struct rtl8139 *s)
 {
@@ -1296,10 +1320,13 @@ static uint64_t rtl_io_read(void *opaque, uint64_t off, unsigned size)
     /*
      * C+ mode: the chip fetches receive descriptors by itself, so one the driver gave back in
      * memory takes a waiting frame without a register write. A driver that polls (iPXE) reads
-     * ISR: the frame is in before the read answers.
+     * ISR: the frame is in before the read answers, and so are the frames it kicked out.
      */
-    if (cp_rx_on(s) && off <= RTL_ISR + 1 && off + size > RTL_ISR)
-        rx_kick(s);
+    if (off <= RTL_ISR + 1 && off + size > RTL_ISR) {
+        tppoll_kicked(s, 0);
+        if (cp_rx_on(s))
+            rx_kick(s);
+    }
     for (unsigned i = 0; i < size; i++)
         v |= (uint64_t)read8(s, (off + i) & 0xff) << (8 * i);
     return v;
@@ -1377,8 +1404,12 @@ static void rtl_announce(void *opaque)
 
 static void rtl_reset(struct rtl8139 *s, bool power_on)
 {
-    /* frames queued at the peer and for us go with what the guest gave */
+    eventfd_t n;
+
+    /* frames queued at the peer and for us go with what the guest gave, and a kick from before */
     net_client_purge(&s->nc);
+    if (s->tppoll_fd >= 0)
+        eventfd_read(s->tppoll_fd, &n);
     s->tx_wait = TX_IDLE;
     memcpy(s->idr, s->mac.a, ETH_ALEN);
     memcpy(s->nc.macaddr, s->idr, ETH_ALEN);
@@ -1457,6 +1488,43 @@ static void rtl_kick_bh(void *opaque)
         tx_c_run(s);
 }
 
+/* The device's DMA in flight ends: a kick waiting in the main loop is served now. */
+static void rtl_drain(struct device *dev)
+{
+    tppoll_kicked(rtl_of(dev), 0);
+}
+
+/* TPPOLL's normal queue kick by ioeventfd, through either BAR (the one byte 8139cp writes). */
+static int tppoll_eventfd_init(struct rtl8139 *s)
+{
+    int r;
+
+    s->tppoll_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->tppoll_fd < 0)
+        return -errno;
+    if ((r = io_region_add_eventfd(&s->pio, RTL_TPPOLL, 1, true, RTL_TPPOLL_NPQ, s->tppoll_fd)) < 0 ||
+        (r = io_region_add_eventfd(&s->mmio, RTL_TPPOLL, 1, true, RTL_TPPOLL_NPQ, s->tppoll_fd)) < 0 ||
+        (r = loop_add_fd(s->tppoll_fd, EPOLLIN, tppoll_kicked, s)) < 0) {
+        io_region_del_eventfd(&s->pio, s->tppoll_fd);
+        io_region_del_eventfd(&s->mmio, s->tppoll_fd);
+        close(s->tppoll_fd);
+        s->tppoll_fd = -1;
+        return r;
+    }
+    return 0;
+}
+
+static void tppoll_eventfd_cleanup(struct rtl8139 *s)
+{
+    if (s->tppoll_fd < 0)
+        return;
+    loop_del_fd(s->tppoll_fd);
+    io_region_del_eventfd(&s->pio, s->tppoll_fd);
+    io_region_del_eventfd(&s->mmio, s->tppoll_fd);
+    close(s->tppoll_fd);
+    s->tppoll_fd = -1;
+}
+
 static const struct pci_id rtl_id = {
     .vendor = RTL_VENDOR,
     .device = RTL_DEVICE,
@@ -1474,6 +1542,7 @@ static int rtl_realize(struct device *dev, char **err)
     int r;
 
     s->pci.devfn = -1;
+    s->tppoll_fd = -1;
     r = pci_device_register(&s->pci, "rtl8139", &rtl_id, -1, NULL, err);
     if (r < 0)
         return r;
@@ -1485,6 +1554,12 @@ static int rtl_realize(struct device *dev, char **err)
     pci_register_bar(&s->pci, 1, PCI_BAR_MEM32, &s->mmio);
     r = nic_init(&s->nc, &rtl_net_ops, dev, s->netdev, &s->mac, err);
     if (r < 0) {
+        pci_device_unregister(&s->pci);
+        return r;
+    }
+    if (s->ioeventfd && (r = tppoll_eventfd_init(s)) < 0) {
+        *err = xasprintf("rtl8139: cannot set up its transmit poll eventfd: %s", strerror(-r));
+        nic_cleanup(&s->nc);
         pci_device_unregister(&s->pci);
         return r;
     }
@@ -1521,6 +1596,7 @@ static void rtl_unrealize(struct device *dev)
     struct rtl8139 *s = rtl_of(dev);
 
     bootdev_remove(dev);
+    tppoll_eventfd_cleanup(s);
     bh_free(s->kick);
     timer_free(s->announce);
     timer_free(s->timer);
@@ -1683,6 +1759,8 @@ static const struct prop_desc rtl_props[] = {
     DEFINE_PROP("mac", struct rtl8139, mac, PROP_MACADDR, NULL,
                 "the MAC address (default: 52:54:00:12:34:56, then :57, ...)"),
     DEFINE_PROP("bootindex", struct rtl8139, bootindex, PROP_BOOTINDEX, NULL, "the firmware's boot order (PXE)"),
+    DEFINE_PROP("ioeventfd", struct rtl8139, ioeventfd, PROP_BOOL, "on",
+                "C+ transmit polls by ioeventfd: frames go out from the main loop, not the vCPU"),
     DEFINE_PROP_END,
 };
 
@@ -1695,6 +1773,7 @@ static struct device_type rtl8139_type = {
     .user_creatable = true,
     .realize = rtl_realize,
     .reset = rtl_dev_reset,
+    .drain = rtl_drain,
     .unrealize = rtl_unrealize,
     .vmsd = &rtl_vmsd,
     .state_loaded = rtl_state_loaded,

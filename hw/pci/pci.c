@@ -706,7 +706,7 @@ const struct vmstate_desc pci_device_vmsd = {
 /* A PCI device's struct pci_device follows its struct device (pci.h), so its offset is fixed. */
 static const struct prop_desc pci_bus_props[] = {
     { .name = "addr", .type = PROP_STRING, .offset = PCI_DEVICE_OFFSET + offsetof(struct pci_device, addr),
-      .help = "PCI slot[.function], hex (the first free slot from 03 without it)" },
+      .help = "PCI slot[.function], hex (the first free slot without it)" },
     { .name = "romfile", .type = PROP_STRING, .offset = PCI_DEVICE_OFFSET + offsetof(struct pci_device, romfile),
       .help = "the option ROM image for the ROM BAR (empty: none; default: the device's own)" },
     { .name = "multifunction", .type = PROP_BOOL,

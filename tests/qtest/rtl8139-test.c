@@ -43,6 +43,17 @@ static void w8(unsigned off, uint8_t v) { qtest_outb(q, io + off, v); }
 static void w16(unsigned off, uint16_t v) { qtest_outw(q, io + off, v); }
 static void w32(unsigned off, uint32_t v) { qtest_outl(q, io + off, v); }
 
+/*
+ * A C+ transmit poll, then an ISR read: the write goes to the NIC's ioeventfd (served by skiff's
+ * main loop), and an ISR read answers only after the frames it kicked out, as for a driver that
+ * polls ISR.
+ */
+static void tppoll(void)
+{
+    w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+    r16(RTL_ISR);
+}
+
 static uint16_t be16(const uint8_t *p) { return p[0] << 8 | p[1]; }
 static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
 static uint16_t le16(const uint8_t *p) { return p[0] | p[1] << 8; }
@@ -281,7 +292,7 @@ static void cp_send(unsigned i, const uint8_t *f, size_t len, uint32_t flags, ui
 {
     qtest_memwrite(q, CPTX + 0x2000 * i, f, len);
     desc_write(TXD + 16 * i, RTL_DESC_OWN | RTL_DESC_FS | RTL_DESC_LS | flags | len, dw1, CPTX + 0x2000 * i);
-    w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+    tppoll();
 }
 
 /* Receive descriptor i: taken (OWN clear) with FS and LS; its frame into buf, the length without the CRC. */
@@ -603,7 +614,7 @@ static void check_cplus(void)
     desc_write(TXD + 16, RTL_DESC_OWN | RTL_DESC_FS | 100, 0, CPTX + 0x10000);
     desc_write(TXD + 32, RTL_DESC_OWN | 100, 0, CPTX + 0x11000);
     desc_write(TXD + 48, RTL_DESC_OWN | RTL_DESC_EOR | RTL_DESC_LS | 100, 0, CPTX + 0x12000);
-    w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+    tppoll();
     CHECK(cp_rx(1, g, sizeof(g), &n) && n == 300 && !memcmp(f, g, n),
           "three descriptors (FS, middle, LS) make one frame");
     CHECK(!(desc_dw(TXD + 16, 0) & RTL_DESC_OWN) && !(desc_dw(TXD + 48, 0) & RTL_DESC_OWN),
@@ -612,7 +623,7 @@ static void check_cplus(void)
     cp_send(0, f, 60, 0, 0);
     CHECK(cp_rx(2, g, sizeof(g), &n) && n == 60, "EOR on descriptor 3 wraps the transmit ring to 0");
     desc_write(TXD, RTL_DESC_FS | RTL_DESC_LS | 60, 0, CPTX);
-    w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+    tppoll();
     CHECK(desc_dw(RXD + 48, 0) & RTL_DESC_OWN, "a descriptor the driver still owns is not sent");
 
     /* the tally counters */
@@ -781,12 +792,12 @@ static void check_bad_addresses(void)
     start(NULL);
     cp_setup(2, 0);
     w32(RTL_TNPDS, NOT_RAM);
-    w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+    tppoll();
     CHECK(r16(RTL_ISR) & RTL_INT_SERR, "a C+ transmit ring outside RAM: SERR, nothing sent");
     w32(RTL_TNPDS, TXD);
     w16(RTL_ISR, 0xffff);
     desc_write(TXD, RTL_DESC_OWN | RTL_DESC_FS | RTL_DESC_LS | 100, 0, NOT_RAM);
-    w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+    tppoll();
     CHECK(!(desc_dw(TXD, 0) & RTL_DESC_OWN) && (desc_dw(TXD, 0) & RTL_TXD_TES) &&
           (r16(RTL_ISR) & (RTL_INT_TER | RTL_INT_SERR)) == (RTL_INT_TER | RTL_INT_SERR) &&
           (desc_dw(RXD, 0) & RTL_DESC_OWN), "a C+ buffer outside RAM: the descriptor goes back with TES, TER|SERR");
@@ -808,7 +819,7 @@ static void check_bad_addresses(void)
     for (int i = 0; i < 64; i++)
         desc_write(TXD + 16 * i, RTL_DESC_OWN | 1500, 0, CPTX);
     w16(RTL_ISR, 0xffff);
-    w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+    tppoll();
     CHECK((r16(RTL_ISR) & RTL_INT_TER) && !(desc_dw(TXD + 16 * 63, 0) & RTL_DESC_OWN) &&
           (desc_dw(TXD + 16 * 63, 0) & RTL_TXD_TES) && !(r16(RTL_ISR) & RTL_INT_TOK),
           "64 descriptors with neither FS nor LS: no frame is sent, all go back with TES");
@@ -967,6 +978,44 @@ static uint32_t wait_desc_free(uint64_t desc)
         usleep(1000);
     }
     return dw0;
+}
+
+/* TPPOLL's kick by ioeventfd: no register access after it is needed, through either BAR. */
+static void check_tx_kick(void)
+{
+    uint8_t f[100];
+
+    start(NULL);
+    cp_setup(4, 0);
+    mkframe(f, mac, 100, 1);
+    for (unsigned i = 0; i < 2; i++) {
+        qtest_memwrite(q, CPTX + 0x2000 * i, f, sizeof(f));
+        desc_write(TXD + 16 * i, RTL_DESC_OWN | RTL_DESC_FS | RTL_DESC_LS | sizeof(f), 0, CPTX + 0x2000 * i);
+        if (i == 0)
+            w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+        else
+            qtest_writeb(q, mmio + RTL_TPPOLL, RTL_TPPOLL_NPQ);
+        CHECK(!(wait_desc_free(TXD + 16 * i) & RTL_DESC_OWN),
+              "a TPPOLL write through the %s BAR alone sends the frame (the main loop serves the kick)",
+              i ? "memory" : "I/O");
+    }
+    /* not the value the ioeventfd matches: the write handler sends before the write returns */
+    qtest_memwrite(q, CPTX + 0x4000, f, sizeof(f));
+    desc_write(TXD + 32, RTL_DESC_OWN | RTL_DESC_FS | RTL_DESC_LS | sizeof(f), 0, CPTX + 0x4000);
+    w8(RTL_TPPOLL, RTL_TPPOLL_NPQ | 0x80);
+    CHECK(!(desc_dw(TXD + 32, 0) & RTL_DESC_OWN), "TPPOLL 0xc0 (both queues) sends the normal queue's frame");
+    CHECK(stop() == 0, "skiff exits cleanly");
+
+    snprintf(nic_netdev, sizeof(nic_netdev), ",ioeventfd=off");
+    start(NULL);
+    nic_netdev[0] = '\0';
+    cp_setup(4, 0);
+    qtest_memwrite(q, CPTX, f, sizeof(f));
+    desc_write(TXD, RTL_DESC_OWN | RTL_DESC_FS | RTL_DESC_LS | sizeof(f), 0, CPTX);
+    w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+    CHECK(!(desc_dw(TXD, 0) & RTL_DESC_OWN) && cp_rx(0, f, sizeof(f), &(size_t){ 0 }),
+          "ioeventfd=off: the TPPOLL write sends the frame before it returns");
+    CHECK(stop() == 0, "skiff exits cleanly");
 }
 
 static void check_traffic(void)
@@ -1287,7 +1336,7 @@ static void check_migration_traffic(bool cplus)
         qtest_memwrite(q, CPTX, f, len);
         desc_write(TXD, RTL_DESC_OWN | RTL_DESC_FS | RTL_DESC_LS | RTL_TXD_LGSEN | 1000 << RTL_TXD_MSS_SHIFT | len,
                    0, CPTX);
-        w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+        tppoll();
         usleep(200000);
         CHECK(desc_dw(TXD, 0) & RTL_DESC_OWN,
               "C+: a large send of 30 segments into a socket nobody reads: its descriptor stays the NIC's");
@@ -1385,7 +1434,7 @@ static void probe(struct seen *x, bool cplus)
         mkframe(f, mac, 200, 6);
         qtest_memwrite(q, CPTX + 0x11000, f + 100, 100);
         desc_write(TXD + 16 * 4, RTL_DESC_OWN | RTL_DESC_LS | 100, 0, CPTX + 0x11000);
-        w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+        tppoll();
         see(x, cp_rx(3, g, sizeof(g), &n) && n == 200 && !memcmp(f, g, 200));
         see(x, desc_dw(TXD + 16 * 3, 0));
         see(x, desc_dw(RXD + 16 * 3, 0));
@@ -1430,7 +1479,7 @@ static void state_pair(bool cplus)
         cp_send(2, f, mkframe(f, bcast, 80, 3), 0, 0);
         qtest_memwrite(q, CPTX + 0x10000, f, mkframe(f, mac, 200, 6) - 100);
         desc_write(TXD + 48, RTL_DESC_OWN | RTL_DESC_FS | 100, 0, CPTX + 0x10000);
-        w8(RTL_TPPOLL, RTL_TPPOLL_NPQ);
+        tppoll();
         w16(RTL_IMR, RTL_INT_ROK | RTL_INT_TIMEOUT);
         w32(RTL_TIMERINT, 20000);
     } else {
@@ -1547,6 +1596,7 @@ int main(void)
     check_bootindex();
     check_state();
     check_hostile_state();
+    check_tx_kick();
     check_traffic();
     check_rx_backpressure();
     check_tx_backpressure();

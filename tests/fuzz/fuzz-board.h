@@ -13,6 +13,7 @@
 #include "hw/core/qtest.h"
 #include "monitor/monitor.h"
 #include "util/main-loop.h"
+#include "tests/unit/tap.h" // tap_tmp_dir
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +54,10 @@ static inline void fuzz_rig_unlink(void)
 /* A temporary image of `size` bytes whose 32-bit words hold their own index. */
 static inline void fuzz_rig_image(char *path, size_t pathlen, const char *what, size_t size)
 {
-    const char *dir = getenv("TMPDIR");
     FILE *f;
     int fd;
 
-    /* under the suite's TMPDIR, as tests/run gives each suite one to leave empty */
-    snprintf(path, pathlen, "%s/skiff-fuzz-%s.XXXXXX", dir && *dir ? dir : "/tmp", what);
+    snprintf(path, pathlen, "%s/skiff-fuzz-%s.XXXXXX", tap_tmp_dir(), what);
     fd = mkstemp(path);
     if (fd < 0 || !(f = fdopen(fd, "w")))
         abort();

@@ -1,6 +1,7 @@
 /* fuzz-kernel.c: libFuzzer target: the kernel loaders (bzImage, PVH ELF, multiboot), host-side unpacking, and a bzImage cut for firmware */
 #include "hw/core/guest-mem.h"
 #include "target-x86/boot.h"
+#include "tests/unit/tap.h" // tap_tmp_dir
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,11 +21,9 @@ static void module_remove(void)
 static void module_create(void)
 {
     uint8_t buf[5000];
-    const char *dir = getenv("TMPDIR");
     int fd;
 
-    /* under the suite's TMPDIR, as tests/run gives each suite one to leave empty */
-    snprintf(module, sizeof(module), "%s/fuzz-kernel-module.XXXXXX", dir && *dir ? dir : "/tmp");
+    snprintf(module, sizeof(module), "%s/fuzz-kernel-module.XXXXXX", tap_tmp_dir());
     fd = mkstemp(module);
 
     memset(buf, 0x5a, sizeof(buf));

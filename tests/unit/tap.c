@@ -56,12 +56,10 @@ void tap_note(const char *fmt, ...)
 
 char *tap_tmp_path(const char *name)
 {
-    const char *dir = getenv("TMPDIR");
+    const char *dir = tap_tmp_dir();
     size_t len;
     char *p;
 
-    if (!dir || !*dir)
-        dir = "/tmp";
     len = strlen(dir) + strlen(name) + 2;
     p = malloc(len);
     if (!p) {

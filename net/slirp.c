@@ -220,10 +220,20 @@ static void slirp_sync(struct net_slirp *s)
     for (struct slirp_guestfwd *g = s->guestfwds; g; g = g->next)
         if (g->chr && slirp_socket_can_recv(s->slirp, g->addr, g->port) > 0)
             chardev_accept_input(g->chr);
-    if (timeout == UINT32_MAX)
+    /*
+     * When libslirp wants polling again (every 2 ms while a delayed ACK waits): a poll already
+     * due sooner stays. Each frame from the guest fills again, and moving the poll out each
+     * time held the guest's ACKs back for as long as it sent faster than that (QEMU polls
+     * libslirp on every pass of its main loop).
+     */
+    if (timeout == UINT32_MAX) {
         timer_del(s->poll_timer);
-    else
-        timer_mod(s->poll_timer, clock_get_ns(CLK_REALTIME) + (int64_t)timeout * 1000000);
+    } else {
+        int64_t at = clock_get_ns(CLK_REALTIME) + (int64_t)timeout * 1000000;
+
+        if (!timer_pending(s->poll_timer) || timer_expire_time(s->poll_timer) > at)
+            timer_mod(s->poll_timer, at);
+    }
 }
 
 /* Let libslirp serve what its sockets have (and run its TCP timers), then watch again. */

@@ -1494,6 +1494,18 @@ static void rtl_drain(struct device *dev)
     tppoll_kicked(rtl_of(dev), 0);
 }
 
+/* Undoes tppoll_eventfd_init, whole or as far as it got (each step tolerates an fd it never saw). */
+static void tppoll_eventfd_cleanup(struct rtl8139 *s)
+{
+    if (s->tppoll_fd < 0)
+        return;
+    loop_del_fd(s->tppoll_fd);
+    io_region_del_eventfd(&s->pio, s->tppoll_fd);
+    io_region_del_eventfd(&s->mmio, s->tppoll_fd);
+    close(s->tppoll_fd);
+    s->tppoll_fd = -1;
+}
+
 /* TPPOLL's normal queue kick by ioeventfd, through either BAR (the one byte 8139cp writes). */
 static int tppoll_eventfd_init(struct rtl8139 *s)
 {
@@ -1505,24 +1517,10 @@ static int tppoll_eventfd_init(struct rtl8139 *s)
     if ((r = io_region_add_eventfd(&s->pio, RTL_TPPOLL, 1, true, RTL_TPPOLL_NPQ, s->tppoll_fd)) < 0 ||
         (r = io_region_add_eventfd(&s->mmio, RTL_TPPOLL, 1, true, RTL_TPPOLL_NPQ, s->tppoll_fd)) < 0 ||
         (r = loop_add_fd(s->tppoll_fd, EPOLLIN, tppoll_kicked, s)) < 0) {
-        io_region_del_eventfd(&s->pio, s->tppoll_fd);
-        io_region_del_eventfd(&s->mmio, s->tppoll_fd);
-        close(s->tppoll_fd);
-        s->tppoll_fd = -1;
+        tppoll_eventfd_cleanup(s);
         return r;
     }
     return 0;
-}
-
-static void tppoll_eventfd_cleanup(struct rtl8139 *s)
-{
-    if (s->tppoll_fd < 0)
-        return;
-    loop_del_fd(s->tppoll_fd);
-    io_region_del_eventfd(&s->pio, s->tppoll_fd);
-    io_region_del_eventfd(&s->mmio, s->tppoll_fd);
-    close(s->tppoll_fd);
-    s->tppoll_fd = -1;
 }
 
 static const struct pci_id rtl_id = {

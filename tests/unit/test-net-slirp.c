@@ -705,6 +705,15 @@ static void test_outbound(void)
     close(lfd);
 }
 
+/* An ACK to the guest's port 4000 for data it sent from sequence number 5001 on */
+static bool is_data_ack(const uint8_t *f, size_t len, const void *arg)
+{
+    const uint8_t *t = l4_of(f, len, 6);
+
+    (void)arg;
+    return t && lduw_be(t + 2) == 4000 && (t[13] & TH_ACK) && ldl_be(t + 8) > 5001;
+}
+
 /*
  * The guest sends data faster than libslirp's delayed-ACK timer (2 ms) and each segment says
  * another window, so none takes libslirp's fast path (which ACKs at once): the ACK its timer
@@ -714,7 +723,8 @@ static void test_outbound(void)
  */
 static void test_delayed_ack(void)
 {
-    int port, lfd = loopback_listener(&port), afd = -1, i, acked = 0, sent = 0;
+    int port, lfd = loopback_listener(&port), afd = -1, i, sent = 0;
+    bool acked = false;
     struct test_nic *n = nic_on("user,id=u0");
     struct tcp_want w = { port, 4000, TH_SYN | TH_ACK };
     uint8_t f[200], data[100];
@@ -728,7 +738,7 @@ static void test_delayed_ack(void)
     isn = ldl_be(l4_of(n->frame[i], n->len[i], 6) + 4);
     guest_send(n, f, tcp_frame(f, 0x0a000202, 4000, port, 5001, isn + 1, TH_ACK, NULL, 0));
     /* 100 bytes a millisecond for 60 ms, looking at what came back after each */
-    for (int k = 0; k < 60; k++) {
+    for (int k = 0; k < 60 && !acked; k++) {
         int from = n->got;
 
         tcp_window = 60000 - k;
@@ -736,17 +746,7 @@ static void test_delayed_ack(void)
                                    sizeof(data)));
         tcp_window = 65535;
         sent = k + 1;
-        loop_iterate(false);
-        usleep(1000);
-        loop_iterate(false);
-        for (int j = from; j < n->got; j++) {
-            const uint8_t *t = l4_of(n->frame[j], n->len[j], 6);
-
-            if (t && lduw_be(t + 2) == 4000 && (t[13] & TH_ACK) && ldl_be(t + 8) > 5001)
-                acked = 1;
-        }
-        if (acked)
-            break;
+        acked = wait_frame(n, from, is_data_ack, NULL, 1) >= 0;
     }
     /* the timer is due 2 ms after the first segment: by the sixth it has answered */
     CHECK(acked && sent <= 6, "a guest sending 100 bytes a millisecond to the host gets an ACK while it still "
